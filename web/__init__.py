@@ -1,0 +1,62 @@
+"""The Greenroom web app: `create_app()` is a list of register_* calls and does no I/O."""
+
+from typing import Any
+
+from flask import Flask
+
+from characters.config import Settings, load_settings
+
+
+def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the Flask app from settings (environment and .env), with `test_config` overriding."""
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(_flask_config(settings))
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["greenroom.settings"] = settings
+
+    from web import database, errors, extensions, security
+
+    database.init_database(app)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    security.init_login(app)
+    security.init_headers(app)
+    errors.register_error_handlers(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _flask_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        "GREENROOM_ENV": settings.greenroom_env,
+        "LOGIN_RATE_LIMIT": settings.login_rate_limit,
+        "RATELIMIT_STORAGE_URI": settings.ratelimit_storage_uri,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.session_cookie_secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": settings.session_cookie_secure,
+        "MAX_CONTENT_LENGTH": 9 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web import auth, characters, members, posts, workspaces
+
+    for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from web import templating
+
+    templating.register(app)

@@ -1,0 +1,5 @@
+"""`python -m scheduler`: run the publishing scheduler."""
+
+from scheduler.process import main
+
+main()

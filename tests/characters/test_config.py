@@ -1,0 +1,50 @@
+import pytest
+
+from characters.config import PLACEHOLDER_SECRET_KEY, ConfigError, Settings, load_settings
+
+
+def test_defaults_to_sqlite_under_instance(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = load_settings(env_file=tmp_path / "missing.env")
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("instance/greenroom.sqlite3")
+
+
+def test_reads_dotenv_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/x\nLLM_MODEL=smollm2\n")
+    settings = load_settings(env_file=env_file)
+    assert settings.database_url == "postgresql+psycopg://postgres@127.0.0.1/x"
+    assert settings.llm_model == "smollm2"
+
+
+def test_bad_value_names_the_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHEDULER_POLL_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="SCHEDULER_POLL_SECONDS"):
+        load_settings(env_file=tmp_path / "missing.env")
+
+
+def test_unknown_database_scheme_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "mysql://x")
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings(env_file=tmp_path / "missing.env")
+
+
+def test_production_refuses_placeholder_secret(monkeypatch, tmp_path):
+    monkeypatch.setenv("GREENROOM_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", PLACEHOLDER_SECRET_KEY)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings(env_file=tmp_path / "missing.env")
+
+
+def test_production_accepts_a_real_secret():
+    settings = Settings(greenroom_env="production", secret_key="x" * 40)
+    assert settings.greenroom_env == "production"
+
+
+def test_unreadable_env_file_is_reported(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"SECRET_KEY=\xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"\.env"):
+        load_settings(env_file=env_file)

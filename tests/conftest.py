@@ -1,0 +1,129 @@
+"""Shared fixtures in the style of Flask's tutorial: app, client, runner, auth — on SQLite and PostgreSQL."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+from characters.config import Settings
+from characters.db import make_engine
+from characters.migrations import upgrade_database
+
+PG_ADMIN_DSN = os.environ.get("GREENROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Create a throwaway PostgreSQL database for this test run and drop it afterwards."""
+    name = f"greenroom_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN} ({error}); `.ci/run` starts it.")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return the URL of a SQLite file database for this test run."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'greenroom.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engines() -> Iterator[dict[str, Engine]]:
+    """Migrate each backend's database once per run (so every run also tests the migrations)."""
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+def _engine_for(backend: str, request: pytest.FixtureRequest, engines: dict[str, Engine]) -> Engine:
+    if backend not in engines:
+        url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engines[backend] = engine
+    return engines[backend]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, migrated_engines: dict[str, Engine]) -> Iterator[Engine]:
+    """A migrated engine on each backend; every table is emptied after the test."""
+    engine = _engine_for(request.param, request, migrated_engines)
+    yield engine
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(text(f'DELETE FROM "{table.name}"'))
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session for arranging and checking data directly."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def app(engine: Engine) -> Iterator[Flask]:
+    """The app on the test database, with CSRF and rate limits off (tests that need them turn them on)."""
+    from web import create_app
+
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), secret_key="test-secret",
+                        greenroom_env="test")
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}, settings=settings)
+    yield app
+    app.extensions["greenroom.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(engine: Engine) -> CliRunner:
+    """A CLI runner whose commands use the test database."""
+    return CliRunner(env={"DATABASE_URL": engine.url.render_as_string(hide_password=False)})
+
+
+class AuthActions:
+    """Log in and out through the real forms."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = "correct-horse-battery"):  # type: ignore[no-untyped-def]
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared/ folder beside the repository (docs and the labelled eval set)."""
+    path = Path(__file__).resolve().parents[1].parent / "shared"
+    assert path.is_dir(), f"expected the shared folder at {path}"
+    return path

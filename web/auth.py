@@ -1,0 +1,123 @@
+"""Login, logout, first-run setup and invite acceptance."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from characters.accounts import UserCreate, authenticate, count_users, create_user
+from characters.errors import DomainError, NotFound
+from characters.models import User
+from characters.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
+from web.database import get_session, unit_of_work
+from web.extensions import limiter
+from web.forms import AccountFields, EmptyForm, LoginForm, SetupForm
+from web.formtools import apply_domain_error, apply_validation_error
+from web.security import LoginUser, is_safe_next
+
+bp = Blueprint("auth", __name__)
+FAILED_LOGIN_MESSAGE = "That email and password don't match an account."
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> str | Response:
+    """Show the login form; log the user in on valid credentials."""
+    if count_users(get_session()) == 0:
+        return redirect(url_for("auth.setup"))
+    next_url = request.values.get("next")
+    if current_user.is_authenticated:
+        return redirect(next_url if is_safe_next(next_url) else url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        with unit_of_work() as db:
+            user = authenticate(db, form.email.data or "", form.password.data or "")
+        if user is None:
+            form.password.errors = [FAILED_LOGIN_MESSAGE]
+        else:
+            _start_session(user, remember=bool(form.remember.data))
+            flash(f"Welcome back, {user.display_name}.", "success")
+            return redirect(next_url if is_safe_next(next_url) else url_for("home.index"))
+    return render_template("auth/login.html", form=form, next_url=next_url if is_safe_next(next_url) else None)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> str | Response:
+    """Log out on POST; a GET only asks, so a link elsewhere cannot log anyone out."""
+    form = EmptyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> str | Response:
+    """First-run page, shown only while no user exists: the first admin and their workspace."""
+    if count_users(get_session()) > 0:
+        return redirect(url_for("auth.login"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db:
+                user = create_user(session=db, user_create=UserCreate(
+                    email=form.email.data, display_name=form.display_name.data or "",
+                    password=form.password.data or "", is_admin=True))
+                workspace = create_workspace(session=db, owner=user, workspace_create=WorkspaceCreate(
+                    slug=form.workspace_slug.data or "", name=form.workspace_name.data or ""))
+        except ValidationError as error:
+            apply_validation_error(form, error, {"slug": "workspace_slug", "name": "workspace_name"})
+        except DomainError as error:
+            apply_domain_error(form, error, {"slug": "workspace_slug"})
+        else:
+            _start_session(user, remember=False)
+            flash("Your account and workspace are ready. Add your first character.", "success")
+            return redirect(url_for("workspaces.dashboard", workspace=workspace.slug))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str) -> str | Response:
+    """Join a workspace from an invite link, signing up first when needed."""
+    db = get_session()
+    try:
+        invitation, workspace = find_invite(db, token)
+    except NotFound as error:
+        return render_template("auth/invite_invalid.html", message=error.message), 404
+    signup = AccountFields(prefix="signup")
+    join = EmptyForm(prefix="join")
+    if current_user.is_authenticated and join.validate_on_submit():
+        with unit_of_work() as db:
+            joined = accept_invite(session=db, token=token, user=current_user.user)
+        flash(f"You joined {joined.name} as {invitation.role}.", "success")
+        return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
+    if not current_user.is_authenticated and signup.validate_on_submit():
+        try:
+            with unit_of_work() as db:
+                user = create_user(session=db, user_create=UserCreate(
+                    email=signup.email.data, display_name=signup.display_name.data or "",
+                    password=signup.password.data or ""))
+                joined = accept_invite(session=db, token=token, user=user)
+        except ValidationError as error:
+            apply_validation_error(signup, error)
+        except DomainError as error:
+            apply_domain_error(signup, error)
+        else:
+            _start_session(user, remember=False)
+            flash(f"Welcome to {joined.name}.", "success")
+            return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
+    return render_template("auth/invite.html", invitation=invitation, workspace=workspace, signup=signup,
+                           join=join, token=token)
+
+
+def _start_session(user: User, *, remember: bool) -> None:
+    # A fresh session on login defeats session fixation.
+    session.clear()
+    login_user(LoginUser(user), remember=remember)
+

@@ -1,0 +1,196 @@
+"""The `greenroom` command: database, users, workspaces, demo data and serving."""
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from characters.accounts import UserCreate, create_user, find_user_by_email
+from characters.config import ConfigError, Settings, load_settings
+from characters.db import make_engine, session_scope
+from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+from characters.errors import DomainError
+from characters.migrations import make_revision, upgrade_database
+from characters.models import Role
+from characters.workspaces import WorkspaceCreate, create_workspace, get_workspace_by_slug, set_member_role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(command: F) -> F:
+    """Turn configuration, validation and domain errors into one clear line and exit code 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise click.ClickException(problems) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def database_session(settings: Settings | None = None) -> Iterator[Session]:
+    """Open a session on the configured database; commit at the end, roll back on error."""
+    engine = make_engine((settings or load_settings()).database_url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Greenroom: role-play character accounts, in character, on time, exactly once."""
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine)
+    engine.dispose()
+    click.echo(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+@friendly_errors
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the difference between the models and the database."""
+    make_revision(load_settings().database_url, message)
+
+
+@main.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", "display_name", help="Display name (defaults to the part before @).")
+@click.option("--admin", is_flag=True, help="Make the user a site administrator.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@friendly_errors
+def users_create(email: str, display_name: str | None, admin: bool, password_stdin: bool) -> None:
+    """Create a user; asks for the password unless --password-stdin is given."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user_create = UserCreate(email=email, display_name=display_name or email.split("@")[0], password=password,
+                             is_admin=admin)
+    with database_session() as session:
+        user = create_user(session=session, user_create=user_create)
+    click.echo(f"Created {'administrator' if admin else 'user'} {user.email}.")
+
+
+@main.group()
+def workspaces() -> None:
+    """Manage workspaces."""
+
+
+@workspaces.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The workspace's display name.")
+@click.option("--owner", "owner_email", required=True, help="Email of an existing user who will own it.")
+@friendly_errors
+def workspaces_create(slug: str, name: str, owner_email: str) -> None:
+    """Create a workspace owned by an existing user."""
+    workspace_create = WorkspaceCreate(slug=slug, name=name)
+    with database_session() as session:
+        owner = _existing_user(session, owner_email)
+        workspace = create_workspace(session=session, workspace_create=workspace_create, owner=owner)
+    click.echo(f"Created workspace {workspace.slug} owned by {owner.email}.")
+
+
+@main.group()
+def members() -> None:
+    """Manage workspace members."""
+
+
+@members.command("add")
+@click.argument("slug")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@friendly_errors
+def members_add(slug: str, email: str, role: str) -> None:
+    """Add an existing user to a workspace (or change their role)."""
+    with database_session() as session:
+        workspace = get_workspace_by_slug(session, slug)
+        user = _existing_user(session, email)
+        set_member_role(session=session, workspace=workspace, user=user, role=Role(role))
+    click.echo(f"{email} is now {role} in {slug}.")
+
+
+@main.command("seed-demo")
+@friendly_errors
+def seed_demo_command() -> None:
+    """Create the demo workspace, characters and logins (safe to run again)."""
+    with database_session() as session:
+        workspace = seed_demo(session)
+    click.echo(f"Demo workspace: {workspace.slug}")
+    _print_demo_logins()
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--with-scheduler/--without-scheduler", default=True, show_default=True,
+              help="Also run the publishing scheduler as a child process.")
+@friendly_errors
+def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
+    """Serve the web app (waitress) and, by default, the scheduler beside it."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    app = create_app(settings=load_settings())
+    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"]) if with_scheduler else None  # noqa: S603
+    click.echo(f"Greenroom is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="Greenroom")
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=10)
+
+
+@main.command("scheduler")
+def scheduler_command() -> None:
+    """Run the publishing scheduler in the foreground."""
+    raise SystemExit(subprocess.call([sys.executable, "-m", "scheduler"]))  # noqa: S603
+
+
+def _existing_user(session: Session, email: str) -> Any:
+    user = find_user_by_email(session, email)
+    if user is None:
+        raise DomainError(f"No user with email {email}; create it with `greenroom users create {email}`.")
+    return user
+
+
+def _print_demo_logins() -> None:
+    click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.role.value:<7} {login.email}")

@@ -1,0 +1,60 @@
+"""Styled error pages: a person always sees what went wrong and where to go next."""
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from characters.errors import DomainError, NotFound, PermissionDenied
+
+_TITLES = {
+    400: "That request could not be understood",
+    403: "You don't have access to this",
+    404: "Page not found",
+    405: "That action isn't available here",
+    413: "That upload is too large",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+
+
+def render_error(status: int, message: str) -> tuple[str, int]:
+    """Render the error page for `status` with a helpful message."""
+    return render_template("error.html", status=status, title=_TITLES.get(status, "Error"),
+                           message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map HTTP errors and domain errors that escape a view onto styled pages."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> tuple[str, int]:
+        return render_error(400, "Your form expired or was sent from elsewhere. Go back, reload the page "
+                                 "and try again — nothing was saved.")
+
+    @app.errorhandler(NotFound)
+    def _not_found(error: NotFound) -> tuple[str, int]:
+        return render_error(404, error.message)
+
+    @app.errorhandler(PermissionDenied)
+    def _forbidden(error: PermissionDenied) -> tuple[str, int]:
+        return render_error(403, error.message)
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> tuple[str, int]:
+        return render_error(400, error.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> tuple[str, int]:
+        status = error.code or 500
+        messages = {
+            404: f"Nothing lives at {request.path}. Check the address or use the navigation above.",
+            405: "This page doesn't accept that kind of request.",
+            413: "The file is larger than Greenroom accepts. Try a smaller one.",
+            429: "You've tried that too many times. Wait a minute and try again.",
+        }
+        return render_error(status, messages.get(status, error.description or ""))
+
+    @app.errorhandler(500)
+    def _internal(error: Exception) -> tuple[str, int]:
+        return render_error(500, "The error has been logged. Nothing you entered was half-saved; "
+                                 "please try again in a moment.")

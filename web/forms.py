@@ -1,0 +1,68 @@
+"""WTForms forms; domain validation still happens in characters/ (the forms only parse)."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields import IntegerField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+
+from characters.accounts import MIN_PASSWORD_LENGTH
+from characters.models import Role
+from characters.posts import MAX_POST_CHARS
+
+ROLE_CHOICES = [(Role.WRITER.value, "Writer — drafts and submits posts"),
+                (Role.EDITOR.value, "Editor — approves, rejects and schedules"),
+                (Role.OWNER.value, "Owner — members, channels and settings"),
+                (Role.VIEWER.value, "Viewer — read-only")]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class AccountFields(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
+    password = PasswordField(
+        "Password", description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)])
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired(), EqualTo("password", message="The passwords differ.")])
+
+
+class SetupForm(AccountFields):
+    workspace_name = StringField("Workspace name", description="Your fan community or team, e.g. “Riverside Players”.",
+                                 validators=[DataRequired(), Length(max=120)])
+    workspace_slug = StringField("Workspace address", description="Lowercase letters, digits and hyphens.",
+                                 validators=[DataRequired(), Length(max=64)])
+
+
+class WorkspaceForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    slug = StringField("Address", description="Lowercase letters, digits and hyphens; used in links.",
+                       validators=[DataRequired(), Length(max=64)])
+
+
+class WorkspaceSettingsForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    two_person_rule = BooleanField("Two-person rule: nobody approves their own post")
+    writers_edit_bibles = BooleanField("Writers may edit character bibles")
+
+
+class InviteForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.WRITER.value)
+    days = IntegerField("Valid for (days)", default=7, validators=[DataRequired(), NumberRange(min=1, max=90)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that POST."""
+
+
+class DraftForm(FlaskForm):
+    character = SelectField("Character", validators=[DataRequired(message="Pick a character.")])
+    text = TextAreaField("Post", validators=[Optional(), Length(max=MAX_POST_CHARS)])

@@ -1,0 +1,80 @@
+"""The workspace list, creating a workspace, its dashboard and its settings."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from characters.bible import list_characters
+from characters.errors import DomainError
+from characters.models import PostStatus
+from characters.posts import list_posts
+from characters.workspaces import Action, WorkspaceCreate, create_workspace, update_settings, workspaces_for
+from web.context import current_member, workspace_blueprint
+from web.database import get_session, unit_of_work
+from web.forms import WorkspaceForm, WorkspaceSettingsForm
+from web.formtools import apply_domain_error, apply_validation_error
+
+bp = workspace_blueprint("workspaces", __name__)
+home_bp = Blueprint("home", __name__)
+
+
+@home_bp.route("/")
+@login_required
+def index() -> str | Response:
+    """Send people with one workspace straight to it; list several otherwise."""
+    workspaces = workspaces_for(get_session(), current_user.user)
+    if len(workspaces) == 1:
+        return redirect(url_for("workspaces.dashboard", workspace=workspaces[0][0].slug))
+    return render_template("workspaces/index.html", workspaces=workspaces)
+
+
+@home_bp.route("/workspaces/new", methods=["GET", "POST"])
+@login_required
+def new() -> str | Response:
+    """Create a workspace owned by the current user."""
+    form = WorkspaceForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db:
+                workspace = create_workspace(session=db, owner=current_user.user, workspace_create=WorkspaceCreate(
+                    slug=form.slug.data or "", name=form.name.data or ""))
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            flash(f"Workspace “{workspace.name}” created.", "success")
+            return redirect(url_for("workspaces.dashboard", workspace=workspace.slug))
+    return render_template("workspaces/new.html", form=form)
+
+
+@bp.route("/")
+def dashboard() -> str:
+    """The workspace's home: its characters and where its posts stand."""
+    member = current_member()
+    db = get_session()
+    characters = list_characters(db, member.workspace)
+    posts = list_posts(db, member.workspace, limit=500)
+    counts = {status: sum(1 for post, _ in posts if post.status == status) for status in PostStatus}
+    return render_template("workspaces/dashboard.html", characters=characters, recent=posts[:5], counts=counts)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> str | Response:
+    """Owners change the workspace's name and rules."""
+    member = current_member()
+    member.require(Action.MANAGE_SETTINGS)
+    form = WorkspaceSettingsForm(obj=member.workspace)
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db:
+                update_settings(session=db, member=member, name=form.name.data or "",
+                                two_person_rule=form.two_person_rule.data,
+                                writers_edit_bibles=form.writers_edit_bibles.data)
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("workspaces.settings"))
+    return render_template("workspaces/settings.html", form=form)
