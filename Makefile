@@ -1,0 +1,50 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMPS := .stamps
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint typecheck pytest browser-deps postgres bench clean
+
+$(STAMPS)/venv: pyproject.toml uv.lock
+	@mkdir -p $(STAMPS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --inexact --quiet
+	@touch $@
+
+# Debian's Chromium for the browser tests (Playwright must never download its own).
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null)
+	@touch $@
+
+run: $(STAMPS)/venv
+	$(BIN)/greenroom db upgrade
+	$(BIN)/greenroom seed-demo
+	$(BIN)/greenroom serve --host $(HOST) --port $(PORT)
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
+
+lint: $(STAMPS)/venv
+	$(BIN)/ruff check characters web scheduler tests bench migrations
+	$(BIN)/lint-imports
+
+typecheck: $(STAMPS)/venv
+	$(BIN)/mypy
+
+pytest: $(STAMPS)/venv $(STAMPS)/chromium postgres
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMPS)/venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
