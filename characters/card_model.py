@@ -152,5 +152,6 @@ class CardData(_Open):
         return self.model_copy(update={"extensions": extensions})
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Return the card data as plain JSON types, unknown keys included."""
-        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+        """Return the card data as plain JSON types, unknown keys and explicit nulls included."""
+        # exclude_unset, not exclude_none: a null another tool wrote on purpose must survive.
+        return self.model_dump(by_alias=True, mode="json", exclude_unset=True)

@@ -1,7 +1,7 @@
 """WTForms forms; domain validation still happens in characters/ (the forms only parse)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields import IntegerField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
@@ -9,10 +9,10 @@ from characters.accounts import MIN_PASSWORD_LENGTH
 from characters.models import Role
 from characters.posts import MAX_POST_CHARS
 
-ROLE_CHOICES = [(Role.WRITER.value, "Writer — drafts and submits posts"),
-                (Role.EDITOR.value, "Editor — approves, rejects and schedules"),
-                (Role.OWNER.value, "Owner — members, channels and settings"),
-                (Role.VIEWER.value, "Viewer — read-only")]
+ROLE_CHOICES = [SelectChoice(Role.WRITER.value, "Writer — drafts and submits posts"),
+                SelectChoice(Role.EDITOR.value, "Editor — approves, rejects and schedules"),
+                SelectChoice(Role.OWNER.value, "Owner — members, channels and settings"),
+                SelectChoice(Role.VIEWER.value, "Viewer — read-only")]
 
 
 class LoginForm(FlaskForm):

@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
+from wtforms import SelectChoice
 from werkzeug.wrappers import Response
 
 from characters.bible import get_character, list_characters
@@ -35,7 +36,7 @@ def new() -> str | Response:
     db = get_session()
     characters = list_characters(db, member.workspace)
     form = DraftForm(character=request.args.get("character"))
-    form.character.choices = [(c.slug, c.name) for c in characters]
+    form.character.choices = [SelectChoice(c.slug, c.name) for c in characters]
     if form.validate_on_submit():
         try:
             with unit_of_work() as db:

@@ -5,9 +5,19 @@ from pydantic import ValidationError
 
 from characters.errors import Conflict, NotFound, PermissionDenied
 from characters.models import Role
-from characters.workspaces import (Action, WorkspaceCreate, accept_invite, create_invite, create_workspace,
-                                   find_invite, membership_for, remove_member, set_member_role, update_settings,
-                                   workspaces_for)
+from characters.workspaces import (
+    Action,
+    WorkspaceCreate,
+    accept_invite,
+    create_invite,
+    create_workspace,
+    find_invite,
+    membership_for,
+    remove_member,
+    set_member_role,
+    update_settings,
+    workspaces_for,
+)
 from tests.factories import make_user, make_workspace, member, workspace_with_roles
 
 

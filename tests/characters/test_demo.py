@@ -1,0 +1,32 @@
+from sqlmodel import select
+
+from characters.accounts import authenticate
+from characters.bible import current_card, list_characters
+from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo_cards, seed_demo
+from characters.models import Post
+
+
+def test_demo_cards_are_complete_original_personas():
+    cards = load_demo_cards()
+    assert len(cards) == 3
+    for card in cards:
+        greenroom = card.greenroom
+        assert card.description and card.personality and card.scenario and card.first_mes and card.mes_example
+        assert card.character_book is not None and len(card.character_book.entries) >= 4
+        assert len(greenroom.canon_posts) >= 10
+        assert greenroom.timezone and greenroom.voice.pov != "any" and greenroom.rhythm.slots
+        assert greenroom.vocabulary.banned
+
+
+def test_seed_demo_twice_creates_everything_once(session):
+    first = seed_demo(session)
+    session.commit()
+    second = seed_demo(session)
+    session.commit()
+    assert first.id == second.id
+    characters = list_characters(session, first)
+    assert sorted(c.name for c in characters) == ["Dez Okafor", "Pip the Otter", "Professor Elinor Marsh"]
+    assert all(current_card(session, c).greenroom.canon_posts for c in characters)
+    assert len(session.exec(select(Post)).all()) == 3
+    for login in DEMO_LOGINS:
+        assert authenticate(session, login.email, DEMO_PASSWORD) is not None
