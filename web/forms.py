@@ -1,7 +1,7 @@
 """WTForms forms; domain validation still happens in characters/ (the forms only parse)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.fields import IntegerField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 

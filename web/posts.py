@@ -2,8 +2,8 @@
 
 from flask import flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
-from wtforms import SelectChoice
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from characters.bible import get_character, list_characters
 from characters.errors import DomainError
