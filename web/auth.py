@@ -30,8 +30,9 @@ def login() -> str | Response:
     if count_users(get_session()) == 0:
         return redirect(url_for("auth.setup"))
     next_url = request.values.get("next")
+    destination = next_url if next_url and is_safe_next(next_url) else url_for("home.index")
     if current_user.is_authenticated:
-        return redirect(next_url if is_safe_next(next_url) else url_for("home.index"))
+        return redirect(destination)
     form = LoginForm()
     if form.validate_on_submit():
         with unit_of_work() as db:
@@ -41,7 +42,7 @@ def login() -> str | Response:
         else:
             _start_session(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.display_name}.", "success")
-            return redirect(next_url if is_safe_next(next_url) else url_for("home.index"))
+            return redirect(destination)
     return render_template("auth/login.html", form=form, next_url=next_url if is_safe_next(next_url) else None)
 
 
@@ -83,7 +84,7 @@ def setup() -> str | Response:
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
-def invite(token: str) -> str | Response:
+def invite(token: str) -> str | Response | tuple[str, int]:
     """Join a workspace from an invite link, signing up first when needed."""
     db = get_session()
     try:
