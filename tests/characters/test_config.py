@@ -1,6 +1,6 @@
 import pytest
 
-from characters.config import PLACEHOLDER_SECRET_KEY, ConfigError, Settings, load_settings
+from characters.config import PLACEHOLDER_SECRET_KEY, PROJECT_ROOT, ConfigError, Settings, load_settings
 
 
 def test_defaults_to_sqlite_under_instance(monkeypatch, tmp_path):
@@ -48,3 +48,13 @@ def test_unreadable_env_file_is_reported(tmp_path):
     env_file.write_bytes(b"SECRET_KEY=\xff\xfe\n")
     with pytest.raises(ConfigError, match=r"\.env"):
         load_settings(env_file=env_file)
+
+
+def test_env_example_documents_every_setting_with_a_comment():
+    lines = (PROJECT_ROOT / ".env.example").read_text().splitlines()
+    keys = [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
+    assert sorted(keys) == sorted(name.upper() for name in Settings.model_fields)
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert lines[index - 1].startswith("#"), f"{line} has no comment above it"
+    assert load_settings(env_file=PROJECT_ROOT / ".env.example").secret_key == PLACEHOLDER_SECRET_KEY
