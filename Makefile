@@ -8,7 +8,7 @@ STAMPS := .stamps
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest browser-deps postgres bench clean
+.PHONY: run test lint typecheck pytest postgres bench clean initial-migration
 
 $(STAMPS)/venv: pyproject.toml uv.lock
 	@mkdir -p $(STAMPS)
@@ -48,3 +48,8 @@ bench: $(STAMPS)/venv
 
 clean:
 	rm -rf $(VENV) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
+
+# Until the first release the schema is one migration; regenerate it after changing the tables.
+initial-migration: $(STAMPS)/venv
+	rm -f migrations/versions/*.py /tmp/greenroom-initial.sqlite3
+	$(BIN)/python -c "from characters.migrations import make_revision; make_revision('sqlite:////tmp/greenroom-initial.sqlite3', 'create the tables', '0001')"

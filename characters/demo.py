@@ -74,7 +74,7 @@ def seed_demo(session: Session) -> Workspace:
     for character in list_characters(session, workspace):
         text = _DEMO_DRAFTS.get(character.name)
         if text:
-            create_draft(session=session, member=writer, character=character, draft=PostDraft(text=text))
+            create_draft(session=session, member=writer, character=character, draft=PostDraft(parts=[text]))
     return workspace
 
 

@@ -24,6 +24,6 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def make_revision(database_url: str, message: str) -> None:
+def make_revision(database_url: str, message: str, revision_id: str | None = None) -> None:
     """Autogenerate a new migration by comparing the models with the database."""
-    command.revision(alembic_config(database_url), message=message, autogenerate=True)
+    command.revision(alembic_config(database_url), message=message, autogenerate=True, rev_id=revision_id)

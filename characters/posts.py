@@ -1,19 +1,28 @@
 """Posts: drafting and listing, always inside one workspace."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, col, select
 
 from characters.errors import DomainError, NotFound
-from characters.models import Character, Post, PostStatus, Workspace, require_id
+from characters.models import Character, Post, PostPart, PostStatus, Workspace, require_id
 from characters.workspaces import Action, Member
 
 MAX_POST_CHARS = 20_000
+MAX_THREAD_PARTS = 50
 
 
 class PostDraft(BaseModel):
-    """A new draft's text, validated before it is saved."""
+    """A new draft's text (one string per thread part), validated before it is saved."""
 
-    text: str = Field(max_length=MAX_POST_CHARS)
+    parts: list[str] = Field(min_length=1, max_length=MAX_THREAD_PARTS)
+
+    @field_validator("parts")
+    @classmethod
+    def _limit_parts(cls, parts: list[str]) -> list[str]:
+        for number, part in enumerate(parts, start=1):
+            if len(part) > MAX_POST_CHARS:
+                raise ValueError(f"part {number} is longer than {MAX_POST_CHARS:,} characters")
+        return parts
 
 
 def create_draft(*, session: Session, member: Member, character: Character, draft: PostDraft) -> Post:
@@ -24,9 +33,11 @@ def create_draft(*, session: Session, member: Member, character: Character, draf
     if character.archived_at is not None:
         raise DomainError("This character is archived; restore it before drafting.", field="character")
     post = Post(workspace_id=require_id(member.workspace), character_id=require_id(character),
-                author_id=member.user.id, text=draft.text, status=PostStatus.DRAFT,
-                bible_version=character.current_version)
+                author_id=member.user.id, status=PostStatus.DRAFT, bible_version=character.current_version)
     session.add(post)
+    session.flush()
+    for position, text in enumerate(draft.parts):
+        session.add(PostPart(post_id=require_id(post), position=position, text=text))
     session.flush()
     return post
 
@@ -42,6 +53,21 @@ def list_posts(session: Session, workspace: Workspace, *, character: Character |
         query = query.where(Post.status == status)
     rows = session.exec(query.order_by(col(Post.updated_at).desc(), col(Post.id).desc()).limit(limit)).all()
     return [(post, owner) for post, owner in rows]
+
+
+def parts_of(session: Session, post: Post) -> list[PostPart]:
+    """Return a post's parts in thread order."""
+    return list(session.exec(select(PostPart).where(PostPart.post_id == post.id).order_by(col(PostPart.position))))
+
+
+def first_texts(session: Session, posts: list[Post]) -> dict[int, str]:
+    """Return each post's first part text, keyed by post id, in one query."""
+    ids = [require_id(post) for post in posts]
+    if not ids:
+        return {}
+    rows = session.exec(select(PostPart.post_id, PostPart.text)
+                        .where(col(PostPart.post_id).in_(ids), PostPart.position == 0)).all()
+    return dict(rows)
 
 
 def get_post(session: Session, workspace: Workspace, post_id: int) -> Post:

@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 from characters.bible import get_character, list_characters
 from characters.errors import DomainError
 from characters.models import PostStatus
-from characters.posts import PostDraft, create_draft, list_posts
+from characters.posts import PostDraft, create_draft, first_texts, list_posts
 from characters.workspaces import Action
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
@@ -24,8 +24,10 @@ def index() -> str:
     member = current_member()
     status_value = request.args.get("status", "")
     status = PostStatus(status_value) if status_value in PostStatus._value2member_map_ else None
-    posts = list_posts(get_session(), member.workspace, status=status)
-    return render_template("posts/index.html", posts=posts, status=status, statuses=list(PostStatus))
+    db = get_session()
+    posts = list_posts(db, member.workspace, status=status)
+    texts = first_texts(db, [post for post, _ in posts])
+    return render_template("posts/index.html", posts=posts, texts=texts, status=status, statuses=list(PostStatus))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -42,7 +44,7 @@ def new() -> str | Response:
             with unit_of_work() as db:
                 character = get_character(db, member.workspace, form.character.data or "")
                 create_draft(session=db, member=member, character=character,
-                             draft=PostDraft(text=form.text.data or ""))
+                             draft=PostDraft(parts=[form.text.data or ""]))
         except ValidationError as error:
             apply_validation_error(form, error)
         except DomainError as error:

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from characters.bible import list_characters
 from characters.errors import DomainError
 from characters.models import PostStatus
-from characters.posts import list_posts
+from characters.posts import first_texts, list_posts
 from characters.workspaces import Action, WorkspaceCreate, create_workspace, update_settings, workspaces_for
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
@@ -57,7 +57,9 @@ def dashboard() -> str:
     characters = list_characters(db, member.workspace)
     posts = list_posts(db, member.workspace, limit=500)
     counts = {status: sum(1 for post, _ in posts if post.status == status) for status in PostStatus}
-    return render_template("workspaces/dashboard.html", characters=characters, recent=posts[:5], counts=counts)
+    texts = first_texts(db, [post for post, _ in posts[:5]])
+    return render_template("workspaces/dashboard.html", characters=characters, recent=posts[:5], texts=texts,
+                           counts=counts)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
