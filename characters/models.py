@@ -273,6 +273,8 @@ class Channel(SQLModel, table=True):
     # Fernet token of the credentials; never rendered back to anyone.
     secret_token: str | None = Field(default=None, max_length=8000)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # "Test connection" runs in the scheduler process (it owns the publishers); the web app only asks.
+    check_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_check_ok: bool | None = None
     last_check_message: str | None = Field(default=None, max_length=2000)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:04:03.675734
+Create Date: 2026-11-25 18:05:58.191064
 """
 
 from collections.abc import Sequence
@@ -119,6 +119,7 @@ def upgrade() -> None:
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('secret_token', sqlmodel.sql.sqltypes.AutoString(length=8000), nullable=True),
     sa.Column('disabled_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('check_requested_at', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_checked_at', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_check_ok', sa.Boolean(), nullable=True),
     sa.Column('last_check_message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),

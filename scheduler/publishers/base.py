@@ -1,0 +1,81 @@
+"""The small interface every publisher implements, and the errors it may raise."""
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from characters.models import ChannelKind
+
+
+@dataclass(frozen=True)
+class PartContent:
+    """One part of a post as a network sees it: text and at most one image with alt text."""
+
+    text: str
+    image: bytes | None = None
+    image_mime: str | None = None
+    image_alt: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    """Where a published part lives on the network (Bluesky: uri + cid; Mastodon: status id)."""
+
+    id: str
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """Everything a publisher needs for one delivery; built by the scheduler from the database."""
+
+    idempotency_key: str
+    parts: list[PartContent]
+    settings: dict[str, Any]
+    secrets: dict[str, Any]
+    reply_to: RemoteRef | None = None
+    character_name: str = ""
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """The published parts, first to last."""
+
+    refs: list[RemoteRef]
+
+    @property
+    def url(self) -> str | None:
+        """Return the link to the first part, when the network gives one."""
+        return self.refs[0].url if self.refs else None
+
+
+class PublishError(Exception):
+    """The network refused or failed; `retryable` says whether trying again can help."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(Exception):
+    """The request may have reached the network (e.g. a timeout after sending): never blindly resend."""
+
+
+class Publisher(Protocol):
+    """Publishes deliveries for one kind of channel."""
+
+    kind: ChannelKind
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        """Publish all parts (a thread as replies) or raise PublishError / OutcomeUnknown."""
+        ...
+
+    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+        """Look for an earlier attempt of this delivery on the network; None when it cannot tell."""
+        ...
+
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+        """Return a short description of the connected account, or raise PublishError."""
+        ...
