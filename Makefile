@@ -20,7 +20,7 @@ $(STAMPS)/venv: pyproject.toml uv.lock
 # Debian's Chromium for the browser tests (Playwright must never download its own).
 $(STAMPS)/chromium:
 	@mkdir -p $(STAMPS)
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null)
 	@touch $@
 
 run: $(STAMPS)/venv
