@@ -32,7 +32,7 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
 
 lint: $(STAMPS)/venv
-	$(BIN)/ruff check characters web scheduler tests bench migrations
+	$(BIN)/ruff check
 	$(BIN)/lint-imports
 
 typecheck: $(STAMPS)/venv
