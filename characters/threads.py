@@ -1,0 +1,115 @@
+"""Split a long text into a thread that fits a platform's limit, on paragraph, sentence and word boundaries.
+
+Deterministic and model-free: a writer can always split a draft, with or without an LLM. Lengths are measured
+the way each platform counts (Bluesky: graphemes; X: weighted code points, links as 23; Mastodon: code points,
+links as 23), so an emoji or an accented letter never gets cut in half and never pushes a part over the limit.
+"""
+
+from collections.abc import Callable, Iterator
+
+import regex
+from twitter_text import parse_tweet
+
+from characters.consistency.text import grapheme_count, url_spans
+
+PLATFORM_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
+LINK_LENGTH = 23  # X and Mastodon count every link as this many characters, whatever its length
+
+Measure = Callable[[str], int]
+
+# Boundaries from coarse to fine: paragraphs, sentences (after . ! ? … and closing quotes), words, graphemes.
+_LEVELS = (
+    regex.compile(r"\s*\n\s*\n\s*"),
+    regex.compile(r"(?<=[.!?…][\"'”’)\]]*)\s+|\s*\n\s*"),
+    regex.compile(r"\s+"),
+)
+_GRAPHEME = regex.compile(r"\X")
+
+
+def measure_for(platform: str | None) -> Measure:
+    """Return the length function of a platform (graphemes when none is given)."""
+    if platform == "x":
+        return lambda text: int(parse_tweet(text).weightedLength)
+    if platform == "mastodon":
+        return lambda text: len(text) + sum(LINK_LENGTH - len(span.text) for span in url_spans(text))
+    return grapheme_count
+
+
+def limit_for(platform: str | None, max_chars: int | None = None) -> int:
+    """Return the tighter of the platform's limit and the character's own `max_chars`."""
+    limits = [limit for limit in (PLATFORM_LIMITS.get(platform or ""), max_chars) if limit]
+    if not limits:
+        raise ValueError("pick a platform or give a limit to split by")
+    return min(limits)
+
+
+def _pieces(text: str, level: int) -> Iterator[tuple[str, str]]:
+    """Yield (separator before, piece) at one level of boundaries; the last level yields graphemes."""
+    if level >= len(_LEVELS):
+        for match in _GRAPHEME.finditer(text):
+            yield "", match.group()
+        return
+    position, separator = 0, ""
+    for match in _LEVELS[level].finditer(text):
+        if match.start() > position:
+            yield separator, text[position : match.start()]
+            separator = match.group()
+        position = match.end()
+    if position < len(text):
+        yield separator, text[position:]
+
+
+def _pack(text: str, budget: int, measure: Measure, level: int = 0) -> list[str]:
+    """Greedily fill parts with the largest pieces that fit, descending a level only for a piece too big alone."""
+    parts: list[str] = []
+    current = ""
+    for separator, piece in _pieces(text, level):
+        if measure(piece) > budget:
+            if current:
+                parts.append(current)
+            smaller = _pack(piece, budget, measure, level + 1)
+            parts += smaller[:-1]
+            current = smaller[-1] if smaller else ""
+            continue
+        candidate = f"{current}{separator}{piece}" if current else piece
+        if measure(candidate) <= budget:
+            current = candidate
+        else:
+            parts.append(current)
+            current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def split_thread(text: str, limit: int, *, measure: Measure = grapheme_count, numbered: bool = True) -> list[str]:
+    """Split `text` into parts of at most `limit` (as `measure` counts), numbered " 1/3" when asked."""
+    if limit < 1:
+        raise ValueError("the limit must be positive")
+    text = text.strip()
+    if not text:
+        return []
+    if measure(text) <= limit:
+        return [text]
+    parts = _pack(text, limit, measure)
+    if not numbered:
+        return parts
+    # The numbering's length depends on the part count, which depends on the room left: grow the reserve until
+    # the count stops growing (it only grows, so this ends; fewer parts than reserved for always fit).
+    count = len(parts)
+    while True:
+        reserve = measure(f" {count}/{count}")
+        if reserve >= limit:
+            raise ValueError(f"a limit of {limit} leaves no room for numbering")
+        parts = _pack(text, limit - reserve, measure)
+        if len(parts) <= count:
+            break
+        count = len(parts)
+    return [f"{part} {index}/{len(parts)}" for index, part in enumerate(parts, start=1)]
+
+
+def split_for_platform(
+    text: str, platform: str | None, *, max_chars: int | None = None, numbered: bool = True
+) -> list[str]:
+    """Split `text` for a platform, also within the character's own `max_chars`."""
+    return split_thread(text, limit_for(platform, max_chars), measure=measure_for(platform), numbered=numbered)
