@@ -1,0 +1,297 @@
+"""The consistency checker: hard rules, the calibrated voice model and the optional judge, folded into a result."""
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from characters.card_model import GREENROOM_EXTENSION_KEY, CardData
+from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
+from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
+from characters.consistency.result import CheckResult, Finding, Severity, verdict_of
+from characters.consistency.rules import RuleSet, check_rules, compile_rules, short_name
+from characters.consistency.voice import (
+    MIN_CANON,
+    Draft,
+    Reading,
+    VoiceModel,
+    explain,
+    fit_voice_model,
+    pair_threshold,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = frozenset({"x", "bluesky", "mastodon"})
+VOICE_TEXT_LIMIT = 5_000  # beyond this the length rule has failed already; voice statistics would only cost time
+EXPLAIN_Z = 3.0  # a habit this many spreads from the canon is worth a warning on its own
+MAX_EXPLANATIONS = 3
+PAIR_STEP = 0.5  # margin beyond the pair threshold at which "sounds like X" becomes a fail
+SOUNDS_LIKE_MIN_RATIO = 0.3  # a draft typical of this character cannot fail for resembling another one
+RULE_FAIL_CEILING = 40  # a draft that breaks a hard rule scores at most this
+WARN_PENALTY = 3
+NEUTRAL_RISK = 0.5  # the voice risk assumed when there is no canon to compare with
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A small thread-safe LRU map (web workers share one checker)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, key: K, build: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # outside the lock: a slow build must not stall every other check
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._maxsize:
+                self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterModel:
+    """Everything the checker precomputes for one bible version."""
+
+    key: str
+    name: str  # what messages call the character ("Walt")
+    full_name: str
+    rules: RuleSet
+    voice: VoiceModel
+
+
+def card_key(card: CardData) -> str:
+    """Return a content key for a card (for callers without a bible version id): a hash of what the checker reads."""
+    content = [card.name, card.description, card.extensions.get(GREENROOM_EXTENSION_KEY)]
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def build_character_model(card: CardData, key: str = "") -> CharacterModel:
+    """Compile the rules and fit the voice model of a card."""
+    name = short_name(card)
+    return CharacterModel(
+        key=key or card_key(card),
+        name=name,
+        full_name=card.name,
+        rules=compile_rules(card),
+        voice=fit_voice_model(name, card.greenroom.canon_posts),
+    )
+
+
+class Checker:
+    """Checks drafts against characters, caching each character's model by bible version."""
+
+    def __init__(self, *, maxsize: int = 64, lexicon: AnachronismLexicon | None = None) -> None:
+        """Keep at most `maxsize` character models; use `lexicon` instead of the packaged anachronism CSV."""
+        self._models: _Lru[str, CharacterModel] = _Lru(maxsize)
+        self._pairs: _Lru[tuple[str, str], float] = _Lru(maxsize * 8)
+        self._lexicon = lexicon
+
+    @property
+    def lexicon(self) -> AnachronismLexicon:
+        """Return the anachronism lexicon in use."""
+        return self._lexicon if self._lexicon is not None else anachronism_lexicon()
+
+    def model(self, card: CardData, cache_key: str | None = None) -> CharacterModel:
+        """Return the character's model, built on first use and cached under `cache_key` (or the card's content)."""
+        key = cache_key or card_key(card)
+        return self._models.get_or_build(key, lambda: build_character_model(card, key))
+
+    def clear(self) -> None:
+        """Forget every cached model."""
+        self._models.clear()
+        self._pairs.clear()
+
+    def check(
+        self,
+        card: CardData,
+        text: str,
+        platform: str | None = None,
+        *,
+        others: Sequence[CardData] = (),
+        judge: LlmJudge | None = None,
+        cache_key: str | None = None,
+        other_keys: Sequence[str] | None = None,
+    ) -> CheckResult:
+        """Score a draft against its character; `others` are the workspace's other characters.
+
+        `cache_key` (and `other_keys`, one per other card) name the bible versions; without them each card's
+        content is hashed on every call.
+        """
+        if other_keys is not None and len(other_keys) != len(others):
+            raise ValueError("other_keys needs one key per card in others")
+        if platform is not None and platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r}; expected one of {sorted(PLATFORMS)} or None")
+        model = self.model(card, cache_key)
+        if not text.strip():
+            return CheckResult(0, "fail", (Finding("text.empty", "fail", "The draft is empty."),))
+        findings = check_rules(model.rules, text, platform, model.name, self.lexicon)
+        hard_fails = sum(f.severity == "fail" for f in findings)
+        warns = sum(f.severity == "warn" for f in findings)
+        keys = other_keys if other_keys is not None else [None] * len(others)
+        others_models = [m for m in (self.model(o, k) for o, k in zip(others, keys, strict=True)) if m.key != model.key]
+        voice = self._voice(model, others_models, text[:VOICE_TEXT_LIMIT])
+        findings += voice.findings
+        score = 100.0 / (1.0 + voice.risk**2)
+        if hard_fails:
+            score = min(score, RULE_FAIL_CEILING) / 2 ** (hard_fails - 1)
+        score -= min(3, warns) * WARN_PENALTY
+        if judge is not None:
+            score, judged = _ask_judge(judge, card, text, score)
+            findings += judged
+        return CheckResult(
+            score=int(round(min(100.0, max(0.0, score)))),
+            verdict=verdict_of(findings),
+            findings=tuple(findings),
+            similarity=voice.similarity,
+            sounds_like=voice.sounds_like,
+            details=voice.details,
+        )
+
+    def _voice(self, model: CharacterModel, others: Sequence[CharacterModel], text: str) -> "_VoiceVerdict":
+        voice = model.voice
+        if not voice.usable:
+            message = f"{model.name} has {len(voice.canon)} canon posts, too few to judge a voice by (need {MIN_CANON})"
+            return _VoiceVerdict(NEUTRAL_RISK, [Finding("voice.canon", "info", message)], None, None, {})
+        draft = Draft.of(text)
+        reading = voice.read(draft)
+        findings = _explain(model, draft, reading)
+        risk = reading.ratio
+        sounds_like: str | None = None
+        details = {
+            "voice_ratio": round(reading.ratio, 3),
+            "voice_percentile": round(voice.percentile(reading.ratio), 3),
+            "similarity_z": round(reading.similarity_z, 3),
+        }
+        closest = self._closest_other(model, others, draft, reading)
+        if closest is not None:
+            excess, other, theirs = closest
+            sounds_like = other.full_name
+            details["sounds_like_margin"] = round(excess, 3)
+            if reading.ratio > SOUNDS_LIKE_MIN_RATIO and excess > 0:
+                risk = max(risk, excess / PAIR_STEP)
+                severity: Severity = "fail" if excess >= PAIR_STEP else "warn"
+                findings.append(
+                    Finding(
+                        "voice.sounds_like",
+                        severity,
+                        f"Sounds more like {other.full_name} than like {model.name} (as typical of "
+                        f"{other.name}'s posts as {other.voice.percentile(theirs.ratio):.0%} of them; "
+                        f"of {model.name}'s, {voice.percentile(reading.ratio):.0%}).",
+                    )
+                )
+        if reading.ratio > 1.0:
+            reason = findings[0].message if findings else "several habits are a little off at once"
+            findings.append(
+                Finding(
+                    "voice.consistency",
+                    "fail",
+                    f"Doesn't sound like {model.name}: {reason}; more unusual than "
+                    f"{voice.percentile(reading.ratio):.0%} of {model.name}'s own canon posts.",
+                )
+            )
+        return _VoiceVerdict(risk, findings, reading.similarity, sounds_like, details)
+
+    def _closest_other(
+        self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft, reading: Reading
+    ) -> tuple[float, CharacterModel, Reading] | None:
+        """Return the other character the draft sounds most like, if more like them than like this one.
+
+        The margin is ratio(this)^2 - ratio(other)^2, less what this character's own canon reaches against
+        that other (see `pair_threshold`); a positive excess means closer to the other than the canon ever is.
+        """
+        best: tuple[float, CharacterModel, Reading] | None = None
+        for other in others:
+            if not other.voice.usable:
+                continue
+            theirs = other.voice.read(draft)
+            if theirs.ratio >= reading.ratio:
+                continue
+            excess = reading.ratio**2 - theirs.ratio**2 - self._pair_threshold(model, other)
+            if best is None or excess > best[0]:
+                best = (excess, other, theirs)
+        return best
+
+    def _pair_threshold(self, model: CharacterModel, other: CharacterModel) -> float:
+        return self._pairs.get_or_build((model.key, other.key), lambda: pair_threshold(model.voice, other.voice))
+
+
+@dataclass(frozen=True, slots=True)
+class _VoiceVerdict:
+    risk: float  # 1 is the edge of the character's own range
+    findings: list[Finding]
+    similarity: float | None
+    sounds_like: str | None
+    details: dict[str, float]
+
+
+def _explain(model: CharacterModel, draft: Draft, reading: Reading) -> list[Finding]:
+    """Warn about the habits that sit clearly outside the canon, strongest first."""
+    return [
+        Finding(check, "warn", message)
+        for check, message in explain(model.voice, draft, reading, model.name, EXPLAIN_Z)[:MAX_EXPLANATIONS]
+    ]
+
+
+def _ask_judge(judge: LlmJudge, card: CardData, text: str, score: float) -> tuple[float, list[Finding]]:
+    """Fold the judge's verdict in; a failing judge leaves the offline result standing."""
+    try:
+        verdict = judge(card, text)
+    except Exception:  # the judge is an optional network layer: any failure of it must not lose the check
+        log.warning("LLM judge failed; returning the offline result", exc_info=True)
+        return score, [Finding("judge", "info", "The LLM judge was unavailable; offline checks only.")]
+    return score * judge_factor(verdict), judge_findings(verdict, text)
+
+
+_default_checker = Checker()
+
+
+def default_checker() -> Checker:
+    """Return the process-wide checker whose cache `check_text` uses."""
+    return _default_checker
+
+
+def check_text(
+    card: CardData,
+    text: str,
+    platform: str | None = None,
+    *,
+    others: Sequence[CardData] = (),
+    judge: LlmJudge | None = None,
+    cache_key: str | None = None,
+    other_keys: Sequence[str] | None = None,
+) -> CheckResult:
+    """Check a draft against its character (a pure function of the bible version, text and platform)."""
+    return _default_checker.check(
+        card, text, platform, others=others, judge=judge, cache_key=cache_key, other_keys=other_keys
+    )
+
+
+def get_voice_model(card: CardData, cache_key: str) -> VoiceModel:
+    """Return the character's voice model from the shared cache, building it on first use."""
+    return _default_checker.model(card, cache_key).voice
+
+
+def build_voice_model(card: CardData) -> VoiceModel:
+    """Build a card's voice model (canon statistics, n-gram space, calibration) without caching it."""
+    return fit_voice_model(short_name(card), card.greenroom.canon_posts)

@@ -1,0 +1,126 @@
+"""Small general-purpose lexicons of register and tone cues, counted per draft and compared with the canon.
+
+They describe registers (marketing copy, hedging, self-pity, panic, malice, gushing) in general English, not any
+character: a cue only matters when a draft uses it clearly more than the character's own canon does.
+"""
+
+from collections.abc import Mapping
+
+import regex
+
+_CUES: Mapping[str, tuple[str, ...]] = {
+    # Brand, influencer and self-help copy.
+    "marketing": (
+        r"(?:thrilled|excited|proud|happy|delighted)\s+to\s+(?:announce|share|introduce|present|welcome)",
+        r"(?:so|truly|forever|incredibly)\s+(?:grateful|thankful|blessed|humbled)",
+        r"grateful\s+for",
+        r"game[\s-]?changer|next\s+level|level\s+up|crush(?:ing)?\s+(?:it|this|the)|rise\s+and\s+grind|hustle",
+        r"stay\s+tuned|don't\s+miss(?:\s+out)?|limited\s+time|while\s+supplies\s+last|act\s+now|hurry",
+        r"shop\s+(?:now|the|our)|order\s+(?:now|today|yours|by)|buy\s+now|available\s+(?:now|today|online|in\s+stores?)",
+        r"now\s+available|link\s+in\s+(?:bio|profile)|use\s+code|promo\s+code|discount|\d+\s*%\s*off|free\s+shipping",
+        r"giveaway|tag\s+(?:a|two|three|your|someone|a\s+friend)|like\s+and\s+(?:share|follow|subscribe)",
+        r"follow\s+(?:us|the\s+page|for\s+more)|subscribe|sign\s+up|click\s+the\s+link|check\s+(?:it|us)\s+out",
+        r"(?:drop|share|tell\s+(?:me|us))\s+(?:\w+\s+){0,4}(?:in\s+the\s+comments|below)|comment\s+below",
+        r"let\s+(?:me|us)\s+know\s+(?:in|below|what)|who\s+else|what's\s+your\s+(?:favou?rite|go-to)",
+        r"best[\s-]sell(?:ing|er)|must[\s-]have|perfect\s+(?:gift|present|for|way)|treat\s+yourself|self[\s-]care",
+        r"you\s+deserve|your\s+(?:dreams|journey|goals|audience|brand|hustle|passion|best\s+self)",
+        r"(?:this|the|my|your)\s+journey|authentic(?:ity)?|inspir(?:e|ed|es|ing|ation)|motivat(?:e|ed|ion|ional)",
+        r"empower(?:ed|ing|ment)?|passion(?:ate)?|community|engagement|storytelling|synergy|leverage",
+        r"thought\s+leader|best\s+practices|pro\s+tip|(?:\d+|three|five|ten)\s+(?:tips|ways|reasons|secrets)",
+        r"tips?\s+(?:for|to)|(?:friendly\s+)?reminder\s*:|mindset|wellness|(?:good|positive)\s+vibes",
+        r"energi[sz]ed|keep\s+(?:pushing|going|shining|creating)|never\s+(?:stop|give\s+up)",
+        r"stay\s+(?:curious|inspired|positive|humble|hungry|strong)|dream\s+big|you\s+got\s+this",
+        r"believe\s+in\s+yourself|make\s+it\s+happen|at\s+the\s+heart\s+of|quality\s+you\s+can\s+trust",
+        r"high[\s-]quality|premium|responsibly\s+sourced|handcrafted|carefully\s+crafted|wholesome\s+ingredients",
+        r"introducing|big\s+news|exciting\s+news|new\s+arrivals|mark\s+your\s+calendars?|save\s+the\s+date",
+        r"join\s+us|we're\s+hiring|apply\s+now|thank\s+you\s+for\s+(?:your|the)\s+(?:continued\s+)?support",
+        r"satisfaction\s+guaranteed|outside\s+the\s+box|move\s+the\s+needle|circle\s+back|deep\s+dive",
+        r"impactful|unlock|elevate|curated|seamless|innovative|cutting[\s-]edge|world[\s-]class|key\s+takeaways?",
+        r"productive|productivity|(?:lifestyle|more\s+than\s+(?:a|just\s+a))\s+\w+|express\s+yourself|push\s+your",
+        r"(?:the\s+)?best\s+team|so\s+proud\s+of|amazing\s+(?:team|community|people)|incredible\s+(?:team|crowd)",
+    ),
+    # Meekness: hedging, apology, self-belittling, deference.
+    "meek": (
+        r"I\s+suppose|I\s+guess|I'm\s+(?:so\s+|really\s+|terribly\s+)?sorry(?!\s+to\s+(?:report|say|tell|hear|see))",
+        r"sorry\s+(?:for|about|if)|apologi[sz]e",
+        r"if\s+(?:that's|it's)\s+(?:ok|okay|all\s+right|alright)|I\s+hope\s+(?:that's|it's|this\s+is)\s+(?:ok|okay|all)",
+        r"silly\s+(?:little\s+)?(?:me|idea|ideas|girl|boy|thing)|(?:just|only)\s+a\s+(?:silly|little|simple|poor)",
+        r"I'm\s+(?:just|only|not\s+(?:very\s+)?(?:good|smart|clever|talented|worth))|I\s+don't\s+deserve",
+        r"not\s+(?:good|smart|clever|talented)\s+enough|(?:know|knows)\s+best|grateful\s+(?:they|you|he|she)\s+let",
+        r"(?:do|type|say|write)\s+what\s+I'm\s+told|don't\s+mind\s+me|if\s+it's\s+not\s+too\s+much\s+trouble",
+        r"I\s+could\s+be\s+wrong|I'm\s+(?:probably|likely)\s+wrong|keep\s+(?:my|it)\s+(?:\w+\s+){0,3}to\s+myself",
+        r"(?:really|truly)\s+not\s+very|a\s+(?:girl|boy|man|woman|nobody)\s+like\s+me|who\s+am\s+I\s+to",
+    ),
+    # Self-pity and complaint.
+    "whiny": (
+        r"(?:isn't|not|so|completely)\s+fair|unfair|why\s+(?:me|does\s+(?:this|everything)|do\s+I\s+always)",
+        r"(?:nobody|no\s+one)\s+(?:\w+\s+){0,2}(?:appreciates?|cares?|listens?|notices?|understands?|loves?|thanks?"
+        r"|plays?|helps?|wants?)",
+        r"always\s+me|all\s+I\s+(?:ever\s+)?get|for\s+once|\bugh+\b|whatever|so\s+(?:tired|sick)\s+of|sick\s+of",
+        r"boring|what's\s+(?:even\s+)?the\s+point|I\s+hate|can't\s+stand|annoying|poor\s+me|deserve\s+better|sigh",
+        r"(?:my|this)\s+life\s+is|everything\s+(?:bad|wrong)|nothing\s+ever\s+goes",
+    ),
+    # Panic and helplessness.
+    "panicky": (
+        r"terrified|panic(?:king|ked)?|(?:help|save)\s+me|(?:someone|somebody|anyone)\s*,?\s+(?:please|help|anyone)",
+        r"I\s+can't\s+(?:think|breathe|cope|do\s+this|take\s+it|handle)|what\s+(?:do|should|am)\s+I\s+(?:do|going\s+to)",
+        r"oh\s+no|oh\s+god|I\s+(?:don't|do\s+not)\s+know\s+what\s+to\s+do|no\s+idea\s+what\s+to\s+do|frantic",
+        r"desperate(?:ly)?|hysterical|freaking\s+out|losing\s+my\s+mind|falling\s+apart|scared|afraid\s+for\s+my",
+        r"at\s+my\s+wits'?\s+end|can't\s+do\s+this\s+anymore|trembling|shaking\s+like",
+    ),
+    # Insults and malice.
+    "cruel": (
+        r"loser|idiot|stupid|pathetic|worthless|moron|imbecile|fool(?:s|ish)?|nobody\s+likes\s+(?:him|her|them|you)",
+        r"ugly|disgusting|shut\s+up|serves?\s+(?:him|her|them|you)\s+right|good\s+riddance|get\s+lost",
+        r"deserved\s+(?:it|to|every)|hope\s+(?:he|she|they|you|it)\s+(?:\w+\s+){0,2}(?:cry|cries|cried|suffers?"
+        r"|fails?|rots?|dies?|hurts?)",
+        r"laugh(?:ed|ing)?\s+(?:in\s+(?:his|her|their)\s+face|at\s+(?:him|her|them))|(?:make|made)\s+(?:him|her|them)"
+        r"\s+(?:cry|pay|beg|suffer)",
+        r"humiliat\w*|don't\s+(?:even\s+)?bother|revenge|mock(?:ed|ing)?\s+(?:him|her|them)|sneer\w*",
+    ),
+    # Gushing and swooning.
+    "gushing": (
+        r"adore|I\s+love\s+(?:you|this|it|every|everyone|everybody|them|him|her)|so\s+much\s+love",
+        r"wonderful|glorious|fabulous|magnificent|marvell?ous|so\s+happy|overjoyed|ecstatic|over\s+the\s+moon",
+        r"heart\s+is\s+(?:simply\s+)?(?:bursting|full|melting|soaring)|could\s+(?:hug|kiss|scream|burst)",
+        r"best\s+day\s+(?:ever|of\s+my)|swoon\w*|oh\s+my|beyond\s+excited|so+\s+excited",
+        r"omg|xoxo|(?:love|adore)\s+(?:this|you)\s+(?:so\s+)?much",
+    ),
+}
+
+# Malice also shows as another's suffering and one's pleasure in the same sentence ("watching him cry was the
+# best part of my week"): both words are ordinary alone, so only the pair counts.
+_SUFFERING = regex.compile(
+    r"\b(?:cry|cries|cried|crying|tears|sob\w*|suffer\w*|beg|begged|begging|squirm\w*|hang|hangs|hanged|hanging"
+    r"|die|dies|died|pain\w*|fired|sacked|humiliat\w*|wince\w*|flinch\w*|grovel\w*)\b",
+    regex.IGNORECASE,
+)
+_PLEASURE = regex.compile(
+    r"\b(?:enjoy\w*|best\s+part|loved\s+(?:it|watching|seeing)|delight\w*|savou?r\w*|relish\w*|fun|glad|hope"
+    r"|satisf\w+|pleasure|treat\s+to\s+watch)\b",
+    regex.IGNORECASE,
+)
+_SENTENCE = regex.compile(r"[^.!?;]+")
+
+# One pass over the text for every register: a named group per register, counted by which group matched.
+_ALL = regex.compile(
+    "|".join(rf"(?P<{name}>\b(?:{'|'.join(parts)})\b)" for name, parts in _CUES.items()), regex.IGNORECASE
+)
+# How a finding words each register ("much {wording} than Walt usually is") and what was counted.
+CUE_WORDING: Mapping[str, tuple[str, str]] = {
+    "marketing": ("more like marketing copy", "marketing phrases"),
+    "meek": ("meeker and more apologetic", "hedges and apologies"),
+    "whiny": ("more self-pitying", "complaints"),
+    "panicky": ("more panicky", "alarm phrases"),
+    "cruel": ("crueller", "insults and gloating"),
+    "gushing": ("more gushing", "gushing phrases"),
+}
+
+
+def cue_counts(text: str) -> dict[str, int]:
+    """Return how many cues of each register the (apostrophe-normalised) text contains."""
+    counts = dict.fromkeys(_CUES, 0)
+    for match in _ALL.finditer(text):
+        counts[str(match.lastgroup)] += 1
+    counts["cruel"] += sum(1 for s in _SENTENCE.findall(text) if _SUFFERING.search(s) and _PLEASURE.search(s))
+    return counts

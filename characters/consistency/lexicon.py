@@ -1,0 +1,275 @@
+"""Term matching with inflections and hyphen/space variants, and the anachronism lexicon and year finder."""
+
+import bisect
+import csv
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import regex
+
+from characters.consistency.text import normalise_apostrophes
+
+ANACHRONISMS_CSV = Path(__file__).with_name("data") / "anachronisms.csv"
+
+_TOKEN = regex.compile(r"\w+(?:'\w+)*")
+_TERM_SEPARATOR = regex.compile(r"[\s\-‐‑–—/]+")
+_HYPHEN_GAP = regex.compile(r"[-‐‑]")
+# Spaces, possibly with an ampersand or the quotes of "rock 'n' roll", separate the words of a term.
+_SPACE_GAP = regex.compile(r"[ \t\u00a0]+(?:'[ \t\u00a0]*)?|'[ \t\u00a0]+|[ \t\u00a0]*&[ \t\u00a0]*")
+_VOWELS = frozenset("aeiou")
+_CONNECTORS = ("and", "n", "")  # "" stands for "&", which is not a word token
+# Irregular forms for verbs that head common multi-word terms ("go viral" -> "went viral").
+_IRREGULAR: dict[str, tuple[str, ...]] = {
+    "be": ("is", "was", "were", "been", "being", "am", "are"),
+    "buy": ("bought",),
+    "come": ("came",),
+    "do": ("did", "done", "does"),
+    "drive": ("drove", "driven"),
+    "fly": ("flew", "flown"),
+    "get": ("got", "gotten"),
+    "go": ("went", "gone", "goes"),
+    "have": ("has", "had"),
+    "make": ("made",),
+    "ride": ("rode", "ridden"),
+    "run": ("ran",),
+    "see": ("saw", "seen"),
+    "sell": ("sold",),
+    "send": ("sent",),
+    "take": ("took", "taken"),
+    "write": ("wrote", "written"),
+}
+
+
+def _middles(parts: Sequence[str]) -> set[str]:
+    """Return the inner words of a term joined, "and"/"n"/"&" being interchangeable ("rock 'n' roll")."""
+    options = [_CONNECTORS if part.strip("'") in _CONNECTORS else (part,) for part in parts]
+    return {"".join(choice) for choice in itertools.product(*options)}
+
+
+def inflections(word: str) -> frozenset[str]:
+    """Return the word with its plural, possessive, -ed and -ing forms (lower case)."""
+    word = word.lower()
+    forms = {word, word + "s", word + "'s", word + "s'"}
+    forms.update(_IRREGULAR.get(word, ()))
+    if not word.isalpha() or len(word) < 2:
+        return frozenset(forms)
+    if word.endswith(("s", "x", "z", "ch", "sh", "o")):
+        forms.update((word + "es", word + "es'"))
+    if word.endswith("e"):
+        forms.update((word + "d", word[:-1] + "ing"))
+    else:
+        forms.update((word + "ed", word + "ing"))
+    if word.endswith("ing") and len(word) > 5:
+        forms.add(word[:-3] + "ed")  # a gerund term ("texting") also stands for its past tense ("texted")
+    if word.endswith("y") and word[-2] not in _VOWELS:
+        forms.update((word[:-1] + "ies", word[:-1] + "ied", word[:-1] + "ies'"))
+    # Consonant-vowel-consonant endings double before a vowel suffix: zip -> zipped, zipping.
+    if len(word) >= 3 and word[-1] not in _VOWELS | set("wxy") and word[-2] in _VOWELS and word[-3] not in _VOWELS:
+        forms.update((word + word[-1] + "ed", word + word[-1] + "ing"))
+    return frozenset(forms)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word of the text, lower-cased, and what separates it from the previous word."""
+
+    start: int
+    end: int
+    lower: str
+    gap: str  # "space", "hyphen" or "other" (punctuation: a term never spans it)
+
+
+@lru_cache(maxsize=8)
+def tokenize(text: str) -> tuple[Token, ...]:
+    """Split the text into words for term matching (cached: every matcher of one check reads the same text)."""
+    normalised = normalise_apostrophes(text)
+    tokens: list[Token] = []
+    previous_end = 0
+    for m in _TOKEN.finditer(normalised):
+        gap = normalised[previous_end : m.start()]
+        kind = "space" if _SPACE_GAP.fullmatch(gap) else "hyphen" if _HYPHEN_GAP.fullmatch(gap) else "other"
+        tokens.append(Token(m.start(), m.end(), m.group().lower(), kind))
+        previous_end = m.end()
+    return tuple(tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    """One occurrence of a lexicon term in a text."""
+
+    index: int
+    start: int
+    end: int
+    surface: str
+
+
+class TermMatcher:
+    """Find terms on word boundaries, case-insensitively, in inflected and hyphen/space variants."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        """Index the surface forms of each term; `TermMatch.index` is the term's position in `terms`."""
+        self._surfaces: dict[str, list[tuple[int, int]]] = {}
+        self._window = 1
+        for index, term in enumerate(terms):
+            spelled = normalise_apostrophes(term).lower().replace("&", " and ").strip()
+            parts = [p for p in _TERM_SEPARATOR.split(spelled) if p]
+            if not parts:
+                continue
+            separators = len(parts) - 1
+            # Room for the text to split a one-word term at hyphens ("e-mail" for "email").
+            self._window = max(self._window, len(parts) + 2)
+            first = inflections(parts[0])
+            last = inflections(parts[-1]) if separators else frozenset({""})
+            middles = _middles(parts[1:-1])
+            for head, middle, tail in itertools.product(first, middles, last):
+                entries = self._surfaces.setdefault(head + middle + tail, [])
+                if (index, separators) not in entries:
+                    entries.append((index, separators))
+
+        self._sorted = sorted(self._surfaces)
+
+    def _extends(self, key: str) -> bool:
+        """Return True when some surface form starts with `key` (so a longer window can still match)."""
+        i = bisect.bisect_left(self._sorted, key)
+        return i < len(self._sorted) and self._sorted[i].startswith(key)
+
+    def __bool__(self) -> bool:
+        """Return True when the matcher knows at least one term."""
+        return bool(self._surfaces)
+
+    def find(self, text: str) -> list[TermMatch]:
+        """Return non-overlapping matches, longest first at each position, in text order."""
+        if not self._surfaces:
+            return []
+        tokens = tokenize(text)
+        found: list[TermMatch] = []
+        for i, first in enumerate(tokens):
+            key = ""
+            spaces = 0
+            best: TermMatch | None = None
+            for j in range(i, min(i + self._window, len(tokens))):
+                token = tokens[j]
+                if j > i:
+                    if token.gap == "space":
+                        spaces += 1
+                    elif token.gap != "hyphen":
+                        break
+                key += token.lower
+                for index, separators in self._surfaces.get(key, ()):
+                    if spaces <= separators:
+                        best = TermMatch(index, first.start, token.end, text[first.start : token.end])
+                        break
+                if not self._extends(key):
+                    break
+            if best is not None:
+                found.append(best)
+        return _without_overlaps(found)
+
+
+def _without_overlaps(matches: Sequence[TermMatch]) -> list[TermMatch]:
+    """Keep the longest match where matches overlap."""
+    kept: list[TermMatch] = []
+    for match in sorted(matches, key=lambda m: (m.start, -(m.end - m.start))):
+        if kept and match.start < kept[-1].end:
+            continue
+        kept.append(match)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class Anachronism:
+    """A lexicon row: a term and the first year it existed (or was current)."""
+
+    term: str
+    first_year: int
+    category: str
+    note: str
+
+
+class AnachronismLexicon:
+    """The anachronism terms with a matcher over all of them."""
+
+    def __init__(self, entries: Sequence[Anachronism]) -> None:
+        """Index the entries."""
+        self.entries = tuple(entries)
+        self._matcher = TermMatcher(entry.term for entry in self.entries)
+
+    def __len__(self) -> int:
+        """Return the number of terms."""
+        return len(self.entries)
+
+    def find(self, text: str, end_year: int) -> list[tuple[Anachronism, TermMatch]]:
+        """Return the terms in the text that first appeared after `end_year`."""
+        return [
+            (self.entries[match.index], match)
+            for match in self._matcher.find(text)
+            if self.entries[match.index].first_year > end_year
+        ]
+
+    @classmethod
+    def from_csv(cls, path: Path) -> "AnachronismLexicon":
+        """Read a CSV with columns term, first_year, category, note; skip malformed rows."""
+        entries: list[Anachronism] = []
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                term = (row.get("term") or "").strip()
+                year = (row.get("first_year") or "").strip()
+                if not term or not year.lstrip("-").isdigit():
+                    continue
+                entries.append(
+                    Anachronism(term, int(year), (row.get("category") or "").strip(), (row.get("note") or "").strip())
+                )
+        return cls(entries)
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime_ns: int) -> AnachronismLexicon:
+    del mtime_ns  # part of the cache key only: an edited file is read again
+    return AnachronismLexicon.from_csv(path)
+
+
+def anachronism_lexicon(path: Path = ANACHRONISMS_CSV) -> AnachronismLexicon:
+    """Return the lexicon at `path` (empty when the file is missing), cached until the file changes."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return AnachronismLexicon(())
+    return _load(path, mtime)
+
+
+# A 4-digit year: not part of a larger number ("1,900", "19:30", "$1999", "#2001") or a code ("A1999").
+_YEAR = regex.compile(r"(?<![\w$£€¥#.,:/+])(1\d{3}|2[01]\d{2})(?:'?s)?(?![\w%°]|[.,:/]\d)")
+_WORD_BEFORE = regex.compile(r"(\w+)\W*$")
+_WORD_AFTER = regex.compile(r"^\W*?(\w+)")
+# Numbers that count things or label things are not years: "1999 dollars", "room 2001", "at 2100 hours".
+_NOT_YEAR_AFTER = frozenset(
+    "dollars dollar bucks pounds pound quid guineas shillings pence cents francs marks yen euros "
+    "people men women souls persons copies words pages miles mile feet foot yards inches acres tons "
+    "pounds kilos grams metres meters hours hrs minutes seconds degrees times units items pieces "
+    "votes readers subscribers customers followers horses cars homes houses rooms steps calories "
+    "points runs sheep head dogs cats odd".split()
+)
+_NOT_YEAR_BEFORE = frozenset(
+    "room page no number flight apartment suite route highway platform car train bus box apt "
+    "model code pin account extension ext ward cell locker badge unit lot".split()
+)
+
+
+def future_years(text: str, end_year: int) -> list[tuple[int, int, int]]:
+    """Return (year, start, end) for each year mentioned in the text that is later than `end_year`."""
+    found: list[tuple[int, int, int]] = []
+    for match in _YEAR.finditer(text):
+        year = int(match.group(1))
+        if year <= end_year:
+            continue
+        after = _WORD_AFTER.match(text[match.end() : match.end() + 40])
+        before = _WORD_BEFORE.search(text[max(0, match.start() - 40) : match.start()])
+        if after and after.group(1).lower() in _NOT_YEAR_AFTER:
+            continue
+        if before and before.group(1).lower() in _NOT_YEAR_BEFORE:
+            continue
+        found.append((year, match.start(), match.end()))
+    return found

@@ -1,0 +1,416 @@
+"""The voice model: canon statistics, character n-gram TF-IDF and a calibrated anomaly score per character."""
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import regex
+from sklearn.feature_extraction.text import CountVectorizer
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from characters.consistency.cues import CUE_WORDING, cue_counts
+from characters.consistency.text import emoji_spans, grapheme_count, normalise_apostrophes, sentences, words
+
+Vector = npt.NDArray[np.float64]
+Direction = Literal["both", "high", "low"]
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One measurable habit and how to read a deviation from the canon.
+
+    A "count" feature is a number of events over an exposure (exclamation marks per sentence, contractions per
+    word): a short post is judged against the rate it should show at its own length, which keeps one "!" in a
+    ten-word post from looking like a habit. A "level" feature is compared with the canon's median and spread.
+    """
+
+    name: str
+    kind: Literal["count", "level"]
+    direction: Direction
+    floor: float  # count: extra variance, level: minimum spread; a canon that never varies still needs a margin
+    more: str  # completes "much ... than Walt usually is" for a high value ("" = not worth saying)
+    less: str  # the same for a low value
+    unit: str
+    weight: float = 1.0  # noisy measures on short texts (length, syllables) count for less
+
+    @property
+    def check(self) -> str:
+        """Return the finding check this habit reports under."""
+        if self.name == "cue_marketing":
+            return "voice.generic"
+        if self.name.startswith("cue_") or self.name in ("sentiment", "intensity"):
+            return "voice.tone"
+        return "voice.profile"
+
+    def shown(self, value: float, exposure: float = 1.0) -> float:
+        """Return a measured value in the unit a person reads (characters, words per sentence, a rate)."""
+        if self.name == "length":
+            return math.expm1(value)  # measured as log(1 + characters)
+        if self.name == "sentence_length":
+            return math.exp(value)  # measured as log(words per sentence)
+        return value / exposure if self.kind == "count" else value
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("length", "level", "both", 0.3, "longer", "shorter", "characters", 0.5),
+    Feature("sentence_length", "level", "both", 0.2, "more long-winded", "more clipped", "words per sentence"),
+    Feature("syllables", "level", "both", 0.08, "wordier", "plainer", "syllables per word", 0.5),
+    Feature("sentiment", "level", "both", 0.25, "more upbeat", "more negative", "VADER compound"),
+    Feature("intensity", "level", "high", 0.1, "more emotional", "", "VADER emotional share"),
+    Feature("exclamation", "count", "high", 0.1, "more exclamatory", "", "'!' per sentence"),
+    Feature("question", "count", "high", 0.5, "more questioning", "", "'?' per sentence", 0.5),
+    Feature(
+        "lowercase",
+        "count",
+        "both",
+        0.3,
+        "more often lower-case",
+        "more often capitalised",
+        "lower-case starts per sentence",
+    ),
+    Feature("shouting", "count", "both", 0.3, "shoutier", "quieter", "ALL-CAPS words per word"),
+    Feature("emoji", "count", "low", 0.5, "", "sparer with emoji", "emoji"),
+    Feature("contractions", "count", "both", 0.5, "more casual", "more formal", "contractions per word"),
+    Feature("first_person", "count", "both", 0.5, "more self-focused", "more impersonal", "I/me/my per word"),
+    Feature("second_person", "count", "high", 0.3, "more reader-addressing", "", "you/your per word"),
+    # A register cue is specific evidence (canon posts rarely carry one), so it outweighs a stylistic drift.
+    *(Feature(f"cue_{name}", "count", "high", 0.1, more, "", unit, 3.0) for name, (more, unit) in CUE_WORDING.items()),
+)
+FEATURE_INDEX = {feature.name: i for i, feature in enumerate(FEATURES)}
+_COUNT = np.array([feature.kind == "count" for feature in FEATURES])
+_FLOOR = np.array([feature.floor for feature in FEATURES])
+_WEIGHT = np.array([feature.weight for feature in FEATURES])
+_HIGH = np.array([feature.direction != "low" for feature in FEATURES])
+_LOW = np.array([feature.direction != "high" for feature in FEATURES])
+
+_SINGULAR = frozenset("i me my mine myself i'm i've i'll i'd".split())
+_SECOND = frozenset("you your yours yourself yourselves you're you've you'll you'd y'all".split())
+_CONTRACTION = regex.compile(
+    r"\w(?:n't|'m|'re|'ve|'ll|'d)\b|\b(?:it|that|he|she|there|what|who|here|let|where|how|everybody|nobody)'s\b",
+    regex.IGNORECASE,
+)
+_LOWER_START = regex.compile(r"\W*\p{Ll}")
+_VOWEL_GROUPS = regex.compile(r"[aeiouy]+")
+_NGRAMS = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=True).build_analyzer()
+SIMILARITY_TOP_K = 3
+
+
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def _syllables(word: str) -> int:
+    """Estimate syllables by vowel groups, dropping a silent final e (good enough for a readability measure)."""
+    word = word.lower()
+    count = len(_VOWEL_GROUPS.findall(word))
+    if word.endswith("e") and not word.endswith(("le", "ee")) and count > 1:
+        count -= 1
+    return max(1, count)
+
+
+def profile(text: str) -> tuple[Vector, Vector]:
+    """Return the text's habits in `FEATURES` order: (values, exposures); a level's exposure is 1."""
+    text = normalise_apostrophes(text)
+    tokens = words(text)
+    n_words = max(1, len(tokens))
+    parts = sentences(text)
+    n_sentences = max(1, len(parts))
+    lowered = [t.lower() for t in tokens]
+    alphabetic = [t for t in tokens if t.isalpha()]
+    scores = _vader().polarity_scores(text)
+    cues = cue_counts(text)
+    measured: dict[str, tuple[float, float]] = {
+        "length": (math.log1p(grapheme_count(text)), 1.0),
+        "sentence_length": (math.log(max(1, len(tokens)) / n_sentences), 1.0),
+        "syllables": (sum(map(_syllables, alphabetic)) / len(alphabetic) if alphabetic else 1.0, 1.0),
+        "sentiment": (float(scores["compound"]), 1.0),
+        "intensity": (1.0 - float(scores["neu"]), 1.0),
+        "exclamation": (float(min(text.count("!"), 3 * n_sentences)), n_sentences),
+        "question": (float(min(text.count("?"), 3 * n_sentences)), n_sentences),
+        "lowercase": (float(sum(1 for s in parts if _LOWER_START.match(s))), n_sentences),
+        "shouting": (float(sum(1 for t in tokens if len(t) >= 3 and t.isupper() and t.isalpha())), n_words),
+        "emoji": (float(len(emoji_spans(text))), 1.0),
+        "contractions": (float(len(_CONTRACTION.findall(text))), n_words),
+        "first_person": (float(sum(t in _SINGULAR for t in lowered)), n_words),
+        "second_person": (float(sum(t in _SECOND for t in lowered)), n_words),
+        **{f"cue_{name}": (float(count), 1.0) for name, count in cues.items()},
+    }
+    values = np.array([measured[f.name][0] for f in FEATURES])
+    exposures = np.array([measured[f.name][1] for f in FEATURES])
+    return values, exposures
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileStats:
+    """The canon's habits: a median and spread per level feature, a rate and overdispersion per count feature."""
+
+    centre: Vector  # level: median; count: events per unit of exposure
+    spread: Vector  # level: robust standard deviation; count: overdispersion factor (>= 1)
+
+    @classmethod
+    def fit(cls, values: Vector, exposures: Vector) -> "ProfileStats":
+        """Estimate the statistics from canon rows (one per post)."""
+        if not len(values):
+            return cls(np.zeros(len(FEATURES)), np.ones(len(FEATURES)))
+        median = np.median(values, axis=0)
+        q75, q25 = np.percentile(values, [75, 25], axis=0)
+        rate = values.sum(axis=0) / exposures.sum(axis=0)
+        expected = rate * exposures
+        # Pooled Pearson dispersion: bursty habits (CAPS in some posts, none in others) widen their own band.
+        dispersion = ((values - expected) ** 2).sum(axis=0) / (expected + _FLOOR).sum(axis=0)
+        centre = np.where(_COUNT, rate, median)
+        spread = np.where(_COUNT, np.clip(dispersion, 1.0, 10.0), np.maximum((q75 - q25) / 1.349, _FLOOR))
+        return cls(centre, spread)
+
+    def z(self, values: Vector, exposures: Vector) -> Vector:
+        """Return how many spreads each habit of a text sits from the canon (signed)."""
+        expected = self.centre * exposures
+        count_z = (values - expected) / np.sqrt(self.spread * expected + _FLOOR)
+        level_z = (values - self.centre) / self.spread
+        result: Vector = np.where(_COUNT, count_z, level_z)
+        return result
+
+
+def ngram_counts(text: str) -> Counter[str]:
+    """Return the character n-gram counts sklearn's char_wb analyzer finds in the text."""
+    return Counter(_NGRAMS(text))
+
+
+@dataclass(frozen=True, slots=True)
+class NgramSpace:
+    """A TF-IDF space (sublinear tf, smoothed idf) fitted on one character's canon."""
+
+    vocabulary: dict[str, int]
+    idf: Vector
+    unseen_idf: float  # the idf an n-gram the canon never used would get; it still counts in the draft's norm
+    canon: Vector  # canon posts as L2-normalised rows
+
+    def similarities(self, grams: Sequence[str], tf: Vector) -> Vector:
+        """Return the cosine similarity of a draft (its n-grams and sublinear tf) to each canon post."""
+        if not grams or not len(self.canon):
+            return np.zeros(len(self.canon))
+        get = self.vocabulary.get
+        columns = np.fromiter((get(gram, -1) for gram in grams), dtype=np.intp, count=len(grams))
+        known = columns >= 0
+        weights = tf[known] * self.idf[columns[known]]
+        unseen = tf[~known] * self.unseen_idf
+        norm = math.sqrt(float(weights @ weights) + float(unseen @ unseen))
+        if norm == 0.0:
+            return np.zeros(len(self.canon))
+        result: Vector = self.canon[:, columns[known]] @ weights / norm
+        return result
+
+
+def _tf_matrix(counts: Sequence[Counter[str]]) -> tuple[dict[str, int], Vector]:
+    """Return the vocabulary and the sublinear term-frequency matrix of the posts."""
+    vocabulary: dict[str, int] = {}
+    for post in counts:
+        for gram in post:
+            vocabulary.setdefault(gram, len(vocabulary))
+    tf = np.zeros((len(counts), len(vocabulary)))
+    for row, post in enumerate(counts):
+        for gram, count in post.items():
+            tf[row, vocabulary[gram]] = 1.0 + math.log(count)
+    return vocabulary, tf
+
+
+def _idf(document_frequency: Vector, n_documents: int) -> Vector:
+    result: Vector = np.log((1.0 + n_documents) / (1.0 + document_frequency)) + 1.0
+    return result
+
+
+def _normalised(rows: Vector) -> Vector:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    result: Vector = rows / np.where(norms == 0.0, 1.0, norms)
+    return result
+
+
+def fit_space(posts: Sequence[str]) -> NgramSpace:
+    """Fit the TF-IDF space of the posts."""
+    vocabulary, tf = _tf_matrix([ngram_counts(p) for p in posts])
+    idf = _idf((tf > 0).sum(axis=0).astype(np.float64), len(posts))
+    return NgramSpace(vocabulary, idf, float(_idf(np.zeros(1), len(posts))[0]), _normalised(tf * idf))
+
+
+def leave_one_out_similarities(posts: Sequence[str]) -> Vector:
+    """Return, for each post, its top-k similarity to the others in a space fitted without it."""
+    n = len(posts)
+    if n < 2:
+        return np.zeros(n)
+    _, tf = _tf_matrix([ngram_counts(p) for p in posts])
+    present = tf > 0
+    frequency = present.sum(axis=0).astype(np.float64)
+    result = np.zeros(n)
+    for i in range(n):
+        # Without post i its own n-grams may be unseen: their idf is then the unseen idf, as for a new draft.
+        idf = _idf(frequency - present[i], n - 1)
+        weighted = _normalised(tf * idf)
+        sims = np.delete(weighted @ weighted[i], i)
+        result[i] = top_k_mean(sims)
+    return result
+
+
+def top_k_mean(similarities: Vector) -> float:
+    """Return the mean of the k highest similarities (the draft's nearest canon neighbours)."""
+    if not len(similarities):
+        return 0.0
+    k = min(SIMILARITY_TOP_K, len(similarities))
+    return float(np.sort(similarities)[-k:].mean())
+
+
+# How deviations become one number. Chosen on the development set with each persona held out in turn; see
+# docs/consistency.md for the measurements behind them.
+DEAD_ZONE = 1.0  # within one spread of the canon is no evidence at all
+ANOMALY_NORM = 2.0
+EVIDENCE_CAP = 8.0  # one wild measure cannot outvote everything else
+THRESHOLD_QUANTILE = 0.9  # the anomaly at which a canon post is unusual for its own canon (leave-one-out)
+MIN_THRESHOLD = 0.5
+PAIR_QUANTILE = 0.9
+MIN_CANON = 5  # fewer canon posts than this give no usable voice statistics
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A text measured once and compared with any number of characters."""
+
+    values: Vector
+    exposures: Vector
+    grams: tuple[str, ...]
+    tf: Vector  # sublinear term frequency of each n-gram
+
+    @classmethod
+    def of(cls, text: str) -> "Draft":
+        """Measure the text."""
+        values, exposures = profile(text)
+        counts = ngram_counts(text)
+        tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        return cls(values, exposures, tuple(counts), tf)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a draft compares with one character's canon."""
+
+    z: Vector  # signed spreads from the canon, per feature
+    similarity: float  # mean cosine similarity to the nearest canon posts
+    similarity_z: float
+    anomaly: float
+    ratio: float  # anomaly over the character's threshold: above 1 is outside the canon's own range
+
+
+def anomaly(z: Vector, similarity_z: float) -> float:
+    """Combine the deviations beyond the dead zone, in the directions that matter, into one number."""
+    directed = np.maximum(np.where(_HIGH, z, 0.0), np.where(_LOW, -z, 0.0))
+    evidence = np.clip(directed - DEAD_ZONE, 0.0, EVIDENCE_CAP)
+    dissimilarity = min(max(0.0, -similarity_z - DEAD_ZONE), EVIDENCE_CAP)
+    total = float(_WEIGHT @ evidence**ANOMALY_NORM) + dissimilarity**ANOMALY_NORM
+    return float(total ** (1.0 / ANOMALY_NORM))
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceModel:
+    """A character's voice: canon habits, n-gram space and the calibrated threshold."""
+
+    name: str
+    stats: ProfileStats
+    space: NgramSpace
+    similarity_centre: float
+    similarity_spread: float
+    canon: tuple[Draft, ...]
+    canon_ratios: Vector  # each canon post's ratio against the other canon posts (leave-one-out)
+    threshold: float
+
+    @property
+    def usable(self) -> bool:
+        """Return True when the canon is large enough to judge a voice by."""
+        return len(self.canon) >= MIN_CANON
+
+    def read(self, draft: Draft) -> Reading:
+        """Compare a draft with the canon."""
+        z = self.stats.z(draft.values, draft.exposures)
+        similarity = top_k_mean(self.space.similarities(draft.grams, draft.tf))
+        similarity_z = (similarity - self.similarity_centre) / self.similarity_spread
+        score = anomaly(z, similarity_z)
+        return Reading(z, similarity, similarity_z, score, score / self.threshold)
+
+    def percentile(self, ratio: float) -> float:
+        """Return the share of canon posts (left out in turn) that are more typical than this ratio."""
+        if not len(self.canon_ratios):
+            return 0.0
+        return float(np.mean(self.canon_ratios < ratio))
+
+
+def _similarity_stats(similarities: Vector) -> tuple[float, float]:
+    q75, q25 = np.percentile(similarities, [75, 25])
+    return float(np.median(similarities)), max(float(q75 - q25) / 1.349, 0.01)
+
+
+def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
+    """Fit the voice of a canon and calibrate its threshold by leaving each canon post out in turn."""
+    posts = [post for post in canon_posts if post.strip()]
+    drafts = tuple(Draft.of(post) for post in posts)
+    values = np.array([d.values for d in drafts]).reshape(len(drafts), len(FEATURES))
+    exposures = np.array([d.exposures for d in drafts]).reshape(len(drafts), len(FEATURES))
+    similarities = leave_one_out_similarities(posts)
+    anomalies = np.zeros(len(posts))
+    if len(posts) >= 3:
+        for i in range(len(posts)):
+            rest = np.arange(len(posts)) != i
+            centre, spread = _similarity_stats(similarities[rest])
+            z = ProfileStats.fit(values[rest], exposures[rest]).z(values[i], exposures[i])
+            anomalies[i] = anomaly(z, (similarities[i] - centre) / spread)
+    threshold = max(float(np.quantile(anomalies, THRESHOLD_QUANTILE)) if len(posts) else 0.0, MIN_THRESHOLD)
+    centre, spread = _similarity_stats(similarities) if len(posts) else (0.0, 1.0)
+    return VoiceModel(
+        name=name,
+        stats=ProfileStats.fit(values, exposures),
+        space=fit_space(posts),
+        similarity_centre=centre,
+        similarity_spread=spread,
+        canon=drafts,
+        canon_ratios=anomalies / threshold,
+        threshold=threshold,
+    )
+
+
+def pair_threshold(model: VoiceModel, other: VoiceModel) -> float:
+    """Return how much closer to `other` than to `model` a draft may sound before it sounds like `other`.
+
+    The margin is ratio(model)^2 - ratio(other)^2; the threshold is its high quantile over `model`'s own canon,
+    so two characters who share an office and a vocabulary get a wider margin than two who share nothing.
+    """
+    if not model.canon:
+        return math.inf
+    margins = [
+        own**2 - other.read(draft).ratio ** 2 for own, draft in zip(model.canon_ratios, model.canon, strict=True)
+    ]
+    return float(np.quantile(margins, PAIR_QUANTILE))
+
+
+def explain(model: VoiceModel, draft: Draft, reading: Reading, who: str, min_z: float) -> list[tuple[str, str]]:
+    """Return (check, message) for each habit at least `min_z` spreads outside the canon, strongest first."""
+    found: list[tuple[float, str, str]] = []
+    for i, feature in enumerate(FEATURES):
+        z = float(reading.z[i])
+        word = feature.more if z > 0 else feature.less
+        if abs(z) < min_z or not word:
+            continue
+        value = feature.shown(float(draft.values[i]), float(draft.exposures[i]))
+        usual = feature.shown(float(model.stats.centre[i]))
+        message = f"much {word} than {who} usually is ({_number(value)} {feature.unit}; usually {_number(usual)})"
+        found.append((abs(z), feature.check, message))
+    if reading.similarity_z < -min_z:
+        found.append((-reading.similarity_z, "voice.similarity", f"shares little wording with {who}'s canon posts"))
+    found.sort(key=lambda item: -item[0])
+    return [(check, message) for _, check, message in found]
+
+
+def _number(value: float) -> str:
+    """Format a measurement for a message: whole numbers when large, two significant digits when small."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2g}"
