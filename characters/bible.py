@@ -4,13 +4,22 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
 from characters.card_model import CardData
-from characters.errors import NotFound
-from characters.models import Character, CharacterVersion, Workspace, require_id, utcnow
+from characters.cards import (
+    MAX_CARD_BYTES,
+    AvatarError,
+    CardError,
+    export_card_json,
+    export_card_png,
+    parse_card,
+    process_avatar,
+)
+from characters.errors import Conflict, DomainError, NotFound
+from characters.models import Character, CharacterVersion, Membership, Role, User, Workspace, require_id, utcnow
 from characters.workspaces import Action, Member
 
 MAX_SLUG_LENGTH = 48
@@ -40,10 +49,19 @@ def create_character(*, session: Session, member: Member, card: CardData, avatar
 
 
 def save_bible(*, session: Session, member: Member, character: Character, card: CardData,
-               note: str = "") -> CharacterVersion:
-    """Store `card` as the character's next bible version (a no-op change still records who saved)."""
+               note: str = "", expected_version: int | None = None) -> CharacterVersion:
+    """Store `card` as the character's next bible version (a no-op change still records who saved).
+
+    With `expected_version`, raise Conflict if someone saved a newer version since that one was read.
+    """
     member.require(Action.EDIT_BIBLE)
     _ensure_in_workspace(character, member.workspace)
+    if expected_version is not None and expected_version != character.current_version:
+        latest = get_version(session, character)
+        author = session.get(User, latest.created_by_id) if latest.created_by_id else None
+        who = author.display_name if author else "Someone"
+        raise Conflict(f"{who} saved version {latest.number} while you were editing version {expected_version}.",
+                       field="base_version")
     number = character.current_version + 1
     version = CharacterVersion(character_id=require_id(character), number=number,
                                card=card.to_json_dict(), note=note.strip()[:500], created_by_id=member.user.id)
@@ -117,6 +135,90 @@ def list_versions(session: Session, character: Character) -> list[CharacterVersi
         select(CharacterVersion).where(CharacterVersion.character_id == character.id)
         .order_by(col(CharacterVersion.number).desc())
     ).all())
+
+
+def list_versions_with_authors(session: Session, character: Character
+                               ) -> list[tuple[CharacterVersion, User | None]]:
+    """Return every bible version, newest first, with the user who saved it (None if unknown)."""
+    rows = session.exec(
+        select(CharacterVersion, User)
+        .join(User, col(CharacterVersion.created_by_id) == col(User.id), isouter=True)
+        .where(CharacterVersion.character_id == character.id)
+        .order_by(col(CharacterVersion.number).desc())
+    ).all()
+    return [(version, user) for version, user in rows]
+
+
+def acting_owner(session: Session, workspace: Workspace) -> Member:
+    """Return the workspace's first owner as a Member, for tools that act on the workspace's behalf."""
+    row = session.exec(
+        select(User).join(Membership, col(Membership.user_id) == col(User.id))
+        .where(Membership.workspace_id == workspace.id, Membership.role == Role.OWNER)
+        .order_by(col(Membership.created_at), col(Membership.id))
+    ).first()
+    if row is None:
+        raise NotFound(f"The workspace {workspace.slug} has no owner.")
+    return Member(workspace=workspace, user=row, role=Role.OWNER)
+
+
+def import_card(*, session: Session, member: Member, raw: bytes, filename: str | None = None
+                ) -> tuple[Character, list[str]]:
+    """Create a character from a card file (JSON, PNG or CHARX); return it with what was noticed on the way.
+
+    A card that cannot be read raises DomainError (field "file") naming the problem; nothing is saved.
+    """
+    member.require(Action.EDIT_BIBLE)
+    try:
+        imported = parse_card(raw, filename)
+    except CardError as error:
+        raise DomainError(_sentence(f"this card cannot be imported: {error.message}"), field="file") from error
+    warnings = [_sentence(warning) for warning in imported.warnings]
+    avatar = None
+    if imported.avatar is not None:
+        try:
+            avatar = process_avatar(imported.avatar, max_bytes=MAX_CARD_BYTES)
+        except AvatarError as error:
+            warnings.append(_sentence(f"the card's picture was left out: {error.message}"))
+    source = f"{filename[:200]} ({imported.source_format})" if filename else imported.source_format
+    character = create_character(session=session, member=member, card=imported.card, avatar_png=avatar,
+                                 note=f"Imported from {source}")
+    return character, warnings
+
+
+def upload_avatar(*, session: Session, member: Member, character: Character, raw: bytes) -> None:
+    """Set a character's avatar from an uploaded PNG, JPEG or WebP (re-encoded, metadata stripped)."""
+    member.require(Action.EDIT_BIBLE)
+    try:
+        avatar = process_avatar(raw)
+    except AvatarError as error:
+        raise DomainError(_sentence(error.message), field="avatar") from error
+    set_avatar(session=session, member=member, character=character, avatar_png=avatar)
+
+
+@dataclass(frozen=True)
+class CardFile:
+    """An exported card, ready to download or write."""
+
+    content: bytes
+    filename: str
+    mimetype: str
+
+
+def export_character(session: Session, character: Character, file_format: Literal["json", "png"]) -> CardFile:
+    """Export the character's current bible as a V2 JSON card or a PNG card on its avatar."""
+    card = current_card(session, character)
+    if file_format == "json":
+        return CardFile(export_card_json(card), f"{character.slug}.json", "application/json")
+    return CardFile(export_card_png(card, character.avatar_png), f"{character.slug}.png", "image/png")
+
+
+def _sentence(text: str) -> str:
+    """Capitalise and end a message from the card module (which writes lowercase clauses)."""
+    text = text.strip()
+    first_word = text.split(" ", 1)[0]
+    if "." not in first_word.rstrip(".:;,"):  # a leading file name keeps its spelling
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 @dataclass(frozen=True)
