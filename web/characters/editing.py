@@ -1,0 +1,181 @@
+"""Changing characters: create, edit the bible (a new version each save) and import a card file."""
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from characters.bible import current_card, get_character, import_card
+from characters.bible_edit import (
+    BannedRow,
+    BibleEdit,
+    LoreRow,
+    PreferredRow,
+    SlotRow,
+    TextRow,
+    create_character_from_edit,
+    edit_values,
+    save_bible_edit,
+    timezone_names,
+)
+from characters.card_model import CardData
+from characters.cards import MAX_CARD_BYTES
+from characters.errors import Conflict, DomainError
+from characters.models import Character
+from characters.workspaces import Action, Member
+from web.characters import bp, present
+from web.context import current_member
+from web.database import get_session, unit_of_work
+from web.forms_characters import ROW_FORMS, TIMEZONE_LIST_ID, BibleForm, ImportForm
+from web.formtools import apply_domain_error, apply_validation_error
+
+ROW_MODELS: dict[str, type[BaseModel]] = {
+    "alternate_greetings": TextRow, "banned": BannedRow, "preferred": PreferredRow, "canon_posts": TextRow,
+    "slots": SlotRow, "lore": LoreRow,
+}
+# Empty rows always on the page, so adding works without JavaScript too; lore rows are big, so fewer.
+BLANK_ROWS = {"alternate_greetings": 1, "banned": 2, "preferred": 2, "canon_posts": 2, "slots": 2, "lore": 1}
+
+
+def _editor() -> Member:
+    member = current_member()
+    member.require(Action.EDIT_BIBLE)
+    return member
+
+
+def _filled_form(card: CardData | None, base_version: int | None = None) -> BibleForm:
+    """Return the editor showing `card` (an empty character when None), with empty rows to fill."""
+    values = edit_values(card or CardData(name="-"))
+    if card is None:
+        values["name"] = ""
+    form = BibleForm(formdata=None, data={**values, "base_version": base_version or ""})
+    for name, count in BLANK_ROWS.items():
+        for _ in range(count):
+            form[name].append_entry()
+    return form
+
+
+def _is_blank(values: dict[str, Any]) -> bool:
+    """Whether a row was left empty (its text fields all blank): such rows are not saved."""
+    return not any(value.strip() if isinstance(value, str) else value
+                   for key, value in values.items() if isinstance(value, str | list) and key != "source")
+
+
+def _rows(field_list: Any, model: type[BaseModel]) -> tuple[list[BaseModel], bool]:
+    """Validate each non-empty, non-removed row; put problems on the row's fields."""
+    rows: list[BaseModel] = []
+    valid = True
+    for entry in field_list.entries:
+        values = {key: value for key, value in entry.form.data.items() if key != "remove"}
+        if entry.form.remove.data or _is_blank(values):
+            continue
+        try:
+            rows.append(model.model_validate(values))
+        except ValidationError as error:
+            apply_validation_error(entry.form, error)
+            valid = False
+    return rows, valid
+
+
+def edit_from_form(form: BibleForm) -> BibleEdit | None:
+    """Read the form as a BibleEdit; on any problem, show it on its field and return None."""
+    values: dict[str, Any] = {}
+    valid = True
+    for name in BibleEdit.model_fields:
+        if name in ROW_MODELS:
+            values[name], rows_valid = _rows(form[name], ROW_MODELS[name])
+            valid = valid and rows_valid
+        elif form[name].data is not None:
+            values[name] = form[name].data
+        elif BibleEdit.model_fields[name].is_required():
+            values[name] = ""  # a field missing from the request reads as left empty
+        # Any other missing or empty value (an empty number box) means "the default".
+    try:
+        edit = BibleEdit.model_validate(values)
+    except ValidationError as error:
+        apply_validation_error(form, error)
+        return None
+    return edit if valid else None
+
+
+def _render_editor(form: BibleForm, character: Character | None, conflict: bool = False) -> str:
+    row_templates = {name: row_form(prefix=f"{name}-__index__-") for name, row_form in ROW_FORMS.items()}
+    return render_template("characters/edit.html", form=form, character=character, conflict=conflict,
+                           row_templates=row_templates, problems=present.form_problems(form),
+                           timezones=timezone_names(), timezone_list_id=TIMEZONE_LIST_ID)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> str | Response:
+    """Create a character with the same editor as for changes; the first save is version 1."""
+    member = _editor()
+    form = BibleForm() if request.method == "POST" else _filled_form(None)
+    if form.is_submitted():
+        # Check both layers either way, so every problem shows at once.
+        valid, edit = form.validate(), edit_from_form(form)
+        if valid and edit is not None:
+            try:
+                with unit_of_work() as db:
+                    character = create_character_from_edit(session=db, member=member, edit=edit,
+                                                           note=form.note.data or "")
+            except DomainError as error:
+                apply_domain_error(form, error)
+            else:
+                flash(f"{character.name} is created.", "success")
+                return redirect(url_for("characters.page", slug=character.slug))
+    return _render_editor(form, None)
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug: str) -> str | Response:
+    """Edit the bible; saving stores a new version built on the one the editor was opened on."""
+    member = _editor()
+    character = get_character(get_session(), member.workspace, slug)
+    form = BibleForm() if request.method == "POST" else _filled_form(current_card(get_session(), character),
+                                                                     character.current_version)
+    conflict = False
+    if form.is_submitted():
+        valid, edit = form.validate(), edit_from_form(form)
+        if valid and edit is not None:
+            base = form.base_version.data
+            try:
+                with unit_of_work() as db:
+                    version = save_bible_edit(
+                        session=db, member=member, character=character, edit=edit, note=form.note.data or "",
+                        base_version=int(base) if str(base).isdigit() else None, overwrite=form.overwrite.data)
+            except Conflict as error:
+                conflict = error.field == "base_version"
+                form.form_errors.append(error.message)
+            except IntegrityError:
+                # Two saves at the same instant both took the next number; the database kept the other one.
+                conflict = True
+                form.form_errors.append("Someone saved at the same moment as you.")
+            except DomainError as error:
+                apply_domain_error(form, error)
+            else:
+                flash(f"Saved as version {version.number}.", "success")
+                return redirect(url_for("characters.page", slug=character.slug))
+    return _render_editor(form, character, conflict)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_file() -> str | Response:
+    """Create a character from a Character Card file; a bad file is explained and nothing is saved."""
+    member = _editor()
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            with unit_of_work() as db:
+                character, warnings = import_card(session=db, member=member, filename=upload.filename,
+                                                  raw=upload.read(MAX_CARD_BYTES + 1))
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            flash(f"Imported {character.name}.", "success")
+            for warning in warnings:
+                flash(warning, "warning")
+            return redirect(url_for("characters.page", slug=character.slug))
+    return render_template("characters/import.html", form=form)
