@@ -5,13 +5,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import click
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from characters.accounts import UserCreate, create_user, find_user_by_email
+from characters.bible import acting_owner, export_character, get_character, import_card
+from characters.cards import MAX_CARD_BYTES
 from characters.config import ConfigError, Settings, load_settings
 from characters.db import make_engine, session_scope
 from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
@@ -141,6 +144,45 @@ def members_add(slug: str, email: str, role: str) -> None:
         user = _existing_user(session, email)
         set_member_role(session=session, workspace=workspace, user=user, role=Role(role))
     click.echo(f"{email} is now {role} in {slug}.")
+
+
+@main.group()
+def characters() -> None:
+    """Import and export character cards."""
+
+
+@characters.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workspace", "workspace_slug", required=True, help="The workspace that gets the character.")
+@friendly_errors
+def characters_import(file: Path, workspace_slug: str) -> None:
+    """Create a character from a card file (JSON, PNG or CHARX) and print its slug."""
+    with file.open("rb") as handle:
+        raw = handle.read(MAX_CARD_BYTES + 1)  # the importer refuses anything longer, so read no more
+    with database_session() as session:
+        workspace = get_workspace_by_slug(session, workspace_slug)
+        character, warnings = import_card(session=session, member=acting_owner(session, workspace), raw=raw,
+                                          filename=file.name)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(character.slug)
+
+
+@characters.command("export")
+@click.argument("character_slug", metavar="CHARACTER")
+@click.option("--workspace", "workspace_slug", required=True, help="The character's workspace.")
+@click.option("--format", "file_format", type=click.Choice(["json", "png"]), default="json", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Where to write the card.")
+@friendly_errors
+def characters_export(character_slug: str, workspace_slug: str, file_format: Literal["json", "png"],
+                      out: Path) -> None:
+    """Write a character's current bible as a Character Card V2 (JSON, or PNG on its avatar)."""
+    with database_session() as session:
+        workspace = get_workspace_by_slug(session, workspace_slug)
+        card_file = export_character(session, get_character(session, workspace, character_slug), file_format)
+    out.write_bytes(card_file.content)
+    click.echo(f"Wrote {out} ({len(card_file.content):,} bytes).")
 
 
 @main.command("seed-demo")
