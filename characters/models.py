@@ -85,6 +85,8 @@ class Workspace(SQLModel, table=True):
     late_grace_minutes: int = 15
     # Secret for the workspace's iCalendar feed URL (stored hashed like any token).
     calendar_token_hash: str | None = Field(default=None, max_length=64)
+    # Keep the full prompt of each LLM generation (off by default: bibles can be confidential).
+    store_prompts: bool = False
     created_at: datetime = _now_field()
 
 
@@ -212,11 +214,6 @@ class RecurringRule(SQLModel, table=True):
     max_count: int | None = None
     materialized_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     active: bool = True
-    # Reviewed like a post: only an approved rule is materialized.
-    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=String(16))
-    version: int = 1
-    approved_by_id: int | None = Field(default=None, foreign_key="user.id")
-    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _now_field()
 
 
@@ -354,6 +351,30 @@ class Notification(SQLModel, table=True):
     message: str = Field(max_length=2000)
     created_at: datetime = _now_field()
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Generation(SQLModel, table=True):
+    """One model call made while drafting: what it cost and how it came out (never an API key)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    character_id: int | None = Field(default=None, foreign_key="character.id", index=True, ondelete="SET NULL")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    kind: str = Field(max_length=16)  # "generate", "rewrite" or "reply"
+    variant: int = 0
+    model: str = Field(max_length=200)
+    latency_ms: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    # True when the server reported no usage and the counts are Greenroom's own estimate.
+    tokens_estimated: bool = False
+    repaired: bool = False
+    score: int | None = None
+    verdict: str | None = Field(default=None, max_length=8)
+    error: str | None = Field(default=None, max_length=500)
+    # The exact messages sent, only when the workspace's `store_prompts` is on.
+    prompt: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 def require_id(row: SQLModel) -> int:

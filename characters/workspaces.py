@@ -244,7 +244,7 @@ def _hash_token(token: str) -> str:
 
 
 def update_settings(*, session: Session, member: Member, name: str, two_person_rule: bool,
-                    writers_edit_bibles: bool) -> Workspace:
+                    writers_edit_bibles: bool, store_prompts: bool | None = None) -> Workspace:
     """Change the workspace's name and rules (owners only)."""
     member.require(Action.MANAGE_SETTINGS)
     name = name.strip()
@@ -254,6 +254,8 @@ def update_settings(*, session: Session, member: Member, name: str, two_person_r
     workspace.name = name
     workspace.two_person_rule = two_person_rule
     workspace.writers_edit_bibles = writers_edit_bibles
+    if store_prompts is not None:
+        workspace.store_prompts = store_prompts
     session.add(workspace)
     session.flush()
     return workspace

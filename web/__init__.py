@@ -50,9 +50,9 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import auth, characters, members, posts, workspaces
+    from web import auth, characters, drafting, members, posts, workspaces
 
-    for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp):
+    for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp, drafting.bp):
         app.register_blueprint(blueprint)
 
 

@@ -48,6 +48,8 @@ class WorkspaceSettingsForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     two_person_rule = BooleanField("Two-person rule: nobody approves their own post")
     writers_edit_bibles = BooleanField("Writers may edit character bibles")
+    store_prompts = BooleanField("Keep the full prompt of each LLM generation",
+                                 description="Off by default: prompts contain the whole character bible.")
 
 
 class InviteForm(FlaskForm):

@@ -73,7 +73,8 @@ def settings() -> str | Response:
             with unit_of_work() as db:
                 update_settings(session=db, member=member, name=form.name.data or "",
                                 two_person_rule=form.two_person_rule.data,
-                                writers_edit_bibles=form.writers_edit_bibles.data)
+                                writers_edit_bibles=form.writers_edit_bibles.data,
+                                store_prompts=form.store_prompts.data)
         except DomainError as error:
             apply_domain_error(form, error)
         else:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:23:52.188737
+Create Date: 2026-11-25 18:05:58.191064
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('writers_edit_bibles', sa.Boolean(), nullable=False),
     sa.Column('late_grace_minutes', sa.Integer(), nullable=False),
     sa.Column('calendar_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('store_prompts', sa.Boolean(), nullable=False),
     sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
@@ -148,6 +149,34 @@ def upgrade() -> None:
     with op.batch_alter_table('characterversion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_characterversion_character_id'), ['character_id'], unique=False)
 
+    op.create_table('generation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('character_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('variant', sa.Integer(), nullable=False),
+    sa.Column('model', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('latency_ms', sa.Integer(), nullable=False),
+    sa.Column('prompt_tokens', sa.Integer(), nullable=True),
+    sa.Column('completion_tokens', sa.Integer(), nullable=True),
+    sa.Column('tokens_estimated', sa.Boolean(), nullable=False),
+    sa.Column('repaired', sa.Boolean(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=True),
+    sa.Column('verdict', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('prompt', sa.JSON(), nullable=True),
+    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('generation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_generation_character_id'), ['character_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_generation_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_generation_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('recurringrule',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -165,12 +194,7 @@ def upgrade() -> None:
     sa.Column('max_count', sa.Integer(), nullable=True),
     sa.Column('materialized_until', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('approved_by_id', sa.Integer(), nullable=True),
-    sa.Column('approved_at', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -406,6 +430,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_recurringrule_character_id'))
 
     op.drop_table('recurringrule')
+    with op.batch_alter_table('generation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_generation_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_generation_created_at'))
+        batch_op.drop_index(batch_op.f('ix_generation_character_id'))
+
+    op.drop_table('generation')
     with op.batch_alter_table('characterversion', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_characterversion_character_id'))
 

@@ -13,6 +13,7 @@ GET_ROUTES = [
     "/w/{slug}/posts/new",  # posts
     "/w/{slug}/characters/",  # characters
     "/w/{slug}/characters/{character}/avatar.png",  # characters
+    "/w/{slug}/drafting/generations",  # drafting
 ]
 POST_ROUTES = [
     "/w/{slug}/settings",
@@ -21,6 +22,12 @@ POST_ROUTES = [
     "/w/{slug}/members/{user_id}/remove",
     "/w/{slug}/members/invites/1/revoke",
     "/w/{slug}/posts/new",
+    "/w/{slug}/drafting/generate",
+    "/w/{slug}/drafting/generate/stream",
+    "/w/{slug}/drafting/rewrite",
+    "/w/{slug}/drafting/reply",
+    "/w/{slug}/drafting/thread",
+    "/w/{slug}/drafting/hashtags",
 ]
 
 

@@ -1,0 +1,185 @@
+"""Drafting jobs with a scripted model: events, checking, repair, errors, cancellation, hashtags, streaming JSON."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from characters.drafting import (
+    DraftInputError,
+    TextFieldStream,
+    answer_schema,
+    collect,
+    generate_job,
+    hard_failures,
+    reply_job,
+    rewrite_job,
+    run_job,
+    suggest_hashtags,
+)
+from characters.llm import (
+    CallOptions,
+    ChatMessage,
+    LlmMalformedJson,
+    LlmServerError,
+    ScriptedModel,
+    StreamItem,
+    T,
+    TextDelta,
+)
+from tests.factories import make_card
+
+CARD = make_card("Walt Test", voice={"emoji": "never", "pov": "first_singular", "max_chars": 200,
+                                    "hashtags": {"max": 2, "required": ["#MadMen"], "allowed": ["#BakeOff", "#Ads"]}},
+                 canon_posts=["I make them want it. #MadMen", "Coffee first. Then I pitch. #MadMen"])
+GOOD = '{"text": "I pitch at nine. #MadMen"}'
+
+
+def names(events: Iterator[Any]) -> list[str]:
+    return [event.name for event in events]
+
+
+def test_generate_streams_checks_and_finishes():
+    model = ScriptedModel([GOOD])
+    events = list(run_job(model, generate_job(CARD, "the morning pitch", n=2, platform="x", seed=5)))
+    assert names(events)[0] == "prompt" and names(events)[-1] == "done"
+    variants = [e.data for e in events if e.name == "variant"]
+    assert [v["variant"] for v in variants] == [0, 1]
+    assert variants[0]["check"]["verdict"] != "fail" and variants[0]["text"] == "I pitch at nine. #MadMen"
+    assert [call.options.seed for call in model.calls] == [5, 6]
+    deltas = "".join(e.data["text"] for e in events if e.name == "delta" and e.data["variant"] == 1)
+    assert deltas == "I pitch at nine. #MadMen"
+
+
+def test_the_non_streaming_path_gives_the_same_variants_without_deltas():
+    answer = collect(run_job(ScriptedModel([GOOD]), generate_job(CARD, "pitch", n=2), stream=False))
+    assert len(answer["variants"]) == 2 and answer["prompt"]["messages"][0]["role"] == "system"
+
+
+def test_a_hard_failure_is_repaired_once_with_the_findings():
+    model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}', GOOD])
+    events = list(run_job(model, generate_job(CARD, "pitch", n=1)))
+    variant = [e.data for e in events if e.name == "variant"][0]
+    assert variant["repaired"] and variant["before_repair"]["text"] == "Pitch day 😀 #MadMen"
+    repair = model.calls[1].messages
+    assert repair[-2] == {"role": "assistant", "content": '{"text": "Pitch day 😀 #MadMen"}'}
+    assert "emoji" in repair[-1]["content"] and len(model.calls) == 2
+    assert variant["prompt_tokens"] > 0 and len(variant["calls"]) == 2
+
+
+def test_a_repair_that_still_fails_is_shown_as_it_is_and_not_retried_again():
+    model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}'])
+    variant = collect(run_job(model, generate_job(CARD, "pitch", n=1)))["variants"][0]
+    assert variant["repaired"] and variant["check"]["verdict"] == "fail" and len(model.calls) == 2
+
+
+def test_voice_only_findings_are_not_hard_failures():
+    from characters.consistency import CheckResult, Finding
+
+    result = CheckResult(30, "fail", (Finding("voice.consistency", "fail", "off"), Finding("voice.pov", "fail", "we"),
+                                      Finding("format.emoji", "warn", "meh")))
+    assert [f.check for f in hard_failures(result)] == ["voice.pov"]
+
+
+def test_malformed_answers_cost_one_variant_fatal_errors_stop_the_job():
+    answer = collect(run_job(ScriptedModel(["{oops", GOOD]), generate_job(CARD, "pitch", n=3)))
+    assert len(answer["variants"]) == 2 and answer["errors"][0]["kind"] == "malformed_json"
+    model = ScriptedModel([GOOD, LlmServerError("The model server failed (500).")])
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3)))
+    assert len(answer["variants"]) == 1 and answer["error"]["kind"] == "server" and len(model.calls) == 2
+
+
+def test_a_prompt_over_budget_is_an_error_event():
+    events = list(run_job(ScriptedModel([GOOD]), generate_job(CARD, "pitch " * 500, budget=100)))
+    assert names(events) == ["error"] and events[0].data["kind"] == "prompt_too_long"
+
+
+class EndlessModel:
+    """Streams forever until closed; records that it was closed."""
+
+    model_name = "endless"
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def complete(self, messages: list[ChatMessage], schema: type[T], options: CallOptions | None = None) -> Any:
+        raise NotImplementedError  # this fake only streams
+
+    def stream(self, messages: list[ChatMessage], schema: type[T],
+               options: CallOptions | None = None) -> Iterator[StreamItem]:
+        try:
+            yield TextDelta('{"text": "')
+            while True:
+                yield TextDelta("more ")
+        finally:
+            self.closed = True
+
+
+def test_closing_the_job_closes_the_models_stream():
+    model = EndlessModel()
+    events = run_job(model, generate_job(CARD, "pitch", n=3))
+    seen = [next(events) for _ in range(5)]
+    assert [e.name for e in seen] == ["prompt", "delta", "delta", "delta", "delta"]
+    events.close()
+    assert model.closed
+
+
+def test_a_stream_that_ends_without_an_answer_is_malformed():
+    class Truncated(EndlessModel):
+        def stream(self, messages, schema, options=None):  # type: ignore[no-untyped-def]
+            yield TextDelta('{"text": "cut')
+
+    answer = collect(run_job(Truncated(), generate_job(CARD, "pitch", n=1)))
+    assert answer["errors"][0]["kind"] == "malformed_json"
+    assert issubclass(LlmMalformedJson, Exception)
+
+
+def test_rewrite_modes_and_inputs():
+    job = rewrite_job(CARD, "We love it 😀", "fix", platform="x")
+    assert "emoji" in job.task and "We love it" in job.task and job.n == 1
+    assert "shorter" in rewrite_job(CARD, "A draft.", "shorter").task
+    assert "Adapt it for bluesky" in rewrite_job(CARD, "A draft.", "platform", platform="bluesky").task
+    with pytest.raises(DraftInputError, match="platform"):
+        rewrite_job(CARD, "A draft.", "platform")
+    with pytest.raises(DraftInputError, match="Unknown rewrite"):
+        rewrite_job(CARD, "A draft.", "louder")
+
+
+def test_reply_puts_the_other_post_and_the_note_in_the_task():
+    job = reply_job(CARD, "Tea is better.", brief="be polite")
+    assert "Tea is better." in job.task and "be polite" in job.task and job.scan[0] == "Tea is better."
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [({"brief": ""}, "brief"), ({"brief": "x" * 5000}, "brief"),
+                                               ({"brief": "x", "n": 0}, "n"), ({"brief": "x", "platform": "aol"},
+                                                                               "platform")])
+def test_generate_job_input_errors(kwargs, field):
+    with pytest.raises(DraftInputError) as caught:
+        generate_job(CARD, **kwargs)
+    assert caught.value.field == field
+
+
+def test_the_answer_schema_bounds_the_text_by_the_limit():
+    schema = answer_schema(100).model_json_schema()
+    assert schema["properties"]["text"]["maxLength"] == 200 and schema["additionalProperties"] is False
+    assert generate_job(CARD, "x", platform="mastodon").limit == 200  # the card's max_chars is tighter
+    assert generate_job(make_card(), "x").limit == 500
+
+
+def test_hashtags_come_from_the_characters_list_required_first():
+    assert suggest_hashtags(CARD, "The bake off final") == ["#MadMen", "#BakeOff"]
+    assert suggest_hashtags(CARD, "Nice ads. #MadMen") == ["#Ads"]
+    assert suggest_hashtags(CARD, "#MadMen #Ads") == []  # at the character's maximum already
+    assert suggest_hashtags(make_card(voice={"hashtags": {"max": 0, "allowed": ["#x"]}}), "x") == []
+    assert suggest_hashtags(CARD, "anything", limit=1) == ["#MadMen"]
+
+
+@given(st.text(max_size=80), st.integers(min_value=1, max_value=7))
+def test_the_text_field_decodes_any_chunking_of_any_text(text, size):
+    raw = json.dumps({"text": text})
+    fields = TextFieldStream()
+    out = "".join(fields.feed(raw[i : i + size]) for i in range(0, len(raw), size))
+    assert out == text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

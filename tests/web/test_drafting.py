@@ -1,0 +1,211 @@
+"""Drafting endpoints with a scripted model: JSON and SSE, records, errors, the disabled state, permissions."""
+
+import json
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from characters.llm import LlmAuthError, LlmTimeout, ScriptedModel
+from characters.models import Generation, Workspace
+from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
+
+GOOD = '{"text": "Coffee first. Then the pitch."}'
+EMOJI = '{"text": "Coffee first 😀"}'
+
+
+@pytest.fixture
+def team(session):
+    people = workspace_with_roles(session)
+    make_character(session, people["workspace"], people["owner"], "Walt Test",
+                   voice={"emoji": "never", "hashtags": {"max": 2, "allowed": ["#MadMen", "#Coffee"]}},
+                   canon_posts=["Make them want it.", "Coffee first. Then the pitch."])
+    return people
+
+
+@pytest.fixture
+def model(app):
+    scripted = ScriptedModel([GOOD])
+    app.extensions["greenroom.llm"] = scripted
+    return scripted
+
+
+def login(auth, role: str) -> None:
+    auth.login(f"{role}@fans.example", DEFAULT_PASSWORD)
+
+
+def sse(response) -> list[tuple[str, dict[str, Any]]]:
+    """Parse a server-sent events body into (event, data) pairs."""
+    assert response.mimetype == "text/event-stream"
+    events = []
+    for block in response.get_data(as_text=True).split("\n\n"):
+        if block.strip():
+            lines = dict(line.split(": ", 1) for line in block.splitlines())
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_generate_returns_checked_variants_as_json(client, auth, team, model, session):
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee", "n": 2,
+                                                               "platform": "bluesky"})
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert [v["text"] for v in answer["variants"]] == ["Coffee first. Then the pitch."] * 2
+    assert all(v["check"]["verdict"] in ("pass", "warn") and not v["repaired"] for v in answer["variants"])
+    assert "calls" not in answer["variants"][0]
+    assert answer["prompt"]["messages"][-1]["content"].startswith("The writer's brief: coffee")
+    rows = session.exec(select(Generation)).all()
+    assert len(rows) == 2 and {r.kind for r in rows} == {"generate"} and rows[0].model == "scripted"
+    assert rows[0].prompt is None  # the workspace did not ask to keep prompts
+    assert rows[0].prompt_tokens and rows[0].completion_tokens
+
+
+def test_streamed_generation_sends_prompt_deltas_variants_and_done(client, auth, team, model):
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "coffee"})
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-cache"
+    events = sse(response)
+    names = [name for name, _ in events]
+    assert names[0] == "prompt" and names[-1] == "done" and names.count("variant") == 3
+    streamed = "".join(data["text"] for name, data in events if name == "delta" and data["variant"] == 0)
+    assert streamed == "Coffee first. Then the pitch."
+    assert events[-1][1]["variants"] == 3
+
+
+def test_a_hard_rule_failure_is_repaired_once_and_shown(client, auth, team, app):
+    app.extensions["greenroom.llm"] = ScriptedModel([EMOJI, GOOD])
+    login(auth, "writer")
+    events = sse(client.post("/w/fans/drafting/generate/stream",
+                             json={"character": "walt-test", "brief": "coffee", "n": 1}))
+    names = [name for name, _ in events]
+    assert names.index("repairing") < names.index("variant")
+    repair_prompt = [data for name, data in events if name == "prompt" and data["repair"]][0]
+    assert "no emoji" in repair_prompt["messages"][-1]["content"]
+    variant = [data for name, data in events if name == "variant"][0]
+    assert variant["repaired"] and variant["before_repair"]["check"]["verdict"] == "fail"
+    assert variant["text"] == "Coffee first. Then the pitch."
+
+
+def test_store_prompts_keeps_the_exact_messages(client, auth, team, model, session):
+    workspace = session.exec(select(Workspace)).one()
+    workspace.store_prompts = True
+    session.add(workspace)
+    session.commit()
+    login(auth, "writer")
+    client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee", "n": 1})
+    row = session.exec(select(Generation)).one()
+    assert row.prompt and row.prompt[0]["messages"] == model.calls[0].messages
+
+
+def test_rewrite_and_reply(client, auth, team, model):
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀",
+                                                              "mode": "fix"})
+    assert response.status_code == 200 and len(response.get_json()["variants"]) == 1
+    assert "no emoji" in model.calls[-1].messages[-1]["content"]
+    response = client.post("/w/fans/drafting/reply", json={"character": "walt-test", "post": "Tea > coffee", "n": 1})
+    assert response.status_code == 200 and "Tea > coffee" in model.calls[-1].messages[-1]["content"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"brief": "x"}, "character"),
+    ({"character": "walt-test", "brief": "  "}, "brief"),
+    ({"character": "walt-test", "brief": "x", "n": 9}, "n"),
+    ({"character": "walt-test", "brief": "x", "n": "many"}, "n"),
+    ({"character": "walt-test", "brief": "x", "platform": "myspace"}, "platform"),
+])
+def test_bad_input_gets_a_clear_json_error(client, auth, team, model, body, field):
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/generate", json=body)
+    assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_unknown_character_and_action_are_404(client, auth, team, model):
+    login(auth, "writer")
+    assert client.post("/w/fans/drafting/generate", json={"character": "nobody", "brief": "x"}).status_code == 404
+    assert client.post("/w/fans/drafting/summon", json={"character": "walt-test"}).status_code == 404
+
+
+@pytest.mark.parametrize(("error", "kind"), [(LlmTimeout("The model did not answer."), "timeout"),
+                                             (LlmAuthError("The model server refused the API key."), "auth")])
+def test_model_failures_become_clear_messages_and_are_recorded(client, auth, team, app, session, error, kind):
+    app.extensions["greenroom.llm"] = ScriptedModel([error])
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee"})
+    assert response.status_code == 502
+    assert response.get_json()["error"] == error.message and response.get_json()["kind"] == kind
+    events = sse(client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "c"}))
+    assert [name for name, _ in events] == ["prompt", "error", "done"]
+    assert session.exec(select(Generation)).first().error.startswith(kind)
+
+
+def test_a_malformed_answer_loses_only_that_variant(client, auth, team, app):
+    app.extensions["greenroom.llm"] = ScriptedModel(["not json", GOOD])
+    login(auth, "writer")
+    answer = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "c"}).get_json()
+    assert [e["kind"] for e in answer["errors"]] == ["malformed_json"] and len(answer["variants"]) == 2
+
+
+def test_without_a_model_generation_is_off_but_tools_work(client, auth, team, app):
+    app.extensions.pop("greenroom.llm", None)  # the test settings have no LLM_BASE_URL/LLM_MODEL
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee"})
+    assert response.status_code == 503 and "LLM_BASE_URL" in response.get_json()["error"]
+    assert client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test"}).status_code == 503
+    thread = client.post("/w/fans/drafting/thread", json={"character": "walt-test", "platform": "x",
+                                                           "draft": "Make them want it. " * 40})
+    assert thread.status_code == 200 and len(thread.get_json()["parts"]) > 1
+    tags = client.post("/w/fans/drafting/hashtags", json={"character": "walt-test", "draft": "more coffee"})
+    assert tags.get_json()["hashtags"][0] == "#Coffee"
+
+
+def test_thread_needs_a_draft_and_a_limit(client, auth, team, model):
+    login(auth, "writer")
+    assert client.post("/w/fans/drafting/thread", json={"character": "walt-test", "draft": ""}).status_code == 400
+    response = client.post("/w/fans/drafting/thread", json={"character": "walt-test", "draft": "x"})
+    assert response.status_code == 400 and response.get_json()["field"] == "platform"
+
+
+def test_the_panel_explains_why_generation_is_off(app, team):
+    from flask import render_template_string
+
+    from characters.models import Role, User
+    from characters.workspaces import Member
+    from web.database import get_session
+
+    app.extensions.pop("greenroom.llm", None)
+    with app.test_request_context("/w/fans/posts/new"):
+        db = get_session()
+        member = Member(db.exec(select(Workspace)).one(),
+                        db.exec(select(User).where(User.email == "writer@fans.example")).one(), Role.WRITER)
+        html = render_template_string('{% include "posts/_assist.html" %}', member=member)
+    assert "Generation is off" in html and html.count("disabled aria-describedby") == 3
+    assert 'data-assist="thread"' in html
+
+
+def test_viewers_cannot_generate_or_split(client, auth, team, model):
+    login(auth, "viewer")
+    assert client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "x"}).status_code == 403
+    assert client.post("/w/fans/drafting/thread", json={"character": "walt-test", "draft": "x"}).status_code == 403
+    assert model.calls == []
+
+
+def test_generations_page_is_for_owners_and_editors(client, auth, team, model):
+    login(auth, "writer")
+    client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee", "n": 1})
+    assert client.get("/w/fans/drafting/generations").status_code == 403
+    auth.logout()
+    login(auth, "editor")
+    page = client.get("/w/fans/drafting/generations")
+    assert page.status_code == 200 and b"scripted" in page.data and b"Walt Test" in page.data
+
+
+def test_owners_turn_prompt_keeping_on_in_settings(client, auth, team, session):
+    login(auth, "owner")
+    response = client.post("/w/fans/settings", data={"name": "Fans", "two_person_rule": "y", "store_prompts": "y"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.exec(select(Workspace)).one().store_prompts is True
+    page = client.get("/w/fans/settings")
+    assert b"Keep the full prompt" in page.data and b"/w/fans/drafting/generations" in page.data
