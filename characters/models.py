@@ -214,6 +214,11 @@ class RecurringRule(SQLModel, table=True):
     max_count: int | None = None
     materialized_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     active: bool = True
+    # Reviewed like a post: only an approved rule is materialized.
+    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=String(16))
+    version: int = 1
+    approved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _now_field()
 
 

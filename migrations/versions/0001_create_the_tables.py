@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:05:58.191064
+Create Date: 2026-11-25 18:23:52.188737
 """
 
 from collections.abc import Sequence
@@ -194,7 +194,12 @@ def upgrade() -> None:
     sa.Column('max_count', sa.Integer(), nullable=True),
     sa.Column('materialized_until', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_at', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
