@@ -1,15 +1,22 @@
 """Engine and session factory shared by the web app, the scheduler and the CLI."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option read by the "begin" hook: which kind of BEGIN a SQLite connection issues.
+SQLITE_BEGIN_OPTION = "greenroom_sqlite_begin"
+_SQLITE_BEGIN_STATEMENTS = {"DEFERRED": "BEGIN", "IMMEDIATE": "BEGIN IMMEDIATE"}
+_sqlite_write_locks: "WeakKeyDictionary[Engine, threading.Lock]" = WeakKeyDictionary()
+_sqlite_write_locks_guard = threading.Lock()
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -26,7 +33,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_sqlite(connection: Any) -> None:
     """Start every SQLite transaction explicitly so reads and writes see one snapshot."""
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(_SQLITE_BEGIN_STATEMENTS[mode])
 
 
 def make_engine(database_url: str, **engine_options: Any) -> Engine:
@@ -57,3 +65,28 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def _sqlite_write_lock(engine: Engine) -> threading.Lock:
+    """Return the process-wide lock that queues this engine's SQLite writers."""
+    with _sqlite_write_locks_guard:
+        return _sqlite_write_locks.setdefault(engine, threading.Lock())
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection in a transaction that holds the database's write lock from its first statement.
+
+    On SQLite this is `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes can fail with
+    SQLITE_BUSY when another writer got in between, and the busy handler cannot retry that. Writers of one
+    process also queue on a lock first, so they wait on each other without the busy handler's sleeps.
+    PostgreSQL needs nothing special: callers lock rows themselves (FOR UPDATE ... SKIP LOCKED).
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with _sqlite_write_lock(engine), engine.connect() as connection:
+        connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with connection.begin():
+            yield connection

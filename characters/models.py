@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -291,7 +291,11 @@ class Channel(SQLModel, table=True):
 class PostTarget(SQLModel, table=True):
     """A post's channel: the unit the scheduler claims, publishes and completes exactly once."""
 
-    __table_args__ = (UniqueConstraint("post_id", "channel_id", name="uq_post_target_channel"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id", name="uq_post_target_channel"),
+        # The claim query: pending rows in due order.
+        Index("ix_posttarget_status_due_at", "status", "due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
@@ -307,6 +311,9 @@ class PostTarget(SQLModel, table=True):
     remote_url: str | None = Field(default=None, max_length=2000)
     last_error: str | None = Field(default=None, max_length=4000)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Written (and committed) just before the publisher is called: a lease that expires without it was
+    # never sent and may go back to pending; one with it may have reached the network and is never resent.
+    sending_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PostRevision(SQLModel, table=True):
