@@ -30,6 +30,13 @@ $(STAMPS)/llm-test: $(STAMPS)/venv
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/uv sync --frozen --inexact --quiet --group llm-test
 	@touch $@
 
+# The real Bluesky PDS for the publisher tests (npm, from the committed lock file; better-sqlite3 compiles against
+# Debian's Node headers, about 2 minutes once). Re-runs only when the lock file changes.
+$(STAMPS)/pds: tests/services/pds/package.json tests/services/pds/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd tests/services/pds && npm_config_nodedir=/usr npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: $(STAMPS)/venv
 	$(BIN)/greenroom db upgrade
 	$(BIN)/greenroom seed-demo
@@ -45,7 +52,7 @@ lint: $(STAMPS)/venv
 typecheck: $(STAMPS)/venv
 	$(BIN)/mypy
 
-pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/llm-test postgres
+pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/pds $(STAMPS)/llm-test postgres
 	$(BIN)/pytest
 
 test: lint typecheck pytest

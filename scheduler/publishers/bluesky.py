@@ -1,0 +1,287 @@
+"""Bluesky (any atproto PDS): posts with link, tag and mention facets, images with alt text, threads and replies.
+
+Every part is written with a record key derived from the delivery's idempotency key, so a retry after an unknown
+outcome finds (or collides with) the earlier record instead of posting twice.
+"""
+
+import hashlib
+import io
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import regex
+from atproto import Client, client_utils, models
+from atproto_client import exceptions as atproto_errors
+from atproto_client.request import Request
+from PIL import Image, UnidentifiedImageError
+
+from characters.models import ChannelKind
+from scheduler.publishers.base import (
+    OutcomeUnknown,
+    PartContent,
+    PublishError,
+    PublishOutcome,
+    PublishRequest,
+    RemoteRef,
+)
+from scheduler.publishers.webhook import retry_after_seconds
+
+POST_COLLECTION = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_TEXT_BYTES = 3000
+MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images accepts blobs up to 1,000,000 bytes
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+# Derived record keys carry a timestamp inside one fixed past year, so they are valid TIDs that never look "future".
+_TID_WINDOW_START_US = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
+_TID_WINDOW_US = 365 * 24 * 3600 * 1_000_000
+
+ClientFactory = Callable[[str, float], Client]
+
+
+def record_key(idempotency_key: str, part_index: int) -> str:
+    """Return the record key (a valid TID) for one part of one delivery; the same inputs always give the same key."""
+    digest = int.from_bytes(hashlib.sha256(f"{idempotency_key}:{part_index}".encode()).digest()[:8], "big")
+    timestamp_us = _TID_WINDOW_START_US + digest % _TID_WINDOW_US
+    value = (timestamp_us << 10) | (digest >> 54)  # 53-bit timestamp, 10-bit clock id: the top bit stays 0
+    return "".join(_TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def grapheme_count(text: str) -> int:
+    """Return the number of user-perceived characters (extended grapheme clusters), as Bluesky counts them."""
+    return len(regex.findall(r"\X", text))
+
+
+def check_part(part: PartContent, position: int) -> None:
+    """Refuse, before anything is sent, a part Bluesky would reject."""
+    label = f"Part {position + 1}"
+    count = grapheme_count(part.text)
+    if count > MAX_GRAPHEMES:
+        raise PublishError(f"{label} has {count} characters; Bluesky allows {MAX_GRAPHEMES}.", retryable=False)
+    if len(part.text.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise PublishError(f"{label} is longer than Bluesky's {MAX_TEXT_BYTES} bytes.", retryable=False)
+    if not part.text.strip() and part.image is None:
+        raise PublishError(f"{label} is empty.", retryable=False)
+    if part.image is not None:
+        if len(part.image) > MAX_IMAGE_BYTES:
+            raise PublishError(f"{label}'s image is {len(part.image):,} bytes; Bluesky accepts up to "
+                               f"{MAX_IMAGE_BYTES:,}.", retryable=False)
+        if part.image_mime and not part.image_mime.startswith("image/"):
+            raise PublishError(f"{label}'s attachment is {part.image_mime}, not an image.", retryable=False)
+
+
+def _default_client(service_url: str, timeout: float) -> Client:
+    return Client(base_url=service_url, request=Request(timeout=timeout))
+
+
+class BlueskyPublisher:
+    """Publishes to the account named by the channel's service URL and handle, with an app password."""
+
+    kind = ChannelKind.BLUESKY
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, client_factory: ClientFactory = _default_client
+                 ) -> None:
+        self.timeout = timeout
+        self._client_factory = client_factory
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        """Publish every part, each replying to the one before; parts already on the network are reused."""
+        for position, part in enumerate(request.parts):
+            check_part(part, position)
+        client, did, handle = self._login(request.settings, request.secrets)
+        parent = request.reply_to
+        root = _root_of(parent)
+        refs: list[RemoteRef] = []
+        for position, part in enumerate(request.parts):
+            rkey = record_key(request.idempotency_key, position)
+            ref = self._existing(client, did, rkey, root) or self._create(client, did, rkey, part, parent, root)
+            refs.append(ref)
+            parent = ref
+            root = root or (ref.id, ref.extra["cid"])
+        return PublishOutcome(refs=refs)
+
+    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+        """Return the delivery's records if every part is on the network, else None (publish resumes a partial one)."""
+        client, did, _handle = self._login(request.settings, request.secrets)
+        root = _root_of(request.reply_to)
+        refs: list[RemoteRef] = []
+        for position in range(len(request.parts)):
+            ref = self._existing(client, did, record_key(request.idempotency_key, position), root)
+            if ref is None:
+                return None
+            refs.append(ref)
+            root = root or (ref.id, ref.extra["cid"])
+        return PublishOutcome(refs=refs)
+
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+        """Log in and name the account."""
+        _client, did, handle = self._login(settings, secrets)
+        return f"Logged in as @{handle} ({did})"
+
+    def _login(self, settings: dict[str, Any], secrets: dict[str, Any]) -> tuple[Client, str, str]:
+        service_url = str(settings.get("service_url") or "https://bsky.social")
+        handle = str(settings.get("handle") or "")
+        password = str(secrets.get("app_password") or "")
+        if not handle or not password:
+            raise PublishError("The Bluesky channel has no handle or app password; add it again.", retryable=False)
+        client = self._client_factory(service_url, self.timeout)
+        try:
+            # There may be no AppView behind the PDS (self-hosted): the profile is not needed.
+            client.login(handle, password, fetch_bsky_profile=False)
+            session = client.com.atproto.server.get_session()
+        except atproto_errors.AtProtocolError as error:
+            raise _publish_error(error, action="log in to Bluesky") from None
+        return client, str(session.did), str(session.handle)
+
+    def _existing(self, client: Client, did: str, rkey: str, root: tuple[str, str] | None) -> RemoteRef | None:
+        """Return the record at `rkey`, or None if there is none."""
+        try:
+            record = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST_COLLECTION, rkey=rkey))
+        except atproto_errors.BadRequestError as error:
+            if _error_name(error) == "RecordNotFound":
+                return None
+            raise _publish_error(error, action="look up an earlier attempt") from None
+        except atproto_errors.AtProtocolError as error:
+            raise _publish_error(error, action="look up an earlier attempt") from None
+        if not record.cid:
+            return None
+        return _remote_ref(did, record.uri, record.cid, root)
+
+    def _create(self, client: Client, did: str, rkey: str, part: PartContent, parent: RemoteRef | None,
+                root: tuple[str, str] | None) -> RemoteRef:
+        record = models.AppBskyFeedPost.Record(
+            text=part.text, facets=_facets(client, part.text) or None, created_at=client.get_current_time_iso(),
+            reply=_reply_ref(parent, root), embed=self._image_embed(client, part))
+        data = models.ComAtprotoRepoCreateRecord.Data(repo=did, collection=POST_COLLECTION, rkey=rkey, record=record)
+        try:
+            created = client.com.atproto.repo.create_record(data)
+        except atproto_errors.AtProtocolError as error:
+            if _may_have_arrived(error):
+                # A record already at this key is an earlier attempt of this very part (the key is derived from it).
+                earlier = self._existing_or_none(client, did, rkey, root)
+                if earlier is not None:
+                    return earlier
+            if _sent_without_answer(error):
+                raise OutcomeUnknown(f"Bluesky did not answer after the post was sent ({rkey}).") from None
+            raise _publish_error(error, action="publish to Bluesky") from None
+        return _remote_ref(did, created.uri, created.cid, root)
+
+    def _existing_or_none(self, client: Client, did: str, rkey: str, root: tuple[str, str] | None
+                          ) -> RemoteRef | None:
+        try:
+            return self._existing(client, did, rkey, root)
+        except PublishError:
+            return None
+
+    @staticmethod
+    def _image_embed(client: Client, part: PartContent) -> Any:
+        if part.image is None:
+            return None
+        try:
+            with warnings.catch_warnings():
+                # The SDK hands httpx raw bytes as `data=`, which httpx deprecates; the upload itself is right.
+                warnings.filterwarnings("ignore", message="Use 'content=", category=DeprecationWarning)
+                blob = client.upload_blob(part.image).blob
+        except atproto_errors.AtProtocolError as error:
+            raise _publish_error(error, action="upload the image") from None
+        image = models.AppBskyEmbedImages.Image(alt=part.image_alt or "", image=blob,
+                                                aspect_ratio=_aspect_ratio(part.image))
+        return models.AppBskyEmbedImages.Main(images=[image])
+
+
+def _root_of(reply_to: RemoteRef | None) -> tuple[str, str] | None:
+    """Return the thread root (uri, cid) a reply belongs to: the parent's root, or the parent itself."""
+    if reply_to is None:
+        return None
+    cid = str(reply_to.extra.get("cid") or "")
+    if not cid:
+        raise PublishError("The post to reply to has no Bluesky record (no cid); was it published on Bluesky?",
+                           retryable=False)
+    return str(reply_to.extra.get("root_uri") or reply_to.id), str(reply_to.extra.get("root_cid") or cid)
+
+
+def _reply_ref(parent: RemoteRef | None, root: tuple[str, str] | None) -> Any:
+    if parent is None or root is None:
+        return None
+    return models.AppBskyFeedPost.ReplyRef(
+        root=models.ComAtprotoRepoStrongRef.Main(uri=root[0], cid=root[1]),
+        parent=models.ComAtprotoRepoStrongRef.Main(uri=parent.id, cid=str(parent.extra["cid"])))
+
+
+def _remote_ref(did: str, uri: str, cid: str, root: tuple[str, str] | None) -> RemoteRef:
+    rkey = uri.rsplit("/", 1)[-1]
+    root_uri, root_cid = root or (uri, cid)
+    return RemoteRef(id=uri, url=f"https://bsky.app/profile/{did}/post/{rkey}",
+                     extra={"cid": cid, "root_uri": root_uri, "root_cid": root_cid})
+
+
+def _facets(client: Client, text: str) -> list[Any]:
+    """Return link and tag facets plus mention facets for handles that resolve (byte offsets in UTF-8)."""
+    facets: list[Any] = list(client_utils.detect_facets(text))
+    for mention in client_utils.detect_mentions(text):
+        try:
+            did = client.resolve_handle(mention.handle).did
+        except atproto_errors.AtProtocolError:
+            continue  # an unknown handle stays plain text, as in Bluesky's own apps
+        facets.append(models.AppBskyRichtextFacet.Main(
+            features=[models.AppBskyRichtextFacet.Mention(did=did)],
+            index=models.AppBskyRichtextFacet.ByteSlice(byte_start=mention.byte_start, byte_end=mention.byte_end)))
+    return sorted(facets, key=lambda facet: facet.index.byte_start)
+
+
+def _aspect_ratio(image: bytes) -> Any:
+    try:
+        with Image.open(io.BytesIO(image)) as picture:
+            width, height = picture.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        return None
+    return models.AppBskyEmbedDefs.AspectRatio(width=width, height=height)
+
+
+def _error_name(error: atproto_errors.AtProtocolError) -> str:
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", None)
+    return str(getattr(content, "error", "") or "")
+
+
+def _status(error: atproto_errors.AtProtocolError) -> int | None:
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _may_have_arrived(error: atproto_errors.AtProtocolError) -> bool:
+    """Return whether the record may exist despite the error (a key collision answers 500 on the reference PDS)."""
+    status = _status(error)
+    return _sent_without_answer(error) or status is None or status >= 500
+
+
+def _sent_without_answer(error: atproto_errors.AtProtocolError) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, httpx.ReadTimeout | httpx.WriteTimeout | httpx.ReadError | httpx.WriteError |
+                      httpx.RemoteProtocolError)
+
+
+def _publish_error(error: atproto_errors.AtProtocolError, *, action: str) -> PublishError:
+    """Map an SDK error to a PublishError that says whether retrying can help."""
+    status = _status(error)
+    name = _error_name(error)
+    response = getattr(error, "response", None)
+    message = getattr(getattr(response, "content", None), "message", None) or name or type(error).__name__
+    text = f"Could not {action}: {message}" + (f" (HTTP {status})" if status else "")
+    if isinstance(error, atproto_errors.RateLimitExceededError) or status == 429:
+        headers = getattr(response, "headers", {}) or {}
+        reset = headers.get("ratelimit-reset")
+        retry_after = retry_after_seconds(headers.get("retry-after"))
+        if retry_after is None and reset and str(reset).isdigit():
+            retry_after = max(0.0, float(reset) - time.time())
+        return PublishError(text, retryable=True, retry_after=retry_after)
+    if status is None or status >= 500 or name in ("ExpiredToken",):
+        return PublishError(text, retryable=True)  # network trouble or the server's own fault
+    return PublishError(text, retryable=False)
+

@@ -1,0 +1,24 @@
+"""The character's own public feed: publishing only marks the delivery done; the web app serves the feed."""
+
+from typing import Any
+
+from characters.models import ChannelKind
+from scheduler.publishers.base import PublishOutcome, PublishRequest, RemoteRef
+
+
+class FeedPublisher:
+    """Publishes to the feed the web app renders from published feed deliveries (Atom and JSON Feed)."""
+
+    kind = ChannelKind.FEED
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        """Succeed at once: a published feed delivery is what makes the post appear in the feed."""
+        return PublishOutcome(refs=[RemoteRef(id=f"feed:{request.idempotency_key}")])
+
+    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+        """Return None: nothing leaves the database, so there is nothing to look up elsewhere."""
+        return None
+
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+        """Report success: the feed needs no account."""
+        return "The character's feed is served by Greenroom itself."
