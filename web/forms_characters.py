@@ -86,27 +86,24 @@ class GreetingRow(RowForm):
 
 class BannedRow(RowForm):
     term = StringField("Word or phrase to avoid")
-    suggest = CommaListField("Suggest instead", description="Separate with commas.")
+    suggest = CommaListField("Suggest instead")
     reason = StringField("Why")
 
 
 class PreferredRow(RowForm):
     use = StringField("Say")
-    instead_of = CommaListField("Instead of", description="Separate with commas.")
+    instead_of = CommaListField("Instead of")
 
 
 class SlotRow(RowForm):
-    days = StringField("Days", description="e.g. mon-fri, sat-sun or mon,wed,fri",
-                       render_kw={"autocomplete": "off", "spellcheck": "false"})
-    time = StringField("Time", description="24-hour, in the character's time zone",
-                       render_kw={"type": "time"})
+    days = StringField("Days", render_kw={"autocomplete": "off", "spellcheck": "false", "placeholder": "mon-fri"})
+    time = StringField("Time", render_kw={"type": "time", "placeholder": "09:15"})
 
 
 class LoreRow(RowForm):
     name = StringField("Title")
-    keys = CommaListField("Keywords", description="The entry is used when a draft mentions one of these. "
-                                                  "Separate with commas.")
-    secondary_keys = CommaListField("Secondary keywords", description="Separate with commas.")
+    keys = CommaListField("Keywords")
+    secondary_keys = CommaListField("Secondary keywords")
     selective = BooleanField("Only when a secondary keyword appears too")
     constant = BooleanField("Always include, keywords or not")
     enabled = BooleanField("Enabled", default=True)
@@ -158,14 +155,14 @@ class BibleForm(FlaskForm):
     catchphrases = LinesField("Catchphrases", description="One per line.")
     signoff = StringField("Sign-off", description="A closing line some posts end with; optional.")
     emoji = SelectField("Emoji", choices=EMOJI_CHOICES)
-    hashtags_max = IntegerField("Most hashtags in a post", validators=[Optional()])
+    hashtags_max = IntegerField("Most hashtags", validators=[Optional()], description="In one post.")
     hashtags_required = CommaListField("Hashtags every post carries (at least one of)", separators=r"[,\s]+",
                                        description="Separate with spaces or commas.")
     hashtags_allowed = CommaListField("Only these hashtags are allowed", separators=r"[,\s]+",
                                       description="Leave empty to allow any.")
     urls = BooleanField("Links allowed in posts")
-    max_chars = IntegerField("Longest post (characters)", validators=[Optional()],
-                             description="Leave empty for no limit.")
+    max_chars = IntegerField("Longest post", validators=[Optional()],
+                             description="In characters; empty for no limit.")
 
     banned = _rows(BannedRow, "Words they never use")
     preferred = _rows(PreferredRow, "Words they prefer")

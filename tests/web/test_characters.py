@@ -146,7 +146,7 @@ def test_bible_page_reads_like_a_bible(client, auth, people):
     assert "Saturday and Sunday at 08:00" in text and "Wednesday at 17:30" in text
     assert "America/Denver" in text and "give or take 10 minutes" in text
     assert "Knows about the present day." in text
-    assert "<strong>cheap</strong>" in text and "great value, budget-friendly" in text
+    assert '<strong class="word">cheap</strong> <span>— says great value or budget-friendly instead' in text
     assert "Says <strong>paddle pals</strong>, not customers or clients." in text
     assert "Pip&#39;s river rules" in text and "Always included" in text
     assert "Good morning, paddle pals!" in text

@@ -122,7 +122,8 @@ def rhythm_lines(rhythm: Rhythm) -> list[str]:
 
 def field_label(path: str) -> str:
     """Turn a diff path like "extensions › greenroom › voice › pov" into "Voice › Point of view"."""
-    parts = path.removeprefix(_GREENROOM_PREFIX).split(" › ")
+    # "Lore entry 3 › Content" reads better than "Lore book › Lore entry 3 › Content".
+    parts = path.removeprefix(_GREENROOM_PREFIX).removeprefix("character_book › ").split(" › ")
     words = []
     for part in parts:
         name, _, number = part.partition(" #")
