@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
 from characters.bible import current_card, list_characters
@@ -29,6 +29,7 @@ from characters.models import (
     Post,
     PostStatus,
     PostTarget,
+    RecurringRule,
     Scene,
     User,
     Workspace,
@@ -74,10 +75,11 @@ class PostCheck:
 
 
 class StaleVersion(Conflict):
-    """Someone saved the post after the form was loaded; carries the version that is there now."""
+    """Someone saved the post (or scene, or rule) after the form was loaded; carries the row as it is now."""
 
-    def __init__(self, post: Post, expected: int) -> None:
-        super().__init__(f"This post changed while you were working on it (you had version {expected}, "
+    def __init__(self, post: Any, expected: int) -> None:
+        what = type(post).__name__.lower().replace("recurringrule", "rule")
+        super().__init__(f"This {what} changed while you were working on it (you had version {expected}, "
                          f"it is now version {post.version}).", field="version")
         self.post = post
         self.expected = expected
@@ -162,35 +164,42 @@ def notify(session: Session, *, user_id: int | None, workspace_id: int, post: Po
     session.flush()
 
 
-def conditional_update(session: Session, post: Post, *, expected_version: int, from_statuses: Iterable[PostStatus],
-                       verb: str, values: dict[str, Any]) -> None:
-    """UPDATE the post only if it still has `expected_version` and one of `from_statuses`; refuse otherwise."""
+Versioned = Post | Scene | RecurringRule
+
+
+def conditional_update(session: Session, post: Versioned, *, expected_version: int,
+                       from_statuses: Iterable[PostStatus], verb: str, values: dict[str, Any]) -> None:
+    """UPDATE the row only if it still has `expected_version` and one of `from_statuses`; refuse otherwise."""
+    table = type(post)
     allowed = [status.value for status in from_statuses]
-    statement = (update(Post)
-                 .where(col(Post.id) == post.id, col(Post.version) == expected_version, col(Post.status).in_(allowed))
-                 .values(**values, updated_at=utcnow())
+    statement = (update(table)
+                 .where(col(table.id) == post.id, col(table.version) == expected_version,
+                        col(table.status).in_(allowed))
+                 .values(**values)
                  .execution_options(synchronize_session=False))
+    if table is not RecurringRule:
+        statement = statement.values(updated_at=utcnow())
     result = cast(CursorResult[Any], session.execute(statement))
     session.refresh(post)
     if result.rowcount == 1:
         return
     if post.version != expected_version:
         raise StaleVersion(post, expected_version)
-    raise DomainError(refusal(post.status, verb))
+    raise DomainError(refusal(post.status, verb, type(post).__name__.lower().replace("recurringrule", "rule")))
 
 
-def refusal(status: PostStatus | str, verb: str) -> str:
-    """Explain why a post in `status` cannot be `verb` (e.g. "approved")."""
+def refusal(status: PostStatus | str, verb: str, what: str = "post") -> str:
+    """Explain why a post (scene, rule) in `status` cannot be `verb` (e.g. "approved")."""
     status = PostStatus(status)
     if status in LOCKED:
-        return (f"This post is already {status.value.replace('_', ' ')}; it can no longer be edited, "
+        return (f"This {what} is already {status.value.replace('_', ' ')}; it can no longer be edited, "
                 "rescheduled or cancelled.")
     if status is PostStatus.CANCELLED:
-        return "This post was cancelled; it cannot be changed any more."
-    return f"A post that is {status.value.replace('_', ' ')} cannot be {verb}."
+        return f"This {what} was cancelled; it cannot be changed any more."
+    return f"A {what} that is {status.value.replace('_', ' ')} cannot be {verb}."
 
 
-def require_reviewer(member: Member, post: Post | Scene) -> None:
+def require_reviewer(member: Member, post: Versioned) -> None:
     """Refuse approval by someone without the right, or by the post's own author or submitter."""
     member.require(Action.APPROVE)
     if member.workspace.two_person_rule:
@@ -469,3 +478,40 @@ def allowed_actions(member: Member, post: Post) -> dict[str, bool]:
         "own": own,
     }
 
+
+
+def posts_in_review(session: Session, workspace: Workspace) -> list[tuple[Post, Character]]:
+    """Return single posts waiting for review (scene lines are reviewed with their scene), oldest first."""
+    rows = session.exec(select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
+                        .where(Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW,
+                               col(Post.scene_id).is_(None))
+                        .order_by(col(Post.updated_at), col(Post.id))).all()
+    return [(post, character) for post, character in rows]
+
+
+def review_count(session: Session, workspace: Workspace) -> int:
+    """Return how many posts and scenes wait for review."""
+    posts = session.exec(select(func.count()).select_from(Post).where(
+        Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW, col(Post.scene_id).is_(None))).one()
+    scenes = session.exec(select(func.count()).select_from(Scene).where(
+        Scene.workspace_id == workspace.id, Scene.status == PostStatus.IN_REVIEW)).one()
+    return int(posts) + int(scenes)
+
+
+def audit_log(session: Session, workspace: Workspace, *, action: str | None = None, before_id: int | None = None,
+              limit: int = 100) -> list[tuple[AuditEvent, User | None]]:
+    """Return the workspace's audit events, newest first, with who did them (paged by id)."""
+    query = (select(AuditEvent, User).join(User, col(User.id) == col(AuditEvent.actor_id), isouter=True)
+             .where(AuditEvent.workspace_id == workspace.id))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if before_id is not None:
+        query = query.where(col(AuditEvent.id) < before_id)
+    rows = session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
+    return [(event, user) for event, user in rows]
+
+
+def audit_actions(session: Session, workspace: Workspace) -> list[str]:
+    """Return the distinct actions recorded in the workspace, for the filter."""
+    return sorted(session.exec(select(AuditEvent.action).where(AuditEvent.workspace_id == workspace.id)
+                               .distinct()).all())

@@ -149,7 +149,12 @@ class Checker:
         hard_fails = sum(f.severity == "fail" for f in findings)
         warns = sum(f.severity == "warn" for f in findings)
         keys = other_keys if other_keys is not None else [None] * len(others)
-        others_models = [m for m in (self.model(o, k) for o, k in zip(others, keys, strict=True)) if m.key != model.key]
+        # The workspace list may include the character itself (under another key): never compare it with itself.
+        others_models = [
+            self.model(o, k)
+            for o, k in zip(others, keys, strict=True)
+            if o is not card and o.name != card.name and k != model.key
+        ]
         voice = self._voice(model, others_models, text[:VOICE_TEXT_LIMIT])
         findings += voice.findings
         score = 100.0 / (1.0 + voice.risk**2)

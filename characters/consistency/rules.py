@@ -4,11 +4,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import regex
-from twitter_text import parse_tweet
 
 from characters.card_model import CardData, GreenroomExtension
 from characters.consistency.lexicon import AnachronismLexicon, TermMatcher, future_years
-from characters.consistency.result import Finding
+from characters.consistency.result import Finding, Severity
 from characters.consistency.text import (
     Span,
     emoji_spans,
@@ -18,6 +17,7 @@ from characters.consistency.text import (
     normalise_apostrophes,
     url_spans,
     words,
+    x_weighted_length,
 )
 
 PLATFORM_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
@@ -35,53 +35,67 @@ _AI_NOUN = (
 )
 _REFUSAL_VERB = r"(?:help|assist|provide|generate|fulfil|fulfill|comply|engage|produce|create)"
 # General shapes of an assistant breaking the fourth wall, by what they reveal. Written from how assistants
-# talk, not from any character's posts, so they carry over to characters the checker has never seen.
-_BREAK_PATTERNS: dict[str, tuple[str, ...]] = {
+# talk, not from any character's posts, so they carry over to characters the checker has never seen. Merely
+# naming AI is a topic a present-day character may have, so it only warns; speaking as one fails.
+_BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
     "speaks as an AI": (
-        rf"\b(?:as|i'm|i\s+am|being)\s+(?:just\s+|only\s+|merely\s+|simply\s+|an?\s+|your\s+)*{_AI_NOUN}\b",
+        "fail",
+        (
+            rf"\bas\s+(?:just\s+|only\s+|merely\s+|simply\s+)?(?:an?|your)\s+(?:[\w-]+\s+){{0,2}}?{_AI_NOUN}\b",
+            rf"\b(?:i'm|i\s+am|being)\s+(?:just\s+|only\s+|merely\s+|simply\s+|really\s+)?(?:an?\s+|your\s+)?"
+            rf"(?:[\w-]+\s+)?{_AI_NOUN}\b",
+            r"\bmy\s+(?:training\s+data|programming|knowledge\s+cut-?off|(?:content|safety|usage)\s+guidelines)\b",
+        ),
     ),
-    "mentions a language model": (
-        r"\b(?:large\s+)?language\s+models?\b",
-        r"\bLLMs?\b",
-        r"\bAI\s+(?:models?|assistants?|systems?|chatbots?)\b",
-        r"\bchat\s?GPT\b|\bGPT-?\d\w*\b|\bOpenAI\b|\bAnthropic\b",
-    ),
-    "mentions its training": (
-        r"\bmy\s+(?:training|programming|guidelines|knowledge\s+cut-?off)\b",
-        r"\btraining\s+data\b|\bknowledge\s+cut-?off\b|\bcontent\s+polic(?:y|ies)\b",
+    "mentions AI": (
+        "warn",
+        (
+            r"\b(?:large\s+)?language\s+models?\b|\bLLMs?\b|\bAI\s+(?:models?|assistants?|chatbots?)\b",
+            r"\bchat\s?GPT\b|\bGPT-?\d\w*\b|\bOpenAI\b|\bAnthropic\b|\btraining\s+data\b|\bcontent\s+polic(?:y|ies)\b",
+        ),
     ),
     "leaks the prompt or instructions": (
-        r"\bsystem\s+(?:prompt|message|instructions?)\b|\b(?:your|this|my)\s+prompt\b|\bprompt\s*:",
-        r"\b(?:per|following|based\s+on)\s+(?:your|the)\s+(?:prompt|instructions?|request)\b",
-        r"\bas\s+(?:requested|instructed)\s*:|(?:^|[.!?]\s+)(?:response|output|assistant|user)\s*:",
-        r"\b(?:stay|stays|staying|remain|remains|remaining|break|breaks|breaking|out)\s+(?:in|of)\s+character\b",
-        r"\{\{\s*(?:char|user)\s*\}\}|\[\s*(?:system|inst|ooc|assistant|user|end|note|tone|style|output)\b",
-        r"<\|?\s*(?:system|im_start|im_end)",
-        r"\b(?:here|below)(?:'s|\s+is|\s+are)\s+(?:[\w-]+[\s,]+){0,6}?(?:post|tweet|caption|draft|update|toot"
-        r"|skeet|thread|response|rewrite|version)s?\b",
-        r"\bgenerated\s+(?:post|text|content|response|caption|tweet|draft)s?\b",
-        r"\bnote\s+to\s+(?:the\s+)?(?:editor|user|reviewer)\b",
+        "fail",
+        (
+            r"\bsystem\s+(?:prompt|message|instructions?)\b|\b(?:your|this|my)\s+prompt\b|\bprompt\s*:",
+            r"\b(?:per|following|based\s+on)\s+(?:your|the)\s+(?:prompt|instructions?|request)\b",
+            r"\bas\s+(?:requested|instructed)\s*:|(?:^|[.!?]\s+)(?:response|output|assistant|user)\s*:",
+            r"\b(?:stay|stays|staying|remain|remains|remaining|break|breaks|breaking|out)\s+(?:in|of)\s+character\b",
+            r"\{\{\s*(?:char|user)\s*\}\}|\[\s*(?:system|inst|ooc|assistant|user|end|tone|style|output)\b",
+            r"<\|?\s*(?:system|im_start|im_end)",
+            # "Here's a terse post in Walt's voice:" -- an assistant introducing what it generated.
+            r"\b(?:here|below)(?:'s|\s+is|\s+are)\s+(?:a|an|your)\s+(?:[\w'-]+[\s,]+){0,5}?(?:post|tweet|caption|draft"
+            r"|toot|skeet|thread|response|rewrite|version|status\s+update)s?\b[^.!?\n]{0,80}?:",
+            r"\b(?:here|below)(?:'s|\s+is)\s+your\s+(?:[\w'-]+\s+){0,3}(?:post|tweet|caption|draft|update|rewrite|version)",
+            r"\bgenerated\s+(?:post|text|content|response|caption|tweet|draft)s?\b",
+            r"\bnote\s+to\s+(?:the\s+)?(?:editor|user|reviewer)\b",
+        ),
     ),
     "refuses or offers like an assistant": (
-        r"\bI(?:'m|\s+am)\s+(?:sorry|afraid),?\s+but\s+(?:as\s+an?\s+[\w\s]{1,30}?,?\s+)?I\s+(?:can(?:'t|not)"
-        r"|can\s+not|am\s+(?:not\s+able|unable)|'m\s+(?:not\s+able|unable)|won't|will\s+not|must\s+decline)\b",
-        r"\bI\s+apologi[sz]e,?\s+but\s+I\b",
-        rf"\bI\s+(?:can(?:'t|not)|can\s+not|am\s+(?:not\s+able|unable)\s+to|'m\s+(?:not\s+able|unable)\s+to)\s+"
-        rf"{_REFUSAL_VERB}\s+(?:you\s+)?(?:with\s+)?(?:that|this|your|such|content|requests?|information|details"
-        r"|opinions?)\b",
-        r"\bI(?:'m|\s+am)\s+not\s+comfortable\s+(?:writing|creating|generating|producing|providing|helping)\b",
-        r"\b(?:perhaps|maybe)\s+I\s+(?:could|can)\s+(?:write|create|draft|generate|help)\b[^.?!]*\binstead\b",
-        r"\bwould\s+you\s+like\s+(?:me\s+to\s+(?:write|generate|create|draft|try)|an?\s+(?:post|description"
-        r"|version|tweet|caption|different\s+post)\b[^.?!]*\binstead)",
-        r"\blet\s+me\s+know\s+if\s+you(?:'d|\s+would)\s+(?:like|prefer|want)\s+(?:it|this|me\s+to|any|a\s+(?:different"
-        r"|shorter|longer))\b",
-        r"\banything\s+else\s+I\s+(?:can|may|could)\s+(?:help|assist)|\bhow\s+(?:can|may)\s+I\s+(?:help|assist)\s+you",
-        r"\b(?:could|might|may)\s+be\s+(?:harmful|offensive|inappropriate)\b",
-        r"\bnot\s+able\s+to\s+(?:share|express|give)\s+(?:personal\s+)?opinions\b",
-        r"\bI\s+(?:don't|do\s+not)\s+have\s+(?:personal\s+)?(?:opinions|feelings|a\s+(?:physical\s+)?body)\b",
+        "fail",
+        (
+            r"\bI(?:'m|\s+am)\s+(?:sorry|afraid),?\s+but\s+(?:as\s+an?\s+[\w\s]{1,30}?,?\s+)?I\s+(?:can(?:'t|not)"
+            r"|can\s+not|am\s+(?:not\s+able|unable)|'m\s+(?:not\s+able|unable)|won't|will\s+not|must\s+decline)\b",
+            r"\bI\s+apologi[sz]e,?\s+but\s+I\b",
+            rf"\bI\s+(?:can(?:'t|not)|can\s+not|am\s+(?:not\s+able|unable)\s+to|'m\s+(?:not\s+able|unable)\s+to)\s+"
+            rf"{_REFUSAL_VERB}\s+(?:you\s+)?(?:with\s+)?(?:that|this|your|such|content|requests?|information|details"
+            r"|opinions?)\b",
+            r"\bI(?:'m|\s+am)\s+not\s+comfortable\s+(?:writing|creating|generating|producing|providing|helping)\b",
+            r"\b(?:perhaps|maybe)\s+I\s+(?:could|can)\s+(?:write|create|draft|generate|help)\b[^.?!]{0,200}?\binstead\b",
+            r"\bwould\s+you\s+like\s+(?:me\s+to\s+(?:write|generate|create|draft|try)|an?\s+(?:post|description"
+            r"|version|tweet|caption|different\s+post)\b[^.?!]{0,200}?\binstead)",
+            r"\blet\s+me\s+know\s+if\s+you(?:'d|\s+would)\s+(?:like|prefer|want)\s+(?:it|this|me\s+to|any|a\s+(?:different"
+            r"|shorter|longer))\b",
+            r"\banything\s+else\s+I\s+(?:can|may|could)\s+(?:help|assist)|\bhow\s+(?:can|may)\s+I\s+(?:help|assist)\s+you",
+            r"\b(?:could|might|may)\s+be\s+(?:harmful|offensive|inappropriate)\b",
+            r"\bnot\s+able\s+to\s+(?:share|express|give)\s+(?:personal\s+)?opinions\b",
+            r"\bI\s+(?:don't|do\s+not)\s+have\s+(?:personal\s+)?(?:opinions|feelings|a\s+(?:physical\s+)?body)\b",
+        ),
     ),
 }
-_BREAKS = tuple((what, regex.compile("|".join(parts), _I)) for what, parts in _BREAK_PATTERNS.items())
+_BREAKS = tuple(
+    (what, severity, regex.compile("|".join(parts), _I)) for what, (severity, parts) in _BREAK_PATTERNS.items()
+)
 
 _TITLES = (
     "mr mrs ms miss mister madam madame dr doctor prof professor inspector sergeant sgt detective officer "
@@ -102,7 +116,8 @@ _SELF_INTRO = regex.compile(
     r"(?:\bI'm|\bI\s+am|\bname\s+is|\bname's|\bcalls?\s+me|\bcalled\s+me|\bme,?)\s*[\"'‘“]?$", _I
 )
 
-_QUOTED = regex.compile(r"(?<!\w)[\"“'‘][^\n\"“”]+?[\"”'’](?!\w)")
+# Bounded so that a text full of unmatched opening quotes cannot make the search quadratic.
+_QUOTED = regex.compile(r"(?<!\w)[\"“'‘][^\n\"“”]{1,300}?[\"”'’](?!\w)")
 _SINGULAR = frozenset("i me my mine myself i'm i've i'll i'd".split())
 _PLURAL = frozenset("we us our ours ourselves we're we've we'll we'd".split())
 _INSTITUTIONAL_WE = regex.compile(
@@ -118,12 +133,12 @@ class RuleSet:
     """A character's hard rules, compiled once per bible version."""
 
     name: str
-    first_name: str
     greenroom: GreenroomExtension
     banned: TermMatcher
     preferred: TermMatcher
     preferred_uses: tuple[str, ...]
     self_reference: regex.Pattern[str] | None
+    voice_of: regex.Pattern[str]  # "in Walt's voice": a prompt leaking into the post
     plural_voice_in_canon: bool
     singular_voice_in_canon: bool
 
@@ -184,12 +199,14 @@ def compile_rules(card: CardData) -> RuleSet:
     names, _ = _name_parts(card)
     return RuleSet(
         name=card.name,
-        first_name=names[-1] if names else card.name,
         greenroom=greenroom,
         banned=TermMatcher(term.term for term in vocabulary.banned),
         preferred=TermMatcher(avoid for _, avoid in preferred_pairs),
         preferred_uses=tuple(use for use, _ in preferred_pairs),
         self_reference=_self_reference_pattern(card, _writes_in_lowercase(greenroom.canon_posts)),
+        voice_of=regex.compile(
+            rf"\bin\s+(?:{'|'.join(regex.escape(n) for n in names)})(?:'s)?\s+(?:voice|style|tone)\b", regex.IGNORECASE
+        ),
         plural_voice_in_canon=_voice_share(greenroom.canon_posts, _PLURAL, _SINGULAR) > 0.05,
         singular_voice_in_canon=_voice_share(greenroom.canon_posts, _SINGULAR, _PLURAL) > 0.05,
     )
@@ -300,22 +317,20 @@ def _covered(span: Span, taken: Sequence[tuple[int, int]]) -> bool:
 def check_breaks(rules: RuleSet, text: str) -> list[Finding]:
     """Fail mentions of being an AI, prompt leaks and assistant-style refusals."""
     normalised = normalise_apostrophes(text)
-    matches: list[tuple[int, int, str]] = []
-    for what, pattern in _BREAKS:
-        matches.extend((m.start(), m.end(), what) for m in pattern.finditer(normalised))
-    voice_of = regex.compile(
-        rf"\bin\s+{regex.escape(rules.first_name)}(?:'s)?\s+(?:voice|style|tone)\b", regex.IGNORECASE
+    matches: list[tuple[int, int, Severity, str]] = []
+    for what, severity, pattern in _BREAKS:
+        matches.extend((m.start(), m.end(), severity, what) for m in pattern.finditer(normalised))
+    matches.extend(
+        (m.start(), m.end(), "fail", "leaks the prompt or instructions") for m in rules.voice_of.finditer(normalised)
     )
-    matches.extend((m.start(), m.end(), "leaks the prompt or instructions") for m in voice_of.finditer(normalised))
     findings: list[Finding] = []
     last_end = -1
-    for start, end, what in sorted(matches):
+    for start, end, severity, what in sorted(matches, key=lambda m: (m[0], m[2] != "fail")):
         if start < last_end:
             continue  # one finding per stretch of text, however many patterns agree
         last_end = end
-        findings.append(
-            Finding("character.break", "fail", f"Breaks character: {what} ('{text[start:end]}').", start, end, "")
-        )
+        verb = "Breaks character" if severity == "fail" else "May break character"
+        findings.append(Finding("character.break", severity, f"{verb}: {what} ('{text[start:end]}').", start, end, ""))
     return _capped(findings)
 
 
@@ -475,9 +490,7 @@ def _length_findings(
         return findings
     limit = PLATFORM_LIMITS[platform]
     if platform == "x":
-        parsed = parse_tweet(text)
-        length = parsed.weightedLength
-        start = _utf16_to_index(text, parsed.validRangeEnd + 1) if length > limit else 0
+        length, start = x_weighted_length(text)
     elif platform == "bluesky":
         length = graphemes
         start = grapheme_offset(text, limit)
@@ -495,16 +508,6 @@ def _length_findings(
             )
         )
     return findings
-
-
-def _utf16_to_index(text: str, units: int) -> int:
-    """Return the code-point index of the character at a UTF-16 offset."""
-    count = 0
-    for index, char in enumerate(text):
-        if count >= units:
-            return index
-        count += 2 if ord(char) > 0xFFFF else 1
-    return len(text)
 
 
 def check_rules(

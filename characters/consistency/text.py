@@ -1,15 +1,28 @@
 """Text segmentation shared by the rules and the voice model: graphemes, emoji, hashtags, URLs, words."""
 
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import emoji
 import regex
-from twitter_text import extract_urls_with_indices
+from twitter_text.config import config as TWITTER_CONFIG  # noqa: N812 - the package's name for its settings
+from twitter_text.get_character_weight import get_character_weight
+from twitter_text.regexp.valid_cctld import valid_cctld
+from twitter_text.regexp.valid_gtld import valid_gtld
 
 _GRAPHEME = regex.compile(r"\X")
 # A hashtag needs a letter (so "#1" is not one) and may not follow a word character ("C#", "a#b").
 _HASHTAG = regex.compile(r"(?<![\w&/#＃])[#＃](?=\w*[^\W\d_])\w+")
+# A link starts a run of non-space text (the lookbehind keeps the search linear): a scheme and anything up to
+# a space, or dotted labels ending in a known TLD. The label group is atomic and only takes a dot that another
+# label follows, so "a.a.a.a" costs one pass and "example.com." keeps its full stop out of the link.
+_URL = regex.compile(
+    r"(?<![\w@.\-/:#])(?:https?://[^\s<>\"]+|(?>(?:[\w-]+\.(?=[\w-]))+)"
+    rf"(?:{valid_gtld.pattern}|{valid_cctld.pattern})(?::\d{{1,5}})?(?:/[^\s<>\"]*)?)",
+    regex.IGNORECASE,
+)
+_URL_TRAILING = regex.compile(r"[.,;:!?'\")\]]+$")
 _WORD = regex.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END = regex.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 _MAYBE_EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3\ufe0f]")
@@ -62,14 +75,39 @@ def hashtag_spans(text: str) -> list[Span]:
     return [Span(m.start(), m.end(), m.group()) for m in _HASHTAG.finditer(text)]
 
 
-def url_spans(text: str) -> list[Span]:
-    """Return URLs as twitter-text finds them, bare domains ("example.com/x") included."""
+@lru_cache(maxsize=32)
+def url_spans(text: str) -> tuple[Span, ...]:
+    """Return the links in the text: with a scheme, or bare domains on twitter-text's list of TLDs."""
     if "." not in text:
-        return []  # every URL twitter-text recognises has a dot; skip its costly regex
-    return [
-        Span(start, end, text[start:end])
-        for start, end in (item["indices"] for item in extract_urls_with_indices(text))
-    ]
+        return ()
+    spans = []
+    for match in _URL.finditer(text):
+        url = _URL_TRAILING.sub("", match.group())
+        spans.append(Span(match.start(), match.start() + len(url), url))
+    return tuple(spans)
+
+
+def x_weighted_length(text: str) -> tuple[int, int]:
+    """Return (X's weighted length, the code-point offset where the first 280 weighted units end).
+
+    twitter-text's own `parse_tweet` rule: NFC, a link counts 23, an emoji 2, other characters by Unicode range.
+    Its URL regex is super-linear on dotted runs ("a.a.a...": minutes for 4 KB), so links come from `url_spans`.
+    """
+    options = TWITTER_CONFIG["defaults"]
+    scale: int = options["scale"]
+    limit = options["max_weighted_tweet_length"] * scale
+    normalized = unicodedata.normalize("NFC", text)
+    entities = {s.start: (s.end, options["transformed_url_length"] * scale) for s in url_spans(normalized)}
+    for s in emoji_spans(normalized):
+        entities.setdefault(s.start, (s.end, options["default_weight"]))
+    weighted, index, cut = 0, 0, len(normalized)
+    while index < len(normalized):
+        end, weight = entities.get(index, (index + 1, 0))
+        weighted += weight or get_character_weight(normalized[index], options)
+        if weighted > limit and cut == len(normalized):
+            cut = index
+        index = end
+    return weighted // scale, min(cut, len(text))
 
 
 def word_spans(text: str) -> list[Span]:

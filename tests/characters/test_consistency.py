@@ -248,6 +248,9 @@ def test_breaks_of_character_fail(checker: Checker, text: str) -> None:
         "I'm sorry to say the account is gone.",
         "Here's the thing about rain.",
         "The bot in the lobby is a radio.",
+        "Here's the update: Tillery signed.",
+        "As AI gets cleverer, copy gets duller.",
+        "[note: closed monday]",
     ],
 )
 def test_in_character_lines_are_not_breaks(checker: Checker, text: str) -> None:
@@ -591,3 +594,47 @@ def test_result_is_json_serialisable(checker: Checker) -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert data["verdict"] == "fail"
     assert {"check", "severity", "message", "start", "end", "suggestion"} <= set(data["findings"][0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my nephew asked ChatGPT for deck graphics. they were bad",
+        "everyone at the meetup talked about AI models all night",
+    ],
+)
+def test_talking_about_ai_only_warns(checker: Checker, text: str) -> None:
+    card = make_card("Jess Tran", voice={"pov": "first_singular"})
+    result = checker.check(card, text)
+    assert not fails(result, "character.break")
+    assert [f.severity for f in result.findings if f.check == "character.break"] == ["warn"]
+
+
+def test_the_character_itself_among_others_is_ignored(checker: Checker, unseen: dict[str, CardData]) -> None:
+    mae = unseen["mae-delacroix"]
+    text = "Slim counted off too fast again, so I sang slower, sugar."
+    alone = checker.check(mae, text, cache_key="mae-v1")
+    listed = checker.check(mae, text, cache_key="mae-v1", others=[mae, unseen["jess-tran"]])
+    assert listed.sounds_like != "Mae Delacroix"
+    assert listed.verdict == alone.verdict
+    with pytest.raises(ValueError, match="one key per card"):
+        checker.check(mae, text, others=[mae], other_keys=[])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["english text 日本語 😷 https://example.com", "日" * 141, "👨‍👩‍👧 " * 90, "e\u0301" * 300, "see example.com/x."],
+)
+def test_x_length_agrees_with_twitter_text(text: str) -> None:
+    from twitter_text import parse_tweet
+
+    from characters.consistency.text import x_weighted_length
+
+    assert x_weighted_length(text)[0] == parse_tweet(text).weightedLength
+
+
+@pytest.mark.parametrize("text", ["a." * 5000, "ab-" * 4000, "‘ " * 5000, "would you like a post " * 500])
+def test_pathological_text_stays_fast(checker: Checker, text: str) -> None:
+    started = time.perf_counter()
+    assert_valid(checker.check(make_card(**PERIOD), text, "x"), text)
+    assert time.perf_counter() - started < 2  # twitter-text's own URL regex takes minutes on "a.a.a..."

@@ -1,0 +1,47 @@
+"""The review inbox: posts and scenes waiting for an editor, oldest first, approved or rejected in place."""
+
+from typing import Any
+
+from flask import g, render_template
+
+from characters.models import utcnow
+from characters.posts import parts_of
+from characters.queue import next_free_slot
+from characters.scenes import scenes_in_review
+from characters.workflow import allowed_actions, posts_in_review, review_count
+from characters.workspaces import Action, Member
+from web.context import current_member, workspace_blueprint
+from web.database import get_session
+from web.posts.present import character_zone, local_input, viewer_zone
+
+bp = workspace_blueprint("inbox", __name__, "/inbox")
+
+
+@bp.route("/")
+def index() -> str:
+    """List what waits for review, oldest first, with each post's check and its approve/reject forms."""
+    member = current_member()
+    db = get_session()
+    now = utcnow()
+    items = []
+    for post, character in posts_in_review(db, member.workspace):
+        zone = character_zone(character)
+        slot = next_free_slot(db, character, now, exclude_post_id=post.id) if member.can(Action.APPROVE) else None
+        items.append({"post": post, "character": character, "parts": parts_of(db, post), "char_zone": zone,
+                      "suggestion": slot, "suggestion_input": local_input(slot, zone),
+                      "actions": allowed_actions(member, post)})
+    return render_template("inbox/index.html", items=items, scenes=scenes_in_review(db, member.workspace),
+                           zone=viewer_zone())
+
+
+@bp.app_context_processor
+def _inbox_badge() -> dict[str, Any]:
+    """Give the navigation the number of items waiting, for editors (computed only when a template asks)."""
+
+    def inbox_count() -> int:
+        member: Member | None = g.get("member")
+        if member is None or not member.can(Action.APPROVE):
+            return 0
+        return review_count(get_session(), member.workspace)
+
+    return {"inbox_count": inbox_count}

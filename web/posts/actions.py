@@ -1,0 +1,148 @@
+"""Review actions on one post: submit, approve (at a time or the next free slot), reject, cancel, reschedule, comment.
+
+Each view parses the form, calls one function of characters.workflow and says what happened; the domain
+decides what is allowed, so a forged POST gets the same refusal as a missing button.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from characters.errors import DomainError, PermissionDenied
+from characters.models import Character, Post, utcnow
+from characters.posts import add_comment, get_post
+from characters.queue import next_free_slot
+from characters.workflow import (
+    CheckFailed,
+    StaleVersion,
+    approve_post,
+    cancel_post,
+    reject_post,
+    reschedule_post,
+    submit_post,
+)
+from web.context import current_member
+from web.database import get_session, unit_of_work
+from web.forms import EmptyForm
+from web.posts import bp
+from web.posts.present import character_zone, int_arg, parse_local, safe_next
+from web.templating import format_datetime
+
+
+def _form(name: str, limit: int = 4000) -> str:
+    return (request.form.get(name) or "")[:limit]
+
+
+def _run(post_id: int, action: Callable[[Post], str]) -> Response:
+    """Run one action in a transaction; flash its message or the refusal, then go back where the person was."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    member = current_member()
+    back = safe_next(url_for("posts.detail", post_id=post_id))
+    try:
+        with unit_of_work() as db:
+            message = action(get_post(db, member.workspace, post_id))
+    except StaleVersion as stale:
+        flash(f"{stale.message} Nothing was changed; look at the latest version and try again.", "error")
+    except CheckFailed as failed:
+        flash(f"{failed.message} (score {failed.check.score})", "error")
+    except PermissionDenied:
+        raise
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(message, "success")
+    return redirect(back)
+
+
+def _version() -> int:
+    version = int_arg(request.form.get("version"))
+    if version is None:
+        raise DomainError("This form is missing the post's version; reload the page and try again.")
+    return version
+
+
+def _due_time(post: Post) -> datetime:
+    """Read "when": the next free slot in the character's rhythm, or a date-time in the character's zone."""
+    character = get_session().get(Character, post.character_id)
+    if character is None:
+        raise DomainError("This post's character no longer exists.")
+    if _form("when") == "next":
+        slot = next_free_slot(get_session(), character, utcnow(), exclude_post_id=post.id)
+        if slot is None:
+            raise DomainError(f"{character.name} has no posting rhythm with a free slot; pick a date and time.")
+        return slot
+    return parse_local(_form("due_local", 40), character_zone(character))
+
+
+def _when(moment: datetime, post: Post) -> str:
+    character = get_session().get(Character, post.character_id)
+    zone = character_zone(character) if character else None
+    return format_datetime(moment, str(zone) if zone else "UTC")
+
+
+@bp.route("/<int:post_id>/submit", methods=["POST"])
+def submit(post_id: int) -> Response:
+    """Send a draft to review."""
+    def action(post: Post) -> str:
+        check = submit_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
+                            note=_form("note"))
+        if check.failed:
+            flash(f"It fails the in-character check (score {check.score}); an editor must fix it or approve it "
+                  "with a reason.", "warning")
+        return f"Submitted for review (in-character score {check.score}, {check.verdict})."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/approve", methods=["POST"])
+def approve(post_id: int) -> Response:
+    """Approve a post in review for a time (or the next free slot)."""
+    def action(post: Post) -> str:
+        due = _due_time(post)
+        approve_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
+                     due_at=due, override_reason=_form("override_reason"))
+        return f"Approved: goes out {_when(due, post)}."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/reject", methods=["POST"])
+def reject(post_id: int) -> Response:
+    """Send a post back to its writer with a comment."""
+    def action(post: Post) -> str:
+        reject_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
+                    comment=_form("comment", 5000))
+        return "Sent back to draft with your comment."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/cancel", methods=["POST"])
+def cancel(post_id: int) -> Response:
+    """Cancel a post and whatever of it was still waiting to go out."""
+    def action(post: Post) -> str:
+        cancel_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
+                    reason=_form("reason"))
+        return "Cancelled. Nothing of it will be published."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/reschedule", methods=["POST"])
+def reschedule(post_id: int) -> Response:
+    """Move an approved post to another time."""
+    def action(post: Post) -> str:
+        due = _due_time(post)
+        moved = reschedule_post(session=get_session(), member=current_member(), post=post,
+                                expected_version=_version(), due_at=due)
+        extra = f" (and the {len(moved) - 1} other lines of its scene)" if len(moved) > 1 else ""
+        return f"Rescheduled to {_when(due, post)}{extra}."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/comments", methods=["POST"])
+def comment(post_id: int) -> Response:
+    """Add a comment to the post's discussion."""
+    def action(post: Post) -> str:
+        add_comment(session=get_session(), member=current_member(), post=post, body=_form("body", 6000))
+        return "Comment added."
+    return _run(post_id, action)

@@ -1,0 +1,64 @@
+"""The post list, one post's page (parts, deliveries, check, actions, history) and part images."""
+
+from flask import Response, render_template, request
+
+from characters.bible import list_characters
+from characters.campaigns import list_campaigns
+from characters.errors import NotFound
+from characters.models import Campaign, Character, PostStatus, Scene, utcnow
+from characters.posts import first_texts, get_part, get_post, history_of, list_posts, parts_of, targets_with_channels
+from characters.queue import next_free_slot
+from characters.workflow import allowed_actions
+from web.context import current_member
+from web.database import get_session
+from web.posts import bp
+from web.posts.present import character_zone, int_arg, local_input, viewer_zone
+
+
+@bp.route("/")
+def index() -> str:
+    """List posts, filtered by status, character and campaign."""
+    member = current_member()
+    db = get_session()
+    status_value = request.args.get("status", "")
+    status = PostStatus(status_value) if status_value in PostStatus._value2member_map_ else None
+    characters = list_characters(db, member.workspace)
+    character = next((c for c in characters if c.slug == request.args.get("character")), None)
+    campaign_id = int_arg(request.args.get("campaign"))
+    posts = list_posts(db, member.workspace, status=status, character=character, campaign_id=campaign_id)
+    texts = first_texts(db, [post for post, _ in posts])
+    return render_template("posts/index.html", posts=posts, texts=texts, status=status, statuses=list(PostStatus),
+                           characters=characters, character=character, campaigns=list_campaigns(db, member.workspace),
+                           campaign_id=campaign_id, zone=viewer_zone())
+
+
+@bp.route("/<int:post_id>")
+def detail(post_id: int) -> str:
+    """Show one post with what can be done to it, and its whole history."""
+    member = current_member()
+    db = get_session()
+    post = get_post(db, member.workspace, post_id)
+    character = db.get(Character, post.character_id)
+    zone = character_zone(character) if character else viewer_zone()
+    actions = allowed_actions(member, post)
+    suggestion = None
+    if character is not None and (actions["approve"] or actions["reschedule"]):
+        suggestion = next_free_slot(db, character, utcnow(), exclude_post_id=post.id)
+    return render_template(
+        "posts/detail.html", post=post, character=character, parts=parts_of(db, post),
+        targets=targets_with_channels(db, post), history=history_of(db, post), actions=actions,
+        char_zone=zone, zone=viewer_zone(), suggestion=suggestion, suggestion_input=local_input(suggestion, zone),
+        due_input=local_input(post.due_at, zone),
+        campaign=db.get(Campaign, post.campaign_id) if post.campaign_id else None,
+        scene=db.get(Scene, post.scene_id) if post.scene_id else None)
+
+
+@bp.route("/<int:post_id>/images/<int:part_id>")
+def part_image(post_id: int, part_id: int) -> Response:
+    """Serve a part's image (re-encoded on upload, so it is safe to show as is)."""
+    part = get_part(get_session(), current_member().workspace, post_id, part_id)
+    if part.image is None:
+        raise NotFound("This part has no image.")
+    response = Response(part.image, mimetype=part.image_mime or "application/octet-stream")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response

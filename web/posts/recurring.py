@@ -1,0 +1,140 @@
+"""Recurring (evergreen) posts: draft a rule, have it reviewed, see its upcoming occurrences."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from sqlmodel import col, select
+from werkzeug.wrappers import Response
+
+from characters.bible import list_characters
+from characters.errors import DomainError, PermissionDenied
+from characters.models import Character, Post, utcnow
+from characters.post_io import PART_SEPARATOR
+from characters.queue import local_to_utc, zone_named
+from characters.recurring import (
+    RuleInput,
+    approve_rule,
+    create_rule,
+    get_rule,
+    list_rules,
+    occurrences,
+    reject_rule,
+    stop_rule,
+    submit_rule,
+)
+from characters.workflow import StaleVersion
+from characters.workspaces import Action
+from web.context import current_member
+from web.database import get_session, unit_of_work
+from web.forms import EmptyForm
+from web.posts import bp
+from web.posts.present import character_zone, int_arg, viewer_zone
+
+
+@bp.route("/recurring", methods=["GET", "POST"])
+def rules() -> str | Response | tuple[str, int]:
+    """List recurring rules and draft a new one."""
+    member = current_member()
+    db = get_session()
+    characters = list_characters(db, member.workspace)
+    errors: list[str] = []
+    form = request.form
+    if request.method == "POST":
+        member.require(Action.DRAFT)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            with unit_of_work() as db:
+                rule = create_rule(session=db, member=member, data=_rule_input(characters))
+        except ValidationError as error:
+            errors = [item["msg"].removeprefix("Value error, ") for item in error.errors()]
+        except DomainError as error:
+            errors = [error.message]
+        else:
+            flash("Recurring rule saved as a draft; submit it for review.", "success")
+            return redirect(url_for("posts.rule", rule_id=rule.id))
+    page = render_template("posts/recurring.html", rules=list_rules(get_session(), member.workspace),
+                           characters=characters, errors=errors, form=form, zone=viewer_zone())
+    return (page, 400) if errors else page
+
+
+def _rule_input(characters: list[Character]) -> RuleInput:
+    """Read the rule form; dates are local to the chosen zone (the character's by default)."""
+    form = request.form
+    character = next((c for c in characters if c.id == int_arg(form.get("character"))), None)
+    if character is None:
+        raise DomainError("Pick a character.")
+    zone_name = form.get("timezone", "").strip()[:64] or character_zone(character).key
+    zone = zone_named(zone_name)
+    starts = _local_date(form.get("starts_on", ""), zone, "start") or utcnow()
+    ends = _local_date(form.get("ends_on", ""), zone, "end")
+    hours = int_arg(form.get("interval_hours"))
+    return RuleInput.model_validate({
+        "character_id": character.id, "parts": form.get("text", "")[:200_000].replace("\r\n", "\n")
+        .split(PART_SEPARATOR), "kind": "interval" if form.get("kind") == "interval" else "weekly",
+        "interval_minutes": hours * 60 if hours is not None else None, "weekdays": form.get("weekdays", "")[:64],
+        "local_time": form.get("local_time", "09:00")[:5], "timezone": zone_name, "starts_at": starts,
+        "ends_at": ends + timedelta(days=1) if ends else None, "max_count": int_arg(form.get("max_count"))})
+
+
+def _local_date(value: str, zone: ZoneInfo, what: str) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        day = datetime.strptime(value.strip()[:10], "%Y-%m-%d").date()
+    except ValueError:
+        raise DomainError(f"The {what} date must look like 2026-12-31.") from None
+    return local_to_utc(day, time(0), zone)
+
+
+@bp.route("/recurring/<int:rule_id>", methods=["GET", "POST"])
+def rule(rule_id: int) -> str | Response:
+    """One rule: its text, timing, next occurrences and materialized posts; submit, approve, reject, stop."""
+    member = current_member()
+    db = get_session()
+    item = get_rule(db, member.workspace, rule_id)
+    if request.method == "POST":
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        _act(rule_id, request.form.get("op", ""))
+        return redirect(url_for("posts.rule", rule_id=rule_id))
+    character = db.get(Character, item.character_id)
+    now = utcnow()
+    posts = list(db.exec(select(Post).where(Post.recurring_rule_id == item.id).order_by(col(Post.due_at))
+                         .limit(50)).all())
+    own = member.workspace.two_person_rule and item.author_id == member.user.id
+    return render_template("posts/rule.html", rule=item, character=character, posts=posts, own=own,
+                           upcoming=occurrences(item, now, now + timedelta(days=60))[:10],
+                           zone=zone_named(item.timezone))
+
+
+def _act(rule_id: int, op: str) -> None:
+    member = current_member()
+    version = int_arg(request.form.get("version")) or 0
+    try:
+        with unit_of_work() as db:
+            item = get_rule(db, member.workspace, rule_id)
+            if op == "submit":
+                submit_rule(session=db, member=member, rule=item, expected_version=version)
+                message = "Rule submitted for review."
+            elif op == "approve":
+                approve_rule(session=db, member=member, rule=item, expected_version=version,
+                             override_reason=request.form.get("override_reason", ""))
+                message = "Rule approved: its posts are created two weeks ahead, approved."
+            elif op == "reject":
+                reject_rule(session=db, member=member, rule=item, expected_version=version,
+                            comment=request.form.get("comment", ""))
+                message = "Rule sent back to draft."
+            elif op == "stop":
+                cancelled = stop_rule(session=db, member=member, rule=item, expected_version=version)
+                message = f"Rule stopped; {cancelled} upcoming post{'s' if cancelled != 1 else ''} cancelled."
+            else:
+                abort(400)
+    except PermissionDenied:
+        raise
+    except (StaleVersion, DomainError) as error:
+        flash(error.message, "error")
+    else:
+        flash(message, "success")
