@@ -3,17 +3,27 @@
 import ipaddress
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, TypeAdapter, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlmodel import Session, col, select
 
 from characters.errors import DomainError, NotFound
-from characters.models import Channel, ChannelKind, Character, require_id, utcnow
+from characters.models import (
+    Channel,
+    ChannelKind,
+    Character,
+    DeliveryStatus,
+    Post,
+    PostPart,
+    PostTarget,
+    Workspace,
+    require_id,
+    utcnow,
+)
 from characters.secrets import SecretBox
 from characters.workspaces import Action, Member
 
@@ -21,8 +31,7 @@ DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
 # A handle is a domain name (atproto spec): labels of letters, digits and hyphens, at least two of them.
 HANDLE_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
                             r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-CHANNEL_REMOVED = "channel removed"
-MAX_CHECK_MESSAGE = 2000
+FEED_LENGTH = 50
 
 
 def _service_url(value: str) -> str:
@@ -96,9 +105,18 @@ class WebhookChannelCreate(BaseModel):
         return value
 
 
-ChannelCreate = Annotated[BlueskyChannelCreate | MastodonChannelCreate | WebhookChannelCreate,
-                          Field(discriminator="kind")]
-CHANNEL_CREATE: TypeAdapter[ChannelCreate] = TypeAdapter(ChannelCreate)
+ChannelCreate = BlueskyChannelCreate | MastodonChannelCreate | WebhookChannelCreate
+_CREATE_MODELS: dict[str, type[ChannelCreate]] = {
+    "bluesky": BlueskyChannelCreate, "mastodon": MastodonChannelCreate, "webhook": WebhookChannelCreate}
+
+
+def parse_channel_create(kind: str, data: dict[str, Any]) -> ChannelCreate:
+    """Validate a new channel's input (None counts as missing); raise ValidationError naming the fields at fault."""
+    model = _CREATE_MODELS.get(kind)
+    if model is None:
+        raise DomainError(f"Channels of kind “{kind}” cannot be added; choose bluesky, mastodon or webhook.",
+                          field="kind")
+    return model.model_validate({**{key: value for key, value in data.items() if value is not None}, "kind": kind})
 
 
 @dataclass(frozen=True)
@@ -176,7 +194,7 @@ def get_channel(session: Session, member: Member, channel_id: int) -> Channel:
 
 
 def set_disabled(*, session: Session, member: Member, channel: Channel, disabled: bool) -> None:
-    """Pause or resume publishing to a channel (its queued deliveries wait while it is disabled)."""
+    """Pause or resume a channel; while it is disabled the scheduler sends nothing to it."""
     member.require(Action.MANAGE_CHANNELS)
     _ensure_channel_in_workspace(channel, member)
     channel.disabled_at = utcnow() if disabled else None
@@ -190,7 +208,7 @@ def remove_channel(*, session: Session, member: Member, channel: Channel) -> Non
     _ensure_channel_in_workspace(channel, member)
     if channel.kind == ChannelKind.FEED:
         raise DomainError("A character's own feed cannot be removed; disable it instead.")
-    # The foreign key is ON DELETE SET NULL: deliveries stay for the record, failed with CHANNEL_REMOVED.
+    # The foreign key is ON DELETE SET NULL: deliveries stay for the record and the scheduler fails the queued ones.
     session.delete(channel)
     session.flush()
 
@@ -211,44 +229,6 @@ def check_pending(channel: Channel) -> bool:
     return channel.last_checked_at is None or channel.last_checked_at < channel.check_requested_at
 
 
-def channel_credentials(channel: Channel, box: SecretBox) -> dict[str, Any]:
-    """Return a channel's decrypted credentials (empty for the feed, which has none)."""
-    return box.decrypt(channel.secret_token) if channel.secret_token else {}
-
-
-def channels_awaiting_check(session: Session) -> list[Channel]:
-    """Return channels whose connection test was requested and has not been run since."""
-    query = select(Channel).where(col(Channel.check_requested_at).is_not(None))
-    return [channel for channel in session.exec(query.order_by(col(Channel.check_requested_at))) if
-            check_pending(channel)]
-
-
-def record_check(*, session: Session, channel: Channel, ok: bool, message: str, checked_at: datetime | None = None
-                 ) -> None:
-    """Store the outcome of a connection test for the channels page to show."""
-    channel.last_checked_at = checked_at or utcnow()
-    channel.last_check_ok = ok
-    channel.last_check_message = message[:MAX_CHECK_MESSAGE]
-    session.add(channel)
-    session.flush()
-
-
-CheckFunction = Callable[[ChannelKind, dict[str, Any], dict[str, Any]], str]
-
-
-def run_requested_checks(*, session: Session, box: SecretBox, check: CheckFunction) -> int:
-    """Run every requested connection test with `check(kind, settings, credentials)`; return how many ran."""
-    channels = channels_awaiting_check(session)
-    for channel in channels:
-        try:
-            description = check(ChannelKind(channel.kind), dict(channel.settings), channel_credentials(channel, box))
-        except Exception as error:  # any failure is the answer the person asked for
-            record_check(session=session, channel=channel, ok=False, message=getattr(error, "message", str(error)))
-        else:
-            record_check(session=session, channel=channel, ok=True, message=description)
-    return len(channels)
-
-
 def rotate_secrets(session: Session, box: SecretBox) -> int:
     """Re-encrypt every stored channel secret with the primary key; return how many were rewritten."""
     count = 0
@@ -259,6 +239,60 @@ def rotate_secrets(session: Session, box: SecretBox) -> int:
         count += 1
     session.flush()
     return count
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One post as the character's public feed shows it."""
+
+    post: Post
+    parts: list[PostPart]
+    published_at: datetime
+
+
+def public_feed_character(session: Session, workspace_slug: str, character_slug: str) -> Character:
+    """Return the character whose public feed this is, or raise NotFound (archived characters have none)."""
+    character = session.exec(
+        select(Character).join(Workspace, col(Workspace.id) == col(Character.workspace_id))
+        .where(Workspace.slug == workspace_slug, Character.slug == character_slug,
+               col(Character.archived_at).is_(None))).first()
+    if character is None:
+        raise NotFound("No such feed.")
+    return character
+
+
+def feed_items(session: Session, character: Character, *, limit: int = FEED_LENGTH) -> list[FeedItem]:
+    """Return the character's posts whose feed delivery is published, newest first."""
+    rows = session.exec(
+        select(Post, PostTarget.published_at)
+        .join(PostTarget, col(PostTarget.post_id) == col(Post.id))
+        .join(Channel, col(Channel.id) == col(PostTarget.channel_id))
+        .where(Post.character_id == character.id, Channel.kind == ChannelKind.FEED,
+               PostTarget.status == DeliveryStatus.PUBLISHED)
+        .order_by(col(PostTarget.published_at).desc(), col(Post.id).desc()).limit(limit)).all()
+    posts = [post for post, _ in rows]
+    parts: dict[int, list[PostPart]] = {require_id(post): [] for post in posts}
+    if parts:
+        for part in session.exec(select(PostPart).where(col(PostPart.post_id).in_(list(parts)))
+                                 .order_by(col(PostPart.position))):
+            parts[part.post_id].append(part)
+    return [FeedItem(post=post, parts=parts[require_id(post)], published_at=published_at or post.updated_at)
+            for post, published_at in rows]
+
+
+def feed_image(session: Session, character: Character, part_id: int) -> PostPart:
+    """Return a part's image if its post is in the character's public feed, else raise NotFound."""
+    part = session.get(PostPart, part_id)
+    if part is None or part.image is None:
+        raise NotFound("No such image.")
+    published = session.exec(
+        select(PostTarget.id).join(Channel, col(Channel.id) == col(PostTarget.channel_id))
+        .join(Post, col(Post.id) == col(PostTarget.post_id))
+        .where(PostTarget.post_id == part.post_id, Post.character_id == character.id,
+               Channel.kind == ChannelKind.FEED, PostTarget.status == DeliveryStatus.PUBLISHED)).first()
+    if published is None:
+        raise NotFound("No such image.")
+    return part
 
 
 def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -50,10 +50,10 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import audit, auth, calendar, campaigns, characters, drafting, inbox, members, posts, scenes, workspaces
+    from web import auth, channels, characters, drafting, feeds, members, posts, workspaces
 
     for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp, drafting.bp,
-                      inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp):
+                      channels.bp, feeds.bp):
         app.register_blueprint(blueprint)
 
 

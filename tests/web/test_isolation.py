@@ -14,6 +14,7 @@ GET_ROUTES = [
     "/w/{slug}/characters/",  # characters
     "/w/{slug}/characters/{character}/avatar.png",  # characters
     "/w/{slug}/drafting/generations",  # drafting
+    "/w/{slug}/channels/",  # channels
 ]
 POST_ROUTES = [
     "/w/{slug}/settings",
@@ -28,6 +29,10 @@ POST_ROUTES = [
     "/w/{slug}/drafting/reply",
     "/w/{slug}/drafting/thread",
     "/w/{slug}/drafting/hashtags",
+    "/w/{slug}/channels/{character}/add/webhook",
+    "/w/{slug}/channels/1/check",
+    "/w/{slug}/channels/1/disable",
+    "/w/{slug}/channels/1/remove",
 ]
 
 
