@@ -50,10 +50,25 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import auth, channels, characters, drafting, feeds, members, posts, workspaces
+    from web import (
+        audit,
+        auth,
+        calendar,
+        campaigns,
+        channels,
+        characters,
+        drafting,
+        feeds,
+        inbox,
+        members,
+        posts,
+        scenes,
+        workspaces,
+    )
 
     for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp, drafting.bp,
-                      channels.bp, feeds.bp):
+                      inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp, channels.bp,
+                      feeds.bp):
         app.register_blueprint(blueprint)
 
 
