@@ -162,14 +162,13 @@ def _writes_in_lowercase(canon: Sequence[str]) -> bool:
     return len(letters) >= 200 and sum(ch.isupper() for ch in letters) / len(letters) < 0.01
 
 
-def _self_reference_pattern(card: CardData, lowercase: bool) -> regex.Pattern[str] | None:
+def _self_reference_pattern(names: Sequence[str], lowercase: bool) -> regex.Pattern[str] | None:
     """Compile 'Name (adverb) verb' / "Name's" for the character's names, titled or not."""
-    names, _ = _name_parts(card)
     if not names:
         return None
     # Capitalised (or shouted) names only, so "the crane was" is not Inspector Crane, unless the character
     # writes everything in lower case.
-    alternatives = "|".join(regex.escape(n) for n in names + [n.upper() for n in names])
+    alternatives = "|".join(regex.escape(n) for n in [*names, *(n.upper() for n in names)])
     if lowercase:
         alternatives = f"(?i:{alternatives})"
     titles = "|".join(t.capitalize() for t in _TITLES)
@@ -177,6 +176,21 @@ def _self_reference_pattern(card: CardData, lowercase: bool) -> regex.Pattern[st
         rf"(?<![\w@#])(?:(?:{titles})\.?\s+)?(?:{alternatives})(?![\w-])"
         rf"(?:'s\s+(?=\p{{Ll}})|\s+(?:{_ADVERB}\s+)?(?:{_AUXILIARY}|\p{{Ll}}+(?:s|ed))\b)"
     )
+
+
+def _self_names(card: CardData, canon: Sequence[str], lowercase: bool) -> list[str]:
+    """Return the names whose 'Name verb' use marks third-person self-reference.
+
+    A name the canon itself uses that way is an ordinary word for this character (a "Sunny" whose canon says
+    "Sunny days are back"), so it is left out rather than failing every such post.
+    """
+    names, _ = _name_parts(card)
+    kept = []
+    for name in names:
+        pattern = _self_reference_pattern([name], lowercase)
+        if pattern is not None and not any(pattern.search(normalise_apostrophes(post)) for post in canon):
+            kept.append(name)
+    return kept
 
 
 def _voice_share(canon: Sequence[str], mine: frozenset[str], theirs: frozenset[str]) -> float:
@@ -197,13 +211,14 @@ def compile_rules(card: CardData) -> RuleSet:
     vocabulary = greenroom.vocabulary
     preferred_pairs = [(p.use, avoid) for p in vocabulary.preferred for avoid in p.instead_of]
     names, _ = _name_parts(card)
+    lowercase = _writes_in_lowercase(greenroom.canon_posts)
     return RuleSet(
         name=card.name,
         greenroom=greenroom,
         banned=TermMatcher(term.term for term in vocabulary.banned),
         preferred=TermMatcher(avoid for _, avoid in preferred_pairs),
         preferred_uses=tuple(use for use, _ in preferred_pairs),
-        self_reference=_self_reference_pattern(card, _writes_in_lowercase(greenroom.canon_posts)),
+        self_reference=_self_reference_pattern(_self_names(card, greenroom.canon_posts, lowercase), lowercase),
         voice_of=regex.compile(
             rf"\bin\s+(?:{'|'.join(regex.escape(n) for n in names)})(?:'s)?\s+(?:voice|style|tone)\b", regex.IGNORECASE
         ),

@@ -638,3 +638,10 @@ def test_pathological_text_stays_fast(checker: Checker, text: str) -> None:
     started = time.perf_counter()
     assert_valid(checker.check(make_card(**PERIOD), text, "x"), text)
     assert time.perf_counter() - started < 2  # twitter-text's own URL regex takes minutes on "a.a.a..."
+
+
+def test_a_name_the_canon_uses_as_a_word_is_not_self_reference(checker: Checker) -> None:
+    canon = ["Sunny days are back on the boardwalk."] + ["I sold lemonade today."] * 9
+    card = make_card("Sunny Patel", canon=canon, voice={"pov": "first_singular"})
+    assert not fails(checker.check(card, "Sunny mornings are the best for business."), "voice.pov")
+    assert fails(checker.check(card, "Patel is tired tonight."), "voice.pov")
