@@ -13,14 +13,16 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from characters.accounts import UserCreate, create_user, find_user_by_email
-from characters.bible import acting_owner, export_character, get_character, import_card
+from characters.bible import acting_owner, export_character, get_character, import_card, list_characters
 from characters.cards import MAX_CARD_BYTES
+from characters.channels import create_channel, list_channels, parse_channel_create, rotate_secrets
 from characters.config import ConfigError, Settings, load_settings
 from characters.db import make_engine, session_scope
 from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from characters.errors import DomainError
 from characters.migrations import make_revision, upgrade_database
 from characters.models import Role
+from characters.secrets import generate_key, secret_box
 from characters.workspaces import WorkspaceCreate, create_workspace, get_workspace_by_slug, set_member_role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -183,6 +185,85 @@ def characters_export(character_slug: str, workspace_slug: str, file_format: Lit
         card_file = export_character(session, get_character(session, workspace, character_slug), file_format)
     out.write_bytes(card_file.content)
     click.echo(f"Wrote {out} ({len(card_file.content):,} bytes).")
+
+
+@main.group()
+def channels() -> None:
+    """Manage where characters publish, and the key that encrypts channel credentials."""
+
+
+@channels.command("add")
+@click.option("--workspace", "workspace_slug", required=True, help="The character's workspace.")
+@click.option("--character", "character_slug", required=True, help="The character that publishes there.")
+@click.option("--kind", type=click.Choice(["bluesky", "mastodon", "webhook"]), required=True)
+@click.option("--label", default="", help="A name shown in Greenroom (defaults to the handle, instance or host).")
+@click.option("--service", "service_url", help="Bluesky: the PDS address (default https://bsky.social).")
+@click.option("--handle", help="Bluesky: the account's handle.")
+@click.option("--app-password-stdin", is_flag=True, help="Bluesky: read the app password from standard input.")
+@click.option("--api-base-url", help="Mastodon: the instance address.")
+@click.option("--token-stdin", is_flag=True, help="Mastodon: read the access token from standard input.")
+@click.option("--url", help="Webhook: the address that receives the posts.")
+@friendly_errors
+def channels_add(workspace_slug: str, character_slug: str, kind: str, label: str, service_url: str | None,
+                 handle: str | None, app_password_stdin: bool, api_base_url: str | None, token_stdin: bool,
+                 url: str | None) -> None:
+    """Add a channel; secrets are read from stdin (or asked for) and never echoed."""
+    fields: dict[str, Any] = {"label": label}
+    if kind == "bluesky":
+        fields |= {"service_url": service_url, "handle": handle,
+                   "app_password": _secret_input("App password", from_stdin=app_password_stdin)}
+    elif kind == "mastodon":
+        fields |= {"api_base_url": api_base_url,
+                   "access_token": _secret_input("Access token", from_stdin=token_stdin)}
+    else:
+        fields |= {"url": url}
+    channel_create = parse_channel_create(kind, fields)
+    settings = load_settings()
+    with database_session(settings) as session:
+        workspace = get_workspace_by_slug(session, workspace_slug)
+        character = get_character(session, workspace, character_slug)
+        created = create_channel(session=session, member=acting_owner(session, workspace), character=character,
+                                 channel_create=channel_create, box=secret_box(settings))
+    click.echo(f"Added {kind} channel #{created.channel.id} “{created.channel.label}” for {character.name}.")
+    if created.signing_secret is not None:
+        click.echo(f"Signing secret (shown only once): {created.signing_secret}")
+
+
+@channels.command("list")
+@click.option("--workspace", "workspace_slug", required=True, help="The workspace.")
+@friendly_errors
+def channels_list(workspace_slug: str) -> None:
+    """List every character's channels (never their secrets)."""
+    with database_session() as session:
+        workspace = get_workspace_by_slug(session, workspace_slug)
+        for character in list_characters(session, workspace):
+            for channel in list_channels(session, character):
+                state = "disabled" if channel.disabled_at else "active"
+                click.echo(f"#{channel.id}\t{character.slug}\t{channel.kind}\t{state}\t{channel.label}")
+
+
+@channels.command("new-key")
+def channels_new_key() -> None:
+    """Print a new random CHANNEL_SECRETS_KEY."""
+    click.echo(generate_key())
+
+
+@channels.command("rotate-key")
+@friendly_errors
+def channels_rotate_key() -> None:
+    """Re-encrypt every channel secret with CHANNEL_SECRETS_KEY (old keys from CHANNEL_SECRETS_OLD_KEYS)."""
+    settings = load_settings()
+    box = secret_box(settings)
+    with database_session(settings) as session:
+        count = rotate_secrets(session, box)
+    click.echo(f"Re-encrypted {count} channel secret(s) with the primary key; "
+               "CHANNEL_SECRETS_OLD_KEYS can now be emptied.")
+
+
+def _secret_input(prompt: str, *, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt(prompt, hide_input=True))
 
 
 @main.command("seed-demo")
