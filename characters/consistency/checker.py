@@ -44,11 +44,13 @@ class _Lru(Generic[K, V]):
     """A small thread-safe LRU map (web workers share one checker)."""
 
     def __init__(self, maxsize: int) -> None:
+        """Keep at most `maxsize` entries."""
         self._maxsize = maxsize
         self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_build(self, key: K, build: Callable[[], V]) -> V:
+        """Return the cached value for `key`, building and caching it first if needed."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -62,9 +64,11 @@ class _Lru(Generic[K, V]):
         return value
 
     def __len__(self) -> int:
+        """Return the number of cached entries."""
         return len(self._items)
 
     def clear(self) -> None:
+        """Drop every entry."""
         with self._lock:
             self._items.clear()
 
@@ -174,6 +178,7 @@ class Checker:
         )
 
     def _voice(self, model: CharacterModel, others: Sequence[CharacterModel], text: str) -> "_VoiceVerdict":
+        """Read the draft with the character's voice model and the other characters' models."""
         voice = model.voice
         if not voice.usable:
             message = f"{model.name} has {len(voice.canon)} canon posts, too few to judge a voice by (need {MIN_CANON})"
@@ -238,11 +243,14 @@ class Checker:
         return best
 
     def _pair_threshold(self, model: CharacterModel, other: CharacterModel) -> float:
+        """Return the cached sounds-like threshold of `model` against `other`."""
         return self._pairs.get_or_build((model.key, other.key), lambda: pair_threshold(model.voice, other.voice))
 
 
 @dataclass(frozen=True, slots=True)
 class _VoiceVerdict:
+    """What the voice model concluded about one draft."""
+
     risk: float  # 1 is the edge of the character's own range
     findings: list[Finding]
     similarity: float | None

@@ -227,6 +227,7 @@ class AnachronismLexicon:
 
 @lru_cache(maxsize=4)
 def _load(path: Path, mtime_ns: int) -> AnachronismLexicon:
+    """Read and index the CSV (cached per path and modification time)."""
     del mtime_ns  # part of the cache key only: an edited file is read again
     return AnachronismLexicon.from_csv(path)
 

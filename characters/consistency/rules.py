@@ -68,6 +68,8 @@ _BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
             r"|toot|skeet|thread|response|rewrite|version|status\s+update)s?\b[^.!?\n]{0,80}?:",
             r"\b(?:here|below)(?:'s|\s+is)\s+your\s+(?:[\w'-]+\s+){0,3}(?:post|tweet|caption|draft|update|rewrite|version)",
             r"\bgenerated\s+(?:post|text|content|response|caption|tweet|draft)s?\b",
+            r"\b(?:certainly|sure|absolutely|of\s+course)\s*[!,.]\s*(?:here(?:'s|\s+is)|below\s+is)\b",
+            r"\b(?:word|character)\s+count\s*:",
             r"\bnote\s+to\s+(?:the\s+)?(?:editor|user|reviewer)\b",
         ),
     ),
@@ -88,6 +90,7 @@ _BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
             r"|shorter|longer))\b",
             r"\banything\s+else\s+I\s+(?:can|may|could)\s+(?:help|assist)|\bhow\s+(?:can|may)\s+I\s+(?:help|assist)\s+you",
             r"\b(?:could|might|may)\s+be\s+(?:harmful|offensive|inappropriate)\b",
+            r"\bI\s+hope\s+this\s+helps\b|\bfeel\s+free\s+to\s+(?:adjust|tweak|edit|modify|change)\b",
             r"\bnot\s+able\s+to\s+(?:share|express|give)\s+(?:personal\s+)?opinions\b",
             r"\bI\s+(?:don't|do\s+not)\s+have\s+(?:personal\s+)?(?:opinions|feelings|a\s+(?:physical\s+)?body)\b",
         ),
@@ -234,6 +237,7 @@ def short_name(card: CardData) -> str:
 
 
 def _capped(findings: Iterable[Finding]) -> list[Finding]:
+    """Return at most MAX_FINDINGS_PER_RULE of the findings."""
     out: list[Finding] = []
     for finding in findings:
         if len(out) == MAX_FINDINGS_PER_RULE:
@@ -326,6 +330,7 @@ def check_anachronisms(
 
 
 def _covered(span: Span, taken: Sequence[tuple[int, int]]) -> bool:
+    """Return True when an earlier finding already spans `span`."""
     return any(start <= span.start and span.end <= end for start, end in taken)
 
 
@@ -350,6 +355,7 @@ def check_breaks(rules: RuleSet, text: str) -> list[Finding]:
 
 
 def _pronoun_spans(text: str, pronouns: frozenset[str]) -> list[Span]:
+    """Return the spans of the given pronouns ("US" the country excluded)."""
     normalised = normalise_apostrophes(text)
     return [
         Span(m.start(), m.end(), m.group())

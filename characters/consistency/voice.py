@@ -102,6 +102,7 @@ SIMILARITY_TOP_K = 3
 
 @lru_cache(maxsize=1)
 def _vader() -> SentimentIntensityAnalyzer:
+    """Return the shared VADER analyser (its lexicon loads once, from the package)."""
     return SentimentIntensityAnalyzer()
 
 
@@ -221,11 +222,13 @@ def _tf_matrix(counts: Sequence[Counter[str]]) -> tuple[dict[str, int], Vector]:
 
 
 def _idf(document_frequency: Vector, n_documents: int) -> Vector:
+    """Return smoothed idf, as sklearn computes it."""
     result: Vector = np.log((1.0 + n_documents) / (1.0 + document_frequency)) + 1.0
     return result
 
 
 def _normalised(rows: Vector) -> Vector:
+    """Return the rows scaled to unit length (zero rows left as they are)."""
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     result: Vector = rows / np.where(norms == 0.0, 1.0, norms)
     return result
@@ -347,6 +350,7 @@ class VoiceModel:
 
 
 def _similarity_stats(similarities: Vector) -> tuple[float, float]:
+    """Return the median and robust spread of canon similarities."""
     q75, q25 = np.percentile(similarities, [75, 25])
     return float(np.median(similarities)), max(float(q75 - q25) / 1.349, 0.01)
 

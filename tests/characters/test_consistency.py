@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from twitter_text import parse_tweet
 
 from characters.card_model import CardData
 from characters.consistency import (
@@ -32,7 +33,8 @@ from characters.consistency.lexicon import (
     anachronism_lexicon,
     future_years,
 )
-from characters.consistency.text import emoji_spans, grapheme_count
+from characters.consistency.text import emoji_spans, grapheme_count, x_weighted_length
+from characters.consistency.voice import Draft
 
 UNSEEN = Path(__file__).parent / "fixtures" / "consistency-unseen"
 
@@ -231,6 +233,8 @@ def test_preferred_vocabulary_warns(checker: Checker) -> None:
         "Let me know if you'd like it shorter.",
         "My training data ends before this.",
         "As a large language model trained by a company, I say hello.",
+        "Certainly! Here's something breezy: the rain falls.",
+        "The rain falls. I hope this helps! Feel free to tweak the tone.",
     ],
 )
 def test_breaks_of_character_fail(checker: Checker, text: str) -> None:
@@ -423,15 +427,9 @@ def test_voice_model_is_calibrated_on_its_own_canon(unseen: dict[str, CardData])
     model = build_voice_model(unseen["mae-delacroix"])
     assert model.usable and len(model.canon) == 40
     assert 0.85 <= model.percentile(1.0) <= 0.95  # the threshold sits at the canon's 90th percentile
-    in_voice = model.read(_draft("Rain on Halsted again, sugar, and a fella at the bar who tipped in nickels."))
-    off_voice = model.read(_draft("SO excited!!! Our summer sale is live, shop now and tag a friend!!!"))
+    in_voice = model.read(Draft.of("Rain on Halsted again, sugar, and a fella at the bar who tipped in nickels."))
+    off_voice = model.read(Draft.of("SO excited!!! Our summer sale is live, shop now and tag a friend!!!"))
     assert in_voice.ratio < 1.0 < off_voice.ratio
-
-
-def _draft(text: str) -> Any:
-    from characters.consistency.voice import Draft
-
-    return Draft.of(text)
 
 
 def test_voice_fail_explains_why(checker: Checker, unseen: dict[str, CardData]) -> None:
@@ -626,10 +624,6 @@ def test_the_character_itself_among_others_is_ignored(checker: Checker, unseen: 
     ["english text 日本語 😷 https://example.com", "日" * 141, "👨‍👩‍👧 " * 90, "e\u0301" * 300, "see example.com/x."],
 )
 def test_x_length_agrees_with_twitter_text(text: str) -> None:
-    from twitter_text import parse_tweet
-
-    from characters.consistency.text import x_weighted_length
-
     assert x_weighted_length(text)[0] == parse_tweet(text).weightedLength
 
 
