@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from characters.bible import list_characters
 from characters.campaigns import list_campaigns
-from characters.channels import channels_of
+from characters.channels import channels_of, ensure_feed_channel
 from characters.errors import DomainError
 from characters.models import Campaign, Channel, Character, Post, Workspace, require_id
 from characters.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, PostContent, create_draft, parts_of, targets_of
@@ -178,6 +178,7 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
         channel_ids: list[int] | str = []
         if character is not None:
             if require_id(character) not in channel_cache:
+                ensure_feed_channel(session, character)  # "feed" must resolve before the first post creates it
                 channel_cache[require_id(character)] = channels_of(session, character)
             channel_ids = _channels(record, character, channel_cache[require_id(character)])
             if isinstance(channel_ids, str):

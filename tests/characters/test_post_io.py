@@ -1,0 +1,108 @@
+"""CSV and JSON import/export: all or nothing, every bad row named, a round trip that imports again."""
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import func, select
+
+from characters.campaigns import CampaignInput, create_campaign
+from characters.models import Post, Role
+from characters.post_io import ImportRejected, export_posts, import_posts
+from characters.posts import PostContent, create_draft, parts_of
+from tests.factories import make_character, member, workspace_with_roles
+
+
+@pytest.fixture
+def crew(session):
+    people = workspace_with_roles(session, "io")
+    people["walt"] = make_character(session, people["workspace"], people["owner"], "Walt Test")
+    people["pip"] = make_character(session, people["workspace"], people["owner"], "Pip")
+    people["writer_m"] = member(people["workspace"], people["writer"], Role.WRITER)
+    create_campaign(session=session, member=member(people["workspace"], people["owner"], Role.OWNER),
+                    data=CampaignInput(name="Spring Launch"))
+    session.commit()
+    return people
+
+
+def _count(session) -> int:
+    return session.exec(select(func.count()).select_from(Post)).one()
+
+
+def test_csv_import_creates_drafts_with_threads_channels_and_campaigns(session, crew):
+    raw = ("character,text,channels,campaign\n"
+           'walt-test,"First part.\n---\nSecond part.",feed,Spring Launch\n'
+           "Pip,Splash! 🦦 עברית,,\n").encode()
+    posts = import_posts(session=session, member=crew["writer_m"], raw=raw, fmt="csv")
+    session.commit()
+    assert [p.character_id for p in posts] == [crew["walt"].id, crew["pip"].id]
+    assert [part.text for part in parts_of(session, posts[0])] == ["First part.", "Second part."]
+    assert posts[0].campaign_id is not None and posts[1].campaign_id is None
+    assert parts_of(session, posts[1])[0].text == "Splash! 🦦 עברית"
+
+
+def test_bad_rows_import_nothing_and_each_is_listed(session, crew):
+    raw = (b"character,text,channels,campaign\n"
+           b"walt-test,Fine.,,\n"
+           b"nobody,Who?,,\n"
+           b"pip,,,\n"
+           b"pip,Hi,bluesky,\n"
+           b"pip,Hi,,No Such Campaign\n")
+    with pytest.raises(ImportRejected) as rejected:
+        import_posts(session=session, member=crew["writer_m"], raw=raw, fmt="csv")
+    session.rollback()
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(3, "character"), (4, "text"), (5, "channels"),
+                                                                  (6, "campaign")]
+    assert _count(session) == 0
+
+
+@pytest.mark.parametrize("raw, fmt, message", [
+    (b"", "csv", "empty"),
+    (b"\xff\xfe\x00bad", "csv", "UTF-8"),
+    (b"who,what\nx,y\n", "csv", "Unknown column"),
+    (b"character\nwalt-test\n", "csv", "name the columns"),
+    (b"character,text\n", "csv", "no posts"),
+    (b"{not json", "json", "not valid JSON"),
+    (b'{"posts": 3}', "json", "Expected"),
+    (b"[" * 100_000, "json", "not valid JSON"),
+    (b'[1, "x"]', "json", "object"),
+])
+def test_malformed_files_are_refused_with_a_message(session, crew, raw, fmt, message):
+    with pytest.raises(ImportRejected) as rejected:
+        import_posts(session=session, member=crew["writer_m"], raw=raw, fmt=fmt)
+    assert message in " ".join(e.message for e in rejected.value.errors)
+
+
+def test_export_then_import_round_trips(session, crew):
+    create_draft(session=session, member=crew["writer_m"], character=crew["walt"],
+                 content=PostContent.of_texts(["One, \"quoted\".", "Two\nlines."]))
+    session.commit()
+    for fmt in ("csv", "json"):
+        exported = export_posts(session, crew["workspace"], fmt)
+        before = _count(session)
+        imported = import_posts(session=session, member=crew["writer_m"], raw=exported, fmt=fmt)
+        session.commit()
+        assert _count(session) == before * 2
+        assert [p.text for p in parts_of(session, imported[0])] == ["One, \"quoted\".", "Two\nlines."]
+    rows = list(csv.DictReader(io.StringIO(export_posts(session, crew["workspace"], "csv").decode())))
+    assert set(rows[0]) == {"id", "status", "version", "due_at", "character", "text", "channels", "campaign"}
+    assert json.loads(export_posts(session, crew["workspace"], "json"))["posts"][0]["channels"] == ["Walt Test's feed"]
+
+
+def test_viewers_cannot_import(session, crew):
+    with pytest.raises(Exception, match="does not allow"):
+        import_posts(session=session, member=member(crew["workspace"], crew["viewer"], Role.VIEWER),
+                     raw=b"character,text\nwalt-test,x\n", fmt="csv")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=400), fmt=st.sampled_from(["csv", "json"]))
+def test_arbitrary_bytes_never_crash(session, crew, raw, fmt):
+    try:
+        import_posts(session=session, member=crew["writer_m"], raw=raw, fmt=fmt)
+    except ImportRejected as rejected:
+        assert rejected.errors
+    session.rollback()
