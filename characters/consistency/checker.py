@@ -17,11 +17,13 @@ from characters.consistency.rules import RuleSet, check_rules, compile_rules, sh
 from characters.consistency.voice import (
     MIN_CANON,
     Draft,
+    PairCalibration,
     Reading,
     VoiceModel,
+    calibrate_pair,
     explain,
     fit_voice_model,
-    pair_threshold,
+    workspace_offset,
 )
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,8 @@ class Checker:
     def __init__(self, *, maxsize: int = 64, lexicon: AnachronismLexicon | None = None) -> None:
         """Keep at most `maxsize` character models; use `lexicon` instead of the packaged anachronism CSV."""
         self._models: _Lru[str, CharacterModel] = _Lru(maxsize)
-        self._pairs: _Lru[tuple[str, str], float] = _Lru(maxsize * 8)
+        self._pairs: _Lru[tuple[str, str], PairCalibration] = _Lru(maxsize * 8)
+        self._offsets: _Lru[tuple[str, tuple[str, ...]], float] = _Lru(maxsize * 4)
         self._lexicon = lexicon
 
     @property
@@ -125,6 +128,7 @@ class Checker:
         """Forget every cached model."""
         self._models.clear()
         self._pairs.clear()
+        self._offsets.clear()
 
     def check(
         self,
@@ -228,23 +232,27 @@ class Checker:
         """Return the other character the draft sounds most like, if more like them than like this one.
 
         The margin is ratio(this)^2 - ratio(other)^2, less what this character's own canon reaches against
-        that other (see `pair_threshold`); a positive excess means closer to the other than the canon ever is.
+        that other (see `calibrate_pair`) and, with several others, less the workspace offset; a positive
+        excess means closer to the other than the canon ever comes.
         """
+        usable = [other for other in others if other.voice.usable]
+        pairs = [self._pair(model, other) for other in usable]
+        offset = self._offsets.get_or_build(
+            (model.key, tuple(sorted(other.key for other in usable))), lambda: workspace_offset(pairs)
+        )
         best: tuple[float, CharacterModel, Reading] | None = None
-        for other in others:
-            if not other.voice.usable:
-                continue
+        for other, pair in zip(usable, pairs, strict=True):
             theirs = other.voice.read(draft)
             if theirs.ratio >= reading.ratio:
                 continue
-            excess = reading.ratio**2 - theirs.ratio**2 - self._pair_threshold(model, other)
+            excess = reading.ratio**2 - theirs.ratio**2 - pair.threshold - offset
             if best is None or excess > best[0]:
                 best = (excess, other, theirs)
         return best
 
-    def _pair_threshold(self, model: CharacterModel, other: CharacterModel) -> float:
-        """Return the cached sounds-like threshold of `model` against `other`."""
-        return self._pairs.get_or_build((model.key, other.key), lambda: pair_threshold(model.voice, other.voice))
+    def _pair(self, model: CharacterModel, other: CharacterModel) -> PairCalibration:
+        """Return the cached calibration of `model` against `other`."""
+        return self._pairs.get_or_build((model.key, other.key), lambda: calibrate_pair(model.voice, other.voice))
 
 
 @dataclass(frozen=True, slots=True)

@@ -383,18 +383,39 @@ def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
     )
 
 
-def pair_threshold(model: VoiceModel, other: VoiceModel) -> float:
+@dataclass(frozen=True, slots=True)
+class PairCalibration:
+    """How close `model`'s own canon posts come to sounding like one other character."""
+
+    threshold: float  # a draft's margin beyond this sounds more like the other than the canon ever does
+    excess: Vector  # each canon post's margin less the threshold (for calibrating several others at once)
+
+
+def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
     """Return how much closer to `other` than to `model` a draft may sound before it sounds like `other`.
 
     The margin is ratio(model)^2 - ratio(other)^2; the threshold is its high quantile over `model`'s own canon,
     so two characters who share an office and a vocabulary get a wider margin than two who share nothing.
     """
     if not model.canon:
-        return math.inf
-    margins = [
-        own**2 - other.read(draft).ratio ** 2 for own, draft in zip(model.canon_ratios, model.canon, strict=True)
-    ]
-    return float(np.quantile(margins, PAIR_QUANTILE))
+        return PairCalibration(math.inf, np.zeros(0))
+    margins = np.array(
+        [own**2 - other.read(draft).ratio ** 2 for own, draft in zip(model.canon_ratios, model.canon, strict=True)]
+    )
+    threshold = float(np.quantile(margins, PAIR_QUANTILE))
+    return PairCalibration(threshold, margins - threshold)
+
+
+def workspace_offset(pairs: Sequence[PairCalibration]) -> float:
+    """Return the extra margin a workspace of several other characters needs.
+
+    Each pair alone would flag a tenth of the canon; against many characters the closest one would flag far
+    more. The offset is the same quantile of each canon post's largest excess over all the others.
+    """
+    usable = [pair.excess for pair in pairs if len(pair.excess)]
+    if len(usable) < 2:
+        return 0.0
+    return max(0.0, float(np.quantile(np.max(np.vstack(usable), axis=0), PAIR_QUANTILE)))
 
 
 def explain(model: VoiceModel, draft: Draft, reading: Reading, who: str, min_z: float) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ from characters.consistency.lexicon import (
     future_years,
 )
 from characters.consistency.text import emoji_spans, grapheme_count, x_weighted_length
-from characters.consistency.voice import Draft
+from characters.consistency.voice import Draft, PairCalibration, workspace_offset
 
 UNSEEN = Path(__file__).parent / "fixtures" / "consistency-unseen"
 
@@ -639,3 +640,10 @@ def test_a_name_the_canon_uses_as_a_word_is_not_self_reference(checker: Checker)
     card = make_card("Sunny Patel", canon=canon, voice={"pov": "first_singular"})
     assert not fails(checker.check(card, "Sunny mornings are the best for business."), "voice.pov")
     assert fails(checker.check(card, "Patel is tired tonight."), "voice.pov")
+
+
+def test_workspace_offset_grows_with_the_number_of_others() -> None:
+    rng = np.random.default_rng(7)
+    pairs = [PairCalibration(0.0, rng.normal(size=40) - 1.3) for _ in range(8)]
+    assert workspace_offset(pairs[:1]) == 0.0
+    assert 0.0 < workspace_offset(pairs[:2]) <= workspace_offset(pairs)
