@@ -6,7 +6,8 @@ from functools import lru_cache
 
 import emoji
 import regex
-from twitter_text.config import config as TWITTER_CONFIG  # noqa: N812 - the package's name for its settings
+from twitter_text import extract_emojis_with_indices
+from twitter_text.config import config as twitter_config
 from twitter_text.get_character_weight import get_character_weight
 from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
@@ -93,13 +94,13 @@ def x_weighted_length(text: str) -> tuple[int, int]:
     twitter-text's own `parse_tweet` rule: NFC, a link counts 23, an emoji 2, other characters by Unicode range.
     Its URL regex is super-linear on dotted runs ("a.a.a...": minutes for 4 KB), so links come from `url_spans`.
     """
-    options = TWITTER_CONFIG["defaults"]
+    options = twitter_config["defaults"]
     scale: int = options["scale"]
     limit = options["max_weighted_tweet_length"] * scale
     normalized = unicodedata.normalize("NFC", text)
     entities = {s.start: (s.end, options["transformed_url_length"] * scale) for s in url_spans(normalized)}
-    for s in emoji_spans(normalized):
-        entities.setdefault(s.start, (s.end, options["default_weight"]))
+    for item in extract_emojis_with_indices(normalized):
+        entities.setdefault(item["indices"][0], (item["indices"][1], options["default_weight"]))
     weighted, index, cut = 0, 0, len(normalized)
     while index < len(normalized):
         end, weight = entities.get(index, (index + 1, 0))

@@ -81,7 +81,6 @@ FEATURES: tuple[Feature, ...] = (
     # A register cue is specific evidence (canon posts rarely carry one), so it outweighs a stylistic drift.
     *(Feature(f"cue_{name}", "count", "high", 0.1, more, "", unit, 3.0) for name, (more, unit) in CUE_WORDING.items()),
 )
-FEATURE_INDEX = {feature.name: i for i, feature in enumerate(FEATURES)}
 _COUNT = np.array([feature.kind == "count" for feature in FEATURES])
 _FLOOR = np.array([feature.floor for feature in FEATURES])
 _WEIGHT = np.array([feature.weight for feature in FEATURES])

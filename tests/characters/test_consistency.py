@@ -622,7 +622,14 @@ def test_the_character_itself_among_others_is_ignored(checker: Checker, unseen: 
 
 @pytest.mark.parametrize(
     "text",
-    ["english text 日本語 😷 https://example.com", "日" * 141, "👨‍👩‍👧 " * 90, "e\u0301" * 300, "see example.com/x."],
+    [
+        "english text 日本語 😷 https://example.com",
+        "© 2026 ™ ❤ ❤️ 🇬🇧 1️⃣ ‼",
+        "日" * 141,
+        "👨‍👩‍👧 " * 90,
+        "e\u0301" * 300,
+        "see example.com/x.",
+    ],
 )
 def test_x_length_agrees_with_twitter_text(text: str) -> None:
     assert x_weighted_length(text)[0] == parse_tweet(text).weightedLength
