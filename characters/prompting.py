@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import regex
@@ -106,6 +107,7 @@ def expand_macros(text: str, card: CardData, *, user: str = "the writer", origin
     return str(_MACRO.sub(replace, text))
 
 
+@lru_cache(maxsize=8192)  # books are scanned on every generation; their keys rarely change
 def _key_pattern(key: str, case_sensitive: bool) -> regex.Pattern[str] | None:
     """Compile a lore key: whole words when the key starts and ends with a word character, a substring otherwise."""
     key = key.strip()

@@ -6,6 +6,7 @@ links as 23), so an emoji or an accented letter never gets cut in half and never
 """
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 import regex
 from twitter_text import parse_tweet
@@ -60,23 +61,63 @@ def _pieces(text: str, level: int) -> Iterator[tuple[str, str]]:
 
 
 def _pack(text: str, budget: int, measure: Measure, level: int = 0) -> list[str]:
-    """Greedily fill parts with the largest pieces that fit, descending a level only for a piece too big alone."""
+    """Greedily fill parts with the largest pieces that fit, descending a level only for a piece too big alone.
+
+    A part's length is kept as a running sum (platform counts add up piece by piece), so packing measures each
+    piece once instead of re-measuring the growing part; `_fit` re-checks the finished parts exactly.
+    """
     parts: list[str] = []
-    current = ""
+    current, length = "", 0
     for separator, piece in _pieces(text, level):
-        if measure(piece) > budget:
+        size = measure(piece)
+        if size > budget:
             if current:
                 parts.append(current)
             smaller = _pack(piece, budget, measure, level + 1)
             parts += smaller[:-1]
             current = smaller[-1] if smaller else ""
+            length = measure(current)
             continue
+        added = measure(separator) + size if current else size
+        if length + added <= budget:
+            current = f"{current}{separator}{piece}" if current else piece
+            length += added
+        else:
+            parts.append(current)
+            current, length = piece, size
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _fit(text: str, budget: int, measure: Measure) -> list[str]:
+    """Pack, then split again any part whose exact count the running sum underestimated (links next to text)."""
+    out: list[str] = []
+    for part in _pack(text, budget, measure):
+        if measure(part) <= budget:
+            out.append(part)
+        else:
+            out += _fit_strictly(part, budget, measure)
+    return out
+
+
+def _fit_strictly(text: str, budget: int, measure: Measure) -> list[str]:
+    """Split word by word, measuring each candidate part whole: slow, exact, and only for rare leftovers."""
+    parts: list[str] = []
+    current = ""
+    for separator, piece in _pieces(text, len(_LEVELS) - 1):
         candidate = f"{current}{separator}{piece}" if current else piece
         if measure(candidate) <= budget:
             current = candidate
-        else:
+            continue
+        if current:
             parts.append(current)
+        if measure(piece) <= budget:
             current = piece
+        else:
+            graphemes = _pack(piece, budget, measure, len(_LEVELS))
+            parts += graphemes[:-1]
+            current = graphemes[-1] if graphemes else ""
     if current:
         parts.append(current)
     return parts
@@ -89,9 +130,12 @@ def split_thread(text: str, limit: int, *, measure: Measure = grapheme_count, nu
     text = text.strip()
     if not text:
         return []
+    # Packing measures the same pieces again for every numbering round; X's count (twitter-text) is slow enough
+    # to matter, so remember each piece's length for the duration of this split.
+    measure = lru_cache(maxsize=4096)(measure)
     if measure(text) <= limit:
         return [text]
-    parts = _pack(text, limit, measure)
+    parts = _fit(text, limit, measure)
     if not numbered:
         return parts
     # The numbering's length depends on the part count, which depends on the room left: grow the reserve until
@@ -101,7 +145,7 @@ def split_thread(text: str, limit: int, *, measure: Measure = grapheme_count, nu
         reserve = measure(f" {count}/{count}")
         if reserve >= limit:
             raise ValueError(f"a limit of {limit} leaves no room for numbering")
-        parts = _pack(text, limit - reserve, measure)
+        parts = _fit(text, limit - reserve, measure)
         if len(parts) <= count:
             break
         count = len(parts)
