@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -10,7 +10,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import regex
-from sklearn.feature_extraction.text import CountVectorizer
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from characters.consistency.cues import CUE_WORDING, cue_counts
@@ -95,7 +94,6 @@ _CONTRACTION = regex.compile(
 )
 _LOWER_START = regex.compile(r"\W*\p{Ll}")
 _VOWEL_GROUPS = regex.compile(r"[aeiouy]+")
-_NGRAMS = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=True).build_analyzer()
 SIMILARITY_TOP_K = 3
 
 
@@ -179,7 +177,18 @@ class ProfileStats:
 
 def ngram_counts(text: str) -> Counter[str]:
     """Return the character n-gram counts sklearn's char_wb analyzer finds in the text."""
-    return Counter(_NGRAMS(text))
+    return Counter(_ngram_analyzer()(text))
+
+
+@lru_cache(maxsize=1)
+def _ngram_analyzer() -> Callable[[str], list[str]]:
+    """Return scikit-learn's char_wb 2-4-gram analyzer, imported on first use (the import takes seconds)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    analyzer: Callable[[str], list[str]] = CountVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), lowercase=True
+    ).build_analyzer()
+    return analyzer
 
 
 @dataclass(frozen=True, slots=True)
