@@ -1,5 +1,6 @@
 """The `greenroom` command: database, users, workspaces, demo data and serving."""
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from characters.bible import acting_owner, export_character, get_character, impo
 from characters.cards import MAX_CARD_BYTES
 from characters.channels import create_channel, list_channels, parse_channel_create, rotate_secrets
 from characters.config import ConfigError, Settings, load_settings
+from characters.consistency.evaluation import evaluate_directory
 from characters.db import make_engine, session_scope
 from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from characters.errors import DomainError
@@ -264,6 +266,24 @@ def _secret_input(prompt: str, *, from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return str(click.prompt(prompt, hide_input=True))
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Measure Greenroom's checkers on labelled data."""
+
+
+@eval_group.command("consistency")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@friendly_errors
+def eval_consistency(directory: Path) -> None:
+    """Score DIR (personas/*.json + posts.jsonl); print a table, then the summary JSON as the last line."""
+    try:
+        report = evaluate_directory(directory)
+    except (OSError, ValueError, KeyError) as error:
+        raise click.ClickException(f"Cannot evaluate {directory}: {error}") from None
+    click.echo(report.table())
+    click.echo(json.dumps(report.summary()))
 
 
 @main.command("seed-demo")

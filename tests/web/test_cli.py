@@ -1,3 +1,5 @@
+import json
+
 from sqlmodel import select
 
 from characters.models import Membership, User, Workspace
@@ -64,3 +66,20 @@ def test_db_upgrade_is_repeatable(runner):
 def test_bad_configuration_names_the_key(runner):
     result = runner.invoke(main, ["db", "upgrade"], env={"DATABASE_URL": "mysql://nope"})
     assert result.exit_code == 1 and "DATABASE_URL" in result.output
+
+
+def test_eval_consistency_prints_a_table_then_json(shared_dir):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["eval", "consistency", str(shared_dir / "eval" / "consistency-dev")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert set(summary) == {"roc_auc", "recall", "false_alarm_rate", "median_ms", "n"}
+    assert summary["n"] == 176 and summary["roc_auc"] >= 0.95
+
+
+def test_eval_consistency_on_a_wrong_folder_is_a_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["eval", "consistency", str(tmp_path)])
+    assert result.exit_code == 1 and "posts.jsonl" in result.output
