@@ -1,44 +1,137 @@
-"""The scheduler process: APScheduler 3.x in UTC driving jobs over the posts table."""
+"""The scheduler process: APScheduler 3.x in UTC, with an in-memory job store, driving jobs over the posts table.
 
+Jobs: claim-and-publish (woken at the next due time, and at least every SCHEDULER_POLL_SECONDS), lease
+heartbeats, the lease reaper, the missed-post sweep, connection checks and, once it exists, recurring posts.
+Any number of these processes may share one PostgreSQL database: claims never overlap.
+"""
+
+import argparse
 import logging
 import signal
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from types import FrameType
+from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from characters.config import ConfigError, load_settings
+from characters.config import ConfigError, Settings, load_settings
 from characters.db import make_engine
+from characters.models import utcnow
+from characters.secrets import secret_box
+from scheduler.publishers.registry import PublisherRegistry, default_registry
+from scheduler.worker import SecretsReader, Worker, WorkerConfig
 
 log = logging.getLogger("greenroom.scheduler")
 
+CLAIM_JOB = "claim"
+RECURRING_SECONDS = 60.0
+
 
 def build_scheduler() -> BlockingScheduler:
-    """Create the scheduler with an in-memory job store in UTC; jobs are added as publishing lands."""
-    return BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    """Create the scheduler with an in-memory job store in UTC."""
+    # Coalesce and one instance per job: a job that overran is not run twice in a row to catch up.
+    return BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                           "misfire_grace_time": None})
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None, settings: Settings) -> argparse.Namespace:
+    """Read the command line; the defaults suit one process on a small server."""
+    parser = argparse.ArgumentParser(prog="python -m scheduler", description="Run the publishing scheduler.")
+    parser.add_argument("--threads", type=int, default=4, help="publisher threads (default 4)")
+    parser.add_argument("--lease-seconds", type=float, default=60.0,
+                        help="how long a claimed delivery stays ours without a heartbeat (default 60)")
+    parser.add_argument("--poll-seconds", type=float, default=settings.scheduler_poll_seconds,
+                        help="longest sleep between claims (default SCHEDULER_POLL_SECONDS)")
+    parser.add_argument("--reap-seconds", type=float, default=15.0, help="lease reaper interval (default 15)")
+    parser.add_argument("--sweep-seconds", type=float, default=60.0, help="missed-post sweep interval (default 60)")
+    parser.add_argument("--check-seconds", type=float, default=2.0,
+                        help="how often to look for requested connection tests (default 2)")
+    parser.add_argument("--claim-batch", type=int, default=64, help="deliveries claimed per transaction (default 64)")
+    args = parser.parse_args(argv)
+    for name in ("threads", "lease_seconds", "poll_seconds", "reap_seconds", "sweep_seconds", "check_seconds",
+                 "claim_batch"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    return args
+
+
+def _logged(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    """Wrap a job so that any error is logged and the schedule simply goes on."""
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("%s job failed; it runs again on schedule", name)
+    run.__name__ = f"{name}_job"
+    return run
+
+
+def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namespace,
+                 materialize: Callable[[], Any] | None = None) -> None:
+    """Add the scheduler's jobs; the claim job re-times itself to the next due delivery after each run."""
+    now = utcnow()
+
+    def claim() -> None:
+        # Return well before the next interval tick, so APScheduler never finds the job still running; with a
+        # backlog, the next due time is in the past and the job runs again straight away.
+        worker.claim_cycle(max_seconds=args.poll_seconds / 2)
+        if scheduler.running:  # not while shutting down: the job is gone then
+            scheduler.modify_job(CLAIM_JOB, next_run_time=worker.next_wake(args.poll_seconds))
+
+    def add(name: str, job: Callable[[], Any], seconds: float, first_run: datetime) -> None:
+        scheduler.add_job(_logged(name, job), trigger="interval", seconds=seconds, id=name, name=name,
+                          next_run_time=first_run)
+
+    # First the sweep, then claims: posts found late after downtime are held, not rushed out.
+    add("sweep", worker.sweep_cycle, args.sweep_seconds, now)
+    add(CLAIM_JOB, claim, args.poll_seconds, now + timedelta(milliseconds=50))
+    add("heartbeat", worker.heartbeat_cycle, args.lease_seconds / 3, now)
+    add("reap", worker.reap_cycle, args.reap_seconds, now)
+    add("check", worker.check_cycle, args.check_seconds, now)
+    if materialize is not None:
+        add("recurring", materialize, RECURRING_SECONDS, now)
+
+
+def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None = None,
+         read_secrets: SecretsReader | None = None) -> None:
     """Validate settings, check the database is reachable, then run until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
+    # APScheduler logs every run of every job at INFO: several lines a second here.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as error:
         raise SystemExit(str(error)) from None
-    engine = make_engine(settings.database_url)
+    args = parse_args(argv, settings)
+    # Enough connections for the claim job, the writer thread and the upkeep jobs running at once.
+    engine = make_engine(settings.database_url, pool_size=args.threads + 4, max_overflow=4)
     with engine.connect():
         pass
+    if read_secrets is None:
+        try:
+            read_secrets = secret_box(settings).decrypt
+        except ConfigError as error:
+            raise SystemExit(str(error)) from None
+    config = WorkerConfig(threads=args.threads, lease_seconds=args.lease_seconds, claim_batch=args.claim_batch)
+    worker = Worker(engine, registry or default_registry(settings), config=config, read_secrets=read_secrets)
     scheduler = build_scheduler()
+    install_jobs(scheduler, worker, args)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping")
+        log.info("stopping: finishing deliveries in progress")
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, _stop)
-    log.info("scheduler started on %s; no publishing channels are wired yet",
-             engine.url.render_as_string(hide_password=True))
+    log.info("scheduler %s started on %s; publishing to %s", worker.worker_id,
+             engine.url.render_as_string(hide_password=True),
+             ", ".join(worker.registry.kinds()) or "no channel kinds yet")
     try:
         scheduler.start()
     except KeyboardInterrupt:
         pass
     finally:
+        worker.stop()
         engine.dispose()
+        log.info("scheduler %s stopped", worker.worker_id)

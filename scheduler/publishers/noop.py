@@ -1,0 +1,26 @@
+"""A publisher that sends nothing and always succeeds: for benchmarks and dry runs, never for real channels."""
+
+from typing import Any
+
+from characters.models import ChannelKind
+from scheduler.publishers.base import PublishOutcome, PublishRequest, RemoteRef
+
+
+class NoopPublisher:
+    """Pretends every delivery went out; the idempotency key doubles as the remote id."""
+
+    def __init__(self, kind: ChannelKind = ChannelKind.FEED) -> None:
+        self.kind = kind
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        """Return one made-up reference per part."""
+        return PublishOutcome(refs=[RemoteRef(id=f"{request.idempotency_key}/{index}")
+                                    for index in range(len(request.parts))])
+
+    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+        """Return what `publish` would have returned: everything "sent" is "there"."""
+        return self.publish(request)
+
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+        """Report the no-op account."""
+        return "no-op publisher (nothing is sent anywhere)"

@@ -1,0 +1,479 @@
+"""The publishing worker: claims due deliveries, publishes them on a small thread pool and settles each outcome.
+
+Writes are grouped: publisher threads queue their "about to send" markers and their outcomes, and one writer
+thread per kind commits whatever is queued in one transaction. Under load a commit carries many deliveries;
+when idle it carries one, immediately. A marker is still committed before its own network call.
+"""
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from characters.delivery import (
+    ClaimedTarget,
+    Delivery,
+    Failure,
+    Missed,
+    Published,
+    Released,
+    Settlement,
+    Unconfirmed,
+    claim_due_targets,
+    heartbeat,
+    load_deliveries,
+    missed_reason,
+    next_due_time,
+    reap_expired_leases,
+    record_connection_check,
+    release_unsent,
+    settle,
+    sweep_missed,
+    take_connection_checks,
+    write_batch,
+)
+from characters.models import utcnow
+from scheduler.publishers.base import (
+    OutcomeUnknown,
+    PartContent,
+    Publisher,
+    PublishError,
+    PublishOutcome,
+    PublishRequest,
+    RemoteRef,
+)
+from scheduler.publishers.registry import PublisherRegistry
+
+log = logging.getLogger("greenroom.scheduler")
+
+Clock = Callable[[], datetime]
+SecretsReader = Callable[[str], dict[str, Any]]
+Item = TypeVar("Item")
+Key = TypeVar("Key", bound=Hashable)
+
+# A post answering another one waits this long before looking again for the parent's remote id.
+PARENT_WAIT = timedelta(seconds=15)
+# A kind with no publisher in this process is offered to the other schedulers (or a newer build) this often.
+NO_PUBLISHER_WAIT = timedelta(seconds=60)
+# The claim job never sleeps less than this, so it never asks APScheduler to run it while it is still running.
+MIN_WAKE_GAP = timedelta(milliseconds=20)
+
+
+def new_worker_id() -> str:
+    """Return a name for this process that no other process, here or on another host, will use."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def unreadable_secrets(token: str) -> dict[str, Any]:
+    """Refuse to read credentials (a process started without a key)."""
+    raise ValueError("this scheduler was started without a key for channel credentials")
+
+
+class GroupCommit(Generic[Item, Key]):
+    """Queue small writes from many threads and commit them together from one writer thread.
+
+    `flush` writes a batch in one transaction and returns the keys it applied; each caller's future then
+    says whether its item was applied. A failed flush is retried (it must be safe to repeat: every write
+    here is fenced), and after the last try the callers get the error.
+    """
+
+    def __init__(self, name: str, flush: Callable[[list[Item]], set[Key]], key: Callable[[Item], Key],
+                 max_batch: int = 256, tries: int = 3) -> None:
+        self._flush = flush
+        self._key = key
+        self._max_batch = max_batch
+        self._tries = tries
+        self._queue: list[tuple[Item, Future[bool]]] = []
+        self._condition = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Item) -> "Future[bool]":
+        """Queue one item; the future resolves once its batch is committed."""
+        future: Future[bool] = Future()
+        with self._condition:
+            if self._closed:
+                raise RuntimeError("the writer is closed")
+            self._queue.append((item, future))
+            self._condition.notify()
+        return future
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._queue and not self._closed:
+                    self._condition.wait()
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[Item, "Future[bool]"]]) -> None:
+        items = [item for item, _ in batch]
+        error: Exception | None = None
+        for attempt in range(self._tries):
+            try:
+                applied = self._flush(items)
+            except Exception as caught:  # a deadlock victim or a dropped connection: try again, then report
+                error = caught
+                log.warning("%s: write failed (%s), try %d of %d", self._thread.name, caught, attempt + 1,
+                            self._tries)
+                time.sleep(0.05 * 2 ** attempt)
+                continue
+            for item, future in batch:
+                future.set_result(self._key(item) in applied)
+            return
+        for _, future in batch:
+            future.set_exception(error or RuntimeError("write failed"))
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How hard one scheduler process works."""
+
+    threads: int = 4
+    lease_seconds: float = 60.0
+    claim_batch: int = 64
+    # Deliveries claimed but not yet finished, per publisher thread: keeps threads busy while the next claim runs.
+    queue_per_thread: int = 8
+    # A publish call that runs longer than this stops being heartbeated: its lease expires and the reaper
+    # holds it as unconfirmed, instead of a hung connection keeping the post "publishing" forever.
+    max_publish_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """A delivery about to be sent: its marker must be committed before the network call."""
+
+    target_id: int
+
+
+_Write = _Marker | Settlement
+
+
+def _write_key(item: _Write) -> tuple[str, int]:
+    return ("start" if isinstance(item, _Marker) else "settle", item.target_id)
+
+
+def _ref_dict(ref: RemoteRef) -> dict[str, Any]:
+    return {"id": ref.id, "url": ref.url, "extra": dict(ref.extra)}
+
+
+def _published(target_id: int, outcome: PublishOutcome) -> Published:
+    return Published(target_id, refs=[_ref_dict(ref) for ref in outcome.refs], url=outcome.url)
+
+
+class Worker:
+    """One scheduler process's publishing machinery; APScheduler jobs call its *_cycle methods."""
+
+    def __init__(self, engine: Engine, registry: PublisherRegistry, *, config: WorkerConfig | None = None,
+                 worker_id: str | None = None, clock: Clock = utcnow,
+                 read_secrets: SecretsReader = unreadable_secrets) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.config = config or WorkerConfig()
+        self.worker_id = worker_id or new_worker_id()
+        self.clock = clock
+        self.read_secrets = read_secrets
+        self._pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="publish")
+        self._inflight: dict[int, datetime] = {}  # claimed delivery id -> when it was claimed
+        self._running = 0  # publisher threads inside _deliver
+        self._claiming = threading.Lock()  # held by a claim cycle; stop() waits for it
+        # Held around every write to deliveries this process leases (outcomes, markers, heartbeats): two of our
+        # own transactions locking the same rows in different orders would deadlock on PostgreSQL.
+        self._write_lock = threading.Lock()
+        self._slots = threading.Condition()
+        self._stopping = threading.Event()
+        # One writer for "about to send" markers and outcomes alike: SQLite has one writer at a time anyway,
+        # and on PostgreSQL every commit waits for a disk flush, so fewer, fuller transactions win.
+        self._writes: GroupCommit[_Write, tuple[str, int]] = GroupCommit("writer", self._write, key=_write_key)
+
+    # --- claiming ---------------------------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        """Return how many deliveries this worker holds at most at once."""
+        return self.config.threads * self.config.queue_per_thread
+
+    def in_flight(self) -> int:
+        """Return how many claimed deliveries are not settled yet."""
+        with self._slots:
+            return len(self._inflight)
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until every claimed delivery is settled; return False if `timeout` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        with self._slots:
+            while self._inflight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._slots.wait(timeout=left)
+        return True
+
+    def claim_cycle(self, max_seconds: float = 1.0) -> int:
+        """Claim and dispatch due deliveries until none is due, or for `max_seconds`; return how many."""
+        with self._claiming:
+            return self._claim_until_done(time.monotonic() + max_seconds)
+
+    def _claim_until_done(self, deadline: float) -> int:
+        total = 0
+        # Claim again once a batch's worth of room is free, not for every single free slot: one claim of 32
+        # rows costs about as much as one claim of 1.
+        room = min(self.config.claim_batch, max(self.capacity // 2, 1))
+        while not self._stopping.is_set():
+            with self._slots:
+                while self.capacity - len(self._inflight) < room and not self._stopping.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return total
+                    self._slots.wait(timeout=left)
+                free = self.capacity - len(self._inflight)
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                break
+            limit = min(free, self.config.claim_batch)
+            claimed = claim_due_targets(self.engine, self.worker_id, self.clock(), limit, self.config.lease_seconds)
+            self._dispatch(claimed)
+            total += len(claimed)
+            if len(claimed) < limit:
+                break
+        return total
+
+    def next_wake(self, poll_seconds: float) -> datetime:
+        """Return when to claim next: the next due time, but at least every `poll_seconds` for new approvals."""
+        now = self.clock()
+        wake = now + timedelta(seconds=poll_seconds)
+        due = next_due_time(self.engine)
+        if due is not None and due < wake:
+            wake = due
+        return max(wake, now + MIN_WAKE_GAP)
+
+    def _dispatch(self, claimed: list[ClaimedTarget]) -> None:
+        if not claimed:
+            return
+        started = self.clock()
+        with self._slots:
+            self._inflight.update((target.id, started) for target in claimed)
+        try:
+            deliveries = load_deliveries(self.engine, claimed)
+        except Exception:
+            # Nothing was sent: the leases expire and the reaper puts these back to pending.
+            log.exception("could not read %d claimed deliveries", len(claimed))
+            self._forget(target.id for target in claimed)
+            return
+        loaded = {delivery.target.id for delivery in deliveries}
+        self._forget(target.id for target in claimed if target.id not in loaded)  # deleted since the claim
+        for delivery in deliveries:
+            self._pool.submit(self._deliver, delivery)
+
+    def _write(self, items: list["_Write"]) -> set[tuple[str, int]]:
+        """Commit a group of markers and outcomes in one transaction; return the keys applied."""
+        markers = [item.target_id for item in items if isinstance(item, _Marker)]
+        outcomes = [item for item in items if not isinstance(item, _Marker)]
+        with self._write_lock:
+            result = write_batch(self.engine, self.worker_id, self.clock(), settle=outcomes, start=markers)
+        return {("start", target_id) for target_id in result.started} | {
+            ("settle", target_id) for target_id in result.settled}
+
+    def _forget(self, target_ids: Iterable[int]) -> None:
+        with self._slots:
+            for target_id in target_ids:
+                self._inflight.pop(target_id, None)
+            self._slots.notify_all()
+
+    # --- publishing -------------------------------------------------------------------------------------------
+
+    def _deliver(self, delivery: Delivery) -> None:
+        """Publish one delivery and queue its outcome; never raises (one bad delivery stops nothing else)."""
+        target_id = delivery.target.id
+        with self._slots:
+            self._running += 1
+        try:
+            settlement = self._publish(delivery)
+        except Exception:
+            log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
+                          target_id)
+            settlement = None
+        finally:
+            with self._slots:
+                self._running -= 1
+                self._slots.notify_all()
+        if settlement is None:
+            self._forget([target_id])
+            return
+        try:
+            future = self._writes.submit(settlement)
+        except RuntimeError:  # stopping: the lease expires and the reaper settles it
+            self._forget([target_id])
+            return
+        future.add_done_callback(lambda done: self._settled(target_id, done))
+
+    def _settled(self, target_id: int, done: "Future[bool]") -> None:
+        if done.exception() is not None:
+            log.error("delivery %d: outcome not recorded (%s); the reaper will recover it", target_id,
+                      done.exception())
+        elif not done.result():
+            log.warning("delivery %d: lease lost before the outcome was recorded", target_id)
+        self._forget([target_id])
+
+    def _publish(self, delivery: Delivery) -> Settlement | None:
+        """Return the outcome of publishing one delivery, or None when it must not be touched any more."""
+        target_id = delivery.target.id
+        ready = self.prepare(delivery, self.clock())
+        if not isinstance(ready, tuple):
+            return ready
+        publisher, request = ready
+        if not self._writes.submit(_Marker(target_id)).result():
+            return None  # the lease was lost or the post changed since the claim; nothing was sent
+        try:
+            outcome = publisher.publish(request)
+        except PublishError as error:
+            return Failure(target_id, error.message, retryable=error.retryable, retry_after=error.retry_after)
+        except OutcomeUnknown as error:
+            return self.look_up(delivery, publisher, request, f"the network did not answer clearly ({error}).")
+        except Exception as error:
+            # An answer the publisher could not make sense of: failed with the reason, never sent again.
+            log.warning("delivery %d: %s publisher raised %r", target_id, publisher.kind, error)
+            return Failure(target_id, f"The network answered something unexpected ({type(error).__name__}: {error}).")
+        return _published(target_id, outcome)
+
+    def prepare(self, delivery: Delivery, now: datetime) -> tuple[Publisher, PublishRequest] | Settlement:
+        """Return the publisher and request for a delivery, or the settlement that stops it before sending."""
+        target_id = delivery.target.id
+        channel = delivery.channel
+        if channel is None:
+            return Failure(target_id, "The channel this post was scheduled for was removed; nothing was sent.")
+        if channel.disabled:
+            return Failure(target_id, f"The channel “{channel.label}” is disabled; nothing was sent.")
+        if delivery.character_archived:
+            return Failure(target_id, f"{delivery.character_name} is archived; nothing was sent.")
+        if not any(part.text.strip() or part.image for part in delivery.parts):
+            return Failure(target_id, "The post has no text or image to publish.")
+        if delivery.too_late(now):
+            return Missed(target_id, missed_reason(delivery, now))
+        if delivery.waiting_for_parent:
+            return Released(target_id, "waiting for the post it answers", not_before=now + PARENT_WAIT)
+        publisher = self.registry.get(channel.kind)
+        if publisher is None:
+            log.error("no publisher for %s channels in this scheduler; delivery %d left for later", channel.kind,
+                      target_id)
+            return Released(target_id, "no publisher", not_before=now + NO_PUBLISHER_WAIT)
+        try:
+            credentials = self.read_secrets(channel.secret_token) if channel.secret_token else {}
+        except Exception as error:
+            return Failure(target_id, f"The channel's credentials cannot be read ({error}); reconnect the channel.")
+        reply_to = delivery.reply_to
+        return publisher, PublishRequest(
+            idempotency_key=delivery.target.idempotency_key,
+            parts=[PartContent(text=part.text, image=part.image, image_mime=part.image_mime,
+                               image_alt=part.image_alt) for part in delivery.parts],
+            settings=dict(channel.settings), secrets=credentials, character_name=delivery.character_name,
+            reply_to=RemoteRef(id=str(reply_to.get("id")), url=reply_to.get("url"),
+                               extra=dict(reply_to.get("extra") or {})) if reply_to else None)
+
+    def look_up(self, delivery: Delivery, publisher: Publisher, request: PublishRequest, why: str) -> Settlement:
+        """Ask the network whether a maybe-sent delivery is there: published if found, else unconfirmed."""
+        try:
+            found = publisher.find_published(request)
+        except Exception as error:
+            log.warning("delivery %d: lookup failed: %r", delivery.target.id, error)
+            found = None
+        if found is not None:
+            return _published(delivery.target.id, found)
+        return Unconfirmed(delivery.target.id, f"It may have been sent: {why}")
+
+    # --- recovery and upkeep ----------------------------------------------------------------------------------
+
+    def heartbeat_cycle(self) -> int:
+        """Extend the leases of deliveries still being worked on; return how many were extended."""
+        cutoff = self.clock() - timedelta(seconds=self.config.max_publish_seconds)
+        with self._slots:
+            ids = [target_id for target_id, started in self._inflight.items() if started >= cutoff]
+        with self._write_lock:
+            extended = heartbeat(self.engine, self.worker_id, ids, self.clock(), self.config.lease_seconds)
+        with self._slots:  # settled meanwhile is fine; still ours in memory but not in the database is not
+            lost = [target_id for target_id in ids if target_id not in extended and target_id in self._inflight]
+        if lost:
+            log.warning("lost the lease on %d deliveries; they will not be sent by this process", len(lost))
+        return len(extended)
+
+    def reap_cycle(self) -> int:
+        """Recover deliveries of vanished workers; look maybe-sent ones up; return how many were recovered."""
+        now = self.clock()
+        result = reap_expired_leases(self.engine, self.worker_id, now, self.config.lease_seconds)
+        if result.requeued:
+            log.info("reaper: %d unsent deliveries back to pending", len(result.requeued))
+        settlements: list[Settlement] = []
+        deliveries = load_deliveries(self.engine, result.to_check)
+        why = "the scheduler stopped between sending it and recording the answer."
+        for delivery in deliveries:
+            ready = self.prepare(delivery, now)
+            if isinstance(ready, tuple):
+                settlements.append(self.look_up(delivery, *ready, why))
+            else:
+                settlements.append(Unconfirmed(delivery.target.id, f"It may have been sent: {why}"))
+        applied = settle(self.engine, self.worker_id, settlements, self.clock())
+        if applied:
+            log.info("reaper: resolved %d maybe-sent deliveries", len(applied))
+        return len(result.requeued) + len(applied)
+
+    def sweep_cycle(self) -> int:
+        """Hold deliveries found past their grace period as missed; return how many."""
+        missed = sweep_missed(self.engine, self.worker_id, self.clock())
+        if missed:
+            log.warning("%d deliveries found too late were held as missed", len(missed))
+        return len(missed)
+
+    def check_cycle(self) -> int:
+        """Run the connection tests people asked for; return how many ran."""
+        checks = take_connection_checks(self.engine)
+        for check in checks:
+            publisher = self.registry.get(check.kind)
+            try:
+                if publisher is None:
+                    raise PublishError(f"This scheduler cannot publish to {check.kind} channels.", retryable=False)
+                credentials = self.read_secrets(check.secret_token) if check.secret_token else {}
+                ok, message = True, publisher.check_connection(check.settings, credentials)
+            except PublishError as error:
+                ok, message = False, error.message
+            except Exception as error:
+                ok, message = False, f"The check failed unexpectedly ({type(error).__name__}: {error})."
+            record_connection_check(self.engine, check.channel_id, ok, message, self.clock())
+        return len(checks)
+
+    # --- stopping ---------------------------------------------------------------------------------------------
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming, finish what is being sent, record the outcomes and give back what was never sent."""
+        self._stopping.set()
+        with self._slots:
+            self._slots.notify_all()
+        with self._claiming:  # a claim in progress finishes and dispatches first
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        with self._slots:
+            while self._running and time.monotonic() < deadline:
+                self._slots.wait(timeout=0.1)
+        self._writes.close()
+        with self._slots:
+            leftovers = list(self._inflight)
+        if leftovers:
+            released = release_unsent(self.engine, self.worker_id, leftovers, self.clock())
+            log.info("gave back %d unsent deliveries", len(released))

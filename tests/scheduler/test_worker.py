@@ -1,0 +1,460 @@
+"""The publishing worker with fake publishers and a fixed clock: outcomes, bad input, recovery and stopping."""
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from characters.delivery import claim_due_targets, start_sending
+from characters.models import Channel, ChannelKind, Character, DeliveryStatus, Notification, PostStatus
+from scheduler.publishers.base import OutcomeUnknown, PublishError, PublishOutcome, PublishRequest, RemoteRef
+from scheduler.publishers.noop import NoopPublisher
+from scheduler.publishers.registry import PublisherRegistry, registry_for_all_kinds
+from scheduler.worker import MIN_WAKE_GAP, NO_PUBLISHER_WAIT, PARENT_WAIT, GroupCommit, Worker, WorkerConfig
+from tests.scheduler.seed import add_posts, make_world, post_row, set_target, targets
+
+START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+Behaviour = Callable[[PublishRequest, int], PublishOutcome]
+
+
+def succeed(request: PublishRequest, call: int) -> PublishOutcome:
+    return PublishOutcome(refs=[RemoteRef(id=f"{request.idempotency_key}/{n}", url=f"https://net.test/{n}")
+                                for n in range(len(request.parts))])
+
+
+class FakePublisher:
+    """Records every request; `behave` decides each answer; `found` answers lookups."""
+
+    def __init__(self, behave: Behaviour = succeed, found: PublishOutcome | None = None,
+                 kind: ChannelKind = ChannelKind.FEED) -> None:
+        self.kind = kind
+        self.behave = behave
+        self.found = found
+        self.requests: list[PublishRequest] = []
+        self.lookups: list[str] = []
+        self.lock = threading.Lock()
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        with self.lock:
+            self.requests.append(request)
+            call = len(self.requests)
+        return self.behave(request, call)
+
+    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+        self.lookups.append(request.idempotency_key)
+        return self.found
+
+    def check_connection(self, settings, secrets):
+        return f"connected as {settings.get('handle', '?')}"
+
+
+@pytest.fixture
+def world(engine):
+    return make_world(engine)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def make_worker(engine, clock):
+    workers: list[Worker] = []
+
+    def build(publisher=None, registry: PublisherRegistry | None = None, **config) -> Worker:
+        options = {"threads": 2, "lease_seconds": 60, **config}
+        worker = Worker(engine, registry or registry_for_all_kinds(publisher or FakePublisher()),
+                        config=WorkerConfig(**options), clock=clock, worker_id=f"test-{len(workers)}",
+                        read_secrets=lambda token: {"token": f"decrypted {token}"})
+        workers.append(worker)
+        return worker
+
+    yield build
+    for worker in workers:
+        worker.stop(timeout=5)
+
+
+def run(worker: Worker) -> int:
+    claimed = worker.claim_cycle()
+    assert worker.wait_until_idle(timeout=30)
+    return claimed
+
+
+def due(engine, world, count=1, **options):
+    return add_posts(engine, world, count, START - timedelta(seconds=1), **options)
+
+
+def statuses(engine):
+    return [row.status for row in targets(engine)]
+
+
+def messages(engine):
+    with engine.connect() as connection:
+        return list(connection.execute(select(Notification.message)).scalars())
+
+
+def change_channel(engine, channel_id, **values):
+    with engine.begin() as connection:
+        connection.execute(update(Channel).where(col(Channel.id) == channel_id).values(**values))
+
+
+# --- publishing -------------------------------------------------------------------------------------------------
+
+
+def test_each_due_post_is_published_once_with_its_content(engine, world, make_worker):
+    change_channel(engine, world.channels[ChannelKind.FEED], settings={"handle": "walt.test"}, secret_token="tok")
+    ids = due(engine, world, count=3, parts=("Part one.", "Part two."))
+    publisher = FakePublisher()
+    worker = make_worker(publisher)
+
+    assert run(worker) == 3
+    assert run(worker) == 0
+
+    assert sorted(request.idempotency_key for request in publisher.requests) == sorted(
+        row.idempotency_key for row in targets(engine))
+    request = publisher.requests[0]
+    assert [part.text for part in request.parts] == ["Part one.", "Part two."]
+    assert request.settings == {"handle": "walt.test"} and request.secrets == {"token": "decrypted tok"}
+    assert request.character_name == "Walt" and request.reply_to is None
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 3
+    assert all(row.remote_url == "https://net.test/0" and len(row.remote_refs) == 2 for row in targets(engine))
+    assert {post_row(engine, post_id).status for post_id in ids} == {PostStatus.PUBLISHED}
+
+
+def test_a_retryable_error_backs_off_and_the_retry_reuses_the_key(engine, world, make_worker, clock):
+    due(engine, world)
+
+    def flaky(request, call):
+        if call == 1:
+            raise PublishError("The server answered HTTP 503.", retryable=True)
+        return succeed(request, call)
+
+    publisher = FakePublisher(flaky)
+    worker = make_worker(publisher)
+    run(worker)
+    [row] = targets(engine)
+    assert (row.status, row.last_error, row.attempts) == (DeliveryStatus.PENDING, "The server answered HTTP 503.", 1)
+    assert START + timedelta(seconds=15) <= row.next_attempt_at <= START + timedelta(seconds=30)
+
+    clock.now = row.next_attempt_at
+    run(worker)
+
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED]
+    assert publisher.requests[0].idempotency_key == publisher.requests[1].idempotency_key
+
+
+def test_a_rate_limit_waits_as_long_as_the_network_asks(engine, world, make_worker):
+    due(engine, world)
+
+    def limited(request, call):
+        raise PublishError("HTTP 429: too many requests.", retryable=True, retry_after=600)
+
+    run(make_worker(FakePublisher(limited)))
+    assert targets(engine)[0].next_attempt_at >= START + timedelta(seconds=600)
+
+
+def test_revoked_credentials_fail_with_the_platform_message(engine, world, make_worker):
+    post_id = due(engine, world)[0]
+
+    def revoked(request, call):
+        raise PublishError("Mastodon answered 401: The access token was revoked.", retryable=False)
+
+    run(make_worker(FakePublisher(revoked)))
+
+    row = targets(engine)[0]
+    assert row.status == DeliveryStatus.FAILED
+    assert row.last_error == "Mastodon answered 401: The access token was revoked."
+    assert post_row(engine, post_id).status == PostStatus.FAILED
+    assert messages(engine) == [f"Post #{post_id} could not be published to Walt on feed: "
+                                "Mastodon answered 401: The access token was revoked."]
+
+
+def test_a_garbage_answer_fails_readably_and_stops_nothing_else(engine, world, make_worker):
+    bad = due(engine, world)[0]
+    good = due(engine, world, count=3)
+    bad_key = targets(engine, [bad])[0].idempotency_key
+
+    def sometimes_garbage(request, call):
+        if request.idempotency_key == bad_key:
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")
+        return succeed(request, call)
+
+    run(make_worker(FakePublisher(sometimes_garbage)))
+
+    [row] = targets(engine, [bad])
+    assert row.status == DeliveryStatus.FAILED
+    assert row.last_error == ("The network answered something unexpected "
+                              "(ValueError: Expecting value: line 1 column 1 (char 0)).")
+    assert [row.status for row in targets(engine, good)] == [DeliveryStatus.PUBLISHED] * 3
+
+
+def test_a_post_too_long_for_the_platform_fails_with_the_reason(engine, world, make_worker):
+    due(engine, world, parts=("x" * 400,))
+
+    def strict(request, call):
+        raise PublishError("Bluesky allows 300 graphemes per post; part 1 has 400.", retryable=False)
+
+    run(make_worker(FakePublisher(strict)))
+    assert targets(engine)[0].last_error == "Bluesky allows 300 graphemes per post; part 1 has 400."
+
+
+def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, make_worker):
+    found, lost = due(engine, world, count=2)
+
+    def timeout(request, call):
+        raise OutcomeUnknown("read timed out after the request was sent")
+
+    publisher = FakePublisher(timeout, found=PublishOutcome([RemoteRef("remote-1", "https://net.test/remote-1")]))
+    run(make_worker(publisher))
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED, DeliveryStatus.PUBLISHED]
+    assert len(publisher.requests) == 2 and len(publisher.lookups) == 2
+
+    publisher.found = None
+    third = due(engine, world)[0]
+    run(make_worker(publisher))
+    row = targets(engine, [third])[0]
+    assert row.status == DeliveryStatus.UNCONFIRMED and "read timed out" in row.last_error
+    assert post_row(engine, third).status == PostStatus.UNCONFIRMED
+    assert len(publisher.requests) == 3  # never sent a second time
+    assert "may or may not have reached" in messages(engine)[0]
+
+
+@pytest.mark.parametrize("problem", ["channel removed", "channel disabled", "character archived",
+                                     "secrets unreadable", "nothing to say"])
+def test_bad_input_fails_readably_without_calling_the_network(engine, world, make_worker, problem):
+    post_id = due(engine, world, parts=("",) if problem == "nothing to say" else ("Hello.",))[0]
+    [row] = targets(engine)
+    channel_id = world.channels[ChannelKind.FEED]
+    if problem == "channel removed":
+        set_target(engine, row.id, channel_id=None)
+    elif problem == "channel disabled":
+        change_channel(engine, channel_id, disabled_at=START)
+    elif problem == "character archived":
+        with engine.begin() as connection:
+            connection.execute(update(Character).values(archived_at=START))
+    elif problem == "secrets unreadable":
+        change_channel(engine, channel_id, secret_token="garbage")
+    publisher = FakePublisher()
+    worker = make_worker(publisher)
+    if problem == "secrets unreadable":
+        def refuse(token):
+            raise ValueError("the key changed")
+        worker.read_secrets = refuse
+
+    run(worker)
+
+    [row] = targets(engine)
+    assert row.status == DeliveryStatus.FAILED and row.attempts == 0
+    expected = {"channel removed": "The channel this post was scheduled for was removed; nothing was sent.",
+                "channel disabled": "The channel “Walt on feed” is disabled; nothing was sent.",
+                "character archived": "Walt is archived; nothing was sent.",
+                "secrets unreadable": "The channel's credentials cannot be read (the key changed); "
+                                      "reconnect the channel.",
+                "nothing to say": "The post has no text or image to publish."}[problem]
+    assert row.last_error == expected
+    assert publisher.requests == []
+    assert post_row(engine, post_id).status == PostStatus.FAILED
+
+
+def test_a_kind_without_a_publisher_waits_instead_of_failing(engine, world, make_worker):
+    due(engine, world, kinds=(ChannelKind.WEBHOOK,))
+    run(make_worker(registry=PublisherRegistry([FakePublisher()])))
+    [row] = targets(engine)
+    assert (row.status, row.next_attempt_at, row.attempts) == (DeliveryStatus.PENDING, START + NO_PUBLISHER_WAIT, 0)
+
+
+def test_a_delivery_found_past_the_grace_period_is_held_as_missed(engine, world, make_worker):
+    post_id = add_posts(engine, world, 1, START - timedelta(hours=2))[0]
+    publisher = FakePublisher()
+    run(make_worker(publisher))
+    assert statuses(engine) == [DeliveryStatus.MISSED] and publisher.requests == []
+    assert post_row(engine, post_id).status == PostStatus.MISSED
+
+
+def test_a_reply_waits_for_its_parent_and_then_answers_it(engine, world, make_worker, clock):
+    parent = due(engine, world, parts=("First.", "Second."))[0]
+    child = due(engine, world, reply_to_post_id=parent)[0]
+    publisher = FakePublisher()
+    worker = make_worker(publisher)
+
+    run(worker)
+    assert [row.status for row in targets(engine, [parent, child])] == [DeliveryStatus.PUBLISHED,
+                                                                         DeliveryStatus.PENDING]
+    clock.advance(seconds=PARENT_WAIT.total_seconds())
+    run(worker)
+
+    answer = publisher.requests[-1]
+    assert answer.reply_to is not None and answer.reply_to.id == targets(engine, [parent])[0].remote_refs[-1]["id"]
+    assert targets(engine, [child])[0].status == DeliveryStatus.PUBLISHED
+
+
+# --- recovery ---------------------------------------------------------------------------------------------------
+
+
+def crashed_while_sending(engine, count=1, sent=True):
+    """Leave deliveries as a worker that died after (or before) its marker would."""
+    claimed = claim_due_targets(engine, "dead-worker", START, count, 60)
+    if sent:
+        start_sending(engine, "dead-worker", [target.id for target in claimed], START)
+    return claimed
+
+
+def test_the_reaper_finds_maybe_sent_deliveries_and_never_resends(engine, world, make_worker, clock):
+    due(engine, world)
+    crashed_while_sending(engine)
+    publisher = FakePublisher(found=PublishOutcome([RemoteRef("found-1", "https://net.test/found-1")]))
+    worker = make_worker(publisher)
+    clock.advance(seconds=61)
+
+    assert worker.reap_cycle() == 1
+
+    row = targets(engine)[0]
+    assert (row.status, row.remote_url) == (DeliveryStatus.PUBLISHED, "https://net.test/found-1")
+    assert publisher.requests == [] and len(publisher.lookups) == 1
+
+
+def test_the_reaper_holds_what_it_cannot_find_as_unconfirmed(engine, world, make_worker, clock):
+    due(engine, world)
+    crashed_while_sending(engine)
+    publisher = FakePublisher(found=None)
+    worker = make_worker(publisher)
+    clock.advance(seconds=61)
+    worker.reap_cycle()
+    run(worker)
+    row = targets(engine)[0]
+    assert row.status == DeliveryStatus.UNCONFIRMED and "may have been sent" in row.last_error
+    assert publisher.requests == []
+
+
+def test_the_reaper_requeues_what_was_never_sent(engine, world, make_worker, clock):
+    due(engine, world)
+    crashed_while_sending(engine, sent=False)
+    publisher = FakePublisher()
+    worker = make_worker(publisher)
+    clock.advance(seconds=61)
+    assert worker.reap_cycle() == 1
+    run(worker)
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED] and len(publisher.requests) == 1
+
+
+def blocking_publisher() -> tuple[FakePublisher, threading.Event, threading.Event]:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(request, call):
+        started.set()
+        release.wait(timeout=30)
+        return succeed(request, call)
+
+    return FakePublisher(slow), started, release
+
+
+def test_stopping_finishes_what_is_being_sent_and_gives_back_the_rest(engine, world, make_worker):
+    due(engine, world, count=3)
+    publisher, started, release = blocking_publisher()
+    worker = make_worker(publisher, threads=1)
+    worker.claim_cycle()
+    assert started.wait(timeout=10)
+
+    stopper = threading.Thread(target=worker.stop, kwargs={"timeout": 30})
+    stopper.start()
+    release.set()
+    stopper.join(timeout=30)
+
+    rows = targets(engine)
+    assert [row.status for row in rows].count(DeliveryStatus.PUBLISHED) == 1
+    back = [row for row in rows if row.status == DeliveryStatus.PENDING]
+    assert len(back) == 2 and all(row.lease_owner is None and row.attempts == 0 for row in back)
+    assert len(publisher.requests) == 1
+
+
+def test_heartbeats_keep_long_publishes_leased_but_not_forever(engine, world, make_worker, clock):
+    due(engine, world)
+    publisher, started, release = blocking_publisher()
+    worker = make_worker(publisher, max_publish_seconds=600)
+    worker.claim_cycle()
+    assert started.wait(timeout=10)
+    clock.advance(seconds=50)
+    assert worker.heartbeat_cycle() == 1
+    assert targets(engine)[0].lease_expires_at == clock.now + timedelta(seconds=60)
+
+    clock.advance(seconds=600)  # a hung connection: stop extending, let the reaper take over
+    assert worker.heartbeat_cycle() == 0
+    assert targets(engine)[0].lease_expires_at == START + timedelta(seconds=110)
+    release.set()
+    assert worker.wait_until_idle(timeout=30)
+
+
+# --- upkeep -----------------------------------------------------------------------------------------------------
+
+
+def test_connection_checks_record_what_the_network_says(engine, world, make_worker, clock):
+    feed, webhook = world.channels[ChannelKind.FEED], world.channels[ChannelKind.WEBHOOK]
+    change_channel(engine, feed, check_requested_at=START, settings={"handle": "walt.test"})
+    change_channel(engine, webhook, check_requested_at=START)
+
+    def refuse(settings, secrets):
+        raise PublishError("HTTP 401: the token is not valid.", retryable=False)
+
+    webhook_publisher = FakePublisher(kind=ChannelKind.WEBHOOK)
+    webhook_publisher.check_connection = refuse  # type: ignore[method-assign]
+    worker = make_worker(registry=PublisherRegistry([FakePublisher(), webhook_publisher]))
+
+    assert worker.check_cycle() == 2
+
+    with engine.connect() as connection:
+        rows = {row.id: row for row in connection.execute(select(Channel))}
+    assert (rows[feed].last_check_ok, rows[feed].last_check_message) == (True, "connected as walt.test")
+    assert (rows[webhook].last_check_ok, rows[webhook].last_check_message) == (False,
+                                                                                "HTTP 401: the token is not valid.")
+    assert rows[feed].check_requested_at is None and rows[feed].last_checked_at == START
+
+
+def test_next_wake_is_the_next_due_time_within_the_poll_interval(engine, world, make_worker, clock):
+    worker = make_worker(NoopPublisher())
+    assert worker.next_wake(poll_seconds=5) == START + timedelta(seconds=5)
+    add_posts(engine, world, 1, START + timedelta(seconds=2))
+    assert worker.next_wake(poll_seconds=5) == START + timedelta(seconds=2)
+    add_posts(engine, world, 1, START - timedelta(seconds=2))
+    assert worker.next_wake(poll_seconds=5) == START + MIN_WAKE_GAP
+
+
+def test_group_commit_retries_a_failed_write_then_reports_it():
+    calls: list[list[int]] = []
+
+    def flaky(items: list[int]) -> set[int]:
+        calls.append(items)
+        if len(calls) < 3:
+            raise RuntimeError("deadlock detected")
+        return {item for item in items if item % 2}
+
+    writer: GroupCommit[int, int] = GroupCommit("test-writer", flaky, key=int)
+    assert writer.submit(1).result(timeout=10) is True
+    assert writer.submit(2).result(timeout=10) is False
+    writer.close()
+
+    def broken(items: list[int]) -> set[int]:
+        raise RuntimeError("database is gone")
+
+    failing: GroupCommit[int, int] = GroupCommit("test-broken", broken, key=int, tries=2)
+    with pytest.raises(RuntimeError, match="database is gone"):
+        failing.submit(1).result(timeout=10)
+    failing.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        failing.submit(2)
