@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from characters.bible import list_characters
 from characters.campaigns import list_campaigns
-from characters.errors import DomainError, PermissionDenied
+from characters.errors import DomainError, NotFound, PermissionDenied
 from characters.models import AuditEvent, Scene, utcnow
 from characters.queue import next_free_slot
 from characters.scenes import (
@@ -178,8 +178,8 @@ def transition(scene_id: int, action: str) -> Response:
         with unit_of_work() as db:
             scene = get_scene(db, member.workspace, scene_id)
             message = _apply(action, scene, version)
-    except PermissionDenied:
-        raise
+    except (PermissionDenied, NotFound):
+        raise  # a 403/404 page, not a flash: the request itself was not allowed
     except CheckFailed as failed:
         flash(f"A line fails the in-character check (score {failed.check.score}): give a reason to approve "
               "anyway, or send it back.", "error")

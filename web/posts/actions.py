@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from characters.errors import DomainError, PermissionDenied
+from characters.errors import DomainError, NotFound, PermissionDenied
 from characters.models import Character, Post, utcnow
 from characters.posts import add_comment, get_post
 from characters.queue import next_free_slot
@@ -48,8 +48,8 @@ def _run(post_id: int, action: Callable[[Post], str]) -> Response:
         flash(f"{stale.message} Nothing was changed; look at the latest version and try again.", "error")
     except CheckFailed as failed:
         flash(f"{failed.message} (score {failed.check.score})", "error")
-    except PermissionDenied:
-        raise
+    except (PermissionDenied, NotFound):
+        raise  # a 403/404 page, not a flash: the request itself was not allowed
     except DomainError as error:
         flash(error.message, "error")
     else:

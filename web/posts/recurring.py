@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from characters.bible import list_characters
-from characters.errors import DomainError, PermissionDenied
+from characters.errors import DomainError, NotFound, PermissionDenied
 from characters.models import Character, Post, utcnow
 from characters.post_io import PART_SEPARATOR
 from characters.queue import local_to_utc, zone_named
@@ -132,8 +132,8 @@ def _act(rule_id: int, op: str) -> None:
                 message = f"Rule stopped; {cancelled} upcoming post{'s' if cancelled != 1 else ''} cancelled."
             else:
                 abort(400)
-    except PermissionDenied:
-        raise
+    except (PermissionDenied, NotFound):
+        raise  # a 403/404 page, not a flash: the request itself was not allowed
     except (StaleVersion, DomainError) as error:
         flash(error.message, "error")
     else:
