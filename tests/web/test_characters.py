@@ -497,3 +497,14 @@ def test_many_rows_and_long_texts_within_limits_are_saved(client, auth, session,
     assert len(stored["extensions"]["greenroom"]["canon_posts"]) == 300
     assert len(stored["description"]) == 100_000
 
+
+
+def test_character_page_links_channels_and_public_feeds(client, auth, session):
+    from tests.factories import make_character, workspace_with_roles
+
+    people = workspace_with_roles(session, "linkers")
+    make_character(session, people["workspace"], people["owner"], "Link Test")
+    auth.login(people["writer"].email)
+    page = client.get("/w/linkers/characters/link-test/")
+    assert b'href="/w/linkers/channels/link-test/"' in page.data
+    assert b"/feeds/linkers/link-test.atom" in page.data and b"/feeds/linkers/link-test.json" in page.data
