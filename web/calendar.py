@@ -56,10 +56,12 @@ def _statuses() -> tuple[PostStatus, ...]:
 
 
 def _anchor(zone: ZoneInfo) -> date:
+    """Return the date the view is about; today when missing, malformed or absurdly far away."""
     try:
-        return date.fromisoformat(request.args.get("date", "")[:10])
+        anchor = date.fromisoformat(request.args.get("date", "")[:10])
     except ValueError:
         return utcnow().astimezone(zone).date()
+    return anchor if date(1970, 1, 1) <= anchor <= date(2200, 12, 31) else utcnow().astimezone(zone).date()
 
 
 def _range(view: str, anchor: date) -> tuple[date, date]:

@@ -29,6 +29,7 @@ def _draft(client, text=GOOD, **extra):
 
 def _only_post(session) -> Post:
     session.rollback()  # end the read transaction: SQLite would keep showing its old snapshot
+    session.expire_all()
     return session.exec(select(Post)).one()
 
 
@@ -86,6 +87,7 @@ def test_thread_with_image_requires_alt_text_and_keeps_the_image(client, auth, p
         "parts-1-keep": str(parts[1].id)})
     assert saved.status_code == 302
     session.rollback()  # end the read transaction: SQLite would keep showing its old snapshot
+    session.expire_all()
     kept = session.exec(select(PostPart).where(PostPart.post_id == post.id, PostPart.position == 1)).one()
     assert kept.text == "Second, edited." and kept.image is not None
 
@@ -146,7 +148,8 @@ def test_approving_in_the_past_or_twice_is_refused_with_a_message(client, auth, 
         client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "at", "due_local": bad})
         assert _only_post(session).status == PostStatus.IN_REVIEW
     client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"})
-    again = client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"}, follow_redirects=True)
+    again = client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"},
+                        follow_redirects=True)
     assert b"cannot be approved" in again.data
 
 
@@ -190,10 +193,12 @@ def test_stale_edit_shows_the_conflict_page_with_both_versions(client, auth, peo
     assert stale.status_code == 409
     assert b"Their change." in stale.data and b"My change." in stale.data and b"Save mine as version 3" in stale.data
     session.rollback()
+    session.expire_all()
     assert [p.text for p in session.exec(select(PostPart))] == ["Their change."]
     resolved = client.post(f"/w/fans/posts/{post.id}/edit", data={"version": "2", "parts-0-text": "My change."})
     assert resolved.status_code == 302
     session.rollback()  # end the read transaction: SQLite would keep showing its old snapshot
+    session.expire_all()
     assert [p.text for p in session.exec(select(PostPart))] == ["My change."]
 
 
