@@ -32,6 +32,7 @@ from characters.drafting import (
 from characters.errors import DomainError, NotFound, PermissionDenied
 from characters.llm import LanguageModel, OpenAIChatModel
 from characters.models import Character
+from characters.prompting import DEFAULT_BUDGET
 from characters.threads import PLATFORM_LIMITS, split_for_platform
 from characters.workspaces import Action, Member
 from web.context import current_member, workspace_blueprint
@@ -109,6 +110,8 @@ def _job(kind: JobKind, db: Session, member: Member, character: Character, card:
     """Build the domain job from the request body."""
     others = [current_card(db, c) for c in list_characters(db, member.workspace) if c.id != character.id]
     common: dict[str, Any] = {
+        # A deployment on a slow CPU model may want a smaller prompt than the default (see docs/drafting.md).
+        "budget": int(current_app.config.get("DRAFTING_PROMPT_BUDGET", DEFAULT_BUDGET)),
         "platform": _text(payload, "platform") or None,
         "recent_posts": recent_posts(db, character),
         "cache_key": f"{character.id}:{character.current_version}",

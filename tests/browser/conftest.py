@@ -3,7 +3,9 @@
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -13,6 +15,7 @@ from characters.config import Settings
 from characters.db import make_engine, session_scope
 from characters.demo import DEMO_PASSWORD, seed_demo
 from characters.migrations import upgrade_database
+from tests.services.llm.llama import LlamaServer, llama_server_fixture  # noqa: F401 - provides `llama_server`
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -25,24 +28,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the app with the demo workspace on a free localhost port; yield its base URL."""
+@contextmanager
+def serving_demo(directory: Path, config: dict[str, Any] | None = None, **settings: Any) -> Iterator[str]:
+    """Serve the app with the demo workspace from a SQLite file in `directory`; yield its base URL."""
     from web import create_app
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'greenroom.sqlite3'}"
+    url = f"sqlite:///{directory / 'greenroom.sqlite3'}"
     engine = make_engine(url)
     upgrade_database(engine)
     with session_scope(engine) as session:
         seed_demo(session)
     engine.dispose()
-    app = create_app({"RATELIMIT_ENABLED": False}, settings=Settings(database_url=url, secret_key="browser-tests"))
+    app = create_app({"RATELIMIT_ENABLED": False, **(config or {})},
+                     settings=Settings(database_url=url, secret_key="browser-tests", **settings))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     app.extensions["greenroom.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the app with the demo workspace on a free localhost port; yield its base URL."""
+    with serving_demo(tmp_path_factory.mktemp("browser")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def llm_live_server(tmp_path_factory: pytest.TempPathFactory, llama_server: LlamaServer) -> Iterator[str]:
+    """Like `live_server`, with drafting generation on the real local model (SmolLM2 in llama.cpp)."""
+    # A smaller prompt than production's default keeps three variants quick on a busy 2-core machine.
+    with serving_demo(tmp_path_factory.mktemp("browser-llm"), {"DRAFTING_PROMPT_BUDGET": 800},
+                      llm_base_url=llama_server.base_url, llm_model=llama_server.model,
+                      llm_timeout_seconds=120) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

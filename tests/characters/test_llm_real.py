@@ -9,7 +9,7 @@ from characters.card_model import CardData
 from characters.drafting import PostAnswer, collect, generate_job, reply_job, rewrite_job, run_job
 from characters.llm import CallOptions, ChatMessage, Completion, OpenAIChatModel, TextDelta
 from characters.prompting import estimate_messages
-from tests.services.llm.llama import LlamaServer, llama_server  # noqa: F401 - the session fixture
+from tests.services.llm.llama import LlamaServer, llama_server_fixture  # noqa: F401 - provides `llama_server`
 
 DEMO_CARD = Path(__file__).resolve().parents[2] / "characters" / "demo_cards" / "dez-okafor.json"
 MESSAGES: list[ChatMessage] = [
@@ -25,7 +25,7 @@ COMMON_WORDS = ["the", "a", "an", "and", "to", "of", "is", "it", "i", "you", "in
 
 
 @pytest.fixture(scope="module")
-def model(llama_server: LlamaServer) -> OpenAIChatModel:  # noqa: F811 - the fixture imported above
+def model(llama_server: LlamaServer) -> OpenAIChatModel:
     return OpenAIChatModel(base_url=llama_server.base_url, model=llama_server.model, timeout_seconds=120)
 
 
@@ -35,7 +35,7 @@ def card() -> CardData:
     return CardData.model_validate(raw.get("data", raw))
 
 
-def test_the_server_started_quickly(llama_server: LlamaServer):  # noqa: F811
+def test_the_server_started_quickly(llama_server: LlamaServer):
     assert llama_server.started_in < 60
 
 

@@ -20,21 +20,23 @@
     return node;
   };
 
-  // What the editor holds: the selected character and the text of its parts.
+  // What the editor holds (docs/editor.md): the character picked in its switcher (an existing post's own
+  // character otherwise) and the text of its thread parts.
   function character() {
-    const select = $('[data-editor] [name="character"], form [name="character"]');
-    return select ? select.value : "";
+    const select = $('select[name="character"]');
+    return (select && select.value) || panel.dataset.character || "";
   }
   function draftParts() {
-    const fields = document.querySelectorAll('[data-editor-part], [data-editor] textarea[name$="text"], form textarea[name="text"]');
-    return Array.from(fields).filter((field) => !panel.contains(field)).map((field) => field.value);
+    return Array.from(document.querySelectorAll("#post-editor textarea.gr-post-text")).map((area) => area.value);
   }
   function draftText() {
     return draftParts().filter((text) => text.trim()).join("\n\n");
   }
-  function insert(text, mode, part) {
+  // The editor's insert-text API: replace or append in the part last focused, or in the part `target` names;
+  // "new-part" adds a part first. Only ever called from a button the writer pressed.
+  function insert(text, mode, target) {
     const detail = { text, mode };
-    if (part !== undefined) detail.part = part;
+    if (target) detail.target = target;
     document.dispatchEvent(new CustomEvent("greenroom:insert-text", { detail, bubbles: true }));
   }
 
@@ -79,7 +81,7 @@
   }
   function showFindings(list, findings) {
     list.replaceChildren(...findings.filter((f) => f.severity !== "info").map((f) => {
-      const li = el("li", `finding finding-${f.severity}`, f.message);
+      const li = el("li", `assist-finding-${f.severity}`, f.message);
       if (f.suggestion) li.append(el("span", "muted", ` Try: ${f.suggestion}`));
       return li;
     }));
@@ -98,8 +100,10 @@
       prompts.push(data);
       const first = prompts[0];
       promptBox.hidden = false;
+      const dropped = first.dropped.length > 3
+        ? `${first.dropped.slice(0, 3).join(", ")} and ${first.dropped.length - 3} more` : first.dropped.join(", ");
       promptBox.querySelector(".assist-prompt-meta").textContent =
-        `About ${first.tokens} of ${first.budget} tokens` + (first.dropped.length ? `; left out for room: ${first.dropped.join(", ")}` : "") +
+        `About ${first.tokens} of ${first.budget} tokens` + (dropped ? `; left out for room: ${dropped}` : "") +
         (prompts.length > 1 ? `; plus ${prompts.length - 1} repair request(s)` : "");
       promptBox.querySelector(".assist-prompt-text").textContent = prompts.map((p, i) =>
         (i ? `\n===== repair of variant ${p.variant + 1} =====\n` : "") +
@@ -118,7 +122,7 @@
     variant(data) {
       const item = card(data.variant);
       const check = data.check;
-      item.classList.add(`verdict-${check.verdict}`);
+      item.classList.add(`assist-${check.verdict}`);
       item.querySelector(".assist-text").textContent = data.text;
       const score = item.querySelector(".assist-score");
       score.textContent = `${check.score} · ${check.verdict}`;
@@ -131,7 +135,7 @@
     },
     variant_error(data) {
       const item = card(data.variant);
-      item.classList.add("verdict-error");
+      item.classList.add("assist-failed");
       item.querySelector(".assist-note").textContent = data.message;
     },
     error(data) { say(data.message, "error"); },
@@ -193,8 +197,15 @@
         const use = el("button", "btn btn-small btn-primary", "Use as thread");
         use.type = "button";
         use.addEventListener("click", () => {
-          data.parts.forEach((part, index) => insert(part, "replace", index));
-          say("The draft is now a thread.", "ok");
+          const areas = Array.from(document.querySelectorAll("#post-editor textarea.gr-post-text"));
+          data.parts.forEach((part, index) => {
+            if (areas[index]) insert(part, "replace", areas[index].id);
+            else insert(part, "new-part");
+          });
+          // The thread came from all the parts' text: parts beyond it would repeat it, so they are emptied.
+          areas.slice(data.parts.length).forEach((area) => insert("", "replace", area.id));
+          say(areas.length > data.parts.length ? "The draft is now a thread; remove the empty parts left at the end."
+            : "The draft is now a thread.", "ok");
         });
         const actions = el("div", "assist-use");
         actions.append(use);
@@ -206,7 +217,7 @@
         data.hashtags.forEach((tag) => {
           const chip = el("button", "btn btn-small assist-chip", tag);
           chip.type = "button";
-          chip.addEventListener("click", () => { insert(` ${tag}`, "append"); chip.disabled = true; });
+          chip.addEventListener("click", () => { insert(tag, "append"); chip.disabled = true; });
           chips.append(chip);
         });
         item.append(chips);

@@ -55,29 +55,56 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    """Start llama-cpp-python's server on a free port, wait until /v1/models answers, stop it at the end."""
+@dataclass
+class _Running:
+    server: LlamaServer
+    process: subprocess.Popen[bytes]
+    users: int = 0
+
+
+_running: _Running | None = None  # one server per test run, however many test folders import the fixture
+
+
+def _start(log_dir: Path) -> _Running:
     port = _free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
+    log_path = log_dir / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()), "--host", "127.0.0.1",
                "--port", str(port), "--n_ctx", "2048", "--model_alias", MODEL_ALIAS]
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
     base = f"http://127.0.0.1:{port}"
+    while not _answers(f"{base}/v1/models"):
+        if process.poll() is not None:
+            raise RuntimeError(f"llama_cpp.server exited with {process.returncode}; see {log_path}")
+        if time.monotonic() - started > START_TIMEOUT:
+            _stop(process)
+            raise RuntimeError(f"llama_cpp.server did not answer within {START_TIMEOUT:.0f} s; see {log_path}")
+        time.sleep(0.1)
+    return _Running(LlamaServer(f"{base}/v1", MODEL_ALIAS, time.monotonic() - started), process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        while not _answers(f"{base}/v1/models"):
-            if process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {process.returncode}; see {log.name}")
-            if time.monotonic() - started > START_TIMEOUT:
-                raise RuntimeError(f"llama_cpp.server did not answer within {START_TIMEOUT:.0f} s; see {log.name}")
-            time.sleep(0.1)
-        yield LlamaServer(f"{base}/v1", MODEL_ALIAS, time.monotonic() - started)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session", name="llama_server")
+def llama_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """Start llama-cpp-python's server on a free port, wait until /v1/models answers, stop it at the end."""
+    global _running
+    if _running is None:
+        _running = _start(tmp_path_factory.mktemp("llama"))
+    running = _running
+    running.users += 1
+    try:
+        yield running.server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+        running.users -= 1
+        if running.users == 0:
+            _stop(running.process)
+            _running = None
