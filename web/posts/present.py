@@ -1,7 +1,7 @@
 """Time zones and request parsing shared by the post, inbox, calendar and scene pages."""
 
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import request
@@ -17,8 +17,8 @@ ZONE_COOKIE = "gr_tz"
 
 def viewer_zone() -> ZoneInfo:
     """Return the viewer's zone: ?tz=, else the zone the browser reported in a cookie, else UTC."""
-    name = request.args.get("tz") or request.cookies.get(ZONE_COOKIE, "")
-    return zone_named(name if is_zone(name[:64]) else "UTC")
+    name = unquote(request.args.get("tz") or request.cookies.get(ZONE_COOKIE, ""))[:64]
+    return zone_named(name if is_zone(name) else "UTC")
 
 
 def character_zone(character: Character) -> ZoneInfo:
