@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     ratelimit_storage_uri: str = "memory://"
     login_rate_limit: str = "10 per minute"
+    api_rate_limit: str = "300 per minute"
     session_cookie_secure: bool = False
     scheduler_poll_seconds: float = Field(default=5.0, gt=0)
     llm_base_url: str = ""

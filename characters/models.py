@@ -389,6 +389,29 @@ class Generation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
+class TokenScope(enum.StrEnum):
+    """What an API token may do: read only, or also write (never more than its user's role)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for the JSON API: one user, one workspace; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=120)
+    scope: TokenScope = Field(sa_type=String(8))
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    # The first characters of the token, so a person can tell their tokens apart without the secret.
+    prefix: str = Field(max_length=16)
+    created_at: datetime = _now_field()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def require_id(row: SQLModel) -> int:
     """Return a row's primary key, which exists once the row has been flushed."""
     row_id = getattr(row, "id", None)

@@ -51,6 +51,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 
 def _register_blueprints(app: Flask) -> None:
     from web import (
+        api,
         audit,
         auth,
         calendar,
@@ -63,12 +64,13 @@ def _register_blueprints(app: Flask) -> None:
         members,
         posts,
         scenes,
+        tokens,
         workspaces,
     )
 
     for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp, drafting.bp,
                       inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp, channels.bp,
-                      feeds.bp):
+                      feeds.bp, tokens.bp, api.bp):
         app.register_blueprint(blueprint)
 
 

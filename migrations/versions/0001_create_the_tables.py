@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:28:52.045652
+Create Date: 2026-11-25 19:03:43.772766
 """
 
 from collections.abc import Sequence
@@ -45,6 +45,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
     )
+    op.create_table('apitoken',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('scope', sa.String(length=8), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('apitoken', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_apitoken_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_apitoken_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -194,7 +214,12 @@ def upgrade() -> None:
     sa.Column('max_count', sa.Integer(), nullable=True),
     sa.Column('materialized_until', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_at', characters.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -465,6 +490,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_workspace_id'))
 
     op.drop_table('campaign')
+    with op.batch_alter_table('apitoken', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_apitoken_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_apitoken_user_id'))
+
+    op.drop_table('apitoken')
     op.drop_table('workspace')
     op.drop_table('user')
     # ### end Alembic commands ###

@@ -1,0 +1,105 @@
+"""Rows to response models: characters, posts with their parts and deliveries, in the character's local time."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from characters.bible import current_card
+from characters.bible_edit import edit_values
+from characters.models import Character, Post, require_id
+from characters.posts import first_texts, parts_of, targets_with_channels
+from characters.queue import zone_named
+from characters.workflow import StaleVersion, allowed_actions
+from characters.workspaces import Member
+from web.api.auth import api_member
+from web.api.schemas_characters import CharacterOut, CharacterSummary
+from web.api.schemas_posts import DeliveryOut, PartOut, PostOut, PostSummary
+from web.database import get_session
+
+EXCERPT_CHARS = 280
+
+
+def character_summary(character: Character) -> CharacterSummary:
+    """Return a character as lists show it."""
+    return CharacterSummary(id=require_id(character), slug=character.slug, name=character.name,
+                            current_version=character.current_version, archived=character.archived_at is not None,
+                            has_avatar=character.avatar_png is not None, created_at=character.created_at,
+                            updated_at=character.updated_at)
+
+
+def character_out(session: Session, character: Character) -> CharacterOut:
+    """Return a character with its current bible."""
+    card = current_card(session, character)
+    return CharacterOut(**character_summary(character).model_dump(), timezone=card.greenroom.timezone,
+                        bible=edit_values(card), card=card.to_json_dict())
+
+
+class Zones:
+    """Each character's time zone, read once per request."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._zones: dict[int, ZoneInfo] = {}
+
+    def of(self, character: Character) -> ZoneInfo:
+        """Return the character's IANA zone from its current bible."""
+        key = require_id(character)
+        if key not in self._zones:
+            self._zones[key] = zone_named(current_card(self._session, character).greenroom.timezone)
+        return self._zones[key]
+
+
+def local(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """Return `moment` as ISO 8601 in `zone` (with its offset), or None."""
+    return moment.astimezone(zone).isoformat() if moment else None
+
+
+def post_summaries(session: Session, rows: list[tuple[Post, Character]]) -> list[PostSummary]:
+    """Return posts as lists show them, with the start of their text and their due time in local time."""
+    texts = first_texts(session, [post for post, _ in rows])
+    zones = Zones(session)
+    return [_summary(post, character, texts.get(require_id(post), ""), zones.of(character))
+            for post, character in rows]
+
+
+def _summary(post: Post, character: Character, text: str, zone: ZoneInfo) -> PostSummary:
+    return PostSummary(
+        id=require_id(post), character=character.slug, status=post.status, version=post.version,
+        due_at=post.due_at, due_local=local(post.due_at, zone), timezone=str(zone), campaign_id=post.campaign_id,
+        scene_id=post.scene_id, excerpt=text[:EXCERPT_CHARS], created_at=post.created_at,
+        updated_at=post.updated_at)
+
+
+def post_out(session: Session, member: Member, post: Post) -> PostOut:
+    """Return one post with its parts, deliveries, check and what this token may do to it."""
+    character = session.get(Character, post.character_id)
+    assert character is not None  # noqa: S101 - posts cascade with their character
+    zone = Zones(session).of(character)
+    parts = parts_of(session, post)
+    summary = _summary(post, character, parts[0].text if parts else "", zone)
+    check = ({"score": post.check_score, "verdict": post.check_verdict, "findings": post.check_findings}
+             if post.check_score is not None and post.check_verdict else None)
+    return PostOut(
+        **summary.model_dump(),
+        parts=[PartOut(id=require_id(part), position=part.position, text=part.text, has_image=part.image is not None,
+                       image_alt=part.image_alt) for part in parts],
+        deliveries=[DeliveryOut(channel_id=target.channel_id, channel_kind=channel.kind if channel else None,
+                                channel_label=channel.label if channel else None, status=target.status,
+                                due_at=target.due_at, published_at=target.published_at,
+                                remote_url=target.remote_url, last_error=target.last_error)
+                    for target, channel in targets_with_channels(session, post)],
+        check=check, bible_version=post.bible_version, override_reason=post.override_reason,
+        author_id=post.author_id, submitted_by_id=post.submitted_by_id, approved_by_id=post.approved_by_id,
+        approved_at=post.approved_at, published_at=post.published_at, last_error=post.last_error,
+        allowed_actions=allowed_actions(member, post),
+    )
+
+
+def stale_details(error: StaleVersion) -> dict[str, Any]:
+    """Return both versions of a conflict, and the post as it is now (for a client to merge)."""
+    details: dict[str, Any] = {"your_version": error.expected, "current_version": error.post.version}
+    if isinstance(error.post, Post):
+        details["current"] = post_out(get_session(), api_member(), error.post).model_dump(mode="json")
+    return details

@@ -1,0 +1,85 @@
+"""What every API request must be before a view sees it: ids the database can hold, a body of the type the
+operation reads, well-formed JSON that is an object, and no text the database cannot store.
+"""
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, request
+
+from web.api.errors import ApiError
+from web.api.schemas import MAX_DB_INT
+from web.api.spec import spec
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+JSON_TYPE = "application/json"
+FORM_TYPE = "multipart/form-data"
+
+
+def _check_ids() -> None:
+    """Answer 404 for ids beyond the database's integers: no such row can exist (PostgreSQL would raise)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > MAX_DB_INT:
+            raise ApiError(404, "There is no such thing here.")
+
+
+def _check_content_type() -> None:
+    """Refuse a body in a media type the operation does not read, instead of reading it as empty."""
+    if request.method in SAFE_METHODS or request.endpoint is None:
+        return
+    metadata = spec.get_function_metadata(current_app.view_functions[request.endpoint])
+    expected = JSON_TYPE if metadata and metadata.json else FORM_TYPE if metadata and metadata.form else None
+    if expected == FORM_TYPE and request.mimetype != FORM_TYPE:
+        raise ApiError(415, "Send the file as multipart/form-data, in the field `file`.")
+    if expected == JSON_TYPE and request.mimetype != JSON_TYPE and request.get_data(cache=True).strip():
+        raise ApiError(415, "Send the body as JSON, with Content-Type: application/json.")
+
+
+def _check_body() -> None:
+    """Refuse a JSON body that is malformed, not an object, or holds text no database can store."""
+    if request.method in SAFE_METHODS or request.mimetype != JSON_TYPE:
+        return
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise ApiError(400, f"The body is not valid JSON: {str(error)[:120]}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "The body must be a JSON object.", details=[{"field": "body",
+                                                                          "message": "expected an object",
+                                                                          "type": "model_type"}])
+    _refuse_unstorable(body, "body")
+
+
+def _check_parameters() -> None:
+    for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+        _refuse_unstorable(value, name)
+
+
+def _refuse_unstorable(value: Any, where: str) -> None:
+    """Refuse NUL characters and lone surrogates anywhere in `value`: PostgreSQL text can hold neither."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable(key, where)
+            _refuse_unstorable(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_unstorable(item, f"{where}.{index}")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            bad = True
+        else:
+            bad = "\x00" in value
+        if bad:
+            raise ApiError(422, f"{where}: text may not contain NUL characters or unpaired surrogates.",
+                           details=[{"field": where, "message": "unstorable character", "type": "string_chars"}])
+
+
+def register(bp: Blueprint) -> None:
+    """Check every API request's ids, media type, body and parameters before any view runs."""
+    for check in (_check_ids, _check_content_type, _check_parameters, _check_body):
+        bp.before_request(check)

@@ -1,0 +1,55 @@
+"""Who the token acts as, and the schedule: posts due in a time range, in each character's local time."""
+
+from datetime import timedelta
+
+from characters.bible import get_character
+from characters.calendar_feed import calendar_entries
+from characters.models import TokenScope, require_id
+from web.api import bp
+from web.api.auth import api_member, current_access
+from web.api.errors import ApiError
+from web.api.present import EXCERPT_CHARS, Zones, local
+from web.api.schemas import MeOut
+from web.api.schemas_planning import ScheduleItem, ScheduleOut, ScheduleQuery
+from web.api.spec import operation
+from web.database import get_session
+
+MAX_SCHEDULE_RANGE = timedelta(days=366)
+
+
+@bp.get("/me")
+@operation("workspace", MeOut)
+def me() -> MeOut:
+    """Return the user, workspace, role and scope this token acts with."""
+    access = current_access()
+    member = access.member
+    return MeOut(user_id=require_id(member.user), display_name=member.user.display_name,
+                 workspace=member.workspace.slug, workspace_name=member.workspace.name, role=member.role,
+                 scope=TokenScope(access.token.scope), token_name=access.token.name,
+                 two_person_rule=member.workspace.two_person_rule)
+
+
+@bp.get("/schedule")
+@operation("workspace", ScheduleOut)
+def schedule(query: ScheduleQuery) -> ScheduleOut:
+    """List posts due in [start, end) (at most a year), soonest first, with each character's local time."""
+    if not query.start < query.end <= query.start + MAX_SCHEDULE_RANGE:
+        raise ApiError(422, "end must be after start, at most 366 days later.",
+                       details=[{"field": "end", "message": "out of range", "type": "range"}])
+    db = get_session()
+    workspace = api_member().workspace
+    character = get_character(db, workspace, query.character) if query.character else None
+    entries = calendar_entries(db, workspace, query.start, query.end,
+                               character_id=character.id if character else None, campaign_id=query.campaign_id)
+    zones = Zones(db)
+    items = []
+    for entry in entries:
+        zone = zones.of(entry.character)
+        due = entry.post.due_at
+        assert due is not None  # noqa: S101 - the query selects posts due in the range
+        items.append(ScheduleItem(post_id=require_id(entry.post), character=entry.character.slug,
+                                  character_name=entry.character.name, status=entry.post.status, due_at=due,
+                                  due_local=local(due, zone) or "", timezone=str(zone),
+                                  excerpt=entry.text[:EXCERPT_CHARS], campaign_id=entry.post.campaign_id,
+                                  scene_id=entry.post.scene_id))
+    return ScheduleOut(items=items)

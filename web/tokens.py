@@ -1,0 +1,61 @@
+"""Personal access tokens for the JSON API: each member makes and revokes their own (owners see everyone's)."""
+
+from flask import flash, make_response, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from characters.errors import DomainError
+from characters.models import TokenScope
+from characters.tokens import TokenCreate, create_token, revoke_token, tokens_for
+from characters.workspaces import Action
+from web.context import current_member, workspace_blueprint
+from web.database import get_session, unit_of_work
+from web.forms import EmptyForm
+from web.formtools import apply_domain_error, apply_validation_error
+
+bp = workspace_blueprint("tokens", __name__, "/tokens")
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", description="What will use it, e.g. “launch-week import script”.",
+                       validators=[DataRequired(), Length(max=120)])
+    scope = SelectField("Scope", default=TokenScope.READ.value, choices=[
+        SelectChoice(TokenScope.READ.value, "Read — list and look, never change"),
+        SelectChoice(TokenScope.WRITE.value, "Write — act with your role in this workspace")])
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index() -> Response:
+    """List the tokens; creating one shows its secret on the answer page, once."""
+    member = current_member()
+    form = TokenForm()
+    secret = None
+    if form.validate_on_submit():
+        try:
+            token_create = TokenCreate(name=form.name.data or "", scope=TokenScope(form.scope.data))
+            with unit_of_work() as db:
+                secret = create_token(session=db, member=member, token_create=token_create).secret
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            form = TokenForm(formdata=None)
+    body = render_template("tokens/index.html", tokens=tokens_for(get_session(), member), form=form, secret=secret,
+                           action_form=EmptyForm(), sees_all=member.can(Action.MANAGE_MEMBERS))
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"  # the new token must not stay in any cache
+    return response
+
+
+@bp.route("/<int:token_id>/revoke", methods=["POST"])
+def revoke(token_id: int) -> Response:
+    """Revoke a token: the next request with it gets 401."""
+    if EmptyForm().validate_on_submit():
+        with unit_of_work() as db:
+            token = revoke_token(session=db, member=current_member(), token_id=token_id)
+        flash(f"“{token.name}” is revoked.", "success")
+    return redirect(url_for("tokens.index"))
