@@ -332,7 +332,8 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int | None, str]:
 
 def diff_parts(before: list[str], after: list[str]) -> list[str]:
     """Return a readable line diff of two thread texts (parts separated by a "— part N —" line)."""
-    return list(difflib.unified_diff(_thread_lines(before), _thread_lines(after), lineterm="", n=2))[2:]
+    lines = difflib.unified_diff(_thread_lines(before), _thread_lines(after), lineterm="", n=2)
+    return [line for line in list(lines)[2:] if not line.startswith("@@")]
 
 
 def _thread_lines(parts: list[str]) -> list[str]:
