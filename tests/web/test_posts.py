@@ -33,6 +33,16 @@ def _only_post(session) -> Post:
     return session.exec(select(Post)).one()
 
 
+def _submitted_then_editor(client, auth, session, text=GOOD) -> Post:
+    """Submit a post as the writer, then log in as the editor; return the post."""
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    _draft(client, text, op="submit")
+    post = _only_post(session)
+    auth.logout()
+    auth.login("editor@fans.example", DEFAULT_PASSWORD)
+    return post
+
+
 def test_writer_saves_a_draft(client, auth, people):
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     response = _draft(client, "Say less. 🎩 עברית")
@@ -135,11 +145,7 @@ def test_full_review_loop_through_http(client, auth, people, session):
 
 
 def test_approving_in_the_past_or_twice_is_refused_with_a_message(client, auth, people, session):
-    auth.login("writer@fans.example", DEFAULT_PASSWORD)
-    _draft(client, op="submit")
-    post = _only_post(session)
-    auth.logout()
-    auth.login("editor@fans.example", DEFAULT_PASSWORD)
+    post = _submitted_then_editor(client, auth, session)
     past = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "at", "due_local": past})
     assert b"Pick a time in the future" in client.get(f"/w/fans/posts/{post.id}").data
@@ -154,11 +160,7 @@ def test_approving_in_the_past_or_twice_is_refused_with_a_message(client, auth, 
 
 
 def test_failing_post_needs_a_written_override(client, auth, people, session):
-    auth.login("writer@fans.example", DEFAULT_PASSWORD)
-    _draft(client, "An awesome morning.", op="submit")
-    post = _only_post(session)
-    auth.logout()
-    auth.login("editor@fans.example", DEFAULT_PASSWORD)
+    post = _submitted_then_editor(client, auth, session, "An awesome morning.")
     assert b"Approve anyway" in client.get("/w/fans/inbox/").data
     page = client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"},
                        follow_redirects=True)
@@ -235,11 +237,7 @@ def test_live_check_survives_huge_and_unicode_text(client, auth, people):
 
 
 def test_cancel_and_reschedule_through_http(client, auth, people, session):
-    auth.login("writer@fans.example", DEFAULT_PASSWORD)
-    _draft(client, op="submit")
-    post = _only_post(session)
-    auth.logout()
-    auth.login("editor@fans.example", DEFAULT_PASSWORD)
+    post = _submitted_then_editor(client, auth, session)
     client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"})
     later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     client.post(f"/w/fans/posts/{post.id}/reschedule", data={"version": "1", "when": "at", "due_local": later})
