@@ -91,8 +91,15 @@ def update_character(slug: str, json: CharacterPatch, headers: VersionHeaders) -
     version = _current_version(slug, expected_version(json.version, headers))  # type: ignore[attr-defined]
     base = get_version(get_session(), _character(slug), version)
     changes: dict[str, Any] = json.model_dump(exclude_unset=True, exclude={"note", "version"})
-    edit = BibleEdit.model_validate({**edit_values(CardData.model_validate(base.card)), **changes})
+    edit = BibleEdit.model_validate({**_form_values(CardData.model_validate(base.card)), **changes})
     return _save(slug, edit, version, json.note)  # type: ignore[attr-defined]
+
+
+def _form_values(card: CardData) -> dict[str, Any]:
+    """Return the editor's values of `card`; rows drop keys the card leaves unset, so their defaults apply."""
+    return {name: [{key: item for key, item in row.items() if item is not None} for row in value]
+            if isinstance(value, list) and value and isinstance(value[0], dict) else value
+            for name, value in edit_values(card).items()}
 
 
 def _current_version(slug: str, version: int) -> int:
