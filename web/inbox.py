@@ -1,6 +1,8 @@
 """The review inbox: posts and scenes waiting for an editor, oldest first, approved or rejected in place."""
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import g, render_template
 
@@ -24,9 +26,13 @@ def index() -> str:
     db = get_session()
     now = utcnow()
     items = []
+    # Posts in review hold no slot, so the next free slot (and the zone) is one lookup per character.
+    per_character: dict[int | None, tuple[ZoneInfo, datetime | None]] = {}
     for post, character in posts_in_review(db, member.workspace):
-        zone = character_zone(character)
-        slot = next_free_slot(db, character, now, exclude_post_id=post.id) if member.can(Action.APPROVE) else None
+        if character.id not in per_character:
+            slot = next_free_slot(db, character, now) if member.can(Action.APPROVE) else None
+            per_character[character.id] = (character_zone(character), slot)
+        zone, slot = per_character[character.id]
         items.append({"post": post, "character": character, "parts": parts_of(db, post), "char_zone": zone,
                       "suggestion": slot, "suggestion_input": local_input(slot, zone),
                       "actions": allowed_actions(member, post)})
