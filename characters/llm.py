@@ -46,47 +46,37 @@ class LlmError(Exception):
         self.message = message
         self.raw = raw  # the model's text for malformed/schema errors (for logs, never for secrets)
 
+    def __init_subclass__(cls, *, kind: ErrorKind, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind = kind
 
-class LlmTimeout(LlmError):
+
+class LlmTimeout(LlmError, kind="timeout"):
     """The model did not answer within the timeout."""
 
-    kind: ErrorKind = "timeout"
 
-
-class LlmAuthError(LlmError):
+class LlmAuthError(LlmError, kind="auth"):
     """The server refused the API key (401/403)."""
 
-    kind: ErrorKind = "auth"
 
-
-class LlmRateLimited(LlmError):
+class LlmRateLimited(LlmError, kind="rate_limit"):
     """The server kept answering 429 after the retries."""
 
-    kind: ErrorKind = "rate_limit"
 
-
-class LlmServerError(LlmError):
+class LlmServerError(LlmError, kind="server"):
     """The server kept failing with 5xx after the retries."""
 
-    kind: ErrorKind = "server"
 
-
-class LlmConnectionError(LlmError):
+class LlmConnectionError(LlmError, kind="connection"):
     """The server could not be reached."""
 
-    kind: ErrorKind = "connection"
 
-
-class LlmMalformedJson(LlmError):
+class LlmMalformedJson(LlmError, kind="malformed_json"):
     """The model's answer was not a JSON object."""
 
-    kind: ErrorKind = "malformed_json"
 
-
-class LlmSchemaMismatch(LlmError):
+class LlmSchemaMismatch(LlmError, kind="schema"):
     """The model's JSON did not have the requested shape."""
-
-    kind: ErrorKind = "schema"
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,13 +188,18 @@ def stream(kind: str) -> Response:
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@bp.post("/thread")
-def thread() -> tuple[Response, int]:
-    """Split the draft into thread parts by the platform's limit (no model involved)."""
+def _tool_input() -> tuple[dict[str, Any], CardData]:
+    """Check that the member may draft; return the request body and the character's card."""
     member = current_member()
     member.require(Action.DRAFT)
     payload = _payload()
-    _, card = _character(get_session(), member, payload)
+    return payload, _character(get_session(), member, payload)[1]
+
+
+@bp.post("/thread")
+def thread() -> tuple[Response, int]:
+    """Split the draft into thread parts by the platform's limit (no model involved)."""
+    payload, card = _tool_input()
     platform = _text(payload, "platform") or None
     if platform not in (None, *PLATFORMS):
         raise DraftInputError(f"Unknown platform {platform!r}.", field="platform")
@@ -212,10 +217,7 @@ def thread() -> tuple[Response, int]:
 @bp.post("/hashtags")
 def hashtags() -> tuple[Response, int]:
     """Suggest hashtags from the character's own list that suit the draft (no model involved)."""
-    member = current_member()
-    member.require(Action.DRAFT)
-    payload = _payload()
-    _, card = _character(get_session(), member, payload)
+    payload, card = _tool_input()
     policy = card.greenroom.voice.hashtags
     return jsonify(hashtags=suggest_hashtags(card, _text(payload, "draft")), max=policy.max,
                    allowed=policy.required + policy.allowed), 200
