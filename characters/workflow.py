@@ -296,6 +296,11 @@ def save_post(*, session: Session, member: Member, post: Post, expected_version:
     set_channels(session, post, character, content.channel_ids)
     add_revision(session, post, member.user)
     new_status = PostStatus(post.status)
+    if new_status is PostStatus.IN_REVIEW:  # the inbox shows the check of the text that is there now
+        check = check_post(session, post)
+        post.check_score, post.check_verdict, post.check_findings = check.score, check.verdict, check.findings
+        session.add(post)
+        session.flush()
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="edit", post=post,
                  from_status=old_status.value, to_status=new_status.value,
                  reason="Edited after approval: back to review." if leaving_schedule else None,

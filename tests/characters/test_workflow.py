@@ -165,6 +165,14 @@ def test_editing_an_approved_post_bumps_version_and_takes_it_off_the_clock(sessi
     assert targets_of(session, post)[0].idempotency_key.startswith(f"gr-{post.id}-v2-")
 
 
+def test_editing_a_post_in_review_refreshes_its_check(session, crew):
+    post = submitted(session, crew)
+    assert post.check_verdict == "pass"
+    save_post(session=session, member=crew["as"][Role.WRITER], post=post, expected_version=1,
+              content=PostContent.of_texts(["An awesome morning."]))
+    assert post.status == PostStatus.IN_REVIEW and post.check_verdict == "fail"
+
+
 def test_stale_save_is_refused_and_keeps_the_newer_text(session, crew, engine):
     post = draft(session, crew)
     with Session(engine, expire_on_commit=False) as other:

@@ -246,3 +246,4 @@ def test_cancel_and_reschedule_through_http(client, auth, people, session):
     client.post(f"/w/fans/posts/{post.id}/cancel", data={"version": "1", "reason": "Plans changed."})
     assert _only_post(session).status == PostStatus.CANCELLED
     assert b"Cancelled" in client.get(f"/w/fans/posts/{post.id}").data
+    assert client.get(f"/w/fans/posts/{post.id}/edit").headers["Location"] == f"/w/fans/posts/{post.id}"

@@ -12,6 +12,7 @@ from characters.channels import channels_of, ensure_feed_channel
 from characters.errors import DomainError, NotFound
 from characters.models import Channel, Character, PostStatus, require_id
 from characters.posts import (
+    EDITABLE,
     MAX_POST_CHARS,
     MAX_THREAD_PARTS,
     create_draft,
@@ -22,7 +23,7 @@ from characters.posts import (
     platforms_for_kinds,
     targets_of,
 )
-from characters.workflow import StaleVersion, check_texts, save_post, submit_post
+from characters.workflow import StaleVersion, check_texts, refusal, save_post, submit_post
 from characters.workspaces import Action
 from web.context import current_member
 from web.database import get_session, unit_of_work
@@ -82,6 +83,9 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
     character = db.get(Character, post.character_id)
     if character is None:
         raise NotFound("This post's character no longer exists.")
+    if request.method == "GET" and post.status not in EDITABLE:
+        flash(refusal(post.status, "edited"), "info")
+        return redirect(url_for("posts.detail", post_id=post.id))
     if request.method == "GET":
         state = state_from_parts(parts_of(db, post), [t.channel_id for t in targets_of(db, post) if t.channel_id],
                                  post.campaign_id, post.version)
