@@ -41,13 +41,9 @@ def test_dev_set_targets(dev: EvalReport) -> None:
     assert_targets(dev)
 
 
-@pytest.mark.xfail(
-    reason="the anachronism lexicon does not list some dev-set items yet (go viral, my bad, Equal Pay Act, "
-    "zip fastener, walking on the moon, the late Queen's funeral); see docs/consistency.md",
-    strict=False,
-)
-def test_dev_set_anachronism_recall(dev: EvalReport) -> None:
-    assert dev.recall()["anachronism"] == 1.0, dev.table()
+def test_dev_set_anachronism_recall_does_not_regress(dev: EvalReport) -> None:
+    # 8 of 12: the misses are phrasings a word list cannot catch safely (docs/consistency.md lists them).
+    assert dev.recall()["anachronism"] >= 8 / 12, dev.table()
 
 
 def test_unseen_set_targets(unseen: EvalReport) -> None:
