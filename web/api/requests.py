@@ -54,8 +54,10 @@ def _check_body() -> None:
 
 
 def _check_parameters() -> None:
-    for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+    for name, value in request.args.items(multi=True):
         _refuse_unstorable(value, name)
+    if any(isinstance(value, str) and not _storable(value) for value in (request.view_args or {}).values()):
+        raise ApiError(404, "There is no such thing here.")
 
 
 def _refuse_unstorable(value: Any, where: str) -> None:
@@ -67,16 +69,18 @@ def _refuse_unstorable(value: Any, where: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _refuse_unstorable(item, f"{where}.{index}")
-    elif isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            bad = True
-        else:
-            bad = "\x00" in value
-        if bad:
-            raise ApiError(422, f"{where}: text may not contain NUL characters or unpaired surrogates.",
-                           details=[{"field": where, "message": "unstorable character", "type": "string_chars"}])
+    elif isinstance(value, str) and not _storable(value):
+        raise ApiError(422, f"{where}: text may not contain NUL characters or unpaired surrogates.",
+                       details=[{"field": where, "message": "unstorable character", "type": "string_chars"}])
+
+
+def _storable(text: str) -> bool:
+    """Return whether PostgreSQL can store `text`: no NUL character, no unpaired surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def register(bp: Blueprint) -> None:
