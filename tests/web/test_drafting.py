@@ -209,3 +209,35 @@ def test_owners_turn_prompt_keeping_on_in_settings(client, auth, team, session):
     assert session.exec(select(Workspace)).one().store_prompts is True
     page = client.get("/w/fans/settings")
     assert b"Keep the full prompt" in page.data and b"/w/fans/drafting/generations" in page.data
+
+
+class EndlessModel:
+    """Streams one answer forever; notes when its stream is closed."""
+
+    model_name = "endless"
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def stream(self, messages, schema, options=None):  # type: ignore[no-untyped-def]
+        from characters.llm import TextDelta
+
+        try:
+            yield TextDelta('{"text": "')
+            while True:
+                yield TextDelta("more ")
+        finally:
+            self.closed = True
+
+
+def test_a_browser_that_goes_away_stops_the_models_stream(client, auth, team, app):
+    model = EndlessModel()
+    app.extensions["greenroom.llm"] = model
+    login(auth, "writer")
+    response = client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "c"},
+                           buffered=False)
+    chunks = response.response
+    first = [next(chunks) for _ in range(3)]
+    assert b"event: prompt" in first[0] and b"event: delta" in first[2]
+    response.close()  # what the server does when the connection drops
+    assert model.closed
