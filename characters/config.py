@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     llm_api_key: str = ""
     llm_model: str = ""
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    consistency_llm_judge: bool = False
     channel_secrets_key: str = ""
     channel_secrets_old_keys: str = ""
     webhook_allow_private_targets: bool = False
