@@ -37,7 +37,19 @@ $(STAMPS)/pds: tests/services/pds/package.json tests/services/pds/package-lock.j
 	cd tests/services/pds && npm_config_nodedir=/usr npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-run: $(STAMPS)/venv
+# Swagger UI for the API docs page (/api/v1/docs), from the committed npm lock file, copied into web/static/vendor/
+# (not committed) so the page works offline. Re-runs only when the lock file changes.
+SWAGGER_UI := web/static/vendor/swagger-ui
+WEB_ASSETS := $(SWAGGER_UI)/swagger-ui-bundle.js
+
+$(WEB_ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(SWAGGER_UI)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		node_modules/swagger-ui-dist/LICENSE $(SWAGGER_UI)/
+	@touch $@
+
+run: $(STAMPS)/venv $(WEB_ASSETS)
 	$(BIN)/greenroom db upgrade
 	$(BIN)/greenroom seed-demo
 	$(BIN)/greenroom serve --host $(HOST) --port $(PORT)
@@ -52,7 +64,7 @@ lint: $(STAMPS)/venv
 typecheck: $(STAMPS)/venv
 	$(BIN)/mypy
 
-pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/pds $(STAMPS)/llm-test postgres
+pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/pds $(STAMPS)/llm-test $(WEB_ASSETS) postgres
 	$(BIN)/pytest
 
 test: lint typecheck pytest
