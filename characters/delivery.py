@@ -15,6 +15,7 @@ Functions here take an engine (each is its own short transaction, owned by the s
 for people resolving held deliveries, a session (the web request owns that transaction). Times are injected.
 """
 
+import json
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,8 +23,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, and_, bindparam, cast, exists, func, insert, literal, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    TypeDecorator,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -211,8 +230,31 @@ def _post_is_live() -> ColumnElement[bool]:
 
 # Statements are built once, with bind parameters (all named b_*), so SQLAlchemy compiles each once per
 # dialect: building and caching a statement per call cost more than the claim itself.
-def _ids_param(name: str = "b_ids") -> Any:
-    return bindparam(name, expanding=True)
+class _IdList(TypeDecorator[list[int]]):
+    """A list of ids bound as one parameter: an integer array on PostgreSQL, a JSON array on SQLite.
+
+    SQLAlchemy's own IN (...) re-renders the statement for every list length, which cost more than the
+    statements themselves in the scheduler's small, frequent transactions.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(ARRAY(Integer()) if dialect.name == "postgresql" else String())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        return value if dialect.name == "postgresql" else json.dumps(value)
+
+
+def _in_ids(column: Any, postgresql: bool) -> ColumnElement[bool]:
+    """Return `column IN (the ids bound as b_ids)` in the form each database handles best."""
+    ids = bindparam("b_ids", type_=_IdList())
+    if postgresql:
+        condition: ColumnElement[bool] = column == any_(ids)
+        return condition
+    condition = column.in_(select(literal_column("value")).select_from(func.json_each(ids)))
+    return condition
 
 
 def _waiting() -> ColumnElement[bool]:
@@ -231,9 +273,15 @@ def _is_postgresql(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-def _for_dialects(build: Callable[[bool], Any]) -> dict[bool, Any]:
-    """Return a statement built for SQLite (False) and PostgreSQL (True), which alone locks rows."""
-    return {False: build(False), True: build(True)}
+class _Statement:
+    """A statement built once for each database: id lists and row locks are written differently."""
+
+    def __init__(self, build: Callable[[bool], Any]) -> None:
+        self._built = {False: build(False), True: build(True)}
+
+    def on(self, connection: Connection) -> Any:
+        """Return the statement for this connection's database."""
+        return self._built[_is_postgresql(connection)]
 
 
 _RETURNED_TARGET = (col(PostTarget.id), col(PostTarget.post_id), col(PostTarget.channel_id),
@@ -301,11 +349,12 @@ def _claim_statement(postgresql: bool, late_only: bool = False) -> Any:
             .returning(*_RETURNED_TARGET))
 
 
-_CLAIM = _for_dialects(_claim_statement)
-_CLAIM_LATE = _for_dialects(lambda postgresql: _claim_statement(postgresql, late_only=True))
-_START_POSTS = (update(Post).where(col(Post.id).in_(_ids_param()), col(Post.status) == PostStatus.APPROVED.value)
-                .values(status=PostStatus.PUBLISHING.value, updated_at=bindparam("b_now"))
-                .returning(col(Post.id), col(Post.workspace_id), col(Post.scene_id)))
+_CLAIM = _Statement(_claim_statement)
+_CLAIM_LATE = _Statement(lambda postgresql: _claim_statement(postgresql, late_only=True))
+_START_POSTS = _Statement(lambda postgresql: (
+    update(Post).where(_in_ids(col(Post.id), postgresql), col(Post.status) == PostStatus.APPROVED.value)
+    .values(status=PostStatus.PUBLISHING.value, updated_at=bindparam("b_now"))
+    .returning(col(Post.id), col(Post.workspace_id), col(Post.scene_id))))
 
 
 def _claim(connection: Connection, worker_id: str, now: datetime, limit: int, lease_seconds: float,
@@ -317,7 +366,7 @@ def _claim(connection: Connection, worker_id: str, now: datetime, limit: int, le
     if late is not None:
         statements = _CLAIM_LATE
         params.update(b_cutoff=late[0], b_grace=late[1])
-    rows = connection.execute(statements[_is_postgresql(connection)], params)
+    rows = connection.execute(statements.on(connection), params)
     claimed = sorted((_claimed(row) for row in rows), key=lambda target: (target.due_at, target.id))
     if claimed and late is None:
         _start_posts(connection, {target.post_id for target in claimed}, now)
@@ -326,7 +375,7 @@ def _claim(connection: Connection, worker_id: str, now: datetime, limit: int, le
 
 def _start_posts(connection: Connection, post_ids: set[int], now: datetime) -> None:
     """Move posts whose first delivery was just claimed from approved to publishing, with an audit event."""
-    started = connection.execute(_START_POSTS, {"b_ids": sorted(post_ids), "b_now": now}).all()
+    started = connection.execute(_START_POSTS.on(connection), {"b_ids": sorted(post_ids), "b_now": now}).all()
     _add_audit_events(connection, [
         {"workspace_id": row.workspace_id, "post_id": row.id, "scene_id": row.scene_id, "action": "publishing",
          "from_status": PostStatus.APPROVED.value, "to_status": PostStatus.PUBLISHING.value, "created_at": now}
@@ -361,20 +410,24 @@ def next_due_time(engine: Engine) -> datetime | None:
 # --- loading what to publish ------------------------------------------------------------------------------------
 
 
-_LOAD_POSTS = (select(col(Post.id), col(Post.workspace_id), col(Post.author_id), col(Post.reply_to_post_id),
-                      col(Character.name), col(Character.archived_at), col(Workspace.late_grace_minutes))
-               .join(Character, col(Character.id) == col(Post.character_id))
-               .join(Workspace, col(Workspace.id) == col(Post.workspace_id))
-               .where(col(Post.id).in_(_ids_param())))
-_LOAD_PARTS = (select(col(PostPart.post_id), col(PostPart.text), col(PostPart.image), col(PostPart.image_mime),
-                      col(PostPart.image_alt))
-               .where(col(PostPart.post_id).in_(_ids_param())).order_by(col(PostPart.post_id), col(PostPart.position)))
-_LOAD_CHANNELS = (select(col(Channel.id), col(Channel.kind), col(Channel.label), col(Channel.settings),
-                         col(Channel.secret_token), col(Channel.disabled_at))
-                  .where(col(Channel.id).in_(_ids_param())))
-_LOAD_PARENTS = (select(col(PostTarget.post_id), col(PostTarget.status), col(PostTarget.remote_refs), col(Channel.kind))
-                 .join(Channel, col(Channel.id) == col(PostTarget.channel_id))
-                 .where(col(PostTarget.post_id).in_(_ids_param())))
+_LOAD_POSTS = _Statement(lambda postgresql: (
+    select(col(Post.id), col(Post.workspace_id), col(Post.author_id), col(Post.reply_to_post_id),
+           col(Character.name), col(Character.archived_at), col(Workspace.late_grace_minutes))
+    .join(Character, col(Character.id) == col(Post.character_id))
+    .join(Workspace, col(Workspace.id) == col(Post.workspace_id))
+    .where(_in_ids(col(Post.id), postgresql))))
+_LOAD_PARTS = _Statement(lambda postgresql: (
+    select(col(PostPart.post_id), col(PostPart.text), col(PostPart.image), col(PostPart.image_mime),
+           col(PostPart.image_alt))
+    .where(_in_ids(col(PostPart.post_id), postgresql)).order_by(col(PostPart.post_id), col(PostPart.position))))
+_LOAD_CHANNELS = _Statement(lambda postgresql: (
+    select(col(Channel.id), col(Channel.kind), col(Channel.label), col(Channel.settings), col(Channel.secret_token),
+           col(Channel.disabled_at))
+    .where(_in_ids(col(Channel.id), postgresql))))
+_LOAD_PARENTS = _Statement(lambda postgresql: (
+    select(col(PostTarget.post_id), col(PostTarget.status), col(PostTarget.remote_refs), col(Channel.kind))
+    .join(Channel, col(Channel.id) == col(PostTarget.channel_id))
+    .where(_in_ids(col(PostTarget.post_id), postgresql))))
 
 
 def load_deliveries(engine: Engine, claimed: Sequence[ClaimedTarget]) -> list[Delivery]:
@@ -384,14 +437,14 @@ def load_deliveries(engine: Engine, claimed: Sequence[ClaimedTarget]) -> list[De
     post_ids = {target.post_id for target in claimed}
     channel_ids = {target.channel_id for target in claimed if target.channel_id is not None}
     with engine.connect() as connection:
-        posts = {row.id: row for row in connection.execute(_LOAD_POSTS, {"b_ids": sorted(post_ids)})}
+        posts = {row.id: row for row in connection.execute(_LOAD_POSTS.on(connection), {"b_ids": sorted(post_ids)})}
         parts: dict[int, list[PartData]] = defaultdict(list)
-        for row in connection.execute(_LOAD_PARTS, {"b_ids": sorted(post_ids)}):
+        for row in connection.execute(_LOAD_PARTS.on(connection), {"b_ids": sorted(post_ids)}):
             parts[row.post_id].append(PartData(text=row.text, image=row.image, image_mime=row.image_mime,
                                                image_alt=row.image_alt))
         channels = {row.id: ChannelData(id=row.id, kind=row.kind, label=row.label, settings=dict(row.settings or {}),
                                         secret_token=row.secret_token, disabled=row.disabled_at is not None)
-                    for row in connection.execute(_LOAD_CHANNELS, {"b_ids": sorted(channel_ids)})}
+                    for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})}
         parents = _parent_deliveries(connection, {row.reply_to_post_id for row in posts.values()} - {None})
     deliveries = []
     for target in claimed:
@@ -413,7 +466,7 @@ def _parent_deliveries(connection: Connection, parent_ids: set[Any]) -> dict[int
     if not parent_ids:
         return {}
     found: dict[int, list[Any]] = defaultdict(list)
-    for row in connection.execute(_LOAD_PARENTS, {"b_ids": sorted(parent_ids)}):
+    for row in connection.execute(_LOAD_PARENTS.on(connection), {"b_ids": sorted(parent_ids)}):
         found[row.post_id].append(row)
     return found
 
@@ -448,10 +501,11 @@ def start_sending(engine: Engine, worker_id: str, target_ids: Iterable[int], now
 def _start_sending(connection: Connection, worker_id: str, ids: list[int], now: datetime) -> set[int]:
     if not ids:
         return set()
-    started = _ids(connection.execute(_START_SENDING, {"b_ids": ids, "b_worker": worker_id, "b_now": now}))
+    params = {"b_ids": ids, "b_worker": worker_id, "b_now": now}
+    started = _ids(connection.execute(_START_SENDING.on(connection), params))
     stale = [target_id for target_id in ids if target_id not in started]
     if stale:
-        connection.execute(_UNSCHEDULE_UNSENT, {"b_ids": stale, "b_worker": worker_id})
+        connection.execute(_UNSCHEDULE_UNSENT.on(connection), {"b_ids": stale, "b_worker": worker_id})
     return started
 
 
@@ -475,15 +529,18 @@ def write_batch(engine: Engine, worker_id: str, now: datetime, *, settle: Sequen
 
 
 _NOT_SENT = col(PostTarget.sending_started_at).is_(None)
-_START_SENDING = (update(PostTarget)
-                  .where(col(PostTarget.id).in_(_ids_param()), _owned(), _NOT_SENT,
-                         exists().where(col(Post.id) == col(PostTarget.post_id), _post_is_live()))
-                  .values(sending_started_at=bindparam("b_now"), attempts=col(PostTarget.attempts) + 1)
-                  .returning(col(PostTarget.id)))
-_UNSCHEDULE_UNSENT = (update(PostTarget).where(col(PostTarget.id).in_(_ids_param()), _owned(), _NOT_SENT)
-                      .values(status=_PENDING, due_at=None, lease_owner=None, lease_expires_at=None))
-_HEARTBEAT = (update(PostTarget).where(col(PostTarget.id).in_(_ids_param()), _owned())
-              .values(lease_expires_at=bindparam("b_until")).returning(col(PostTarget.id)))
+_START_SENDING = _Statement(lambda postgresql: (
+    update(PostTarget)
+    .where(_in_ids(col(PostTarget.id), postgresql), _owned(), _NOT_SENT,
+           exists().where(col(Post.id) == col(PostTarget.post_id), _post_is_live()))
+    .values(sending_started_at=bindparam("b_now"), attempts=col(PostTarget.attempts) + 1)
+    .returning(col(PostTarget.id))))
+_UNSCHEDULE_UNSENT = _Statement(lambda postgresql: (
+    update(PostTarget).where(_in_ids(col(PostTarget.id), postgresql), _owned(), _NOT_SENT)
+    .values(status=_PENDING, due_at=None, lease_owner=None, lease_expires_at=None)))
+_HEARTBEAT = _Statement(lambda postgresql: (
+    update(PostTarget).where(_in_ids(col(PostTarget.id), postgresql), _owned())
+    .values(lease_expires_at=bindparam("b_until")).returning(col(PostTarget.id))))
 
 
 def heartbeat(engine: Engine, worker_id: str, target_ids: Iterable[int], now: datetime,
@@ -493,7 +550,7 @@ def heartbeat(engine: Engine, worker_id: str, target_ids: Iterable[int], now: da
     if not ids:
         return set()
     with write_transaction(engine) as connection:
-        return _ids(connection.execute(_HEARTBEAT, {"b_ids": ids, "b_worker": worker_id,
+        return _ids(connection.execute(_HEARTBEAT.on(connection), {"b_ids": ids, "b_worker": worker_id,
                                                     "b_until": now + timedelta(seconds=lease_seconds)}))
 
 
@@ -520,7 +577,7 @@ def settle(engine: Engine, worker_id: str, settlements: Sequence[Settlement], no
 def _settle(connection: Connection, worker_id: str, settlements: Sequence[Settlement], now: datetime,
             rng: random.Random) -> set[int]:
     by_id = {settlement.target_id: settlement for settlement in settlements}
-    rows = {row.id: row for row in connection.execute(_SETTLING[_is_postgresql(connection)],
+    rows = {row.id: row for row in connection.execute(_SETTLING.on(connection),
                                                       {"b_ids": sorted(by_id), "b_worker": worker_id})}
     changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     notes: list[tuple[int, str]] = []  # (post id, message)
@@ -546,11 +603,11 @@ def _settling_statement(postgresql: bool) -> Any:
     query = (select(col(PostTarget.id), col(PostTarget.post_id), col(PostTarget.attempts),
                     col(PostTarget.sending_started_at), col(Channel.label))
              .outerjoin(Channel, col(Channel.id) == col(PostTarget.channel_id))
-             .where(col(PostTarget.id).in_(_ids_param()), _owned()).order_by(col(PostTarget.id)))
+             .where(_in_ids(col(PostTarget.id), postgresql), _owned()).order_by(col(PostTarget.id)))
     return query.with_for_update(of=col(PostTarget.id), key_share=True) if postgresql else query
 
 
-_SETTLING = _for_dialects(_settling_statement)
+_SETTLING = _Statement(_settling_statement)
 
 
 def _target_update(**values: Any) -> Any:
@@ -662,19 +719,21 @@ _TRANSITION_ACTIONS = {
 
 def _lock_posts_statement(postgresql: bool) -> Any:
     query = (select(col(Post.id), col(Post.status), col(Post.workspace_id), col(Post.author_id), col(Post.scene_id))
-             .where(col(Post.id).in_(_ids_param())).order_by(col(Post.id)))
+             .where(_in_ids(col(Post.id), postgresql)).order_by(col(Post.id)))
     # Serialize settlers of one post: each must see the others' committed deliveries, or a post whose last
     # two deliveries finish at once would stay "publishing" forever.
     return query.with_for_update(key_share=True) if postgresql else query
 
 
-_LOCK_POSTS = _for_dialects(_lock_posts_statement)
-_POST_DELIVERIES = (select(col(PostTarget.post_id), col(PostTarget.status), col(PostTarget.last_error))
-                    .where(col(PostTarget.post_id).in_(_ids_param())))
-_UPDATE_POST = (update(Post).where(col(Post.id) == bindparam("b_id"))
-                .values(status=bindparam("b_status"), updated_at=bindparam("b_now"),
-                        published_at=func.coalesce(col(Post.published_at), bindparam("b_published")),
-                        last_error=bindparam("b_error")))
+_LOCK_POSTS = _Statement(_lock_posts_statement)
+_POST_DELIVERIES = _Statement(lambda postgresql: (
+    select(col(PostTarget.post_id), col(PostTarget.status), col(PostTarget.last_error))
+    .where(_in_ids(col(PostTarget.post_id), postgresql))))
+_UPDATE_POSTS = _Statement(lambda postgresql: (
+    update(Post).where(_in_ids(col(Post.id), postgresql))
+    .values(status=bindparam("b_status"), updated_at=bindparam("b_now"),
+            published_at=func.coalesce(col(Post.published_at), bindparam("b_published")),
+            last_error=bindparam("b_error"))))
 
 
 def _refresh_posts(connection: Connection, post_ids: set[int], now: datetime,
@@ -684,29 +743,31 @@ def _refresh_posts(connection: Connection, post_ids: set[int], now: datetime,
         return {}
     ids = {"b_ids": sorted(post_ids)}
     posts = {row.id: _PostInfo(row.status, row.workspace_id, row.author_id, row.scene_id)
-             for row in connection.execute(_LOCK_POSTS[_is_postgresql(connection)], ids)}
+             for row in connection.execute(_LOCK_POSTS.on(connection), ids)}
     statuses: dict[int, list[str]] = defaultdict(list)
     errors: dict[int, str] = {}
-    for row in connection.execute(_POST_DELIVERIES, ids):
+    for row in connection.execute(_POST_DELIVERIES.on(connection), ids):
         statuses[row.post_id].append(row.status)
         if row.last_error and row.status != DeliveryStatus.PUBLISHED.value:
             errors[row.post_id] = row.last_error
-    updates, events = [], []
+    # Posts moving to the same status with the same error are updated together (usually all "published").
+    updates: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    events = []
     for post_id, info in posts.items():
         if info.status not in SCHEDULER_POST_STATUSES:
             continue
         new_status = post_status_for(statuses[post_id], info.status)
         if new_status == info.status:
             continue
-        updates.append({"b_id": post_id, "b_status": new_status, "b_now": now,
-                        "b_published": now if new_status == PostStatus.PUBLISHED.value else None,
-                        "b_error": None if new_status in LIVE_POST_STATUSES + (PostStatus.PUBLISHED.value,)
-                        else errors.get(post_id)})
+        error = None if new_status in LIVE_POST_STATUSES + (PostStatus.PUBLISHED.value,) else errors.get(post_id)
+        updates[new_status, error].append(post_id)
         events.append({"workspace_id": info.workspace_id, "post_id": post_id, "scene_id": info.scene_id,
                        "actor_id": actor_id, "action": _TRANSITION_ACTIONS[new_status], "from_status": info.status,
                        "to_status": new_status, "reason": reason or errors.get(post_id), "created_at": now})
-    if updates:
-        connection.execute(_UPDATE_POST, updates)
+    for (new_status, error), post_ids_ in updates.items():
+        connection.execute(_UPDATE_POSTS.on(connection), {
+            "b_ids": post_ids_, "b_status": new_status, "b_now": now, "b_error": error,
+            "b_published": now if new_status == PostStatus.PUBLISHED.value else None})
     _add_audit_events(connection, events)
     return posts
 
@@ -724,13 +785,14 @@ def _expired_statement(postgresql: bool) -> Any:
     return query.with_for_update(skip_locked=True, key_share=True) if postgresql else query
 
 
-_EXPIRED = _for_dialects(_expired_statement)
-_REQUEUE_EXPIRED = (update(PostTarget).where(col(PostTarget.id).in_(_ids_param()), _expired(), _NOT_SENT)
-                    .values(status=_PENDING, lease_owner=None, lease_expires_at=None).returning(col(PostTarget.id)))
-_TAKE_OVER_EXPIRED = (update(PostTarget)
-                      .where(col(PostTarget.id).in_(_ids_param()), _expired(), ~_NOT_SENT)
-                      .values(lease_owner=bindparam("b_worker"), lease_expires_at=bindparam("b_until"))
-                      .returning(*_RETURNED_TARGET))
+_EXPIRED = _Statement(_expired_statement)
+_REQUEUE_EXPIRED = _Statement(lambda postgresql: (
+    update(PostTarget).where(_in_ids(col(PostTarget.id), postgresql), _expired(), _NOT_SENT)
+    .values(status=_PENDING, lease_owner=None, lease_expires_at=None).returning(col(PostTarget.id))))
+_TAKE_OVER_EXPIRED = _Statement(lambda postgresql: (
+    update(PostTarget).where(_in_ids(col(PostTarget.id), postgresql), _expired(), ~_NOT_SENT)
+    .values(lease_owner=bindparam("b_worker"), lease_expires_at=bindparam("b_until"))
+    .returning(*_RETURNED_TARGET)))
 
 
 def reap_expired_leases(engine: Engine, worker_id: str, now: datetime, lease_seconds: float,
@@ -740,14 +802,15 @@ def reap_expired_leases(engine: Engine, worker_id: str, now: datetime, lease_sec
     The maybe-sent ones are leased to `worker_id`, which must look each up on its network and settle it as
     published or unconfirmed; if the reaper dies too, its lease expires and the next reaper does the same.
     """
-    params = {"b_now": now, "b_limit": limit, "b_worker": worker_id,
-              "b_until": now + timedelta(seconds=lease_seconds)}
+    params: dict[str, Any] = {"b_now": now, "b_limit": limit, "b_worker": worker_id,
+                              "b_until": now + timedelta(seconds=lease_seconds)}
     with write_transaction(engine) as connection:
-        ids = sorted(connection.execute(_EXPIRED[_is_postgresql(connection)], params).scalars())
+        ids = sorted(connection.execute(_EXPIRED.on(connection), params).scalars())
         if not ids:
             return ReapResult(requeued=[])
-        requeued = _ids(connection.execute(_REQUEUE_EXPIRED, {**params, "b_ids": ids}))
-        taken = [_claimed(row) for row in connection.execute(_TAKE_OVER_EXPIRED, {**params, "b_ids": ids})]
+        params["b_ids"] = ids
+        requeued = _ids(connection.execute(_REQUEUE_EXPIRED.on(connection), params))
+        taken = [_claimed(row) for row in connection.execute(_TAKE_OVER_EXPIRED.on(connection), params)]
     return ReapResult(requeued=sorted(requeued), to_check=sorted(taken, key=lambda target: target.id))
 
 

@@ -1,7 +1,7 @@
 """The scheduler process: APScheduler 3.x in UTC, with an in-memory job store, driving jobs over the posts table.
 
 Jobs: claim-and-publish (woken at the next due time, and at least every SCHEDULER_POLL_SECONDS), lease
-heartbeats, the lease reaper, the missed-post sweep, connection checks and, once it exists, recurring posts.
+heartbeats, the lease reaper, the missed-post sweep, connection checks and materializing recurring posts.
 Any number of these processes may share one PostgreSQL database: claims never overlap.
 """
 
@@ -15,10 +15,13 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from characters.config import ConfigError, Settings, load_settings
-from characters.db import make_engine
+from characters.db import make_engine, write_transaction
 from characters.models import utcnow
+from characters.recurring import materialize_recurring
 from characters.secrets import secret_box
 from scheduler.publishers.registry import PublisherRegistry, default_registry
 from scheduler.worker import SecretsReader, Worker, WorkerConfig
@@ -66,6 +69,17 @@ def _logged(name: str, job: Callable[[], Any]) -> Callable[[], None]:
             log.exception("%s job failed; it runs again on schedule", name)
     run.__name__ = f"{name}_job"
     return run
+
+
+def materialize(engine: Engine) -> int:
+    """Turn recurring rules' occurrences within the horizon into approved posts; return how many were made."""
+    # A write transaction from the start: on SQLite a plain one that reads first can be refused at its first
+    # write while the publishing writer is busy, and then no occurrence would ever be made.
+    with write_transaction(engine) as connection, Session(bind=connection) as session:
+        created = materialize_recurring(session, utcnow())
+    if created:
+        log.info("made %d posts from recurring rules", len(created))
+    return len(created)
 
 
 def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namespace,
@@ -117,7 +131,7 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     config = WorkerConfig(threads=args.threads, lease_seconds=args.lease_seconds, claim_batch=args.claim_batch)
     worker = Worker(engine, registry or default_registry(settings), config=config, read_secrets=read_secrets)
     scheduler = build_scheduler()
-    install_jobs(scheduler, worker, args)
+    install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine))
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping: finishing deliveries in progress")

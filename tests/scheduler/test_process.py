@@ -7,8 +7,11 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from characters.config import Settings
-from characters.models import DeliveryStatus, PostStatus
-from scheduler.process import CLAIM_JOB, build_scheduler, install_jobs, parse_args
+from characters.models import DeliveryStatus, PostStatus, Role
+from characters.recurring import RuleInput, approve_rule, create_rule, submit_rule
+from characters.workspaces import Member
+from scheduler.process import CLAIM_JOB, build_scheduler, install_jobs, materialize, parse_args
+from tests.factories import make_character, workspace_with_roles
 from tests.scheduler.processes import FAST_OPTIONS, SchedulerProcess, wait_for
 from tests.scheduler.receiver import Receiver
 from tests.scheduler.seed import add_posts, make_world, post_row, targets
@@ -121,3 +124,20 @@ def test_a_sigkill_mid_publish_never_sends_twice(engine, receiver, tmp_path, loo
     [row] = targets(engine)
     assert row.status == (DeliveryStatus.PUBLISHED if lookups else DeliveryStatus.UNCONFIRMED)
     assert list(receiver.snapshot().values()) == [1]
+
+
+def test_recurring_rules_are_materialized_once(engine, session):
+    crew = workspace_with_roles(session, "recur")
+    character = make_character(session, crew["workspace"], crew["owner"], "Evergreen")
+    writer = Member(crew["workspace"], crew["writer"], Role.WRITER)
+    editor = Member(crew["workspace"], crew["editor"], Role.EDITOR)
+    rule = create_rule(session=session, member=writer, data=RuleInput.model_validate({
+        "character_id": character.id, "parts": ["Tip of the day: drink water."], "kind": "interval",
+        "interval_minutes": 24 * 60, "starts_at": datetime.now(UTC) + timedelta(hours=1), "max_count": 3}))
+    submit_rule(session=session, member=writer, rule=rule, expected_version=rule.version)
+    approve_rule(session=session, member=editor, rule=rule, expected_version=rule.version)
+    session.commit()
+
+    assert materialize(engine) == 3
+    assert materialize(engine) == 0
+    assert [row.status for row in targets(engine)] == [DeliveryStatus.PENDING] * 3

@@ -1,0 +1,400 @@
+"""Scheduler benchmark: the claim loop against the naive design (one APScheduler job per post), same run.
+
+Run: `.venv/bin/python -m bench.scheduler_bench [--posts N] [--naive-posts N] [--lateness-posts N]`.
+Publishing is a no-op, so this measures the scheduler itself: claiming, marking, settling, post status and
+audit rows. Real `python -m scheduler`-style processes (the same `scheduler.process.main`, with the no-op
+publisher registered) run against a SQLite file and a throwaway PostgreSQL database created and dropped here.
+
+- throughput: N posts all due at one instant; posts/s = N / (last published_at - due time).
+- lateness: posts due uniformly over 60 s; lateness = published_at - due_at, p50 and p99.
+- naive: every post a DateTrigger job in APScheduler's SQLAlchemyJobStore, run by a BackgroundScheduler with
+  a pool of as many threads; each job loads its post, publishes (no-op) and marks it published.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from apscheduler.events import EVENT_JOB_ERROR
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from characters.db import make_engine, write_transaction
+from characters.migrations import upgrade_database
+from characters.models import AuditEvent, Channel, DeliveryStatus, Post, PostPart, PostStatus, PostTarget, utcnow
+from scheduler.process import main as scheduler_main
+from scheduler.publishers.base import PartContent, PublishRequest
+from scheduler.publishers.noop import NoopPublisher
+from scheduler.publishers.registry import registry_for_all_kinds
+from tests.scheduler.seed import add_posts, make_world
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_DSN = os.environ.get("GREENROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+THREADS = 16
+WORKER_OPTIONS = ("--threads", str(THREADS), "--claim-batch", "64", "--poll-seconds", "0.5", "--lease-seconds", "60")
+SPREAD_SECONDS = [60.0]  # the lateness runs' window; --spread-seconds shortens it for a quick look
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+TARGETS = {"sqlite_posts_per_s": 3000, "postgresql_4_posts_per_s": 2000, "times_naive": 3, "p99_ms": 250}
+
+
+@dataclass
+class Result:
+    """One measured row of the table."""
+
+    design: str
+    database: str
+    processes: int
+    posts: int
+    posts_per_s: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+
+# --- databases --------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_database(folder: Path, name: str) -> Iterator[str]:
+    """Yield the URL of a fresh SQLite file."""
+    yield f"sqlite:///{folder / f'{name}.sqlite3'}"
+
+
+@contextmanager
+def postgresql_database() -> Iterator[str]:
+    """Create a throwaway PostgreSQL database and drop it afterwards."""
+    name = f"greenroom_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepared_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    upgrade_database(engine)
+    return engine
+
+
+def seed(engine: Engine, count: int, due: datetime | list[datetime]) -> list[int]:
+    """Insert approved posts (one feed delivery each) in batches; return their ids."""
+    world = make_world(engine, f"bench-{uuid.uuid4().hex[:6]}")
+    dues = due if isinstance(due, list) else [due] * count
+    ids: list[int] = []
+    for start in range(0, count, 5000):
+        chunk = dues[start:start + 5000]
+        ids += add_posts(engine, world, len(chunk), chunk)
+    return ids
+
+
+def make_all_due(engine: Engine, due: datetime) -> None:
+    """Move every seeded post and delivery to `due` in one statement each (the scheduler is already waiting)."""
+    with engine.begin() as connection:
+        connection.execute(update(Post).where(col(Post.due_at) == FAR_FUTURE).values(due_at=due))
+        connection.execute(update(PostTarget).where(col(PostTarget.due_at) == FAR_FUTURE).values(due_at=due))
+
+
+def published(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(PostTarget)
+                                      .where(col(PostTarget.status) == DeliveryStatus.PUBLISHED.value)).scalar_one())
+
+
+JOB_ERRORS: list[str] = []  # failures of naive jobs, so a broken run stops at once instead of timing out
+
+
+def wait_published(engine: Engine, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while published(engine) < count:
+        if JOB_ERRORS:
+            raise RuntimeError(f"{len(JOB_ERRORS)} naive jobs failed, the first: {JOB_ERRORS[0]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {published(engine)} of {count} published after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def lateness_ms(engine: Engine) -> list[float]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(col(PostTarget.due_at), col(PostTarget.published_at))
+                                  .where(col(PostTarget.status) == DeliveryStatus.PUBLISHED.value)).all()
+    return sorted((row.published_at - row.due_at).total_seconds() * 1000 for row in rows)
+
+
+def last_published(engine: Engine) -> datetime:
+    with engine.connect() as connection:
+        return connection.execute(select(func.max(col(PostTarget.published_at)))).scalar_one()
+
+
+def percentile(samples: list[float], share: float) -> float:
+    return samples[min(len(samples) - 1, int(share * len(samples)))]
+
+
+# --- the claim loop: real scheduler processes -------------------------------------------------------------------
+
+
+class Workers:
+    """Scheduler processes with the no-op publisher, started before the posts fall due."""
+
+    def __init__(self, url: str, count: int, folder: Path) -> None:
+        env = {**os.environ, "DATABASE_URL": url, "GREENROOM_ENV": "test"}
+        self.logs = [folder / f"worker-{uuid.uuid4().hex[:6]}.log" for _ in range(count)]
+        self.processes = [subprocess.Popen([sys.executable, "-m", "bench.scheduler_bench", "--worker", *WORKER_OPTIONS],
+                                           cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                          for log in self.logs]
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not all("started on" in log.read_text() for log in self.logs):
+            if time.monotonic() > deadline or any(process.poll() is not None for process in self.processes):
+                raise RuntimeError("a scheduler process did not start:\n" + self.logs[0].read_text()[-2000:])
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def claim_loop_throughput(url: str, processes: int, posts: int, folder: Path) -> Result:
+    """Seed posts far in the future, start the processes, then make everything due at once."""
+    engine = prepared_engine(url)
+    seed(engine, posts, FAR_FUTURE)
+    workers = Workers(url, processes, folder)
+    try:
+        workers.wait_ready()
+        due = utcnow() + timedelta(seconds=0.5)
+        make_all_due(engine, due)
+        wait_published(engine, posts, timeout=600)
+        seconds = (last_published(engine) - due).total_seconds()
+    finally:
+        workers.stop()
+        engine.dispose()
+    return Result("claim loop", engine.dialect.name, processes, posts, posts_per_s=posts / seconds)
+
+
+def spread_dues(posts: int, start: datetime) -> list[datetime]:
+    step = timedelta(seconds=SPREAD_SECONDS[0]) / posts
+    return [start + step * index for index in range(posts)]
+
+
+def claim_loop_lateness(engine: Engine, url: str, processes: int, posts: int, folder: Path, start: datetime) -> Result:
+    workers = Workers(url, processes, folder)
+    try:
+        workers.wait_ready()
+        wait_published(engine, posts, timeout=(start - utcnow()).total_seconds() + 180)
+        samples = lateness_ms(engine)
+    finally:
+        workers.stop()
+    return Result("claim loop", engine.dialect.name, processes, posts, p50_ms=statistics.median(samples),
+                  p99_ms=percentile(samples, 0.99))
+
+
+# --- the naive design: one APScheduler job per post -------------------------------------------------------------
+
+_NAIVE_ENGINES: dict[str, Engine] = {}
+_NOOP = NoopPublisher()
+
+
+def naive_publish(url: str, target_id: int) -> None:
+    """The naive job: load one delivery, publish it, mark it and its post published."""
+    engine = _NAIVE_ENGINES[url]
+    # The same write transaction as the claim loop (BEGIN IMMEDIATE on SQLite): eight job threads reading and
+    # then writing in plain transactions make SQLite refuse some of them as "database is locked".
+    with write_transaction(engine) as connection, Session(bind=connection) as session:
+        target = session.get(PostTarget, target_id)
+        if target is None or target.status != DeliveryStatus.PENDING:
+            return
+        post = session.get(Post, target.post_id)
+        channel = session.get(Channel, target.channel_id)
+        assert post is not None and channel is not None
+        parts = session.execute(select(PostPart).where(col(PostPart.post_id) == post.id)
+                                .order_by(col(PostPart.position))).scalars().all()
+        outcome = _NOOP.publish(PublishRequest(idempotency_key=target.idempotency_key or "", settings=channel.settings,
+                                               secrets={}, parts=[PartContent(text=part.text) for part in parts]))
+        now = utcnow()
+        target.status, target.published_at = DeliveryStatus.PUBLISHED, now
+        target.remote_refs = [{"id": ref.id} for ref in outcome.refs]
+        post.status, post.published_at = PostStatus.PUBLISHED, now
+        session.add(AuditEvent(workspace_id=post.workspace_id, post_id=post.id, action="published",
+                               from_status=PostStatus.APPROVED.value, to_status=PostStatus.PUBLISHED.value))
+        session.flush()
+
+
+@contextmanager
+def naive_scheduler(url: str, engine: Engine, jobs: Sequence[tuple[int, datetime]]) -> Iterator[BackgroundScheduler]:
+    """Yield a paused scheduler whose job store already holds one DateTrigger job per delivery."""
+    _NAIVE_ENGINES[url] = engine
+    scheduler = BackgroundScheduler(
+        timezone="UTC", jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        executors={"default": ThreadPoolExecutor(THREADS)},
+        # The kindest settings for the naive design: no post skipped for running late.
+        job_defaults={"misfire_grace_time": None, "coalesce": False})
+    scheduler.add_listener(lambda event: JOB_ERRORS.append(repr(event.exception)), EVENT_JOB_ERROR)
+    scheduler.start(paused=True)
+    for target_id, due in jobs:
+        scheduler.add_job(naive_publish, "date", run_date=due, args=[url, target_id], id=f"post-{target_id}")
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def naive_targets(engine: Engine) -> list[tuple[int, datetime]]:
+    with engine.connect() as connection:
+        return [(row.id, row.due_at) for row in connection.execute(select(col(PostTarget.id), col(PostTarget.due_at)))]
+
+
+def naive_throughput(url: str, posts: int) -> Result:
+    engine = prepared_engine(url)
+    seed(engine, posts, utcnow())
+    with naive_scheduler(url, engine, naive_targets(engine)) as scheduler:
+        started = utcnow()
+        scheduler.resume()
+        wait_published(engine, posts, timeout=900)
+    seconds = (last_published(engine) - started).total_seconds()
+    engine.dispose()
+    return Result("job per post", engine.dialect.name, 1, posts, posts_per_s=posts / seconds)
+
+
+def naive_lateness(engine: Engine, url: str, posts: int, start: datetime) -> Result:
+    with naive_scheduler(url, engine, naive_targets(engine)) as scheduler:
+        scheduler.resume()
+        wait_published(engine, posts, timeout=(start - utcnow()).total_seconds() + 180)
+    samples = lateness_ms(engine)
+    return Result("job per post", engine.dialect.name, 1, posts, p50_ms=statistics.median(samples),
+                  p99_ms=percentile(samples, 0.99))
+
+
+# --- the run ----------------------------------------------------------------------------------------------------
+
+
+def in_parallel(tasks: list[Callable[[], Result]]) -> list[Result]:
+    """Run tasks on threads and return their results in order (the lateness runs are mostly waiting)."""
+    results: list[Any] = [None] * len(tasks)
+    errors: list[BaseException] = []
+
+    def run(index: int, task: Callable[[], Result]) -> None:
+        try:
+            results[index] = task()
+        except BaseException as error:  # re-raised below, in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def report(result: Result) -> Result:
+    """Show a row as soon as it is measured (the table comes at the end)."""
+    print(f"measured: {result}", file=sys.stderr, flush=True)
+    return result
+
+
+def measure(args: argparse.Namespace, folder: Path) -> list[Result]:
+    results: list[Result] = []
+    with sqlite_database(folder, "ours") as url:
+        results.append(report(claim_loop_throughput(url, 1, args.posts, folder)))
+    with sqlite_database(folder, "naive") as url:
+        results.append(report(naive_throughput(url, args.naive_posts)))
+    for processes in (1, 4):
+        with postgresql_database() as url:
+            results.append(report(claim_loop_throughput(url, processes, args.posts, folder)))
+    with postgresql_database() as url:
+        results.append(report(naive_throughput(url, args.naive_posts)))
+    # Lateness: the four 60-second runs at once (17 posts/s each keeps the machine mostly idle). The databases
+    # are prepared one after the other first: Alembic's migration context is not thread-safe.
+    with (sqlite_database(folder, "late-ours") as ours_sqlite, sqlite_database(folder, "late-naive") as naive_sqlite,
+          postgresql_database() as ours_pg, postgresql_database() as naive_pg):
+        engines = {url: prepared_engine(url) for url in (ours_sqlite, naive_sqlite, ours_pg, naive_pg)}
+        start = utcnow() + timedelta(seconds=40)
+        for engine in engines.values():
+            seed(engine, args.lateness_posts, spread_dues(args.lateness_posts, start))
+        late = in_parallel([
+            lambda: claim_loop_lateness(engines[ours_sqlite], ours_sqlite, 1, args.lateness_posts, folder, start),
+            lambda: naive_lateness(engines[naive_sqlite], naive_sqlite, args.lateness_posts, start),
+            lambda: claim_loop_lateness(engines[ours_pg], ours_pg, 4, args.lateness_posts, folder, start),
+            lambda: naive_lateness(engines[naive_pg], naive_pg, args.lateness_posts, start),
+        ])
+        for engine in engines.values():
+            engine.dispose()
+    for result in late:
+        report(result)
+    return results + late
+
+
+def print_table(results: list[Result]) -> None:
+    def number(value: float | None, digits: int = 0) -> str:
+        return "" if value is None else f"{value:,.{digits}f}"
+
+    print("| design | database | processes | posts | posts/s | lateness p50 ms | lateness p99 ms |")
+    print("|---|---|---|---|---|---|---|")
+    for row in results:
+        print(f"| {row.design} | {row.database} | {row.processes} | {row.posts:,} | {number(row.posts_per_s)} "
+              f"| {number(row.p50_ms, 1)} | {number(row.p99_ms, 1)} |")
+    rate = {(row.design, row.database, row.processes): row.posts_per_s for row in results if row.posts_per_s}
+    print()
+    for database in ("sqlite", "postgresql"):
+        naive = rate[("job per post", database, 1)] or 1
+        ours = [(processes, value) for (design, db, processes), value in rate.items()
+                if design == "claim loop" and db == database]
+        for processes, value in ours:
+            print(f"claim loop on {database} with {processes} process(es): {value / naive:.1f}x the job-per-post "
+                  f"design (target >= {TARGETS['times_naive']}x)")
+    print(f"targets: >= {TARGETS['sqlite_posts_per_s']:,}/s on SQLite, >= {TARGETS['postgresql_4_posts_per_s']:,}/s on "
+          f"PostgreSQL with 4 processes, lateness p99 <= {TARGETS['p99_ms']} ms")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print the table (or, with --worker, be one scheduler process)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--worker"]:
+        scheduler_main(argv[1:], registry=registry_for_all_kinds(NoopPublisher()), read_secrets=lambda token: {})
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench.scheduler_bench")
+    parser.add_argument("--posts", type=int, default=20_000, help="posts per claim-loop throughput run")
+    parser.add_argument("--naive-posts", type=int, default=4_000, help="posts per job-per-post throughput run")
+    parser.add_argument("--lateness-posts", type=int, default=1_000, help="posts spread over the window")
+    parser.add_argument("--spread-seconds", type=float, default=60.0, help="the lateness window (default 60)")
+    args = parser.parse_args(argv)
+    SPREAD_SECONDS[0] = args.spread_seconds
+    folder = Path(tempfile.mkdtemp(prefix="greenroom-bench-"))
+    try:
+        print(f"scheduler benchmark, no-op publisher, {THREADS} publisher threads per process, {os.cpu_count()} CPUs\n")
+        print_table(measure(args, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
