@@ -100,7 +100,9 @@ def feed_ics(session: Session, workspace: Workspace, now: datetime | None = None
         event.add("description", f"{entry.text}\n\nStatus: {entry.post.status}, version {entry.post.version}"
                   + (f"\nCampaign: {entry.campaign.name}" if entry.campaign else ""))
         event.add("categories", [entry.character.name])
-        event.add("status", "CANCELLED" if entry.post.status == PostStatus.FAILED else "CONFIRMED")
+        # Only what is approved or out is confirmed; a failed or unconfirmed delivery still needs a person.
+        settled = entry.post.status in (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED)
+        event.add("status", "CONFIRMED" if settled else "TENTATIVE")
         calendar.add_component(event)
     ical: bytes = calendar.to_ical()
     return ical

@@ -100,7 +100,8 @@ def index() -> str:
     step = timedelta(days=7) if view == "week" else None
     previous = anchor - step if step else (anchor.replace(day=1) - timedelta(days=1)).replace(day=1)
     following = anchor + step if step else (anchor.replace(day=1) + timedelta(days=32)).replace(day=1)
-    zones = {entry.character.id: character_zone(entry.character) for entry in entries}
+    characters = {entry.character.id: entry.character for entry in entries}
+    zones = {character_id: character_zone(character) for character_id, character in characters.items()}
     return render_template("calendar/index.html", view=view, anchor=anchor, days=days, zone=zone, zones=zones,
                            previous=previous, following=following, today=today, entries=entries,
                            characters=list_characters(db, member.workspace),

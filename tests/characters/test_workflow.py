@@ -1,8 +1,10 @@
 """The post state machine: roles, the two-person rule, the check gate and the scheduler contract."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from characters.errors import Conflict, DomainError, PermissionDenied
@@ -265,3 +267,36 @@ def test_edit_refused_when_the_scheduler_already_claimed_a_target(session, crew)
 def test_alt_text_is_required_with_an_image():
     with pytest.raises(ValueError, match="alt text"):
         PostContent.model_validate({"parts": [{"text": "hi", "image": b"x", "image_mime": "image/png"}]})
+
+
+def test_two_concurrent_approvals_cannot_both_win(session, crew, engine):
+    post = submitted(session, crew)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def approve_in_own_session(hours: int) -> None:
+        with Session(engine, expire_on_commit=False) as own:
+            mine = own.get(Post, post.id)
+            assert mine.version == 1
+            barrier.wait()  # both have read version 1 before either writes
+            try:
+                approve_post(session=own, member=crew["as"][Role.EDITOR], post=mine, expected_version=1,
+                             due_at=utcnow() + timedelta(hours=hours))
+                own.commit()
+                outcomes.append("won")
+            except (DomainError, OperationalError):  # SQLite refuses the stale writer outright
+                own.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=approve_in_own_session, args=(hours,)) for hours in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "won"]
+    session.rollback()
+    session.expire_all()
+    events = session.exec(select(AuditEvent).where(AuditEvent.post_id == post.id,
+                                                   AuditEvent.action == "approve")).all()
+    [target] = targets_of(session, post)
+    assert len(events) == 1 and target.due_at == session.get(Post, post.id).due_at
