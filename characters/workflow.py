@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from characters.bible import current_card, list_characters
@@ -179,7 +180,15 @@ def conditional_update(session: Session, post: Versioned, *, expected_version: i
                  .execution_options(synchronize_session=False))
     if table is not RecurringRule:
         statement = statement.values(updated_at=utcnow())
-    result = cast(CursorResult[Any], session.execute(statement))
+    try:
+        result = cast(CursorResult[Any], session.execute(statement))
+    except OperationalError as error:
+        # SQLite refuses a writer whose snapshot is older than another writer's commit ("database is locked"):
+        # the same race PostgreSQL resolves by re-checking the WHERE. Say so instead of failing the request.
+        if "locked" not in str(error.orig):
+            raise
+        raise Conflict("Someone else is saving this right now; nothing was changed. Reload and try again.",
+                       field="version") from error
     session.refresh(post)
     if result.rowcount == 1:
         return

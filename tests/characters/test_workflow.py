@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from characters.errors import Conflict, DomainError, PermissionDenied
@@ -284,7 +283,7 @@ def test_two_concurrent_approvals_cannot_both_win(session, crew, engine):
                              due_at=utcnow() + timedelta(hours=hours))
                 own.commit()
                 outcomes.append("won")
-            except (DomainError, OperationalError):  # SQLite refuses the stale writer outright
+            except DomainError:  # PostgreSQL re-checks the version; SQLite refuses the stale writer outright
                 own.rollback()
                 outcomes.append("refused")
 
