@@ -99,12 +99,17 @@ def test_claim_takes_due_deliveries_of_live_posts_in_due_order(engine, world):
 
     claimed = claim(engine)
 
-    assert [target.post_id for target in claimed] == [earlier, later]
+    assert [target.post_id for target in claimed] == [earlier, later, stale]
     assert all(target.lease_expires_at == NOW + timedelta(seconds=LEASE) for target in claimed)
     by_post = {row.post_id: row for row in targets(engine)}
     assert by_post[earlier].status == DeliveryStatus.PUBLISHING and by_post[earlier].lease_owner == "w1"
-    for post_id in (future, in_review, unscheduled, cancelled, retry_later, stale):
+    for post_id in (future, in_review, unscheduled, cancelled, retry_later):
         assert by_post[post_id].status != DeliveryStatus.PUBLISHING
+    # The key's version is checked as sending starts: the stale delivery is never sent and leaves the clock.
+    assert start_sending(engine, "w1", [target.id for target in claimed], NOW) == {
+        by_post[earlier].id, by_post[later].id}
+    stale_row = targets(engine, [stale])[0]
+    assert (stale_row.status, stale_row.due_at) == (DeliveryStatus.PENDING, None)
     assert post_row(engine, earlier).status == PostStatus.PUBLISHING
     assert audit_actions(engine, earlier) == [("publishing", None)]
 
