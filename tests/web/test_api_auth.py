@@ -14,7 +14,9 @@ from characters.scenes import SceneInput, SceneLine, create_scene
 from characters.tokens import revoke_token
 from characters.workspaces import remove_member, set_member_role
 from tests.factories import DEFAULT_PASSWORD, member
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from characters.cards import parse_card
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 CARDS = Path(__file__).resolve().parents[1] / "characters" / "fixtures" / "cards"
 WALT = {"name": "Walt Hadley", "description": "Copywriter at a Madison Avenue agency, 1962.",

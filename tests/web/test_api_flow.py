@@ -17,7 +17,9 @@ from werkzeug.serving import make_server
 from characters.delivery import claim_due_targets, complete_target, load_deliveries, start_sending
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.feed import FeedPublisher
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 CARD = Path(__file__).resolve().parents[1] / "characters" / "fixtures" / "cards" / "v2-fennick-lorebook.json"
 

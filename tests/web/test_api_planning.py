@@ -8,7 +8,9 @@ from cryptography.fernet import Fernet
 from characters.config import Settings
 from characters.models import utcnow
 from tests.factories import make_character
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ from characters.models import Post, Role, utcnow
 from characters.posts import PostContent, create_draft
 from characters.workflow import approve_post, submit_post
 from tests.factories import member
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from characters.models import utcnow
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 
 @pytest.fixture

@@ -1,36 +1,32 @@
 """Schemathesis against a live server: no request, valid or not, gets a 500, and every answer matches the document.
 
-The app runs on a free port over a throwaway PostgreSQL database (the stricter backend: it refuses NUL
-characters and integers beyond its columns, which SQLite would swallow), seeded with posts in several states
-and an owner's write token, and the schemathesis CLI runs every phase with `--checks all`.
+The app runs on a free port over the PostgreSQL test database, seeded with posts in several states and an
+owner's write token, and the schemathesis CLI runs every phase with `--checks all`.
 """
 
 import os
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from characters.campaigns import CampaignInput, create_campaign
 from characters.config import Settings
-from characters.db import make_engine
-from characters.migrations import upgrade_database
 from characters.models import Role, utcnow
 from characters.posts import PostContent, create_draft
 from characters.scenes import SceneInput, SceneLine, create_scene
 from characters.workflow import approve_post, submit_post
-from tests.conftest import PG_ADMIN_DSN
 from tests.factories import member
-from tests.web.test_api_helpers import make_api_world
+from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("fresh_checker")
 
 # Business rules no schema can state (a due time in the future, a draft's text before submitting, the version
 # a write was based on) answer schema-valid requests with 422 or 428; every other check keeps its defaults.
@@ -49,24 +45,8 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 MAX_EXAMPLES = 12
 
 
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """Create a PostgreSQL database of its own (the shared test database is emptied between tests)."""
-    name = f"greenroom_st_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _seed(url: str) -> str:
+def _seed(engine: Engine) -> str:
     """Fill the database with a workspace worth exploring; return the owner's write token."""
-    engine = make_engine(url)
-    upgrade_database(engine)
     with Session(engine, expire_on_commit=False) as session:
         world = make_api_world(session)
         assert world.character is not None
@@ -87,15 +67,17 @@ def _seed(url: str) -> str:
         create_scene(session=session, member=writer, data=SceneInput(title="River chat", lines=[
             SceneLine(character_id=world.character.id or 0, text="Who's for a swim?")]))
         session.commit()
-    engine.dispose()
     return world.tokens["owner"]
 
 
-def test_the_api_matches_its_document_and_never_fails(database_url, tmp_path):
-    token = _seed(database_url)
+# PostgreSQL only: it refuses NUL characters and integers beyond its columns, which SQLite would swallow.
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_api_matches_its_document_and_never_fails(engine, tmp_path):
+    token = _seed(engine)
     from web import create_app
 
-    settings = Settings(database_url=database_url, secret_key="schemathesis-secret", greenroom_env="test",
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
+                        secret_key="schemathesis-secret", greenroom_env="test",
                         channel_secrets_key=Fernet.generate_key().decode(), api_rate_limit="100000 per minute")
     app = create_app({"TESTING": False}, settings=settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)

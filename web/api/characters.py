@@ -63,9 +63,8 @@ def list_all_characters(query: CharacterListQuery) -> CharacterList:
 @operation(TAG, CharacterOut, status=201, writes=True)
 def create_character(json: CharacterCreate) -> tuple[CharacterOut, int]:
     """Create a character from bible fields (its first version)."""
-    edit = BibleEdit.model_validate(json.model_dump(exclude={"note"}))
     with unit_of_work() as db:
-        character = create_character_from_edit(session=db, member=api_member(), edit=edit, note=json.note)
+        character = create_character_from_edit(session=db, member=api_member(), edit=json, note=json.note)
     return character_out(get_session(), character), 201
 
 
@@ -80,8 +79,7 @@ def get_one_character(slug: str) -> CharacterOut:
 @operation(TAG, CharacterOut, writes=True, errors=[428])
 def replace_character(slug: str, json: CharacterUpdate, headers: VersionHeaders) -> CharacterOut:
     """Save the whole bible as the next version; 409 if someone saved a newer one since `version`."""
-    edit = BibleEdit.model_validate(json.model_dump(exclude={"note", "version"}))
-    return _save(slug, edit, expected_version(json.version, headers), json.note)
+    return _save(slug, json, expected_version(json.version, headers), json.note)
 
 
 @bp.patch("/characters/<slug>")

@@ -5,6 +5,7 @@ fit in a UTC datetime, so no schema-valid value can reach the database and fail 
 """
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -21,29 +22,24 @@ Version = Annotated[int, Field(ge=1, le=MAX_DB_INT, description="The version you
 
 
 # Pydantic would also read numbers and other shapes as times; the API takes the one unambiguous spelling.
-ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})")
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _iso_datetime(value: Any) -> Any:
-    # Parsed here, so strict JSON validation (which reads no text as a time on its own) gets a datetime.
-    if isinstance(value, str) and ISO_DATETIME.fullmatch(value):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("write the time in ISO 8601 with a zone, e.g. 2026-12-03T09:15:00+01:00")
+def _iso(pattern: re.Pattern[str], parse: Callable[[str], Any], example: str) -> BeforeValidator:
+    """Accept only text of `pattern`, parsed here so strict JSON validation (which reads no text as a time) passes."""
 
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str) and pattern.fullmatch(value):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        raise ValueError(f"write it in ISO 8601, e.g. {example}")
 
-def _iso_date(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str) and ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("write the date in ISO 8601, e.g. 2026-12-03")
+    return BeforeValidator(check)
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -56,10 +52,12 @@ def _in_utc(value: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_in_utc),
+Moment = Annotated[AwareDatetime, _iso(ISO_DATETIME, lambda text: datetime.fromisoformat(text.upper()),
+                                        "2026-12-03T09:15:00+01:00"),
+                   AfterValidator(_in_utc),
                    Field(description="ISO 8601 with a time zone offset, e.g. 2026-12-03T09:15:00+01:00")]
 
-IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
+IsoDate = Annotated[date | None, _iso(ISO_DATE, date.fromisoformat, "2026-12-03")]
 # Request bodies refuse unknown fields (a typo never goes unnoticed) and are read strictly as JSON: "1" is not
 # a number, 0 is not false, and a number is not a time (see spec._SafeAdapter).
 BODY_CONFIG = ConfigDict(extra="forbid", strict=True)

@@ -38,6 +38,14 @@ def _transition(post_id: int, act: Callable[[Session, Member, Post], Outcome]) -
                          check=CheckOut(**check.to_dict()) if check else None, moved=moved)
 
 
+def _without_check(call: Callable[[Session, Member, Post], None]) -> Callable[[Session, Member, Post], Outcome]:
+    """Return a transition that runs no check and moves no other post."""
+    def act(db: Session, member: Member, post: Post) -> Outcome:
+        call(db, member, post)
+        return None, []
+    return act
+
+
 def _due(db: Session, post: Post, due_at: datetime | None) -> datetime:
     """Return the requested due time, or the character's next free rhythm slot."""
     if due_at is not None:
@@ -74,10 +82,8 @@ def approve(post_id: int, json: ApproveIn) -> TransitionOut:
 @operation(TAG, TransitionOut, writes=True)
 def reject(post_id: int, json: RejectIn) -> TransitionOut:
     """Send a post in review back to draft with a comment saying what to change."""
-    def act(db: Session, member: Member, post: Post) -> Outcome:
-        reject_post(session=db, member=member, post=post, expected_version=json.version, comment=json.comment)
-        return None, []
-    return _transition(post_id, act)
+    return _transition(post_id, _without_check(lambda db, member, post: reject_post(
+        session=db, member=member, post=post, expected_version=json.version, comment=json.comment)))
 
 
 @bp.post("/posts/<int:post_id>/reschedule")
@@ -95,7 +101,5 @@ def reschedule(post_id: int, json: RescheduleIn) -> TransitionOut:
 @operation(TAG, TransitionOut, writes=True)
 def cancel(post_id: int, json: CancelIn) -> TransitionOut:
     """Cancel a post and its pending deliveries (writers: only their own, before approval)."""
-    def act(db: Session, member: Member, post: Post) -> Outcome:
-        cancel_post(session=db, member=member, post=post, expected_version=json.version, reason=json.reason)
-        return None, []
-    return _transition(post_id, act)
+    return _transition(post_id, _without_check(lambda db, member, post: cancel_post(
+        session=db, member=member, post=post, expected_version=json.version, reason=json.reason)))
