@@ -134,7 +134,7 @@ def ensure_feed_channel(session: Session, character: Character) -> Channel:
     ).first()
     if channel is None:
         channel = Channel(workspace_id=character.workspace_id, character_id=require_id(character),
-                          kind=ChannelKind.FEED, label=f"{character.name}'s feed")
+                          kind=ChannelKind.FEED, label=f"{character.name[:180]}'s feed")
         session.add(channel)
         session.flush()
     return channel

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from characters.bible import current_card, list_characters
 from characters.card_model import CardData
 from characters.channels import ensure_feed_channel
-from characters.consistency import check_text
+from characters.consistency import card_key, check_text
 from characters.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.models import (
     AuditEvent,
@@ -100,7 +100,8 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
     """Check every part on every network and fold the results (lowest score, worst verdict)."""
     card = card or current_card(session, character)
     others = _other_cards(session, character)
-    cache_key = f"character-{character.id}-v{character.current_version}"
+    # A content key, not ids: ids can be reused (SQLite reuses a deleted max rowid), a card's content cannot lie.
+    cache_key = card_key(card)
     score, verdict = 100, "pass"
     findings: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from characters.bible import current_card, get_character, list_characters
 from characters.card_model import CardData
+from characters.consistency.checker import card_key
 from characters.drafting import (
     DraftInputError,
     DraftJob,
@@ -114,7 +115,7 @@ def _job(kind: JobKind, db: Session, member: Member, character: Character, card:
         "budget": int(current_app.config.get("DRAFTING_PROMPT_BUDGET", DEFAULT_BUDGET)),
         "platform": _text(payload, "platform") or None,
         "recent_posts": recent_posts(db, character),
-        "cache_key": f"{character.id}:{character.current_version}",
+        "cache_key": card_key(card),
         "others": others,
     }
     if kind == "generate":

@@ -244,3 +244,15 @@ def test_public_addresses(address, public):
     import ipaddress
 
     assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+def test_feed_channel_of_a_character_with_a_200_character_name(session):
+    from characters.channels import ensure_feed_channel
+    from tests.factories import make_character, make_user, make_workspace
+
+    owner = make_user(session, "longname@example.com")
+    workspace = make_workspace(session, owner, "long-names")
+    character = make_character(session, workspace, owner, "N" * 200)
+    channel = ensure_feed_channel(session, character)
+    session.commit()
+    assert channel.label.endswith("'s feed") and len(channel.label) <= 200
