@@ -49,7 +49,7 @@ from tests.scheduler.seed import add_posts, make_world
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_DSN = os.environ.get("GREENROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-THREADS = 16
+THREADS = 32
 WORKER_OPTIONS = ("--threads", str(THREADS), "--claim-batch", "64", "--poll-seconds", "0.5", "--lease-seconds", "60")
 SPREAD_SECONDS = [60.0]  # the lateness runs' window; --spread-seconds shortens it for a quick look
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)

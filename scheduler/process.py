@@ -30,6 +30,7 @@ log = logging.getLogger("greenroom.scheduler")
 
 CLAIM_JOB = "claim"
 RECURRING_SECONDS = 60.0
+STOP_CHECK_SECONDS = 0.2
 
 
 def build_scheduler() -> BlockingScheduler:
@@ -108,6 +109,28 @@ def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namesp
         add("recurring", materialize, RECURRING_SECONDS, now)
 
 
+def stop_on_signal(scheduler: BaseScheduler) -> None:
+    """Stop the scheduler on SIGTERM or SIGINT, from a job rather than from the signal handler.
+
+    A handler runs wherever the main thread happens to be, e.g. inside APScheduler handing a job to its
+    thread pool while holding the pool's lock; shutting down from there waited for that same lock forever.
+    So the handler only raises a flag, and a job that runs every STOP_CHECK_SECONDS acts on it.
+    """
+    requested: list[int] = []
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        requested.append(signum)  # nothing that takes a lock: see above
+
+    def stop_if_requested() -> None:
+        if requested and scheduler.running:
+            log.info("stopping on signal %d: finishing deliveries in progress", requested[0])
+            scheduler.shutdown(wait=False)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_stop)
+    scheduler.add_job(stop_if_requested, trigger="interval", seconds=STOP_CHECK_SECONDS, id="stop", name="stop")
+
+
 def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None = None,
          read_secrets: SecretsReader | None = None) -> None:
     """Validate settings, check the database is reachable, then run until SIGTERM/SIGINT."""
@@ -133,18 +156,12 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     scheduler = build_scheduler()
     install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine))
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping: finishing deliveries in progress")
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_signal(scheduler)
     log.info("scheduler %s started on %s; publishing to %s", worker.worker_id,
              engine.url.render_as_string(hide_password=True),
              ", ".join(worker.registry.kinds()) or "no channel kinds yet")
     try:
         scheduler.start()
-    except KeyboardInterrupt:
-        pass
     finally:
         worker.stop()
         engine.dispose()

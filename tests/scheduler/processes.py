@@ -1,5 +1,6 @@
 """Start and stop real scheduler processes (`tests.scheduler.entry`) for the crash and chaos tests."""
 
+import faulthandler
 import multiprocessing
 import multiprocessing.process
 import os
@@ -75,7 +76,9 @@ class SchedulerProcess:
                 self._signal(signal.SIGTERM)
             return self._wait(timeout)
         finally:
-            if self.running():  # never leave a scheduler running after a test
+            if self.running():  # never leave a scheduler running after a test; first log where it hangs
+                self._signal(signal.SIGUSR1)
+                time.sleep(0.5)
                 self._signal(signal.SIGKILL)
                 self._wait(30)
             self._close_log()
@@ -108,6 +111,7 @@ def _run_forked(log_path: str, env: dict[str, str], options: list[str]) -> None:
     descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     os.dup2(descriptor, 1)
     os.dup2(descriptor, 2)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # a hung stop shows every thread's stack
     os.environ.update(env)
     from tests.scheduler.entry import main
 

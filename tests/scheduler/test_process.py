@@ -1,6 +1,7 @@
 """The scheduler process: options, jobs, waking at the next due time, SIGTERM, and SIGKILL mid-publish."""
 
 import argparse
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from characters.config import Settings
 from characters.models import DeliveryStatus, PostStatus, Role
 from characters.recurring import RuleInput, approve_rule, create_rule, submit_rule
 from characters.workspaces import Member
-from scheduler.process import CLAIM_JOB, build_scheduler, install_jobs, materialize, parse_args
+from scheduler.process import CLAIM_JOB, build_scheduler, install_jobs, materialize, parse_args, stop_on_signal
 from tests.factories import make_character, workspace_with_roles
 from tests.scheduler.processes import FAST_OPTIONS, SchedulerProcess, wait_for
 from tests.scheduler.receiver import Receiver
@@ -141,3 +142,18 @@ def test_recurring_rules_are_materialized_once(engine, session):
     assert materialize(engine) == 3
     assert materialize(engine) == 0
     assert [row.status for row in targets(engine)] == [DeliveryStatus.PENDING] * 3
+
+
+def test_a_signal_only_raises_a_flag_and_a_job_stops_the_scheduler():
+    scheduler = BackgroundScheduler(timezone="UTC")
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        stop_on_signal(scheduler)
+        scheduler.start(paused=True)
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        assert scheduler.running  # the handler itself touches nothing that takes a lock
+        scheduler.get_job("stop").func()
+        assert not scheduler.running
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
