@@ -926,6 +926,10 @@ def _requeue_values(now: datetime) -> dict[str, Any]:
 
 def take_connection_checks(engine: Engine, limit: int = 20) -> list[ChannelCheck]:
     """Take the channels whose connection test was requested; each request is taken by one scheduler only."""
+    requested = select(col(Channel.id)).where(col(Channel.check_requested_at).is_not(None)).limit(1)
+    with engine.connect() as connection:  # a plain read first: this runs every few seconds, usually for nothing
+        if connection.execute(requested).first() is None:
+            return []
     with write_transaction(engine) as connection:
         candidates = (select(col(Channel.id)).where(col(Channel.check_requested_at).is_not(None))
                       .order_by(col(Channel.check_requested_at)).limit(limit))
