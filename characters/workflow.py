@@ -20,6 +20,7 @@ from characters.bible import current_card, list_characters
 from characters.card_model import CardData
 from characters.channels import ensure_feed_channel
 from characters.consistency import card_key, check_text
+from characters.consistency.judge import LlmJudge
 from characters.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.models import (
     AuditEvent,
@@ -96,7 +97,7 @@ class CheckFailed(DomainError):
 
 
 def check_texts(session: Session, character: Character, texts: list[str], platforms: Iterable[str | None],
-                card: CardData | None = None) -> PostCheck:
+                card: CardData | None = None, judge: LlmJudge | None = None) -> PostCheck:
     """Check every part on every network and fold the results (lowest score, worst verdict)."""
     card = card or current_card(session, character)
     others = _other_cards(session, character)
@@ -105,9 +106,12 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
     score, verdict = 100, "pass"
     findings: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
+    platforms = list(platforms)
     for number, text in enumerate(texts or [""], start=1):
-        for platform in platforms:
-            result = check_text(card, text, platform, others=others, cache_key=cache_key)
+        for index, platform in enumerate(platforms):
+            # The judge reads the text, not the network: ask it once per part.
+            result = check_text(card, text, platform, others=others, cache_key=cache_key,
+                                judge=judge if index == 0 else None)
             score = min(score, result.score)
             if _VERDICT_RANK[result.verdict] > _VERDICT_RANK[verdict]:
                 verdict = result.verdict
@@ -128,11 +132,11 @@ def _other_cards(session: Session, character: Character) -> list[CardData]:
     return [current_card(session, other) for other in others[:MAX_OTHER_CARDS]]
 
 
-def check_post(session: Session, post: Post) -> PostCheck:
+def check_post(session: Session, post: Post, judge: LlmJudge | None = None) -> PostCheck:
     """Check the post's saved parts against its character's current bible, on each of its networks."""
     character = _character_of(session, post)
     return check_texts(session, character, [part.text for part in parts_of(session, post)],
-                       platforms_of(session, post))
+                       platforms_of(session, post), judge=judge)
 
 
 def _character_of(session: Session, post: Post) -> Character:
@@ -319,7 +323,7 @@ def save_post(*, session: Session, member: Member, post: Post, expected_version:
 
 
 def submit_post(*, session: Session, member: Member, post: Post, expected_version: int,
-                note: str | None = None) -> PostCheck:
+                note: str | None = None, judge: LlmJudge | None = None) -> PostCheck:
     """Send a draft to review; its check result is stored so editors see it in the inbox."""
     member.require(Action.SUBMIT)
     _not_scene_part(post, "submit")
@@ -327,7 +331,7 @@ def submit_post(*, session: Session, member: Member, post: Post, expected_versio
     empty = [str(number) for number, text in enumerate(texts, start=1) if not text.strip()]
     if empty:
         raise DomainError(f"Write something in part {', '.join(empty)} before submitting.", field="parts")
-    check = check_post(session, post)
+    check = check_post(session, post, judge)
     conditional_update(session, post, expected_version=expected_version, from_statuses=[PostStatus.DRAFT],
                        verb="submitted", values={
                            "status": PostStatus.IN_REVIEW.value, "submitted_by_id": member.user.id,
@@ -343,14 +347,15 @@ def submit_post(*, session: Session, member: Member, post: Post, expected_versio
 
 
 def approve_post(*, session: Session, member: Member, post: Post, expected_version: int, due_at: datetime,
-                 now: datetime | None = None, override_reason: str | None = None) -> PostCheck:
+                 now: datetime | None = None, override_reason: str | None = None,
+                 judge: LlmJudge | None = None) -> PostCheck:
     """Approve a post in review for `due_at` (in the future), recording the bible version and the check."""
     require_reviewer(member, post)
     _not_scene_part(post, "approve")
     if post.status != PostStatus.IN_REVIEW:
         raise DomainError(refusal(post.status, "approved"))
     require_future(due_at, now)
-    check = check_post(session, post)
+    check = check_post(session, post, judge)
     reason = _clean_reason(override_reason, "why this post may go out anyway", required=False)
     if check.failed and not reason:
         raise CheckFailed(check)

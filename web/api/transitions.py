@@ -22,6 +22,7 @@ from web.api.schemas import CheckOut
 from web.api.schemas_posts import ApproveIn, CancelIn, RejectIn, RescheduleIn, SubmitIn, TransitionOut
 from web.api.spec import operation
 from web.database import get_session, unit_of_work
+from web.judging import configured_judge
 
 TAG = "workflow"
 # What a transition returns: the check it ran (or None) and the ids of other posts it moved.
@@ -64,7 +65,8 @@ def _due(db: Session, post: Post, due_at: datetime | None) -> datetime:
 def submit(post_id: int, json: SubmitIn) -> TransitionOut:
     """Send a draft to review; its in-character check is stored for the reviewers."""
     def act(db: Session, member: Member, post: Post) -> Outcome:
-        return submit_post(session=db, member=member, post=post, expected_version=json.version, note=json.note), []
+        return submit_post(session=db, member=member, post=post, expected_version=json.version, note=json.note,
+                           judge=configured_judge()), []
     return _transition(post_id, act)
 
 
@@ -74,7 +76,8 @@ def approve(post_id: int, json: ApproveIn) -> TransitionOut:
     """Approve a post in review for `due_at` or the next free slot (editors; never one's own post)."""
     def act(db: Session, member: Member, post: Post) -> Outcome:
         return approve_post(session=db, member=member, post=post, expected_version=json.version,
-                            due_at=_due(db, post, json.due_at), override_reason=json.override_reason), []
+                            due_at=_due(db, post, json.due_at), override_reason=json.override_reason,
+                            judge=configured_judge()), []
     return _transition(post_id, act)
 
 

@@ -26,6 +26,7 @@ from characters.workflow import (
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
+from web.judging import configured_judge
 from web.posts import bp
 from web.posts.present import character_zone, int_arg, parse_local, safe_next
 from web.templating import format_datetime
@@ -88,7 +89,7 @@ def submit(post_id: int) -> Response:
     """Send a draft to review."""
     def action(post: Post) -> str:
         check = submit_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
-                            note=_form("note"))
+                            note=_form("note"), judge=configured_judge())
         if check.failed:
             flash(f"It fails the in-character check (score {check.score}); an editor must fix it or approve it "
                   "with a reason.", "warning")
@@ -102,7 +103,7 @@ def approve(post_id: int) -> Response:
     def action(post: Post) -> str:
         due = _due_time(post)
         approve_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
-                     due_at=due, override_reason=_form("override_reason"))
+                     due_at=due, override_reason=_form("override_reason"), judge=configured_judge())
         return f"Approved: goes out {_when(due, post)}."
     return _run(post_id, action)
 

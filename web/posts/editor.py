@@ -28,6 +28,7 @@ from characters.workspaces import Action
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
+from web.judging import configured_judge
 from web.posts import bp
 from web.posts.editor_form import EditorState, PartView, content_of, parse_editor, state_from_parts
 
@@ -125,7 +126,7 @@ def _submit_after_save(post_id: int, version: int) -> None:
     try:
         with unit_of_work() as db:
             check = submit_post(session=db, member=member, post=get_post(db, member.workspace, post_id),
-                                expected_version=version)
+                                expected_version=version, judge=configured_judge())
     except DomainError as error:
         flash(f"Saved, but not submitted: {error.message}", "error")
         return
