@@ -10,6 +10,7 @@ from datetime import datetime
 from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from characters.delivery import requeue_missed, resolve_unconfirmed
 from characters.errors import DomainError, NotFound, PermissionDenied
 from characters.models import Character, Post, utcnow
 from characters.posts import add_comment, get_post
@@ -146,4 +147,23 @@ def comment(post_id: int) -> Response:
     def action(post: Post) -> str:
         add_comment(session=get_session(), member=current_member(), post=post, body=_form("body", 6000))
         return "Comment added."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/deliveries/<int:target_id>/resolve", methods=["POST"])
+def resolve_delivery(post_id: int, target_id: int) -> Response:
+    """Settle a delivery the scheduler could not confirm, or send a missed one late (editors)."""
+    def action(post: Post) -> str:
+        outcome = _form("outcome")
+        db, member = get_session(), current_member()
+        if outcome == "published":
+            resolve_unconfirmed(session=db, member=member, target_id=target_id, published=True, now=utcnow())
+            return "Marked as published."
+        if outcome == "resend":
+            resolve_unconfirmed(session=db, member=member, target_id=target_id, published=False, now=utcnow())
+            return "It will be sent again within moments."
+        if outcome == "send-late":
+            requeue_missed(session=db, member=member, target_id=target_id, now=utcnow())
+            return "It will be sent now, late."
+        raise DomainError("Pick what happened to this delivery.")
     return _run(post_id, action)
