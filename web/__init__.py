@@ -62,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
         feeds,
         inbox,
         members,
+        notifications,
         posts,
         scenes,
         tokens,
@@ -70,7 +71,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp, drafting.bp,
                       inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp, channels.bp,
-                      feeds.bp, tokens.bp, api.bp):
+                      feeds.bp, tokens.bp, notifications.bp, api.bp):
         app.register_blueprint(blueprint)
 
 
