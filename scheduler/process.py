@@ -31,6 +31,8 @@ log = logging.getLogger("greenroom.scheduler")
 CLAIM_JOB = "claim"
 RECURRING_SECONDS = 60.0
 STOP_CHECK_SECONDS = 0.2
+POOL_SIZE = 8
+POOL_OVERFLOW = 4
 
 
 def build_scheduler() -> BlockingScheduler:
@@ -142,8 +144,9 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     except ConfigError as error:
         raise SystemExit(str(error)) from None
     args = parse_args(argv, settings)
-    # Enough connections for the claim job, the writer thread and the upkeep jobs running at once.
-    engine = make_engine(settings.database_url, pool_size=args.threads + 4, max_overflow=4)
+    # Enough connections for the claim job, the writer thread and the upkeep jobs running at once (publisher
+    # threads never touch the database), and few enough that many processes fit PostgreSQL's max_connections.
+    engine = make_engine(settings.database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     with engine.connect():
         pass
     if read_secrets is None:
