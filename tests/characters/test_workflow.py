@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from characters.errors import Conflict, DomainError, PermissionDenied
 from characters.models import (
@@ -78,7 +78,8 @@ def test_draft_submit_approve_schedules_every_target(session, crew):
     [target] = targets_of(session, post)
     assert target.status == DeliveryStatus.PENDING and target.due_at == post.due_at
     assert target.idempotency_key == f"gr-{post.id}-v{post.version}-c{target.channel_id}"
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.post_id == post.id))]
+    events = select(AuditEvent).where(AuditEvent.post_id == post.id).order_by(col(AuditEvent.id))
+    actions = [e.action for e in session.exec(events)]
     assert actions == ["submit", "approve"]
 
 
