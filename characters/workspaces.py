@@ -140,9 +140,7 @@ def members_of(session: Session, workspace: Workspace) -> list[tuple[User, Role]
 
 def set_member_role(*, session: Session, workspace: Workspace, user: User, role: Role) -> None:
     """Add `user` to the workspace with `role`, or change their role; keeps at least one owner."""
-    membership = session.exec(
-        select(Membership).where(Membership.workspace_id == workspace.id, Membership.user_id == user.id)
-    ).first()
+    membership = _membership_row(session, workspace, user)
     if membership is None:
         session.add(Membership(workspace_id=require_id(workspace), user_id=require_id(user), role=role))
     else:
@@ -155,9 +153,7 @@ def set_member_role(*, session: Session, workspace: Workspace, user: User, role:
 
 def remove_member(*, session: Session, workspace: Workspace, user: User) -> None:
     """Remove a member; the last owner cannot be removed."""
-    membership = session.exec(
-        select(Membership).where(Membership.workspace_id == workspace.id, Membership.user_id == user.id)
-    ).first()
+    membership = _membership_row(session, workspace, user)
     if membership is None:
         raise NotFound("That person is not a member of this workspace.")
     if membership.role == Role.OWNER:
@@ -207,9 +203,7 @@ def find_invite(session: Session, token: str, now: datetime | None = None) -> tu
 def accept_invite(*, session: Session, token: str, user: User) -> Workspace:
     """Join the invite's workspace with its role (keeping a higher role if already a member)."""
     invite, workspace = find_invite(session, token)
-    existing = session.exec(
-        select(Membership).where(Membership.workspace_id == workspace.id, Membership.user_id == user.id)
-    ).first()
+    existing = _membership_row(session, workspace, user)
     if existing is None:
         session.add(Membership(workspace_id=require_id(workspace), user_id=require_id(user), role=invite.role))
     invite.used_at = utcnow()
@@ -259,3 +253,10 @@ def update_settings(*, session: Session, member: Member, name: str, two_person_r
     session.add(workspace)
     session.flush()
     return workspace
+
+
+def _membership_row(session: Session, workspace: Workspace, user: User) -> Membership | None:
+    """Return the user's membership row in the workspace, if any."""
+    return session.exec(
+        select(Membership).where(Membership.workspace_id == workspace.id, Membership.user_id == user.id)
+    ).first()
