@@ -78,4 +78,4 @@ clean:
 # Until the first release the schema is one migration; regenerate it after changing the tables.
 initial-migration: $(STAMPS)/venv
 	rm -f migrations/versions/*.py /tmp/greenroom-initial.sqlite3
-	$(BIN)/python -c "from characters.migrations import make_revision; make_revision('sqlite:////tmp/greenroom-initial.sqlite3', 'create the tables', '0001')"
+	$(BIN)/python -c "from characters.core.migrations import make_revision; make_revision('sqlite:////tmp/greenroom-initial.sqlite3', 'create the tables', '0001')"

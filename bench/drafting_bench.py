@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from characters.card_model import CardData, CharacterBook, LoreEntry
-from characters.drafting import collect, generate_job, run_job
-from characters.llm import ScriptedModel
-from characters.prompting import activate_lore, build_prompt, count_tokens, estimate_messages
-from characters.threads import split_for_platform
+from characters.bibles.card_data import CardData, CharacterBook, LoreEntry
+from characters.drafting.jobs import collect, generate_job, run_job
+from characters.drafting.prompting import activate_lore, build_prompt, count_tokens, estimate_messages
+from characters.llm.adapter import ScriptedModel
+from characters.posting.threads import split_for_platform
 
 LORE_ENTRIES = 200
 RUNS = 30

@@ -38,9 +38,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from characters.db import make_engine, write_transaction
-from characters.migrations import upgrade_database
-from characters.models import AuditEvent, Channel, DeliveryStatus, Post, PostPart, PostStatus, PostTarget, utcnow
+from characters.core.db import make_engine, write_transaction
+from characters.core.migrations import upgrade_database
+from characters.core.models import AuditEvent, Channel, Delivery, DeliveryStatus, Post, PostPart, PostStatus, utcnow
 from scheduler.process import main as scheduler_main
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.noop import NoopPublisher
@@ -115,15 +115,15 @@ def make_all_due(engine: Engine, due: datetime) -> None:
     """Move every seeded post and delivery to `due` in one statement each (the scheduler is already waiting)."""
     with engine.begin() as connection:
         connection.execute(update(Post).where(col(Post.due_at) == FAR_FUTURE).values(due_at=due))
-        connection.execute(update(PostTarget).where(col(PostTarget.due_at) == FAR_FUTURE).values(due_at=due))
+        connection.execute(update(Delivery).where(col(Delivery.due_at) == FAR_FUTURE).values(due_at=due))
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
 
 
 def published(engine: Engine) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(PostTarget)
-                                      .where(col(PostTarget.status) == DeliveryStatus.PUBLISHED.value)).scalar_one())
+        return int(connection.execute(select(func.count()).select_from(Delivery)
+                                      .where(col(Delivery.status) == DeliveryStatus.PUBLISHED.value)).scalar_one())
 
 
 JOB_ERRORS: list[str] = []  # failures of naive jobs, so a broken run stops at once instead of timing out
@@ -141,14 +141,14 @@ def wait_published(engine: Engine, count: int, timeout: float) -> None:
 
 def lateness_ms(engine: Engine) -> list[float]:
     with engine.connect() as connection:
-        rows = connection.execute(select(col(PostTarget.due_at), col(PostTarget.published_at))
-                                  .where(col(PostTarget.status) == DeliveryStatus.PUBLISHED.value)).all()
+        rows = connection.execute(select(col(Delivery.due_at), col(Delivery.published_at))
+                                  .where(col(Delivery.status) == DeliveryStatus.PUBLISHED.value)).all()
     return sorted((row.published_at - row.due_at).total_seconds() * 1000 for row in rows)
 
 
 def last_published(engine: Engine) -> datetime:
     with engine.connect() as connection:
-        return connection.execute(select(func.max(col(PostTarget.published_at)))).scalar_one()
+        return connection.execute(select(func.max(col(Delivery.published_at)))).scalar_one()
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -231,7 +231,7 @@ def naive_publish(url: str, target_id: int) -> None:
     # The same write transaction as the claim loop (BEGIN IMMEDIATE on SQLite): eight job threads reading and
     # then writing in plain transactions make SQLite refuse some of them as "database is locked".
     with write_transaction(engine) as connection, Session(bind=connection) as session:
-        target = session.get(PostTarget, target_id)
+        target = session.get(Delivery, target_id)
         if target is None or target.status != DeliveryStatus.PENDING:
             return
         post = session.get(Post, target.post_id)
@@ -271,7 +271,7 @@ def naive_scheduler(url: str, engine: Engine, jobs: Sequence[tuple[int, datetime
 
 def naive_targets(engine: Engine) -> list[tuple[int, datetime]]:
     with engine.connect() as connection:
-        return [(row.id, row.due_at) for row in connection.execute(select(col(PostTarget.id), col(PostTarget.due_at)))]
+        return [(row.id, row.due_at) for row in connection.execute(select(col(Delivery.id), col(Delivery.due_at)))]
 
 
 def naive_throughput(url: str, posts: int) -> Result:

@@ -3,9 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import characters.models  # noqa: F401  - registers every table on SQLModel.metadata
-from characters.config import get_settings
-from characters.db import make_engine
+import characters.core.models  # noqa: F401  - registers every table on SQLModel.metadata
+from characters.core.config import get_settings
+from characters.core.db import make_engine
 
 target_metadata = SQLModel.metadata
 

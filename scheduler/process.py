@@ -18,11 +18,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from characters.config import ConfigError, Settings, load_settings
-from characters.db import make_engine, write_transaction
-from characters.models import utcnow
-from characters.recurring import materialize_recurring
-from characters.secrets import secret_box
+from characters.core.config import ConfigError, Settings, load_settings
+from characters.core.db import make_engine, write_transaction
+from characters.core.models import utcnow
+from characters.posting.recurring import materialize_recurring
+from characters.publishing.secrets import secret_box
 from scheduler.publishers.registry import PublisherRegistry, default_registry
 from scheduler.worker import SecretsReader, Worker, WorkerConfig
 

@@ -19,11 +19,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from characters.delivery import (
-    ClaimedTarget,
-    Delivery,
+from characters.core.models import utcnow
+from characters.publishing.delivery import (
+    ClaimedDelivery,
     Failure,
     Missed,
+    OutgoingDelivery,
     Published,
     Released,
     Settlement,
@@ -41,7 +42,6 @@ from characters.delivery import (
     take_connection_checks,
     write_batch,
 )
-from characters.models import utcnow
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,
@@ -265,7 +265,7 @@ class Worker:
             wake = due
         return max(wake, now + MIN_WAKE_GAP)
 
-    def _dispatch(self, claimed: list[ClaimedTarget]) -> None:
+    def _dispatch(self, claimed: list[ClaimedDelivery]) -> None:
         if not claimed:
             return
         started = self.clock()
@@ -300,7 +300,7 @@ class Worker:
 
     # --- publishing -------------------------------------------------------------------------------------------
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, delivery: OutgoingDelivery) -> None:
         """Publish one delivery and queue its outcome; never raises (one bad delivery stops nothing else)."""
         target_id = delivery.target.id
         with self._slots:
@@ -333,7 +333,7 @@ class Worker:
             log.warning("delivery %d: lease lost before the outcome was recorded", target_id)
         self._forget([target_id])
 
-    def _publish(self, delivery: Delivery) -> Settlement | None:
+    def _publish(self, delivery: OutgoingDelivery) -> Settlement | None:
         """Return the outcome of publishing one delivery, or None when it must not be touched any more."""
         target_id = delivery.target.id
         ready = self.prepare(delivery, self.clock())
@@ -354,7 +354,7 @@ class Worker:
             return Failure(target_id, f"The network answered something unexpected ({type(error).__name__}: {error}).")
         return _published(target_id, outcome)
 
-    def prepare(self, delivery: Delivery, now: datetime) -> tuple[Publisher, PublishRequest] | Settlement:
+    def prepare(self, delivery: OutgoingDelivery, now: datetime) -> tuple[Publisher, PublishRequest] | Settlement:
         """Return the publisher and request for a delivery, or the settlement that stops it before sending."""
         target_id = delivery.target.id
         channel = delivery.channel
@@ -388,7 +388,9 @@ class Worker:
             reply_to=RemoteRef(id=str(reply_to.get("id")), url=reply_to.get("url"),
                                extra=dict(reply_to.get("extra") or {})) if reply_to else None)
 
-    def look_up(self, delivery: Delivery, publisher: Publisher, request: PublishRequest, why: str) -> Settlement:
+    def look_up(
+        self, delivery: OutgoingDelivery, publisher: Publisher, request: PublishRequest, why: str
+    ) -> Settlement:
         """Ask the network whether a maybe-sent delivery is there: published if found, else unconfirmed."""
         try:
             found = publisher.find_published(request)

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from characters.config import Settings
-from characters.db import make_engine
-from characters.migrations import upgrade_database
+from characters.core.config import Settings
+from characters.core.db import make_engine
+from characters.core.migrations import upgrade_database
 
 PG_ADMIN_DSN = os.environ.get("GREENROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")

@@ -4,11 +4,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from characters.accounts import UserCreate, create_user
-from characters.bible import create_character
-from characters.card_model import CardData, GreenroomExtension
-from characters.models import Character, Role, User, Workspace
-from characters.workspaces import Member, WorkspaceCreate, create_workspace, set_member_role
+from characters.accounts.users import UserCreate, create_user
+from characters.accounts.workspaces import Member, WorkspaceCreate, create_workspace, set_member_role
+from characters.bibles.bible import create_character
+from characters.bibles.card_data import CardData, GreenroomExtension
+from characters.core.models import Character, Role, User, Workspace
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 

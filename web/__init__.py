@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Flask
 
-from characters.config import Settings, load_settings
+from characters.core.config import Settings, load_settings
 
 
 def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:

@@ -2,9 +2,9 @@
 
 from flask import render_template, request
 
-from characters.models import Post
-from characters.posts import first_texts
-from characters.workflow import audit_actions, audit_log
+from characters.core.models import Post
+from characters.posting.posts import first_texts
+from characters.posting.workflow import audit_actions, audit_log
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
 from web.posts.present import int_arg, viewer_zone

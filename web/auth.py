@@ -5,10 +5,10 @@ from flask_login import current_user, login_user, logout_user
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from characters.accounts import UserCreate, authenticate, count_users, create_user
-from characters.errors import DomainError, NotFound
-from characters.models import User
-from characters.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
+from characters.accounts.users import UserCreate, authenticate, count_users, create_user
+from characters.accounts.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
+from characters.core.errors import DomainError, NotFound
+from characters.core.models import User
 from web.database import get_session, unit_of_work
 from web.extensions import limiter
 from web.forms import AccountFields, EmptyForm, LoginForm, SetupForm

@@ -7,8 +7,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from characters.bible import list_characters
-from characters.calendar_feed import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import list_characters
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import PostStatus, utcnow
+from characters.posting.calendar import (
     SCHEDULED,
     CalendarEntry,
     calendar_entries,
@@ -17,13 +20,10 @@ from characters.calendar_feed import (
     rotate_feed_token,
     workspace_for_feed_token,
 )
-from characters.campaigns import list_campaigns
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.models import PostStatus, utcnow
-from characters.posts import first_texts, get_post
-from characters.queue import find_gaps, local_to_utc, queued_posts
-from characters.workflow import StaleVersion, reschedule_post
-from characters.workspaces import Action
+from characters.posting.campaigns import list_campaigns
+from characters.posting.posts import first_texts, get_post
+from characters.posting.rhythm import find_gaps, local_to_utc, queued_posts
+from characters.posting.workflow import StaleVersion, reschedule_post
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.extensions import csrf

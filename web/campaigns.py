@@ -6,8 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from characters.bible import list_characters
-from characters.campaigns import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import list_characters
+from characters.core.errors import DomainError
+from characters.core.models import Campaign
+from characters.posting.campaigns import (
     CampaignInput,
     create_campaign,
     get_campaign,
@@ -15,10 +18,7 @@ from characters.campaigns import (
     progress_of,
     update_campaign,
 )
-from characters.errors import DomainError
-from characters.models import Campaign
-from characters.posts import first_texts, list_posts
-from characters.workspaces import Action
+from characters.posting.posts import first_texts, list_posts
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

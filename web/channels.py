@@ -9,8 +9,12 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField, URLField
 from wtforms.validators import DataRequired, Length
 
-from characters.bible import get_character, list_characters
-from characters.channels import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import get_character, list_characters
+from characters.core.config import ConfigError
+from characters.core.errors import DomainError
+from characters.core.models import Channel, ChannelKind, Character
+from characters.publishing.channels import (
     DEFAULT_BLUESKY_SERVICE,
     CreatedChannel,
     check_pending,
@@ -22,11 +26,7 @@ from characters.channels import (
     request_check,
     set_disabled,
 )
-from characters.config import ConfigError
-from characters.errors import DomainError
-from characters.models import Channel, ChannelKind, Character
-from characters.secrets import secret_box
-from characters.workspaces import Action
+from characters.publishing.secrets import secret_box
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

@@ -13,19 +13,19 @@ import click
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from characters.accounts import UserCreate, create_user, find_user_by_email
-from characters.bible import acting_owner, export_character, get_character, import_card, list_characters
-from characters.cards import MAX_CARD_BYTES
-from characters.channels import create_channel, list_channels, parse_channel_create, rotate_secrets
-from characters.config import ConfigError, Settings, load_settings
+from characters.accounts.users import UserCreate, create_user, find_user_by_email
+from characters.accounts.workspaces import WorkspaceCreate, create_workspace, get_workspace_by_slug, set_member_role
+from characters.bibles.bible import acting_owner, export_character, get_character, import_card, list_characters
+from characters.bibles.cards import MAX_CARD_BYTES
 from characters.consistency.evaluation import evaluate_directory
-from characters.db import make_engine, session_scope
-from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
-from characters.errors import DomainError
-from characters.migrations import make_revision, upgrade_database
-from characters.models import Role
-from characters.secrets import generate_key, secret_box
-from characters.workspaces import WorkspaceCreate, create_workspace, get_workspace_by_slug, set_member_role
+from characters.core.config import ConfigError, Settings, load_settings
+from characters.core.db import make_engine, session_scope
+from characters.core.errors import DomainError
+from characters.core.migrations import make_revision, upgrade_database
+from characters.core.models import Role
+from characters.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+from characters.publishing.channels import create_channel, list_channels, parse_channel_create, rotate_secrets
+from characters.publishing.secrets import generate_key, secret_box
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Blueprint, g, url_for
 from flask_login import current_user, login_required
 
-from characters.workspaces import Member, membership_for
+from characters.accounts.workspaces import Member, membership_for
 from web.database import get_session
 
 

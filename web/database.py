@@ -7,7 +7,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from characters.db import make_engine
+from characters.core.db import make_engine
 
 _ENGINE_KEY = "greenroom.engine"
 

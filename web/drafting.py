@@ -12,10 +12,13 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, render_template, request, stream_with_context
 from sqlmodel import Session
 
-from characters.bible import current_card, get_character, list_characters
-from characters.card_model import CardData
+from characters.accounts.workspaces import Action, Member
+from characters.bibles.bible import current_card, get_character, list_characters
+from characters.bibles.card_data import CardData
 from characters.consistency.checker import card_key
-from characters.drafting import (
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import Character
+from characters.drafting.jobs import (
     DraftInputError,
     DraftJob,
     Event,
@@ -30,12 +33,9 @@ from characters.drafting import (
     run_job,
     suggest_hashtags,
 )
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.llm import LanguageModel, OpenAIChatModel
-from characters.models import Character
-from characters.prompting import DEFAULT_BUDGET
-from characters.threads import PLATFORM_LIMITS, split_for_platform
-from characters.workspaces import Action, Member
+from characters.drafting.prompting import DEFAULT_BUDGET
+from characters.llm.adapter import LanguageModel, OpenAIChatModel
+from characters.posting.threads import PLATFORM_LIMITS, split_for_platform
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 

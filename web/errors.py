@@ -4,7 +4,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from characters.errors import DomainError, NotFound, PermissionDenied
+from characters.core.errors import DomainError, NotFound, PermissionDenied
 
 _TITLES = {
     400: "That request could not be understood",

@@ -9,8 +9,8 @@ from html import escape
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, url_for
 
-from characters.channels import FeedItem, feed_image, feed_items, public_feed_character
-from characters.models import Character, PostPart, require_id
+from characters.core.models import Character, PostPart, require_id
+from characters.publishing.channels import FeedItem, feed_image, feed_items, public_feed_character
 from web.database import get_session
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")

@@ -5,9 +5,9 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, Selec
 from wtforms.fields import IntegerField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
-from characters.accounts import MIN_PASSWORD_LENGTH
-from characters.models import Role
-from characters.posts import MAX_POST_CHARS
+from characters.accounts.users import MIN_PASSWORD_LENGTH
+from characters.core.models import Role
+from characters.posting.posts import MAX_POST_CHARS
 
 ROLE_CHOICES = [SelectChoice(Role.WRITER.value, "Writer — drafts and submits posts"),
                 SelectChoice(Role.EDITOR.value, "Editor — approves, rejects and schedules"),

@@ -1,6 +1,6 @@
 """Character forms: the bible editor (rows a person can add and remove), avatar upload and card import.
 
-The forms only parse; characters.bible_edit validates and says what is wrong.
+The forms only parse; characters.bibles.editing validates and says what is wrong.
 """
 
 import re
@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from characters.bible_edit import MAX_JITTER_MINUTES
+from characters.bibles.editing import MAX_JITTER_MINUTES
 
 POV_CHOICES = [SelectChoice("any", "Any point of view"),
                SelectChoice("first_singular", "First person: “I”"),

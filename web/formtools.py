@@ -3,7 +3,7 @@
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
 
-from characters.errors import DomainError
+from characters.core.errors import DomainError
 
 
 def apply_validation_error(form: FlaskForm, error: ValidationError, field_map: dict[str, str] | None = None) -> None:

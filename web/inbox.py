@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 
 from flask import g, render_template
 
-from characters.models import utcnow
-from characters.posts import parts_of
-from characters.queue import next_free_slot
-from characters.scenes import scenes_in_review
-from characters.workflow import allowed_actions, posts_in_review, review_count
-from characters.workspaces import Action, Member
+from characters.accounts.workspaces import Action, Member
+from characters.core.models import utcnow
+from characters.posting.posts import parts_of
+from characters.posting.rhythm import next_free_slot
+from characters.posting.scenes import scenes_in_review
+from characters.posting.workflow import allowed_actions, posts_in_review, review_count
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
 from web.posts.present import character_zone, local_input, viewer_zone

@@ -3,7 +3,7 @@
 from flask import current_app
 
 from characters.consistency.judge import LlmJudge
-from characters.llm_judge import judge_from_settings
+from characters.consistency.llm_judge import judge_from_settings
 
 JUDGE_KEY = "greenroom.judge"
 

@@ -5,9 +5,7 @@ from datetime import timedelta
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from characters.errors import DomainError, NotFound
-from characters.models import Role, User
-from characters.workspaces import (
+from characters.accounts.workspaces import (
     Action,
     create_invite,
     members_of,
@@ -16,6 +14,8 @@ from characters.workspaces import (
     revoke_invite,
     set_member_role,
 )
+from characters.core.errors import DomainError, NotFound
+from characters.core.models import Role, User
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm, InviteForm, RoleForm

@@ -5,7 +5,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from characters.notifications import mark_all_read, recent_notifications, unread_count
+from characters.audit.notifications import mark_all_read, recent_notifications, unread_count
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

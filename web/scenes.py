@@ -8,12 +8,13 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from characters.bible import list_characters
-from characters.campaigns import list_campaigns
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.models import AuditEvent, Scene, utcnow
-from characters.queue import next_free_slot
-from characters.scenes import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import list_characters
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import AuditEvent, Scene, utcnow
+from characters.posting.campaigns import list_campaigns
+from characters.posting.rhythm import next_free_slot
+from characters.posting.scenes import (
     MAX_LINES,
     SceneInput,
     approve_scene,
@@ -26,8 +27,7 @@ from characters.scenes import (
     scene_lines,
     submit_scene,
 )
-from characters.workflow import CheckFailed, StaleVersion
-from characters.workspaces import Action
+from characters.posting.workflow import CheckFailed, StaleVersion
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response
 
-from characters.models import User
+from characters.core.models import User
 from web.database import get_session
 from web.extensions import login_manager
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g
 from flask_login import current_user
 
-from characters.workspaces import Action, workspaces_for
+from characters.accounts.workspaces import Action, workspaces_for
 from web.database import get_session
 
 

@@ -7,10 +7,10 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from characters.errors import DomainError
-from characters.models import TokenScope
-from characters.tokens import TokenCreate, create_token, revoke_token, tokens_for
-from characters.workspaces import Action
+from characters.accounts.tokens import TokenCreate, create_token, revoke_token, tokens_for
+from characters.accounts.workspaces import Action
+from characters.core.errors import DomainError
+from characters.core.models import TokenScope
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

@@ -5,11 +5,11 @@ from flask_login import current_user, login_required
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from characters.bible import list_characters
-from characters.errors import DomainError
-from characters.models import PostStatus
-from characters.posts import first_texts, list_posts
-from characters.workspaces import Action, WorkspaceCreate, create_workspace, update_settings, workspaces_for
+from characters.accounts.workspaces import Action, WorkspaceCreate, create_workspace, update_settings, workspaces_for
+from characters.bibles.bible import list_characters
+from characters.core.errors import DomainError
+from characters.core.models import PostStatus
+from characters.posting.posts import first_texts, list_posts
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import WorkspaceForm, WorkspaceSettingsForm

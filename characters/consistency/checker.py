@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from characters.card_model import GREENROOM_EXTENSION_KEY, CardData
+from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, CardData
 from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
 from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
 from characters.consistency.result import CheckResult, Finding, Severity, verdict_of

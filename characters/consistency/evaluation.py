@@ -12,7 +12,7 @@ from typing import Any
 
 from sklearn.metrics import roc_auc_score
 
-from characters.card_model import CardData
+from characters.bibles.card_data import CardData
 from characters.consistency.checker import Checker, card_key
 from characters.consistency.result import CheckResult
 

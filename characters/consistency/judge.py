@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from characters.card_model import CardData
+from characters.bibles.card_data import CardData
 from characters.consistency.result import Finding, Severity
 
 

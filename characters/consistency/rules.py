@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import regex
 
-from characters.card_model import CardData, GreenroomExtension
+from characters.bibles.card_data import CardData, GreenroomExtension
 from characters.consistency.lexicon import AnachronismLexicon, TermMatcher, future_years
 from characters.consistency.result import Finding, Severity
 from characters.consistency.text import (

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import characters.models
+import characters.core.models
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('is_admin', sa.Boolean(), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
     )
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('late_grace_minutes', sa.Integer(), nullable=False),
     sa.Column('calendar_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('store_prompts', sa.Boolean(), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
     )
@@ -53,9 +53,9 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=8), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=True),
     sa.Column('ends_on', sa.Date(), nullable=True),
     sa.Column('character_ids', sa.JSON(), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -87,9 +87,9 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('current_version', sa.Integer(), nullable=False),
     sa.Column('avatar_png', sa.LargeBinary(), nullable=True),
-    sa.Column('archived_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('archived_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('workspace_id', 'slug', name='uq_character_workspace_slug')
@@ -103,9 +103,9 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('used_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['used_by_id'], ['user.id'], ),
@@ -121,7 +121,7 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -139,12 +139,12 @@ def upgrade() -> None:
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('secret_token', sqlmodel.sql.sqltypes.AutoString(length=8000), nullable=True),
-    sa.Column('disabled_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('check_requested_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_checked_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disabled_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('check_requested_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_checked_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_check_ok', sa.Boolean(), nullable=True),
     sa.Column('last_check_message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -160,7 +160,7 @@ def upgrade() -> None:
     sa.Column('card', sa.JSON(), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -186,7 +186,7 @@ def upgrade() -> None:
     sa.Column('verdict', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('prompt', sa.JSON(), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -209,16 +209,16 @@ def upgrade() -> None:
     sa.Column('weekdays', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('local_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('starts_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('starts_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('max_count', sa.Integer(), nullable=True),
-    sa.Column('materialized_until', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('materialized_until', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
-    sa.Column('approved_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
@@ -237,9 +237,9 @@ def upgrade() -> None:
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('starts_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -262,7 +262,7 @@ def upgrade() -> None:
     sa.Column('occurrence_key', sa.String(length=120), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('due_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('bible_version', sa.Integer(), nullable=True),
     sa.Column('check_score', sa.Integer(), nullable=True),
     sa.Column('check_verdict', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
@@ -270,11 +270,11 @@ def upgrade() -> None:
     sa.Column('override_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('submitted_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
-    sa.Column('approved_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('published_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['approved_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ondelete='SET NULL'),
@@ -306,7 +306,7 @@ def upgrade() -> None:
     sa.Column('to_status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['scene_id'], ['scene.id'], ondelete='SET NULL'),
@@ -322,7 +322,7 @@ def upgrade() -> None:
     sa.Column('post_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(length=5000), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -336,8 +336,8 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=True),
     sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -367,7 +367,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('parts', sa.JSON(), nullable=False),
     sa.Column('edited_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', characters.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['edited_by_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -375,50 +375,50 @@ def upgrade() -> None:
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_postrevision_post_id'), ['post_id'], unique=False)
 
-    op.create_table('posttarget',
+    op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('due_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('idempotency_key', sa.String(length=120), nullable=True),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
-    sa.Column('lease_expires_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('remote_refs', sa.JSON(), nullable=False),
     sa.Column('remote_url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
-    sa.Column('published_at', characters.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sending_started_at', characters.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sending_started_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key'),
-    sa.UniqueConstraint('post_id', 'channel_id', name='uq_post_target_channel')
+    sa.UniqueConstraint('post_id', 'channel_id', name='uq_delivery_channel')
     )
-    with op.batch_alter_table('posttarget', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_posttarget_channel_id'), ['channel_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_posttarget_due_at'), ['due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_posttarget_lease_expires_at'), ['lease_expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_posttarget_post_id'), ['post_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_posttarget_status'), ['status'], unique=False)
-        batch_op.create_index('ix_posttarget_status_due_at', ['status', 'due_at'], unique=False)
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_channel_id'), ['channel_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_post_id'), ['post_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
+        batch_op.create_index('ix_delivery_status_due_at', ['status', 'due_at'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('posttarget', schema=None) as batch_op:
-        batch_op.drop_index('ix_posttarget_status_due_at')
-        batch_op.drop_index(batch_op.f('ix_posttarget_status'))
-        batch_op.drop_index(batch_op.f('ix_posttarget_post_id'))
-        batch_op.drop_index(batch_op.f('ix_posttarget_lease_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_posttarget_due_at'))
-        batch_op.drop_index(batch_op.f('ix_posttarget_channel_id'))
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_status_due_at')
+        batch_op.drop_index(batch_op.f('ix_delivery_status'))
+        batch_op.drop_index(batch_op.f('ix_delivery_post_id'))
+        batch_op.drop_index(batch_op.f('ix_delivery_lease_expires_at'))
+        batch_op.drop_index(batch_op.f('ix_delivery_due_at'))
+        batch_op.drop_index(batch_op.f('ix_delivery_channel_id'))
 
-    op.drop_table('posttarget')
+    op.drop_table('delivery')
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_postrevision_post_id'))
 

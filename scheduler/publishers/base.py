@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from characters.models import ChannelKind
+from characters.core.models import ChannelKind
 
 
 @dataclass(frozen=True)

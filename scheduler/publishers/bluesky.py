@@ -18,7 +18,7 @@ from atproto_client import exceptions as atproto_errors
 from atproto_client.request import Request
 from PIL import Image, UnidentifiedImageError
 
-from characters.models import ChannelKind
+from characters.core.models import ChannelKind
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,

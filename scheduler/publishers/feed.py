@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from characters.models import ChannelKind
+from characters.core.models import ChannelKind
 from scheduler.publishers.base import PublishOutcome, PublishRequest, RemoteRef
 
 

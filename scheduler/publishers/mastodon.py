@@ -22,7 +22,7 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from characters.models import ChannelKind
+from characters.core.models import ChannelKind
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,

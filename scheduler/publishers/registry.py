@@ -3,8 +3,8 @@
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from characters.config import Settings
-from characters.models import ChannelKind
+from characters.core.config import Settings
+from characters.core.models import ChannelKind
 from scheduler.publishers.base import Publisher
 
 

@@ -15,9 +15,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from characters.channels import is_public_address
-from characters.config import get_settings
-from characters.models import ChannelKind
+from characters.core.config import get_settings
+from characters.core.models import ChannelKind
+from characters.publishing.channels import is_public_address
 from scheduler.publishers.base import OutcomeUnknown, PublishError, PublishOutcome, PublishRequest, RemoteRef
 
 SIGNATURE_HEADER = "X-Greenroom-Signature"

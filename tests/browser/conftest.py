@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from werkzeug.serving import make_server
 
-from characters.config import Settings
-from characters.db import make_engine, session_scope
-from characters.demo import DEMO_PASSWORD, seed_demo
-from characters.migrations import upgrade_database
+from characters.core.config import Settings
+from characters.core.db import make_engine, session_scope
+from characters.core.migrations import upgrade_database
+from characters.demo.seed import DEMO_PASSWORD, seed_demo
 from tests.services.llm.llama import LlamaServer, llama_server_fixture  # noqa: F401 - provides `llama_server`
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

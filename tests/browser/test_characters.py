@@ -3,9 +3,9 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from characters.cards import parse_card
-from characters.demo import DEMO_LOGINS
-from characters.models import Role
+from characters.bibles.cards import parse_card
+from characters.core.models import Role
+from characters.demo.seed import DEMO_LOGINS
 from tests.browser.conftest import log_in
 
 OWNER = next(login.email for login in DEMO_LOGINS if login.role is Role.OWNER)

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from characters.demo import DEMO_WORKSPACE_SLUG
+from characters.demo.seed import DEMO_WORKSPACE_SLUG
 from tests.browser.conftest import log_in
 
 NEW_POST = f"/w/{DEMO_WORKSPACE_SLUG}/posts/new"

@@ -1,7 +1,7 @@
 from playwright.sync_api import Page, expect
 
-from characters.demo import DEMO_LOGINS
-from characters.models import Role
+from characters.core.models import Role
+from characters.demo.seed import DEMO_LOGINS
 from tests.browser.conftest import log_in
 
 WRITER = next(login.email for login in DEMO_LOGINS if login.role is Role.WRITER)

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from characters.demo import DEMO_LOGINS, DEMO_WORKSPACE_SLUG
-from characters.models import Role
+from characters.core.models import Role
+from characters.demo.seed import DEMO_LOGINS, DEMO_WORKSPACE_SLUG
 from tests.browser.conftest import log_in
 
 WRITER = next(login.email for login in DEMO_LOGINS if login.role is Role.WRITER)

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from characters.accounts import UserCreate, authenticate, create_user
-from characters.errors import Conflict
+from characters.accounts.users import UserCreate, authenticate, create_user
+from characters.core.errors import Conflict
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 

@@ -15,8 +15,8 @@ import tavern_card
 from PIL import Image
 from PIL.PngImagePlugin import PngImageFile, PngInfo
 
-from characters.card_model import CardData
-from characters.cards import (
+from characters.bibles.card_data import CardData
+from characters.bibles.cards import (
     MAX_AVATAR_BYTES,
     MAX_CARD_BYTES,
     AvatarError,
@@ -496,7 +496,7 @@ def test_rejects_bad_charx_archives() -> None:
 
 
 def test_unexpected_failures_still_surface_as_card_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import characters.cards.importer as importer
+    import characters.bibles.cards.importer as importer
 
     def explode(raw: bytes) -> Any:
         raise KeyError("boom")

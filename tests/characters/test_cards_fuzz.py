@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from characters.cards import CardError, ImportedCard, export_card_json, parse_card
+from characters.bibles.cards import CardError, ImportedCard, export_card_json, parse_card
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cards"
 SEEDS = [path.read_bytes() for path in sorted(FIXTURES.iterdir()) if path.suffix in {".json", ".png", ".charx"}]

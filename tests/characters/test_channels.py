@@ -6,7 +6,9 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from characters.channels import (
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import Channel, ChannelKind, Delivery, DeliveryStatus, Post, PostPart, PostStatus, Role
+from characters.publishing.channels import (
     BlueskyChannelCreate,
     MastodonChannelCreate,
     WebhookChannelCreate,
@@ -24,9 +26,7 @@ from characters.channels import (
     rotate_secrets,
     set_disabled,
 )
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.models import Channel, ChannelKind, DeliveryStatus, Post, PostPart, PostStatus, PostTarget, Role
-from characters.secrets import SecretBox, generate_key
+from characters.publishing.secrets import SecretBox, generate_key
 from tests.factories import make_character, member, workspace_with_roles
 
 BOX = SecretBox(generate_key())
@@ -156,7 +156,7 @@ def _queued_post(session, world, channel, status=DeliveryStatus.PENDING, publish
     session.add(post)
     session.flush()
     session.add(PostPart(post_id=post.id, position=0, text=text))
-    target = PostTarget(post_id=post.id, channel_id=channel.id, status=status, published_at=published_at)
+    target = Delivery(post_id=post.id, channel_id=channel.id, status=status, published_at=published_at)
     session.add(target)
     session.commit()
     return post, target
@@ -169,7 +169,7 @@ def test_removing_a_channel_leaves_its_queued_deliveries_without_a_channel(sessi
     remove_channel(session=session, member=world["as_owner"], channel=channel)
     session.commit()
     session.expire_all()
-    kept = session.get(PostTarget, target.id)
+    kept = session.get(Delivery, target.id)
     assert kept is not None and kept.channel_id is None and kept.status == DeliveryStatus.PENDING
     assert session.get(Channel, channel.id) is None
 
@@ -247,7 +247,7 @@ def test_public_addresses(address, public):
 
 
 def test_feed_channel_of_a_character_with_a_200_character_name(session):
-    from characters.channels import ensure_feed_channel
+    from characters.publishing.channels import ensure_feed_channel
     from tests.factories import make_character, make_user, make_workspace
 
     owner = make_user(session, "longname@example.com")

@@ -1,6 +1,6 @@
 import pytest
 
-from characters.config import PLACEHOLDER_SECRET_KEY, PROJECT_ROOT, ConfigError, Settings, load_settings
+from characters.core.config import PLACEHOLDER_SECRET_KEY, PROJECT_ROOT, ConfigError, Settings, load_settings
 
 
 def test_defaults_to_sqlite_under_instance(monkeypatch, tmp_path):

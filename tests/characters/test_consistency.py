@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from characters.card_model import CardData
+from characters.bibles.card_data import CardData
 from characters.consistency import (
     JUDGE_RUBRIC,
     Checker,

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from characters.db import make_engine
-from characters.models import Membership, Role
+from characters.core.db import make_engine
+from characters.core.models import Membership, Role
 from tests.factories import make_user, make_workspace
 
 

@@ -9,8 +9,21 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from characters import delivery
-from characters.delivery import (
+from characters.accounts.workspaces import Member
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import (
+    AuditEvent,
+    Channel,
+    ChannelKind,
+    DeliveryStatus,
+    Notification,
+    PostStatus,
+    Role,
+    User,
+    Workspace,
+)
+from characters.publishing import delivery
+from characters.publishing.delivery import (
     MAX_ATTEMPTS,
     Failure,
     Published,
@@ -32,19 +45,6 @@ from characters.delivery import (
     sweep_missed,
     take_connection_checks,
 )
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.models import (
-    AuditEvent,
-    Channel,
-    ChannelKind,
-    DeliveryStatus,
-    Notification,
-    PostStatus,
-    Role,
-    User,
-    Workspace,
-)
-from characters.workspaces import Member
 from tests.scheduler.seed import add_posts, make_world, post_row, set_post, set_target, targets
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -564,7 +564,7 @@ def test_connection_checks_are_taken_once_and_recorded(engine, world):
 def test_sqlite_write_transactions_take_the_write_lock_before_their_first_statement(tmp_path):
     import sqlite3
 
-    from characters.db import make_engine, write_transaction
+    from characters.core.db import make_engine, write_transaction
 
     engine = make_engine(f"sqlite:///{tmp_path / 'lock.sqlite3'}")
     with engine.begin() as connection:

@@ -1,9 +1,9 @@
 from sqlmodel import select
 
-from characters.accounts import authenticate
-from characters.bible import current_card, list_characters
-from characters.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo_cards, seed_demo
-from characters.models import Post
+from characters.accounts.users import authenticate
+from characters.bibles.bible import current_card, list_characters
+from characters.core.models import Post
+from characters.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, load_demo_cards, seed_demo
 
 
 def test_demo_cards_are_complete_original_personas():

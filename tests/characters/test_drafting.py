@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from characters.drafting import (
+from characters.drafting.jobs import (
     DraftInputError,
     PostAnswer,
     TextFieldStream,
@@ -20,7 +20,7 @@ from characters.drafting import (
     run_job,
     suggest_hashtags,
 )
-from characters.llm import (
+from characters.llm.adapter import (
     CallOptions,
     ChatMessage,
     LlmMalformedJson,

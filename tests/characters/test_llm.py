@@ -8,7 +8,7 @@ import httpx2
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from characters.llm import (
+from characters.llm.adapter import (
     CallOptions,
     ChatMessage,
     Completion,
@@ -234,7 +234,7 @@ def test_a_malformed_streamed_answer_raises_after_the_deltas():
 
 
 def test_from_settings_uses_the_llm_settings():
-    from characters.config import Settings
+    from characters.core.config import Settings
 
     model = OpenAIChatModel.from_settings(Settings(llm_base_url="http://x/v1", llm_model="smollm2",
                                                    llm_timeout_seconds=5))

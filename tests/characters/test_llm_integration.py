@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from characters.drafting import PostAnswer, collect, generate_job, run_job
-from characters.llm import (
+from characters.drafting.jobs import PostAnswer, collect, generate_job, run_job
+from characters.llm.adapter import (
     CallOptions,
     ChatMessage,
     Completion,

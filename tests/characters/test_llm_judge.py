@@ -2,11 +2,11 @@ import json
 
 import httpx2
 
-from characters.card_model import CardData
-from characters.config import Settings
+from characters.bibles.card_data import CardData
 from characters.consistency import check_text
-from characters.llm import OpenAIChatModel, ScriptedModel
-from characters.llm_judge import ModelJudge, judge_from_settings
+from characters.consistency.llm_judge import ModelJudge, judge_from_settings
+from characters.core.config import Settings
+from characters.llm.adapter import OpenAIChatModel, ScriptedModel
 from tests.factories import make_card
 
 VERDICT = {

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from characters.card_model import CardData
-from characters.drafting import PostAnswer, collect, generate_job, reply_job, rewrite_job, run_job
-from characters.llm import CallOptions, ChatMessage, Completion, OpenAIChatModel, TextDelta
-from characters.prompting import estimate_messages
+from characters.bibles.card_data import CardData
+from characters.drafting.jobs import PostAnswer, collect, generate_job, reply_job, rewrite_job, run_job
+from characters.drafting.prompting import estimate_messages
+from characters.llm.adapter import CallOptions, ChatMessage, Completion, OpenAIChatModel, TextDelta
 from tests.services.llm.llama import LlamaServer, llama_server_fixture  # noqa: F401 - provides `llama_server`
 
-DEMO_CARD = Path(__file__).resolve().parents[2] / "characters" / "demo_cards" / "dez-okafor.json"
+DEMO_CARD = Path(__file__).resolve().parents[2] / "characters" / "demo" / "cards" / "dez-okafor.json"
 MESSAGES: list[ChatMessage] = [
     {"role": "system", "content": "You write short social media posts."},
     {"role": "user", "content": 'Write one post about coffee. Answer with a JSON object {"text": "..."}.'},

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
-from characters.campaigns import CampaignInput, create_campaign
-from characters.models import Post, Role
-from characters.post_io import ImportRejected, export_posts, import_posts
-from characters.posts import PostContent, create_draft, parts_of
+from characters.core.models import Post, Role
+from characters.posting.campaigns import CampaignInput, create_campaign
+from characters.posting.posts import PostContent, create_draft, parts_of
+from characters.posting.transfer import ImportRejected, export_posts, import_posts
 from tests.factories import make_character, member, workspace_with_roles
 
 

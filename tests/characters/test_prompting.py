@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from characters.card_model import CardData, CharacterBook, LoreEntry
-from characters.prompting import (
+from characters.bibles.card_data import CardData, CharacterBook, LoreEntry
+from characters.drafting.prompting import (
     DEFAULT_SYSTEM_PROMPT,
     PromptTooLong,
     activate_lore,

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from characters.card_model import GreenroomExtension
-from characters.models import Post, PostStatus
-from characters.queue import (
+from characters.bibles.card_data import GreenroomExtension
+from characters.core.models import Post, PostStatus
+from characters.posting.rhythm import (
     Rhythm,
     Slot,
     describe_days,

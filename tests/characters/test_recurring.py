@@ -7,9 +7,9 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session, func, select
 
-from characters.errors import DomainError, PermissionDenied
-from characters.models import DeliveryStatus, Post, PostStatus, PostTarget, RecurringRule, Role
-from characters.recurring import (
+from characters.core.errors import DomainError, PermissionDenied
+from characters.core.models import Delivery, DeliveryStatus, Post, PostStatus, RecurringRule, Role
+from characters.posting.recurring import (
     RuleInput,
     approve_rule,
     create_rule,
@@ -96,7 +96,7 @@ def test_only_approved_rules_materialize_and_twice_is_harmless(session, crew):
     session.commit()
     total = session.exec(select(func.count()).select_from(Post).where(Post.recurring_rule_id == rule.id)).one()
     assert total == 6  # max_count holds however often it runs
-    targets = session.exec(select(PostTarget)).all()
+    targets = session.exec(select(Delivery)).all()
     assert all(t.status == DeliveryStatus.PENDING and t.due_at is not None and t.idempotency_key for t in targets)
     assert draft.status == PostStatus.DRAFT
 
@@ -129,5 +129,5 @@ def test_stopping_a_rule_cancels_its_upcoming_posts(session, crew):
     assert stop_rule(session=session, member=crew["editor_m"], rule=rule, expected_version=rule.version) == 4
     session.commit()
     assert {p.status for p in session.exec(select(Post))} == {PostStatus.CANCELLED}
-    assert {t.status for t in session.exec(select(PostTarget))} == {DeliveryStatus.CANCELLED}
+    assert {t.status for t in session.exec(select(Delivery))} == {DeliveryStatus.CANCELLED}
     assert materialize_recurring(session, START + timedelta(days=7), timedelta(days=14)) == []

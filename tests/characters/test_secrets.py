@@ -4,8 +4,8 @@ import stat
 
 import pytest
 
-from characters.config import ConfigError, Settings
-from characters.secrets import SecretBox, SecretsUnreadable, generate_key, secret_box
+from characters.core.config import ConfigError, Settings
+from characters.publishing.secrets import SecretBox, SecretsUnreadable, generate_key, secret_box
 
 
 def test_round_trip_never_stores_plain_text():

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from characters.consistency.text import grapheme_count
-from characters.threads import limit_for, measure_for, split_for_platform, split_thread
+from characters.posting.threads import limit_for, measure_for, split_for_platform, split_thread
 
 FAMILY = "👩\u200d👩\u200d👧\u200d👦"
 

@@ -6,9 +6,7 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from characters.errors import DomainError, NotFound
-from characters.models import ApiToken, Role, TokenScope, utcnow
-from characters.tokens import (
+from characters.accounts.tokens import (
     LAST_USED_RESOLUTION,
     MAX_ACTIVE_TOKENS,
     TOKEN_PREFIX,
@@ -20,7 +18,9 @@ from characters.tokens import (
     revoke_token,
     tokens_for,
 )
-from characters.workspaces import remove_member, set_member_role
+from characters.accounts.workspaces import remove_member, set_member_role
+from characters.core.errors import DomainError, NotFound
+from characters.core.models import ApiToken, Role, TokenScope, utcnow
 from tests.factories import make_user, make_workspace, member, workspace_with_roles
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from characters.errors import Conflict, DomainError, PermissionDenied
-from characters.models import (
+from characters.core.errors import Conflict, DomainError, PermissionDenied
+from characters.core.models import (
     AuditEvent,
     Channel,
     ChannelKind,
@@ -19,8 +19,8 @@ from characters.models import (
     Role,
     utcnow,
 )
-from characters.posts import PostContent, create_draft, parts_of, targets_of
-from characters.workflow import (
+from characters.posting.posts import PostContent, create_draft, parts_of, targets_of
+from characters.posting.workflow import (
     CheckFailed,
     StaleVersion,
     allowed_actions,

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from characters.errors import DomainError, PermissionDenied
-from characters.models import DeliveryStatus, PostStatus, PostTarget, Role, utcnow
-from characters.scenes import (
+from characters.core.errors import DomainError, PermissionDenied
+from characters.core.models import Delivery, DeliveryStatus, PostStatus, Role, utcnow
+from characters.posting.scenes import (
     SceneInput,
     approve_scene,
     cancel_scene,
@@ -17,7 +17,7 @@ from characters.scenes import (
     scene_lines,
     submit_scene,
 )
-from characters.workflow import CheckFailed, StaleVersion, reschedule_post
+from characters.posting.workflow import CheckFailed, StaleVersion, reschedule_post
 from tests.factories import make_character, member, workspace_with_roles
 
 
@@ -53,7 +53,7 @@ def test_scene_lines_reply_to_each_other_and_approve_as_one(session, crew):
     session.commit()
     assert scene.status == PostStatus.APPROVED
     assert [p.due_at - start for p in posts] == [timedelta(0), timedelta(minutes=5), timedelta(minutes=15)]
-    targets = session.exec(select(PostTarget).order_by(PostTarget.post_id)).all()
+    targets = session.exec(select(Delivery).order_by(Delivery.post_id)).all()
     assert [t.due_at for t in targets] == [p.due_at for p in posts]
     assert all(t.idempotency_key and t.status == DeliveryStatus.PENDING for t in targets)
 
@@ -87,7 +87,7 @@ def test_editing_an_approved_scene_sends_it_back_and_unschedules_every_line(sess
     lines = scene_lines(session, scene)
     assert scene.status == PostStatus.IN_REVIEW and scene.version == 2 and len(lines) == 2
     assert {line.post.status for line in lines} == {PostStatus.IN_REVIEW}
-    assert all(t.due_at is None for t in session.exec(select(PostTarget)))
+    assert all(t.due_at is None for t in session.exec(select(Delivery)))
     with pytest.raises(StaleVersion):
         save_scene(session=session, member=crew["writer_m"], scene=scene, expected_version=1, data=data)
 
@@ -110,7 +110,7 @@ def test_reject_cancel_and_moving_a_scene_line_moves_the_scene(session, crew):
                                                  timedelta(days=1, minutes=15)]
     cancel_scene(session=session, member=crew["editor_m"], scene=scene, expected_version=scene.version)
     session.commit()
-    assert {t.status for t in session.exec(select(PostTarget))} == {DeliveryStatus.CANCELLED}
+    assert {t.status for t in session.exec(select(Delivery))} == {DeliveryStatus.CANCELLED}
 
 
 def test_scene_needs_workspace_characters(session, crew):

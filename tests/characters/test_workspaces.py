@@ -3,9 +3,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from characters.errors import Conflict, NotFound, PermissionDenied
-from characters.models import Role
-from characters.workspaces import (
+from characters.accounts.workspaces import (
     Action,
     WorkspaceCreate,
     accept_invite,
@@ -18,6 +16,8 @@ from characters.workspaces import (
     update_settings,
     workspaces_for,
 )
+from characters.core.errors import Conflict, NotFound, PermissionDenied
+from characters.core.models import Role
 from tests.factories import make_user, make_workspace, member, workspace_with_roles
 
 

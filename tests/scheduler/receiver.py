@@ -14,7 +14,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from characters.models import ChannelKind
+from characters.core.models import ChannelKind
 from scheduler.publishers.base import PublishError, PublishOutcome, PublishRequest, RemoteRef
 
 

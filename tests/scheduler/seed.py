@@ -12,15 +12,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from characters.models import (
+from characters.core.models import (
     Channel,
     ChannelKind,
     Character,
+    Delivery,
     DeliveryStatus,
     Post,
     PostPart,
     PostStatus,
-    PostTarget,
     User,
     Workspace,
     utcnow,
@@ -70,7 +70,7 @@ def add_posts(engine: Engine, world: World, count: int, due_at: datetime | list[
             "created_at": now, "updated_at": now, **post_values} for due in dues]).scalars())
         connection.execute(insert(PostPart), [{"post_id": post_id, "position": position, "text": text}
                                               for post_id in post_ids for position, text in enumerate(parts)])
-        connection.execute(insert(PostTarget), [{
+        connection.execute(insert(Delivery), [{
             "post_id": post_id, "channel_id": world.channels[kind], "status": DeliveryStatus.PENDING.value,
             "due_at": due, "idempotency_key": f"gr-{post_id}-v1-c{world.channels[kind]}", "attempts": 0,
             "remote_refs": []} for post_id, due in zip(post_ids, dues, strict=True) for kind in kinds])
@@ -79,9 +79,9 @@ def add_posts(engine: Engine, world: World, count: int, due_at: datetime | list[
 
 def targets(engine: Engine, post_ids: list[int] | None = None) -> list[Any]:
     """Return delivery rows (optionally of some posts), by id."""
-    query = select(PostTarget).order_by(col(PostTarget.id))
+    query = select(Delivery).order_by(col(Delivery.id))
     if post_ids is not None:
-        query = query.where(col(PostTarget.post_id).in_(post_ids))
+        query = query.where(col(Delivery.post_id).in_(post_ids))
     with engine.connect() as connection:
         return list(connection.execute(query).all())
 
@@ -95,7 +95,7 @@ def post_row(engine: Engine, post_id: int) -> Any:
 def set_target(engine: Engine, target_id: int, **values: Any) -> None:
     """Change a delivery row directly (to arrange a situation)."""
     with engine.begin() as connection:
-        connection.execute(update(PostTarget).where(col(PostTarget.id) == target_id).values(**values))
+        connection.execute(update(Delivery).where(col(Delivery.id) == target_id).values(**values))
 
 
 def set_post(engine: Engine, post_id: int, **values: Any) -> None:

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from characters.models import DeliveryStatus
+from characters.core.models import DeliveryStatus
 from tests.scheduler.processes import FAST_OPTIONS, SchedulerProcess, stop_all, wait_for
 from tests.scheduler.receiver import Receiver
 from tests.scheduler.seed import add_posts, make_world, targets

@@ -1,4 +1,4 @@
-from characters.models import ChannelKind
+from characters.core.models import ChannelKind
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.feed import FeedPublisher
 

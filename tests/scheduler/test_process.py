@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from characters.config import Settings
-from characters.models import DeliveryStatus, PostStatus, Role
-from characters.recurring import RuleInput, approve_rule, create_rule, submit_rule
-from characters.workspaces import Member
+from characters.accounts.workspaces import Member
+from characters.core.config import Settings
+from characters.core.models import DeliveryStatus, PostStatus, Role
+from characters.posting.recurring import RuleInput, approve_rule, create_rule, submit_rule
 from scheduler.process import CLAIM_JOB, build_scheduler, install_jobs, materialize, parse_args, stop_on_signal
 from tests.factories import make_character, workspace_with_roles
 from tests.scheduler.processes import FAST_OPTIONS, SchedulerProcess, wait_for

@@ -1,7 +1,7 @@
 """The publisher registry: the real publishers by default, and swappable for tests and benchmarks."""
 
-from characters.config import Settings
-from characters.models import ChannelKind
+from characters.core.config import Settings
+from characters.core.models import ChannelKind
 from scheduler.publishers.noop import NoopPublisher
 from scheduler.publishers.registry import PublisherRegistry, default_registry, registry_for_all_kinds
 

@@ -138,7 +138,7 @@ def test_every_resolved_address_is_checked():
 
 
 def test_the_operator_allow_setting_reaches_local_receivers(receiver, monkeypatch):
-    from characters.config import get_settings
+    from characters.core.config import get_settings
 
     get_settings.cache_clear()
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")

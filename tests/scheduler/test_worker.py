@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from characters.delivery import claim_due_targets, start_sending
-from characters.models import Channel, ChannelKind, Character, DeliveryStatus, Notification, PostStatus
+from characters.core.models import Channel, ChannelKind, Character, DeliveryStatus, Notification, PostStatus
+from characters.publishing.delivery import claim_due_targets, start_sending
 from scheduler.publishers.base import OutcomeUnknown, PublishError, PublishOutcome, PublishRequest, RemoteRef
 from scheduler.publishers.noop import NoopPublisher
 from scheduler.publishers.registry import PublisherRegistry, registry_for_all_kinds

@@ -5,14 +5,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from characters.campaigns import CampaignInput, create_campaign
-from characters.channels import ensure_feed_channel
-from characters.config import Settings
-from characters.models import ApiToken, Role, utcnow
-from characters.posts import PostContent, create_draft
-from characters.scenes import SceneInput, SceneLine, create_scene
-from characters.tokens import revoke_token
-from characters.workspaces import remove_member, set_member_role
+from characters.accounts.tokens import revoke_token
+from characters.accounts.workspaces import remove_member, set_member_role
+from characters.core.config import Settings
+from characters.core.models import ApiToken, Role, utcnow
+from characters.posting.campaigns import CampaignInput, create_campaign
+from characters.posting.posts import PostContent, create_draft
+from characters.posting.scenes import SceneInput, SceneLine, create_scene
+from characters.publishing.channels import ensure_feed_channel
 from tests.factories import DEFAULT_PASSWORD, member
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
 

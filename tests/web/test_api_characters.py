@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from characters.cards import parse_card
+from characters.bibles.cards import parse_card
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")

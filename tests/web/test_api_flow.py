@@ -14,7 +14,7 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
-from characters.delivery import claim_due_targets, complete_target, load_deliveries, start_sending
+from characters.publishing.delivery import claim_due_targets, complete_target, load_deliveries, start_sending
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.feed import FeedPublisher
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture

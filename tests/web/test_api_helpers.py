@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from characters.accounts.tokens import TokenCreate, create_token
 from characters.consistency import default_checker
-from characters.models import Character, Role, TokenScope, User, Workspace
-from characters.tokens import TokenCreate, create_token
+from characters.core.models import Character, Role, TokenScope, User, Workspace
 from tests.factories import make_character, member, workspace_with_roles
 
 ROLES = (Role.OWNER, Role.EDITOR, Role.WRITER, Role.VIEWER)

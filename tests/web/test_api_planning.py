@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from characters.config import Settings
-from characters.models import utcnow
+from characters.core.config import Settings
+from characters.core.models import utcnow
 from tests.factories import make_character
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from characters.models import Post, Role, utcnow
-from characters.posts import PostContent, create_draft
-from characters.workflow import approve_post, submit_post
+from characters.core.models import Post, Role, utcnow
+from characters.posting.posts import PostContent, create_draft
+from characters.posting.workflow import approve_post, submit_post
 from tests.factories import member
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from characters.models import ApiToken, Role
+from characters.core.models import ApiToken, Role
 from tests.factories import DEFAULT_PASSWORD, workspace_with_roles
 from tests.web.test_api_helpers import make_token
 

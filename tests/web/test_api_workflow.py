@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from characters.models import utcnow
+from characters.core.models import utcnow
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")

@@ -1,6 +1,6 @@
 import pytest
 
-from characters.models import Role
+from characters.core.models import Role
 from tests.factories import DEFAULT_PASSWORD, make_user, workspace_with_roles
 
 
@@ -104,7 +104,7 @@ def test_csrf_is_required_on_forms(app, session):
 
 
 def test_login_is_rate_limited(engine, session):
-    from characters.config import Settings
+    from characters.core.config import Settings
     from web import create_app
 
     make_user(session)
@@ -119,7 +119,7 @@ def test_login_is_rate_limited(engine, session):
 
 
 def test_invite_signup_joins_workspace(client, session):
-    from characters.workspaces import create_invite
+    from characters.accounts.workspaces import create_invite
     from tests.factories import member
 
     people = workspace_with_roles(session)
@@ -137,7 +137,7 @@ def test_invite_signup_joins_workspace(client, session):
 
 
 def test_invite_signup_with_taken_email_shows_field_error(client, session):
-    from characters.workspaces import create_invite
+    from characters.accounts.workspaces import create_invite
     from tests.factories import member
 
     people = workspace_with_roles(session)

@@ -6,9 +6,9 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from characters.models import Post, PostStatus, PostTarget, Role, utcnow
-from characters.posts import PostContent, create_draft
-from characters.workflow import approve_post, submit_post
+from characters.core.models import Delivery, Post, PostStatus, Role, utcnow
+from characters.posting.posts import PostContent, create_draft
+from characters.posting.workflow import approve_post, submit_post
 from tests.factories import DEFAULT_PASSWORD, make_character, member, workspace_with_roles
 
 
@@ -64,7 +64,7 @@ def test_editor_moves_a_post_by_drag_and_drop(client, auth, session, scheduled):
     session.expire_all()
     moved = session.get(Post, post.id)
     assert moved.due_at == due + timedelta(days=3)  # same time of day in the viewer's zone (UTC here)
-    assert session.exec(select(PostTarget)).one().due_at == moved.due_at
+    assert session.exec(select(Delivery)).one().due_at == moved.due_at
     hour = client.post("/w/cal/calendar/move", json={"post_id": post.id, "version": 1, "date": target, "time": "20:00"})
     assert hour.status_code == 200 and hour.json["due_at"].startswith(f"{target}T20:15")
 

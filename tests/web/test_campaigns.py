@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from characters.models import Campaign
+from characters.core.models import Campaign
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
 

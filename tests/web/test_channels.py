@@ -5,8 +5,8 @@ import re
 import pytest
 from sqlmodel import select
 
-from characters.models import Channel, ChannelKind, Role
-from characters.secrets import SecretBox, generate_key
+from characters.core.models import Channel, ChannelKind, Role
+from characters.publishing.secrets import SecretBox, generate_key
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
 KEY = generate_key()

@@ -2,8 +2,8 @@
 
 from sqlmodel import select
 
-from characters.models import Channel, ChannelKind
-from characters.secrets import SecretBox, generate_key
+from characters.core.models import Channel, ChannelKind
+from characters.publishing.secrets import SecretBox, generate_key
 from tests.factories import make_character, make_user, make_workspace
 from web.cli import main
 

@@ -8,11 +8,11 @@ import pytest
 from sqlmodel import select
 from werkzeug.datastructures import MultiDict
 
-from characters.bible import create_character, get_character, get_version, list_characters
-from characters.card_model import CardData
-from characters.demo import load_demo_cards
-from characters.models import Character, CharacterVersion, Role
-from characters.workspaces import set_member_role
+from characters.accounts.workspaces import set_member_role
+from characters.bibles.bible import create_character, get_character, get_version, list_characters
+from characters.bibles.card_data import CardData
+from characters.core.models import Character, CharacterVersion, Role
+from characters.demo.seed import load_demo_cards
 from tests.factories import DEFAULT_PASSWORD, make_character, make_user, make_workspace, member
 from tests.factories import workspace_with_roles as _workspace_with_roles
 

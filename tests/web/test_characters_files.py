@@ -10,9 +10,9 @@ import tavern_card
 from PIL import Image
 from sqlmodel import select
 
-from characters.bible import get_character, list_characters, list_versions
-from characters.cards import MAX_AVATAR_BYTES, MAX_CARD_BYTES, parse_card
-from characters.models import Character
+from characters.bibles.bible import get_character, list_characters, list_versions
+from characters.bibles.cards import MAX_AVATAR_BYTES, MAX_CARD_BYTES, parse_card
+from characters.core.models import Character
 from tests.web.test_characters import BASE, login, workspace_with_roles
 
 CARD_FIXTURES = Path(__file__).resolve().parents[1] / "characters" / "fixtures" / "cards"

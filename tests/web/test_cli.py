@@ -2,7 +2,7 @@ import json
 
 from sqlmodel import select
 
-from characters.models import Membership, User, Workspace
+from characters.core.models import Membership, User, Workspace
 from web.cli import main
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import tavern_card
 from sqlmodel import select
 
-from characters.bible import get_character, list_characters, list_versions
-from characters.cards import parse_card
-from characters.models import Character, Role
+from characters.bibles.bible import get_character, list_characters, list_versions
+from characters.bibles.cards import parse_card
+from characters.core.models import Character, Role
 from tests.factories import add_member, make_character, make_user, make_workspace
 from web.cli import main
 

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from characters.llm import LlmAuthError, LlmTimeout, ScriptedModel
-from characters.models import Generation, Workspace
+from characters.core.models import Generation, Workspace
+from characters.llm.adapter import LlmAuthError, LlmTimeout, ScriptedModel
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
 GOOD = '{"text": "Coffee first. Then the pitch."}'
@@ -170,8 +170,8 @@ def test_thread_needs_a_draft_and_a_limit(client, auth, team, model):
 def test_the_panel_explains_why_generation_is_off(app, team):
     from flask import render_template_string
 
-    from characters.models import Role, User
-    from characters.workspaces import Member
+    from characters.accounts.workspaces import Member
+    from characters.core.models import Role, User
     from web.database import get_session
 
     app.extensions.pop("greenroom.llm", None)
@@ -220,7 +220,7 @@ class EndlessModel:
         self.closed = False
 
     def stream(self, messages, schema, options=None):  # type: ignore[no-untyped-def]
-        from characters.llm import TextDelta
+        from characters.llm.adapter import TextDelta
 
         try:
             yield TextDelta('{"text": "')

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from characters.channels import ensure_feed_channel
-from characters.models import DeliveryStatus, Post, PostPart, PostStatus, PostTarget
+from characters.core.models import Delivery, DeliveryStatus, Post, PostPart, PostStatus
+from characters.publishing.channels import ensure_feed_channel
 from tests.factories import make_character, make_user, make_workspace
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -30,7 +30,7 @@ def feed_world(session):
             session.add(PostPart(post_id=row.id, position=position, text=text,
                                  image=image if position == 0 else None, image_mime="image/png" if image else None,
                                  image_alt="A small \"otter\" <drawing>" if image else None))
-        session.add(PostTarget(post_id=row.id, channel_id=feed.id, status=status,
+        session.add(Delivery(post_id=row.id, channel_id=feed.id, status=status,
                                published_at=MOMENT + timedelta(minutes=minutes) if status == "published" else None))
         session.commit()
         return row

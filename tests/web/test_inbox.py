@@ -3,9 +3,9 @@
 import pytest
 from sqlmodel import select
 
-from characters.models import Post, PostStatus, Role
-from characters.posts import PostContent, create_draft
-from characters.workflow import submit_post
+from characters.core.models import Post, PostStatus, Role
+from characters.posting.posts import PostContent, create_draft
+from characters.posting.workflow import submit_post
 from tests.factories import DEFAULT_PASSWORD, make_character, member, workspace_with_roles
 
 

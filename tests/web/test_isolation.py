@@ -3,11 +3,11 @@
 import pytest
 from sqlmodel import select
 
-from characters.campaigns import CampaignInput, create_campaign
-from characters.models import Campaign, Post, PostPart, PostStatus, Role, utcnow
-from characters.posts import PostContent, create_draft, parts_of
-from characters.recurring import RuleInput, create_rule
-from characters.scenes import SceneInput, create_scene
+from characters.core.models import Campaign, Post, PostPart, PostStatus, Role, utcnow
+from characters.posting.campaigns import CampaignInput, create_campaign
+from characters.posting.posts import PostContent, create_draft, parts_of
+from characters.posting.recurring import RuleInput, create_rule
+from characters.posting.scenes import SceneInput, create_scene
 from tests.factories import DEFAULT_PASSWORD, add_member, make_character, make_user, make_workspace, member
 
 GET_ROUTES = [

@@ -4,9 +4,9 @@ import json
 
 from sqlmodel import select
 
-from characters.llm import ScriptedModel
-from characters.llm_judge import ModelJudge
-from characters.models import Post
+from characters.consistency.llm_judge import ModelJudge
+from characters.core.models import Post
+from characters.llm.adapter import ScriptedModel
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 from web.judging import JUDGE_KEY, configured_judge
 

@@ -1,4 +1,4 @@
-from characters.models import Notification
+from characters.core.models import Notification
 from tests.factories import DEFAULT_PASSWORD, make_user, make_workspace, workspace_with_roles
 
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from characters.models import AuditEvent, Post, PostPart, PostStatus, utcnow
+from characters.core.models import AuditEvent, Post, PostPart, PostStatus, utcnow
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
 GOOD = "A fine morning for a walk."

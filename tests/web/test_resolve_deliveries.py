@@ -3,16 +3,16 @@
 import pytest
 from sqlmodel import select
 
-from characters.models import DeliveryStatus, PostStatus, PostTarget
+from characters.core.models import Delivery, DeliveryStatus, PostStatus
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.test_posts import _only_post, _submitted_then_editor, people  # noqa: F401 - the shared fixture
 
 
-def _approved_with_target_in(client, auth, session, status: DeliveryStatus) -> tuple[int, PostTarget]:
+def _approved_with_target_in(client, auth, session, status: DeliveryStatus) -> tuple[int, Delivery]:
     post = _submitted_then_editor(client, auth, session)
     client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"})
     session.rollback()  # end the read transaction: SQLite would keep showing (and refuse to write) an old snapshot
-    target = session.exec(select(PostTarget).where(PostTarget.post_id == post.id)).one()
+    target = session.exec(select(Delivery).where(Delivery.post_id == post.id)).one()
     target.status = status
     session.add(target)
     session.commit()
@@ -31,7 +31,7 @@ def test_editor_settles_a_held_delivery(client, auth, session, people, status, o
     client.post(f"/w/fans/posts/{post_id}/deliveries/{target.id}/resolve", data={"outcome": outcome})
     session.rollback()
     session.expire_all()
-    assert session.get(PostTarget, target.id).status == expected
+    assert session.get(Delivery, target.id).status == expected
     if expected is DeliveryStatus.PUBLISHED:
         assert _only_post(session).status == PostStatus.PUBLISHED
 
@@ -46,4 +46,4 @@ def test_writers_cannot_settle_and_nonsense_changes_nothing(client, auth, sessio
     assert response.status_code in (302, 403)
     session.rollback()
     session.expire_all()
-    assert session.get(PostTarget, target.id).status == DeliveryStatus.UNCONFIRMED
+    assert session.get(Delivery, target.id).status == DeliveryStatus.UNCONFIRMED

@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from characters.models import Post, PostStatus, Scene, utcnow
+from characters.core.models import Post, PostStatus, Scene, utcnow
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
 

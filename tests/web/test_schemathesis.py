@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
-from characters.campaigns import CampaignInput, create_campaign
-from characters.config import Settings
-from characters.models import Role, utcnow
-from characters.posts import PostContent, create_draft
-from characters.scenes import SceneInput, SceneLine, create_scene
-from characters.workflow import approve_post, submit_post
+from characters.core.config import Settings
+from characters.core.models import Role, utcnow
+from characters.posting.campaigns import CampaignInput, create_campaign
+from characters.posting.posts import PostContent, create_draft
+from characters.posting.scenes import SceneInput, SceneLine, create_scene
+from characters.posting.workflow import approve_post, submit_post
 from tests.factories import member
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
 

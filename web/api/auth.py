@@ -7,9 +7,9 @@ session to ride on (the blueprint is exempt from CSRF) and every request acts as
 from flask import Blueprint, current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from characters.models import TokenScope
-from characters.tokens import TokenAccess, authenticate_token, mark_used
-from characters.workspaces import Member
+from characters.accounts.tokens import TokenAccess, authenticate_token, mark_used
+from characters.accounts.workspaces import Member
+from characters.core.models import TokenScope
 from web.api.errors import ApiError
 from web.database import get_session, unit_of_work
 from web.extensions import limiter

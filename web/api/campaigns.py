@@ -1,7 +1,7 @@
 """Campaigns: list, read (with progress), create and change."""
 
-from characters.campaigns import create_campaign, get_campaign, list_campaigns, progress_of, update_campaign
-from characters.models import Campaign, require_id
+from characters.core.models import Campaign, require_id
+from characters.posting.campaigns import create_campaign, get_campaign, list_campaigns, progress_of, update_campaign
 from web.api import bp
 from web.api.auth import api_member
 from web.api.schemas_planning import CampaignIn, CampaignList, CampaignOut, ProgressOut

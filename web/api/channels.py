@@ -6,8 +6,11 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlmodel import Session
 
-from characters.bible import get_character, list_characters
-from characters.channels import (
+from characters.accounts.workspaces import Member
+from characters.bibles.bible import get_character, list_characters
+from characters.core.config import ConfigError
+from characters.core.models import Channel, ChannelKind, Character, require_id
+from characters.publishing.channels import (
     create_channel,
     get_channel,
     list_channels,
@@ -15,10 +18,7 @@ from characters.channels import (
     request_check,
     set_disabled,
 )
-from characters.config import ConfigError
-from characters.models import Channel, ChannelKind, Character, require_id
-from characters.secrets import secret_box
-from characters.workspaces import Member
+from characters.publishing.secrets import secret_box
 from web.api import bp
 from web.api.auth import api_member
 from web.api.errors import ApiError

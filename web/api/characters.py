@@ -5,7 +5,8 @@ from typing import Any
 from flask import Response
 from werkzeug.datastructures import FileStorage
 
-from characters.bible import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import (
     export_character,
     get_character,
     get_version,
@@ -14,12 +15,11 @@ from characters.bible import (
     list_versions_with_authors,
     set_archived,
 )
-from characters.bible_edit import BibleEdit, create_character_from_edit, edit_values, save_bible_edit
-from characters.card_model import CardData
-from characters.cards import MAX_CARD_BYTES
-from characters.models import Character
-from characters.workflow import check_texts
-from characters.workspaces import Action
+from characters.bibles.card_data import CardData
+from characters.bibles.cards import MAX_CARD_BYTES
+from characters.bibles.editing import BibleEdit, create_character_from_edit, edit_values, save_bible_edit
+from characters.core.models import Character
+from characters.posting.workflow import check_texts
 from web.api import bp
 from web.api.auth import api_member
 from web.api.errors import ApiError

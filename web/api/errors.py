@@ -11,8 +11,8 @@ from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from characters.errors import Conflict, DomainError, NotFound, PermissionDenied
-from characters.workflow import CheckFailed, StaleVersion
+from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from characters.posting.workflow import CheckFailed, StaleVersion
 
 API_PREFIX = "/api/"
 CODES = {

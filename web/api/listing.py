@@ -1,6 +1,6 @@
 """The post list's query: the filters of the web list plus a due-time range, paged by a keyset cursor.
 
-It lives here, not in characters.posts, because only the API pages (the web list shows the newest 200);
+It lives here, not in characters.posting.posts, because only the API pages (the web list shows the newest 200);
 the cursor is the last id of a page, so pages stay stable while posts are added or change status.
 """
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from characters.models import Character, Post, PostStatus, Workspace
+from characters.core.models import Character, Post, PostStatus, Workspace
 
 
 def page_posts(session: Session, workspace: Workspace, *, status: PostStatus | None = None,

@@ -5,10 +5,10 @@ import binascii
 
 from flask import Response, make_response
 
-from characters.bible import get_character
-from characters.errors import DomainError
-from characters.models import Post, PostStatus, require_id
-from characters.posts import (
+from characters.bibles.bible import get_character
+from characters.core.errors import DomainError
+from characters.core.models import Post, PostStatus, require_id
+from characters.posting.posts import (
     PartInput,
     PostContent,
     add_comment,
@@ -19,7 +19,7 @@ from characters.posts import (
     process_post_image,
     targets_of,
 )
-from characters.workflow import cancel_post, save_post
+from characters.posting.workflow import cancel_post, save_post
 from web.api import bp
 from web.api.auth import api_member
 from web.api.errors import ApiError

@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from characters.bible import current_card
-from characters.bible_edit import edit_values
-from characters.models import Character, Post, require_id
-from characters.posts import first_texts, parts_of, targets_with_channels
-from characters.queue import zone_named
-from characters.workflow import StaleVersion, allowed_actions
-from characters.workspaces import Member
+from characters.accounts.workspaces import Member
+from characters.bibles.bible import current_card
+from characters.bibles.editing import edit_values
+from characters.core.models import Character, Post, require_id
+from characters.posting.posts import first_texts, parts_of, targets_with_channels
+from characters.posting.rhythm import zone_named
+from characters.posting.workflow import StaleVersion, allowed_actions
 from web.api.auth import api_member
 from web.api.schemas_characters import CharacterOut, CharacterSummary
 from web.api.schemas_posts import DeliveryOut, PartOut, PostOut, PostSummary

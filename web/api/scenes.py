@@ -5,10 +5,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from characters.errors import DomainError
-from characters.models import Scene, require_id, utcnow
-from characters.queue import next_free_slot
-from characters.scenes import (
+from characters.accounts.workspaces import Member
+from characters.core.errors import DomainError
+from characters.core.models import Scene, require_id, utcnow
+from characters.posting.rhythm import next_free_slot
+from characters.posting.scenes import (
     approve_scene,
     cancel_scene,
     create_scene,
@@ -19,7 +20,6 @@ from characters.scenes import (
     scene_lines,
     submit_scene,
 )
-from characters.workspaces import Member
 from web.api import bp
 from web.api.auth import api_member
 from web.api.schemas import VersionHeaders

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from characters.models import Role, TokenScope
+from characters.core.models import Role, TokenScope
 
 MAX_DB_INT = 2_147_483_647
 

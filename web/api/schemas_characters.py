@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, create_model
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
-from characters.bible_edit import MAX_NAME_CHARS, BibleEdit
-from characters.posts import MAX_POST_CHARS
+from characters.bibles.editing import MAX_NAME_CHARS, BibleEdit
+from characters.posting.posts import MAX_POST_CHARS
 from web.api.schemas import BODY_CONFIG, Body, Version
 
-# A character's feed channel is labelled "<name>'s feed" in a 200-character column (characters.channels.
+# A character's feed channel is labelled "<name>'s feed" in a 200-character column (characters.publishing.channels.
 # ensure_feed_channel does not shorten it), so the API leaves room for the suffix.
 MAX_API_NAME_CHARS = MAX_NAME_CHARS - len("'s feed")
 ApiName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_API_NAME_CHARS)]

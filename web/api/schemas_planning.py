@@ -10,11 +10,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from characters.campaigns import CampaignInput
-from characters.channels import BlueskyChannelCreate, MastodonChannelCreate, WebhookChannelCreate
-from characters.models import ChannelKind, PostStatus
-from characters.scenes import MAX_LINES, SceneInput, SceneLine
-from characters.workflow import MAX_REASON_CHARS
+from characters.core.models import ChannelKind, PostStatus
+from characters.posting.campaigns import CampaignInput
+from characters.posting.scenes import MAX_LINES, SceneInput, SceneLine
+from characters.posting.workflow import MAX_REASON_CHARS
+from characters.publishing.channels import BlueskyChannelCreate, MastodonChannelCreate, WebhookChannelCreate
 from web.api.schemas import BODY_CONFIG, Body, DbId, IsoDate, Moment, Slug, Version
 
 

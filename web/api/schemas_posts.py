@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from characters.models import DeliveryStatus, PostStatus
-from characters.posts import MAX_ALT_CHARS, MAX_IMAGE_BYTES, MAX_POST_CHARS, MAX_THREAD_PARTS
-from characters.workflow import MAX_REASON_CHARS
+from characters.core.models import DeliveryStatus, PostStatus
+from characters.posting.posts import MAX_ALT_CHARS, MAX_IMAGE_BYTES, MAX_POST_CHARS, MAX_THREAD_PARTS
+from characters.posting.workflow import MAX_REASON_CHARS
 from web.api.schemas import Body, CheckOut, DbId, Moment, Slug, Version
 
 MAX_CHANNELS = 20

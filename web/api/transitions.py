@@ -1,4 +1,4 @@
-"""The post lifecycle: submit, approve, reject, reschedule, cancel — the same characters.workflow calls as the web.
+"""The post lifecycle: submit, approve, reject, reschedule, cancel, through the same workflow calls as the web.
 
 The domain decides who may do what (roles, the two-person rule, the check gate, versions); these views only
 parse, call and report, so the API can do exactly what the buttons can, and nothing more.
@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from characters.errors import DomainError, NotFound
-from characters.models import Character, Post, require_id, utcnow
-from characters.posts import get_post
-from characters.queue import next_free_slot
-from characters.workflow import PostCheck, approve_post, cancel_post, reject_post, reschedule_post, submit_post
-from characters.workspaces import Member
+from characters.accounts.workspaces import Member
+from characters.core.errors import DomainError, NotFound
+from characters.core.models import Character, Post, require_id, utcnow
+from characters.posting.posts import get_post
+from characters.posting.rhythm import next_free_slot
+from characters.posting.workflow import PostCheck, approve_post, cancel_post, reject_post, reschedule_post, submit_post
 from web.api import bp
 from web.api.auth import api_member
 from web.api.present import post_out

@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from characters.bible import get_character
-from characters.calendar_feed import calendar_entries
-from characters.models import TokenScope, require_id
+from characters.bibles.bible import get_character
+from characters.core.models import TokenScope, require_id
+from characters.posting.calendar import calendar_entries
 from web.api import bp
 from web.api.auth import api_member, current_access
 from web.api.errors import ApiError

@@ -7,8 +7,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from characters.bible import current_card, get_character, import_card
-from characters.bible_edit import (
+from characters.accounts.workspaces import Action, Member
+from characters.bibles.bible import current_card, get_character, import_card
+from characters.bibles.card_data import CardData
+from characters.bibles.cards import MAX_CARD_BYTES
+from characters.bibles.editing import (
     BannedRow,
     BibleEdit,
     LoreRow,
@@ -20,11 +23,8 @@ from characters.bible_edit import (
     save_bible_edit,
     timezone_names,
 )
-from characters.card_model import CardData
-from characters.cards import MAX_CARD_BYTES
-from characters.errors import Conflict, DomainError
-from characters.models import Character
-from characters.workspaces import Action, Member
+from characters.core.errors import Conflict, DomainError
+from characters.core.models import Character
 from web.characters import bp, present
 from web.context import current_member
 from web.database import get_session, unit_of_work

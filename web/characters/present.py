@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from characters.bible import FieldChange
-from characters.bible_edit import describe_days
-from characters.card_model import Era, Rhythm, Voice
+from characters.bibles.bible import FieldChange
+from characters.bibles.card_data import Era, Rhythm, Voice
+from characters.bibles.editing import describe_days
 
 _POV_WORDS = {
     "first_singular": "Writes as “I”.",

@@ -7,7 +7,8 @@ from flask import Response as FlaskResponse
 from flask import flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
-from characters.bible import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import (
     current_card,
     diff_versions,
     export_character,
@@ -19,10 +20,9 @@ from characters.bible import (
     set_avatar,
     upload_avatar,
 )
-from characters.cards import MAX_AVATAR_BYTES
-from characters.errors import DomainError, NotFound
-from characters.models import Character
-from characters.workspaces import Action
+from characters.bibles.cards import MAX_AVATAR_BYTES
+from characters.core.errors import DomainError, NotFound
+from characters.core.models import Character
 from web.characters import bp, present
 from web.context import current_member
 from web.database import get_session, unit_of_work

@@ -1,6 +1,6 @@
 """Review actions on one post: submit, approve (at a time or the next free slot), reject, cancel, reschedule, comment.
 
-Each view parses the form, calls one function of characters.workflow and says what happened; the domain
+Each view parses the form, calls one function of characters.posting.workflow and says what happened; the domain
 decides what is allowed, so a forged POST gets the same refusal as a missing button.
 """
 
@@ -10,12 +10,11 @@ from datetime import datetime
 from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from characters.delivery import requeue_missed, resolve_unconfirmed
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.models import Character, Post, utcnow
-from characters.posts import add_comment, get_post
-from characters.queue import next_free_slot
-from characters.workflow import (
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import Character, Post, utcnow
+from characters.posting.posts import add_comment, get_post
+from characters.posting.rhythm import next_free_slot
+from characters.posting.workflow import (
     CheckFailed,
     StaleVersion,
     approve_post,
@@ -24,6 +23,7 @@ from characters.workflow import (
     reschedule_post,
     submit_post,
 )
+from characters.publishing.delivery import requeue_missed, resolve_unconfirmed
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

@@ -6,12 +6,12 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from characters.bible import get_character, list_characters
-from characters.campaigns import list_campaigns
-from characters.channels import channels_of, ensure_feed_channel
-from characters.errors import DomainError, NotFound
-from characters.models import Channel, Character, PostStatus, require_id
-from characters.posts import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import get_character, list_characters
+from characters.core.errors import DomainError, NotFound
+from characters.core.models import Channel, Character, PostStatus, require_id
+from characters.posting.campaigns import list_campaigns
+from characters.posting.posts import (
     EDITABLE,
     MAX_POST_CHARS,
     MAX_THREAD_PARTS,
@@ -23,8 +23,8 @@ from characters.posts import (
     platforms_for_kinds,
     targets_of,
 )
-from characters.workflow import StaleVersion, check_texts, refusal, save_post, submit_post
-from characters.workspaces import Action
+from characters.posting.workflow import StaleVersion, check_texts, refusal, save_post, submit_post
+from characters.publishing.channels import channels_of, ensure_feed_channel
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Request
 from pydantic import ValidationError
 
-from characters.errors import DomainError
-from characters.models import PostPart
-from characters.posts import MAX_THREAD_PARTS, PostContent, process_post_image
+from characters.core.errors import DomainError
+from characters.core.models import PostPart
+from characters.posting.posts import MAX_THREAD_PARTS, PostContent, process_post_image
 from web.posts.present import int_arg
 
 _PART_KEY = re.compile(r"^parts-(\d{1,3})-text$")

@@ -2,13 +2,21 @@
 
 from flask import Response, render_template, request
 
-from characters.bible import list_characters
-from characters.campaigns import list_campaigns
-from characters.errors import NotFound
-from characters.models import Campaign, Character, PostStatus, Scene, utcnow
-from characters.posts import first_texts, get_part, get_post, history_of, list_posts, parts_of, targets_with_channels
-from characters.queue import next_free_slot
-from characters.workflow import allowed_actions
+from characters.bibles.bible import list_characters
+from characters.core.errors import NotFound
+from characters.core.models import Campaign, Character, PostStatus, Scene, utcnow
+from characters.posting.campaigns import list_campaigns
+from characters.posting.posts import (
+    first_texts,
+    get_part,
+    get_post,
+    history_of,
+    list_posts,
+    parts_of,
+    targets_with_channels,
+)
+from characters.posting.rhythm import next_free_slot
+from characters.posting.workflow import allowed_actions
 from web.context import current_member
 from web.database import get_session
 from web.posts import bp

@@ -3,9 +3,9 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from characters.errors import DomainError
-from characters.post_io import MAX_IMPORT_BYTES, Format, ImportRejected, export_posts, import_posts
-from characters.workspaces import Action
+from characters.accounts.workspaces import Action
+from characters.core.errors import DomainError
+from characters.posting.transfer import MAX_IMPORT_BYTES, Format, ImportRejected, export_posts, import_posts
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from flask import request
 
-from characters.bible import current_card
-from characters.errors import DomainError
-from characters.models import Character
-from characters.queue import is_zone, local_to_utc, zone_named
+from characters.bibles.bible import current_card
+from characters.core.errors import DomainError
+from characters.core.models import Character
+from characters.posting.rhythm import is_zone, local_to_utc, zone_named
 from web.database import get_session
 
 ZONE_COOKIE = "gr_tz"

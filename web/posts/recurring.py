@@ -8,12 +8,11 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from characters.bible import list_characters
-from characters.errors import DomainError, NotFound, PermissionDenied
-from characters.models import Character, Post, utcnow
-from characters.post_io import PART_SEPARATOR
-from characters.queue import local_to_utc, zone_named
-from characters.recurring import (
+from characters.accounts.workspaces import Action
+from characters.bibles.bible import list_characters
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import Character, Post, utcnow
+from characters.posting.recurring import (
     RuleInput,
     approve_rule,
     create_rule,
@@ -24,8 +23,9 @@ from characters.recurring import (
     stop_rule,
     submit_rule,
 )
-from characters.workflow import StaleVersion
-from characters.workspaces import Action
+from characters.posting.rhythm import local_to_utc, zone_named
+from characters.posting.transfer import PART_SEPARATOR
+from characters.posting.workflow import StaleVersion
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm

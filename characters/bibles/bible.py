@@ -1,0 +1,286 @@
+"""Characters and their bible versions: every save is a new version, nothing is overwritten."""
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlmodel import Session, col, select
+
+from characters.accounts.workspaces import Action, Member
+from characters.bibles.card_data import CardData
+from characters.bibles.cards import (
+    MAX_CARD_BYTES,
+    AvatarError,
+    CardError,
+    export_card_json,
+    export_card_png,
+    parse_card,
+    process_avatar,
+)
+from characters.core.errors import Conflict, DomainError, NotFound
+from characters.core.models import Character, CharacterVersion, Membership, Role, User, Workspace, require_id, utcnow
+
+MAX_SLUG_LENGTH = 48
+
+
+def slugify(text: str) -> str:
+    """Turn a display name into a URL-safe slug ("Walt Hadley" -> "walt-hadley")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_SLUG_LENGTH].strip("-")
+    return slug or "character"
+
+
+def create_character(*, session: Session, member: Member, card: CardData, avatar_png: bytes | None = None,
+                     note: str = "Created") -> Character:
+    """Create a character with its first bible version."""
+    member.require(Action.EDIT_BIBLE)
+    character = Character(
+        workspace_id=require_id(member.workspace), slug=_free_slug(session, member.workspace, card.name),
+        name=card.name, current_version=1, avatar_png=avatar_png,
+    )
+    session.add(character)
+    session.flush()
+    session.add(CharacterVersion(character_id=require_id(character), number=1, card=card.to_json_dict(),
+                                 note=note, created_by_id=member.user.id))
+    session.flush()
+    return character
+
+
+def save_bible(*, session: Session, member: Member, character: Character, card: CardData,
+               note: str = "", expected_version: int | None = None) -> CharacterVersion:
+    """Store `card` as the character's next bible version (a no-op change still records who saved).
+
+    With `expected_version`, raise Conflict if someone saved a newer version since that one was read.
+    """
+    member.require(Action.EDIT_BIBLE)
+    _ensure_in_workspace(character, member.workspace)
+    if expected_version is not None and expected_version != character.current_version:
+        latest = get_version(session, character)
+        author = session.get(User, latest.created_by_id) if latest.created_by_id else None
+        who = author.display_name if author else "Someone"
+        raise Conflict(f"{who} saved version {latest.number} while you were editing version {expected_version}.",
+                       field="base_version")
+    number = character.current_version + 1
+    version = CharacterVersion(character_id=require_id(character), number=number,
+                               card=card.to_json_dict(), note=note.strip()[:500], created_by_id=member.user.id)
+    character.current_version = number
+    character.name = card.name
+    character.updated_at = utcnow()
+    session.add(version)
+    session.add(character)
+    session.flush()
+    return version
+
+
+def set_avatar(*, session: Session, member: Member, character: Character, avatar_png: bytes | None) -> None:
+    """Replace (or remove) a character's avatar image, already processed by the caller."""
+    member.require(Action.EDIT_BIBLE)
+    _ensure_in_workspace(character, member.workspace)
+    character.avatar_png = avatar_png
+    character.updated_at = utcnow()
+    session.add(character)
+    session.flush()
+
+
+def set_archived(*, session: Session, member: Member, character: Character, archived: bool) -> None:
+    """Archive a character (hidden from lists and drafting) or bring it back."""
+    member.require(Action.EDIT_BIBLE)
+    _ensure_in_workspace(character, member.workspace)
+    character.archived_at = utcnow() if archived else None
+    session.add(character)
+    session.flush()
+
+
+def list_characters(session: Session, workspace: Workspace, *, include_archived: bool = False
+                    ) -> list[Character]:
+    """Return the workspace's characters by name."""
+    query = select(Character).where(Character.workspace_id == workspace.id)
+    if not include_archived:
+        query = query.where(col(Character.archived_at).is_(None))
+    return list(session.exec(query.order_by(col(Character.name))).all())
+
+
+def get_character(session: Session, workspace: Workspace, slug: str) -> Character:
+    """Return the workspace's character `slug` or raise NotFound."""
+    character = session.exec(
+        select(Character).where(Character.workspace_id == workspace.id, Character.slug == slug)
+    ).first()
+    if character is None:
+        raise NotFound("No such character in this workspace.")
+    return character
+
+
+def get_version(session: Session, character: Character, number: int | None = None) -> CharacterVersion:
+    """Return one bible version (the current one by default) or raise NotFound."""
+    wanted = character.current_version if number is None else number
+    version = session.exec(
+        select(CharacterVersion).where(CharacterVersion.character_id == character.id,
+                                       CharacterVersion.number == wanted)
+    ).first()
+    if version is None:
+        raise NotFound(f"Version {wanted} of this character does not exist.")
+    return version
+
+
+def current_card(session: Session, character: Character) -> CardData:
+    """Return the character's current bible as a card."""
+    return CardData.model_validate(get_version(session, character).card)
+
+
+def list_versions(session: Session, character: Character) -> list[CharacterVersion]:
+    """Return every bible version, newest first."""
+    return list(session.exec(
+        select(CharacterVersion).where(CharacterVersion.character_id == character.id)
+        .order_by(col(CharacterVersion.number).desc())
+    ).all())
+
+
+def list_versions_with_authors(session: Session, character: Character
+                               ) -> list[tuple[CharacterVersion, User | None]]:
+    """Return every bible version, newest first, with the user who saved it (None if unknown)."""
+    rows = session.exec(
+        select(CharacterVersion, User)
+        .join(User, col(CharacterVersion.created_by_id) == col(User.id), isouter=True)
+        .where(CharacterVersion.character_id == character.id)
+        .order_by(col(CharacterVersion.number).desc())
+    ).all()
+    return [(version, user) for version, user in rows]
+
+
+def acting_owner(session: Session, workspace: Workspace) -> Member:
+    """Return the workspace's first owner as a Member, for tools that act on the workspace's behalf."""
+    row = session.exec(
+        select(User).join(Membership, col(Membership.user_id) == col(User.id))
+        .where(Membership.workspace_id == workspace.id, Membership.role == Role.OWNER)
+        .order_by(col(Membership.created_at), col(Membership.id))
+    ).first()
+    if row is None:
+        raise NotFound(f"The workspace {workspace.slug} has no owner.")
+    return Member(workspace=workspace, user=row, role=Role.OWNER)
+
+
+def import_card(*, session: Session, member: Member, raw: bytes, filename: str | None = None
+                ) -> tuple[Character, list[str]]:
+    """Create a character from a card file (JSON, PNG or CHARX); return it with what was noticed on the way.
+
+    A card that cannot be read raises DomainError (field "file") naming the problem; nothing is saved.
+    """
+    member.require(Action.EDIT_BIBLE)
+    try:
+        imported = parse_card(raw, filename)
+    except CardError as error:
+        raise DomainError(_sentence(f"this card cannot be imported: {error.message}"), field="file") from error
+    warnings = [_sentence(warning) for warning in imported.warnings]
+    avatar = None
+    if imported.avatar is not None:
+        try:
+            avatar = process_avatar(imported.avatar, max_bytes=MAX_CARD_BYTES)
+        except AvatarError as error:
+            warnings.append(_sentence(f"the card's picture was left out: {error.message}"))
+    source = f"{filename[:200]} ({imported.source_format})" if filename else imported.source_format
+    character = create_character(session=session, member=member, card=imported.card, avatar_png=avatar,
+                                 note=f"Imported from {source}")
+    return character, warnings
+
+
+def upload_avatar(*, session: Session, member: Member, character: Character, raw: bytes) -> None:
+    """Set a character's avatar from an uploaded PNG, JPEG or WebP (re-encoded, metadata stripped)."""
+    member.require(Action.EDIT_BIBLE)
+    try:
+        avatar = process_avatar(raw)
+    except AvatarError as error:
+        raise DomainError(_sentence(error.message), field="avatar") from error
+    set_avatar(session=session, member=member, character=character, avatar_png=avatar)
+
+
+@dataclass(frozen=True)
+class CardFile:
+    """An exported card, ready to download or write."""
+
+    content: bytes
+    filename: str
+    mimetype: str
+
+
+def export_character(session: Session, character: Character, file_format: Literal["json", "png"]) -> CardFile:
+    """Export the character's current bible as a V2 JSON card or a PNG card on its avatar."""
+    card = current_card(session, character)
+    if file_format == "json":
+        return CardFile(export_card_json(card), f"{character.slug}.json", "application/json")
+    return CardFile(export_card_png(card, character.avatar_png), f"{character.slug}.png", "image/png")
+
+
+def _sentence(text: str) -> str:
+    """Capitalise and end a message from the card module (which writes lowercase clauses)."""
+    text = text.strip()
+    first_word = text.split(" ", 1)[0]
+    if "." not in first_word.rstrip(".:;,"):  # a leading file name keeps its spelling
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One bible field that differs between two versions, with a line diff of its text."""
+
+    field: str
+    before: str
+    after: str
+    diff_lines: list[str]
+
+
+def diff_versions(older: CharacterVersion, newer: CharacterVersion) -> list[FieldChange]:
+    """Compare two versions field by field, in words a person can read."""
+    before, after = _flatten(older.card), _flatten(newer.card)
+    changes = []
+    for field in sorted(set(before) | set(after), key=_field_order):
+        old_text, new_text = before.get(field, ""), after.get(field, "")
+        if old_text != new_text:
+            diff = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), lineterm="", n=1))
+            changes.append(FieldChange(field=field, before=old_text, after=new_text, diff_lines=diff[2:]))
+    return changes
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """Flatten a card into "voice › pov": "first_singular" pairs; lists of strings become lines."""
+    if isinstance(value, dict):
+        flat: dict[str, str] = {}
+        for key, item in value.items():
+            label = key if not prefix else f"{prefix} › {key}"
+            flat.update(_flatten(item, label))
+        return flat
+    if isinstance(value, list):
+        if all(isinstance(item, str) for item in value):
+            return {prefix: "\n".join(value)} if value else {}
+        flat = {}
+        for index, item in enumerate(value, start=1):
+            flat.update(_flatten(item, f"{prefix} #{index}"))
+        return flat
+    if value is None or value == "":
+        return {}
+    return {prefix: str(value)}
+
+
+def _field_order(field: str) -> tuple[int, str]:
+    return (field.count("›"), field)
+
+
+def _free_slug(session: Session, workspace: Workspace, name: str) -> str:
+    base = slugify(name)
+    taken = set(session.exec(
+        select(Character.slug).where(Character.workspace_id == workspace.id,
+                                     col(Character.slug).startswith(base))
+    ).all())
+    slug, counter = base, 2
+    while slug in taken:
+        slug, counter = f"{base}-{counter}", counter + 1
+    return slug
+
+
+def _ensure_in_workspace(character: Character, workspace: Workspace) -> None:
+    if character.workspace_id != workspace.id:
+        raise NotFound("No such character in this workspace.")
+
+

@@ -1,0 +1,420 @@
+"""SQLModel tables. No `from __future__ import annotations` here: relationship resolution needs real types."""
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store datetimes as UTC and always hand back aware UTC datetimes, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now_field() -> Any:
+    """Return a column that defaults to the moment the row object is created."""
+    return Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Role(enum.StrEnum):
+    """What a member may do in a workspace, from most to least powerful."""
+
+    OWNER = "owner"
+    EDITOR = "editor"
+    WRITER = "writer"
+    VIEWER = "viewer"
+
+
+class PostStatus(enum.StrEnum):
+    """Where a post is in its lifecycle."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class User(SQLModel, table=True):
+    """A person who logs in; Flask-Login wraps it in the web layer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(String(320), unique=True, nullable=False))
+    display_name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    is_admin: bool = False
+    created_at: datetime = _now_field()
+
+
+class Workspace(SQLModel, table=True):
+    """One fan community or one marketing team; everything else belongs to one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    name: str = Field(max_length=120)
+    two_person_rule: bool = True
+    writers_edit_bibles: bool = False
+    # Posts found late by at most this many minutes still publish; later ones wait as "missed".
+    late_grace_minutes: int = 15
+    # Secret for the workspace's iCalendar feed URL (stored hashed like any token).
+    calendar_token_hash: str | None = Field(default=None, max_length=64)
+    # Keep the full prompt of each LLM generation (off by default: bibles can be confidential).
+    store_prompts: bool = False
+    created_at: datetime = _now_field()
+
+
+class Membership(SQLModel, table=True):
+    """A user's role in a workspace."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_membership_workspace_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    role: Role = Field(sa_type=String(16))
+    created_at: datetime = _now_field()
+
+
+class Invite(SQLModel, table=True):
+    """A link that lets someone join a workspace with a role until it expires or is used."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    role: Role = Field(sa_type=String(16))
+    created_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = _now_field()
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class Character(SQLModel, table=True):
+    """A persona account; its bible lives in CharacterVersion rows, newest = current."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "slug", name="uq_character_workspace_slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    slug: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    current_version: int = 1
+    avatar_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _now_field()
+    updated_at: datetime = _now_field()
+
+
+class CharacterVersion(SQLModel, table=True):
+    """One saved bible: the full card data as it was at that save."""
+
+    __table_args__ = (UniqueConstraint("character_id", "number", name="uq_character_version_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    character_id: int = Field(foreign_key="character.id", index=True, ondelete="CASCADE")
+    number: int
+    card: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _now_field()
+
+
+class ChannelKind(enum.StrEnum):
+    """The networks and outlets a character can publish to."""
+
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
+    WEBHOOK = "webhook"
+    FEED = "feed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one post's delivery to one channel stands."""
+
+    PENDING = "pending"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class Campaign(SQLModel, table=True):
+    """A planned push (a launch, a season) that groups posts of several characters."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=200)
+    goal: str = Field(default="", max_length=2000)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    character_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _now_field()
+
+
+class Scene(SQLModel, table=True):
+    """A scripted exchange between characters, reviewed and approved as one unit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    title: str = Field(max_length=200)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL")
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=String(16))
+    version: int = 1
+    starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _now_field()
+    updated_at: datetime = _now_field()
+
+
+class RecurringRule(SQLModel, table=True):
+    """An evergreen post: an interval or weekly rule in local time, with an end date or a count."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    character_id: int = Field(foreign_key="character.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    channel_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    kind: str = Field(default="weekly", max_length=16)  # "interval" or "weekly"
+    interval_minutes: int | None = None
+    weekdays: str = Field(default="", max_length=64)  # e.g. "mon,wed,fri"
+    local_time: str = Field(default="09:00", max_length=5)  # HH:MM in `timezone`
+    timezone: str = Field(default="UTC", max_length=64)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    max_count: int | None = None
+    materialized_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    active: bool = True
+    # Reviewed like a post: only an approved rule is materialized.
+    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=String(16))
+    version: int = 1
+    approved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _now_field()
+
+
+class Post(SQLModel, table=True):
+    """A post for one character, from first draft to published; its text lives in PostPart rows."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    character_id: int = Field(foreign_key="character.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True, ondelete="SET NULL")
+    scene_id: int | None = Field(default=None, foreign_key="scene.id", index=True, ondelete="CASCADE")
+    scene_position: int | None = None
+    reply_to_post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="SET NULL")
+    delay_minutes: int = 0
+    recurring_rule_id: int | None = Field(default=None, foreign_key="recurringrule.id", ondelete="SET NULL")
+    # One row per occurrence of a recurring rule, so materializing twice changes nothing.
+    occurrence_key: str | None = Field(default=None, sa_column=Column(String(120), unique=True, nullable=True))
+    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=String(16), index=True)
+    version: int = 1
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    bible_version: int | None = None
+    check_score: int | None = None
+    check_verdict: str | None = Field(default=None, max_length=8)
+    check_findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    override_reason: str | None = Field(default=None, max_length=2000)
+    submitted_by_id: int | None = Field(default=None, foreign_key="user.id")
+    approved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=4000)
+    created_at: datetime = _now_field()
+    updated_at: datetime = _now_field()
+
+
+class PostPart(SQLModel, table=True):
+    """One part of a post (a thread has several), with at most one image and its alt text."""
+
+    __table_args__ = (UniqueConstraint("post_id", "position", name="uq_post_part_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    position: int = 0
+    text: str = ""
+    image: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    image_mime: str | None = Field(default=None, max_length=32)
+    image_alt: str | None = Field(default=None, max_length=2000)
+
+
+class Channel(SQLModel, table=True):
+    """Where a character publishes: a Bluesky or Mastodon account, a webhook, its own feed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    character_id: int = Field(foreign_key="character.id", index=True, ondelete="CASCADE")
+    kind: ChannelKind = Field(sa_type=String(16))
+    label: str = Field(default="", max_length=200)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Fernet token of the credentials; never rendered back to anyone.
+    secret_token: str | None = Field(default=None, max_length=8000)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # "Test connection" runs in the scheduler process (it owns the publishers); the web app only asks.
+    check_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_check_ok: bool | None = None
+    last_check_message: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _now_field()
+
+
+class Delivery(SQLModel, table=True):
+    """A post's channel: the unit the scheduler claims, publishes and completes exactly once."""
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id", name="uq_delivery_channel"),
+        # The claim query: pending rows in due order.
+        Index("ix_delivery_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    channel_id: int | None = Field(default=None, foreign_key="channel.id", index=True, ondelete="SET NULL")
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=String(16), index=True)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(120), unique=True, nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remote_refs: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    remote_url: str | None = Field(default=None, max_length=2000)
+    last_error: str | None = Field(default=None, max_length=4000)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Written (and committed) just before the publisher is called: a lease that expires without it was
+    # never sent and may go back to pending; one with it may have reached the network and is never resent.
+    sending_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PostRevision(SQLModel, table=True):
+    """The text of a post as it was at one version, for history and diffs."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    version: int
+    parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    edited_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _now_field()
+
+
+class Comment(SQLModel, table=True):
+    """A note in a post's discussion thread."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    body: str = Field(max_length=5000)
+    created_at: datetime = _now_field()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when, from which status to which, and why; never updated or deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    post_id: int | None = Field(default=None, foreign_key="post.id", index=True, ondelete="SET NULL")
+    scene_id: int | None = Field(default=None, foreign_key="scene.id", ondelete="SET NULL")
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=64)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, max_length=4000)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _now_field()
+
+
+class Notification(SQLModel, table=True):
+    """A message for one user (a post failed, a post was rejected)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="SET NULL")
+    message: str = Field(max_length=2000)
+    created_at: datetime = _now_field()
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Generation(SQLModel, table=True):
+    """One model call made while drafting: what it cost and how it came out (never an API key)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    character_id: int | None = Field(default=None, foreign_key="character.id", index=True, ondelete="SET NULL")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    kind: str = Field(max_length=16)  # "generate", "rewrite" or "reply"
+    variant: int = 0
+    model: str = Field(max_length=200)
+    latency_ms: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    # True when the server reported no usage and the counts are Greenroom's own estimate.
+    tokens_estimated: bool = False
+    repaired: bool = False
+    score: int | None = None
+    verdict: str | None = Field(default=None, max_length=8)
+    error: str | None = Field(default=None, max_length=500)
+    # The exact messages sent, only when the workspace's `store_prompts` is on.
+    prompt: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class TokenScope(enum.StrEnum):
+    """What an API token may do: read only, or also write (never more than its user's role)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for the JSON API: one user, one workspace; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=120)
+    scope: TokenScope = Field(sa_type=String(8))
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    # The first characters of the token, so a person can tell their tokens apart without the secret.
+    prefix: str = Field(max_length=16)
+    created_at: datetime = _now_field()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def require_id(row: SQLModel) -> int:
+    """Return a row's primary key, which exists once the row has been flushed."""
+    row_id = getattr(row, "id", None)
+    if not isinstance(row_id, int):
+        raise ValueError(f"{type(row).__name__} has not been flushed yet")
+    return row_id

@@ -1,0 +1,488 @@
+"""Drafting with a model, in character: variants from a brief, rewrites and replies, each checked and repaired.
+
+A job is run as a stream of events (`prompt`, `delta`, `repairing`, `variant`, `variant_error`, `error`,
+`done`) that the web layer sends as server-sent events or folds into one JSON answer. Every variant goes through
+the consistency checker; when it breaks a hard rule the model gets the findings back once and tries again.
+Splitting into a thread and hashtag suggestions need no model at all.
+"""
+
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import regex
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from characters.accounts.workspaces import Action, Member
+from characters.bibles.card_data import CardData
+from characters.consistency import CheckResult, Finding, check_text
+from characters.consistency.text import hashtag_spans, words
+from characters.core.errors import DomainError
+from characters.core.models import Character, Generation, Post, PostPart, require_id
+from characters.drafting.prompting import DEFAULT_BUDGET, Prompt, PromptTooLong, build_prompt, count_tokens
+from characters.llm.adapter import (
+    CallOptions,
+    ChatMessage,
+    Completion,
+    LanguageModel,
+    LlmError,
+    LlmMalformedJson,
+    TextDelta,
+)
+from characters.posting.threads import PLATFORM_LIMITS, limit_for
+
+JobKind = Literal["generate", "rewrite", "reply"]
+RewriteMode = Literal["in_character", "shorter", "platform", "fix"]
+REWRITE_MODES: tuple[RewriteMode, ...] = ("in_character", "shorter", "platform", "fix")
+MAX_VARIANTS = 5
+MAX_INPUT_CHARS = 4_000  # briefs, drafts and pasted posts: enough for any post, small enough for any context
+DEFAULT_POST_CHARS = 500  # the length asked for when neither a platform nor the card sets one
+RECENT_POSTS = 10
+# Findings from these checks are hard rules a model can fix when told; voice-model findings are not.
+HARD_RULES = ("format.", "vocabulary.banned", "era.", "character.", "voice.pov", "text.")
+# Errors after which further calls are pointless (the server or the key is the problem, not this answer).
+FATAL_KINDS = frozenset({"auth", "connection", "rate_limit", "server", "timeout", "request"})
+
+
+class DraftInputError(DomainError):
+    """A drafting request the domain refuses (empty brief, unknown mode, too many variants)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One step of a drafting job, as the panel receives it."""
+
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftJob:
+    """Everything needed to ask for `n` checked variants of one task."""
+
+    kind: JobKind
+    card: CardData
+    task: str
+    scan: list[str]
+    n: int = 3
+    platform: str | None = None
+    cache_key: str | None = None
+    others: Sequence[CardData] = ()
+    temperature: float = 0.8
+    seed: int | None = None
+    budget: int = DEFAULT_BUDGET
+    max_tokens: int = 400
+
+    @property
+    def limit(self) -> int:
+        """Return the length to ask for: the platform's or the card's limit, else a default."""
+        try:
+            return limit_for(self.platform, self.card.greenroom.voice.max_chars)
+        except ValueError:
+            return DEFAULT_POST_CHARS
+
+
+class PostAnswer(BaseModel):
+    """The JSON object the model answers with: one post.
+
+    No maxLength: llama.cpp turns it into a grammar of nested optional characters that is slow to sample and
+    refused outright past a few thousand; the checker judges length and a too-long post goes to repair.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+
+
+def _clean(text: str, what: str) -> str:
+    text = text.strip()
+    if not text:
+        raise DraftInputError(f"Write a {what} first.", field=what)
+    if len(text) > MAX_INPUT_CHARS:
+        raise DraftInputError(f"The {what} is longer than {MAX_INPUT_CHARS:,} characters.", field=what)
+    return text
+
+
+def _checked_count(n: int) -> int:
+    if not 1 <= n <= MAX_VARIANTS:
+        raise DraftInputError(f"Ask for 1 to {MAX_VARIANTS} variants.", field="n")
+    return n
+
+
+def _checked_platform(platform: str | None) -> str | None:
+    if platform and platform not in PLATFORM_LIMITS:
+        raise DraftInputError(f"Unknown platform {platform!r}.", field="platform")
+    return platform or None
+
+
+def _where(platform: str | None, limit: int) -> str:
+    target = f"a {platform} post" if platform else "a social media post"
+    return f"{target} of at most {limit} characters"
+
+
+def _answer_format() -> str:
+    return 'Answer with only a JSON object whose one key, "text", holds the post.'
+
+
+def generate_job(card: CardData, brief: str, *, n: int = 3, platform: str | None = None,
+                 recent_posts: Sequence[str] = (), **options: Any) -> DraftJob:
+    """Return a job for `n` new posts from the writer's brief."""
+    brief = _clean(brief, "brief")
+    job = DraftJob("generate", card, "", [brief, *recent_posts], _checked_count(n), _checked_platform(platform),
+                   **options)
+    task = (f"The writer's brief: {brief}\n\nWrite {_where(job.platform, job.limit)} as {card.name}, "
+            f"following the brief. {_answer_format()}")
+    return replace(job, task=task)
+
+
+def rewrite_job(card: CardData, draft: str, mode: str, *, n: int = 1, platform: str | None = None,
+                recent_posts: Sequence[str] = (), cache_key: str | None = None, **options: Any) -> DraftJob:
+    """Return a job that rewrites a draft: more in character, shorter, for a platform, or fixing its findings."""
+    draft = _clean(draft, "draft")
+    if mode not in REWRITE_MODES:
+        raise DraftInputError(f"Unknown rewrite {mode!r}; use one of {', '.join(REWRITE_MODES)}.", field="mode")
+    platform = _checked_platform(platform)
+    if mode == "platform" and not platform:
+        raise DraftInputError("Pick the platform to rewrite for.", field="platform")
+    job = DraftJob("rewrite", card, "", [draft, *recent_posts], _checked_count(n), platform, cache_key, **options)
+    if mode == "fix":
+        result = check_text(card, draft, platform, cache_key=cache_key)
+        problems = _findings_list(hard_failures(result) or [f for f in result.findings if f.severity != "info"])
+    instruction = {
+        "in_character": f"Rewrite it so it sounds unmistakably like {card.name}; keep what it says.",
+        "shorter": f"Rewrite it shorter (at most about {max(20, len(draft) * 6 // 10)} characters); "
+                   "keep the point and the voice.",
+        "platform": f"Adapt it for {platform}: {_where(platform, job.limit)}, in {card.name}'s voice.",
+        "fix": "Rewrite it to fix these problems, changing as little else as possible:\n" + problems
+        if mode == "fix" else "",
+    }[mode]
+    task = f"The writer's draft:\n<<<\n{draft}\n>>>\n\n{instruction}\nWrite {_where(platform, job.limit)}. " \
+           f"{_answer_format()}"
+    return replace(job, task=task)
+
+
+def reply_job(card: CardData, post: str, *, n: int = 3, platform: str | None = None, brief: str = "",
+              recent_posts: Sequence[str] = (), **options: Any) -> DraftJob:
+    """Return a job for in-character replies to someone else's post."""
+    post = _clean(post, "post")
+    note = f"\nThe writer's note on how to reply: {brief.strip()}" if brief.strip() else ""
+    job = DraftJob("reply", card, "", [post, brief, *recent_posts], _checked_count(n), _checked_platform(platform),
+                   **options)
+    task = (f"Someone else posted this:\n<<<\n{post}\n>>>{note}\n\nWrite {card.name}'s reply: "
+            f"{_where(job.platform, job.limit)}. {_answer_format()}")
+    return replace(job, task=task)
+
+
+def hard_failures(result: CheckResult) -> list[Finding]:
+    """Return the failed hard rules of a check (what a repair round can be asked to fix)."""
+    return [f for f in result.findings if f.severity == "fail" and f.check.startswith(HARD_RULES)]
+
+
+def _findings_list(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "- (no specific problems found; make it sound more like the character)"
+    return "\n".join(f"- {finding.message}" + (f" Suggestion: {finding.suggestion}." if finding.suggestion else "")
+                     for finding in findings)
+
+
+def repair_messages(prompt: Prompt, raw: str, findings: Sequence[Finding]) -> list[ChatMessage]:
+    """Return the prompt plus the failed answer and the findings, asking for one corrected post."""
+    feedback = ("That post breaks these rules:\n" + _findings_list(findings)
+                + "\nWrite the post again, fixing every problem and staying in character. " + _answer_format())
+    return [*prompt.messages, {"role": "assistant", "content": raw}, {"role": "user", "content": feedback}]
+
+
+class TextFieldStream:
+    """Extract the growing value of the answer's "text" field from raw JSON as it streams in."""
+
+    _START = regex.compile(r'"text"\s*:\s*"')
+    _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+    def __init__(self) -> None:
+        self._raw = ""
+        self._position: int | None = None
+        self._done = False
+
+    def feed(self, chunk: str) -> str:
+        """Add raw text; return the newly decoded part of the field (possibly empty)."""
+        self._raw += chunk
+        if self._done:
+            return ""
+        if self._position is None:
+            match = self._START.search(self._raw)
+            if match is None:
+                return ""
+            self._position = match.end()
+        out: list[str] = []
+        raw, i = self._raw, self._position
+        while i < len(raw):
+            char = raw[i]
+            if char == '"':
+                self._done = True
+                i += 1
+                break
+            if char != "\\":
+                out.append(char)
+                i += 1
+                continue
+            if i + 1 >= len(raw):
+                break  # wait for the escaped character
+            code = raw[i + 1]
+            if code != "u":
+                out.append(self._ESCAPES.get(code, code))
+                i += 2
+                continue
+            unit = self._unit(raw, i)
+            if unit is None:
+                break  # wait for the rest of the escape
+            if 0xD800 <= unit < 0xDC00:
+                # A high surrogate: decode it together with the low one that follows, never half an emoji.
+                low = self._unit(raw, i + 6)
+                if low is None and len(raw) < i + 12:
+                    break
+                if low is not None and 0xDC00 <= low < 0xE000:
+                    out.append(chr(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)))
+                    i += 12
+                    continue
+                unit = 0xFFFD
+            out.append(chr(0xFFFD if 0xDC00 <= unit < 0xE000 else unit))
+            i += 6
+        self._position = i
+        return "".join(out)
+
+    @staticmethod
+    def _unit(raw: str, i: int) -> int | None:
+        """Return the UTF-16 unit of the \\uXXXX escape at `i`, or None when it has not fully arrived."""
+        digits = raw[i + 2 : i + 6]
+        if raw[i : i + 2] != "\\u" or len(digits) < 4:
+            return None
+        return int(digits, 16) if regex.fullmatch(r"[0-9a-fA-F]{4}", digits) else 0xFFFD
+
+
+@dataclass
+class _Attempt:
+    text: str
+    raw: str
+    check: CheckResult
+    completion: Completion[Any]
+    messages: list[ChatMessage]
+
+
+@dataclass
+class _Totals:
+    latency_ms: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+    calls: list[list[ChatMessage]] = field(default_factory=list)
+
+    def add(self, completion: Completion[Any], messages: list[ChatMessage]) -> None:
+        self.latency_ms += completion.latency_ms
+        usage = completion.usage
+        if usage.prompt_tokens is None or usage.completion_tokens is None:
+            # The server reported nothing (some stream without usage): count with the prompt's own estimator.
+            self.estimated = True
+            self.prompt_tokens += sum(count_tokens(m["content"]) for m in messages)
+            self.completion_tokens += count_tokens(completion.raw)
+        else:
+            self.prompt_tokens += usage.prompt_tokens
+            self.completion_tokens += usage.completion_tokens
+        self.calls.append(messages)
+
+
+def _call(model: LanguageModel, messages: list[ChatMessage], schema: type[BaseModel], options: CallOptions,
+          stream: bool, variant: int) -> Generator[Event, None, Completion[Any]]:
+    """Run one model call, yielding delta events while it streams; return the completion."""
+    if not stream:
+        yield from ()
+        return model.complete(messages, schema, options)
+    fields = TextFieldStream()
+    upstream = model.stream(messages, schema, options)
+    try:
+        for item in upstream:
+            if not isinstance(item, TextDelta):
+                return item
+            if text := fields.feed(item.text):
+                yield Event("delta", {"variant": variant, "text": text})
+    finally:
+        close = getattr(upstream, "close", None)
+        if close is not None:
+            close()  # the caller may stop early (the writer cancelled): stop the model too
+    raise LlmMalformedJson("The model's answer ended before it was complete. Try again.")
+
+
+def _attempt(model: LanguageModel, job: DraftJob, messages: list[ChatMessage], options: CallOptions,
+             stream: bool, variant: int, totals: _Totals) -> Generator[Event, None, _Attempt]:
+    """Ask once and check the answer."""
+    completion = yield from _call(model, messages, PostAnswer, options, stream, variant)
+    totals.add(completion, messages)
+    text = str(getattr(completion.value, "text", "")).strip()
+    result = check_text(job.card, text, job.platform, others=job.others, cache_key=job.cache_key)
+    return _Attempt(text, completion.raw, result, completion, messages)
+
+
+def _variant(model: LanguageModel, job: DraftJob, prompt: Prompt, variant: int, stream: bool) -> Iterator[Event]:
+    """Produce one checked variant, repairing it once when it breaks a hard rule."""
+    seed = None if job.seed is None else job.seed + variant
+    options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.max_tokens)
+    totals = _Totals()
+    first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
+    final = first
+    failures = hard_failures(first.check)
+    if failures:
+        yield Event("repairing", {"variant": variant, "findings": [f.to_dict() for f in failures]})
+        messages = repair_messages(prompt, first.raw, failures)
+        yield Event("prompt", {"variant": variant, "repair": True, "messages": [dict(m) for m in messages]})
+        final = yield from _attempt(model, job, messages, options, stream, variant, totals)
+    yield Event("variant", {
+        "variant": variant,
+        "text": final.text,
+        "check": final.check.to_dict(),
+        "repaired": final is not first,
+        "before_repair": None if final is first else {"text": first.text, "check": first.check.to_dict()},
+        "model": final.completion.model,
+        "mode": final.completion.mode,
+        "latency_ms": totals.latency_ms,
+        "prompt_tokens": totals.prompt_tokens,
+        "completion_tokens": totals.completion_tokens,
+        "tokens_estimated": totals.estimated,
+        "calls": totals.calls,
+    })
+
+
+def run_job(model: LanguageModel, job: DraftJob, *, stream: bool = True) -> Iterator[Event]:
+    """Run a drafting job as events; model failures become `variant_error`/`error` events, never exceptions."""
+    started = time.perf_counter()
+    try:
+        prompt = build_prompt(job.card, job.task, scan=job.scan, budget=job.budget)
+    except PromptTooLong as error:
+        yield Event("error", {"kind": "prompt_too_long", "message": str(error)})
+        return
+    yield Event("prompt", {"variant": None, "repair": False, **prompt.to_dict()})
+    produced = 0
+    for variant in range(job.n):
+        try:
+            for event in _variant(model, job, prompt, variant, stream):
+                produced += event.name == "variant"
+                yield event
+        except LlmError as error:
+            data = {"variant": variant, "kind": error.kind, "message": error.message, "model": model.model_name}
+            if error.kind in FATAL_KINDS:
+                yield Event("error", data)
+                break
+            yield Event("variant_error", data)
+    yield Event("done", {"variants": produced, "elapsed_ms": int((time.perf_counter() - started) * 1000)})
+
+
+def collect(events: Iterator[Event]) -> dict[str, Any]:
+    """Fold a job's events into one JSON answer: the prompt, the variants, errors."""
+    answer: dict[str, Any] = {"prompt": None, "repairs": [], "variants": [], "errors": [], "error": None}
+    for event in events:
+        if event.name == "prompt":
+            if event.data["repair"]:
+                answer["repairs"].append(event.data)
+            else:
+                answer["prompt"] = event.data
+        elif event.name == "variant":
+            answer["variants"].append(event.data)
+        elif event.name == "variant_error":
+            answer["errors"].append(event.data)
+        elif event.name == "error":
+            answer["error"] = event.data
+        elif event.name == "done":
+            answer["done"] = event.data
+    return answer
+
+
+def recent_posts(session: Session, character: Character, limit: int = RECENT_POSTS) -> list[str]:
+    """Return the text of the character's latest posts (first part of each), newest first."""
+    rows = session.exec(
+        select(PostPart.text)
+        .join(Post, col(Post.id) == col(PostPart.post_id))
+        .where(Post.character_id == character.id, PostPart.position == 0)
+        .order_by(col(Post.created_at).desc(), col(Post.id).desc())
+        .limit(limit)
+    ).all()
+    return [text for text in rows if text.strip()]
+
+
+def record_generation(*, session: Session, member: Member, character: Character, kind: JobKind,
+                      event: Event) -> Generation:
+    """Store what one variant's model calls cost and how it came out; the prompt only if the workspace says so."""
+    data = event.data
+    check = data.get("check") or {}
+    row = Generation(
+        workspace_id=require_id(member.workspace),
+        character_id=character.id,
+        user_id=member.user.id,
+        kind=kind,
+        variant=int(data.get("variant") or 0),
+        model=str(data.get("model") or "")[:200],
+        latency_ms=int(data.get("latency_ms") or 0),
+        prompt_tokens=data.get("prompt_tokens"),
+        completion_tokens=data.get("completion_tokens"),
+        tokens_estimated=bool(data.get("tokens_estimated")),
+        repaired=bool(data.get("repaired")),
+        score=check.get("score"),
+        verdict=check.get("verdict"),
+        error=None if event.name == "variant" else f"{data.get('kind')}: {data.get('message')}"[:500],
+        prompt=[{"call": i, "messages": m} for i, m in enumerate(data.get("calls") or [])]
+        if member.workspace.store_prompts else None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_generations(session: Session, member: Member, limit: int = 100) -> list[tuple[Generation, str | None]]:
+    """Return the workspace's latest generations with their character's name (owners and editors only)."""
+    member.require(Action.APPROVE)
+    rows = session.exec(
+        select(Generation, Character.name)
+        .join(Character, col(Character.id) == col(Generation.character_id), isouter=True)
+        .where(Generation.workspace_id == member.workspace.id)
+        .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
+        .limit(limit)
+    ).all()
+    return [(generation, name) for generation, name in rows]
+
+
+_TAG_WORD = regex.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def _tag_words(tag: str) -> list[str]:
+    """Split "#BakeOffFinal" or "#bake_off" into lowercase words."""
+    return [w.lower() for w in _TAG_WORD.findall(tag.lstrip("#＃"))]
+
+
+def _stem(word: str) -> str:
+    return word.lower()[:5]
+
+
+def suggest_hashtags(card: CardData, text: str, limit: int | None = None) -> list[str]:
+    """Suggest hashtags from the character's required and allowed lists that fit the text and the card's max."""
+    policy = card.greenroom.voice.hashtags
+    present = {span.text.lower().replace("＃", "#") for span in hashtag_spans(text)}
+    room = policy.max - len(present)
+    if limit is not None:
+        room = min(room, limit)
+    if room <= 0:
+        return []
+    text_stems = {_stem(word) for word in words(text)}
+    required = [t if t.startswith("#") else f"#{t}" for t in policy.required]
+    needs_required = bool(required) and not present & {t.lower() for t in required}
+    ranked: list[tuple[int, int, int, str]] = []
+    seen: set[str] = set()
+    for order, tag in enumerate(required + [t if t.startswith("#") else f"#{t}" for t in policy.allowed]):
+        key = tag.lower()
+        if key in seen or key in present:
+            continue
+        seen.add(key)
+        overlap = sum(_stem(word) in text_stems for word in _tag_words(tag))
+        is_required = order < len(required)
+        # A post must carry one required tag when it has none; after that, tags the text talks about come first.
+        ranked.append((0 if is_required and needs_required else 1, -overlap, order, tag))
+    ranked.sort()
+    return [tag for _, _, _, tag in ranked[:room]]

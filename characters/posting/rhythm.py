@@ -1,0 +1,214 @@
+"""The posting rhythm: local-time slots in the character's IANA zone, the next free slot, the queue and its gaps.
+
+Slots are stored as local time + zone name (never UTC minutes) and turned into instants per day with
+zoneinfo: in a spring-forward gap the time is shifted forward by the gap's length (02:30 → 03:30), in a
+fall-back fold only the first occurrence counts, and equal instants are merged, so a slot never fires
+twice and no day's slot is skipped.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, col, select
+
+from characters.bibles.bible import current_card, list_characters
+from characters.bibles.card_data import GreenroomExtension
+from characters.core.models import Character, Post, PostStatus, Workspace
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {"daily": "mon-sun", "everyday": "mon-sun", "weekdays": "mon-fri", "weekends": "sat,sun",
+                "weekend": "sat,sun"}
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+QUEUED = frozenset({PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.UNCONFIRMED})
+SEARCH_DAYS = 62
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One rhythm slot: the weekdays (0 = Monday) and the local time."""
+
+    weekdays: frozenset[int]
+    at: time
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """A character's slots and the zone they are in."""
+
+    slots: tuple[Slot, ...]
+    zone: ZoneInfo
+
+    @property
+    def empty(self) -> bool:
+        """Return True when the character has no usable slot."""
+        return not self.slots
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """Return the IANA zone `name`, or UTC when it is empty or unknown."""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def is_zone(name: str) -> bool:
+    """Return whether `name` is a known IANA zone."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_days(spec: str) -> frozenset[int]:
+    """Parse "mon-fri", "sat,sun", "daily", "fri-mon" (wrapping) into weekday numbers; unknown parts are ignored."""
+    text = _DAY_ALIASES.get(spec.strip().lower(), spec.strip().lower())
+    days: set[int] = set()
+    for piece in re.split(r"[,\s]+", text):
+        ends = [part.strip()[:3] for part in piece.split("-")]
+        if not all(end in DAY_NAMES for end in ends) or len(ends) not in (1, 2):
+            continue
+        first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
+        days.update((first + step) % 7 for step in range((last - first) % 7 + 1))
+    return frozenset(days)
+
+
+def parse_time(text: str) -> time | None:
+    """Parse "HH:MM" (24-hour); None when malformed."""
+    match = _TIME.match(text.strip())
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def rhythm_of(greenroom: GreenroomExtension) -> Rhythm:
+    """Return the card's rhythm, dropping slots whose days or time cannot be read."""
+    slots = []
+    for slot in greenroom.rhythm.slots:
+        days, at = parse_days(slot.days), parse_time(slot.time)
+        if days and at is not None:
+            slots.append(Slot(days, at))
+    return Rhythm(tuple(slots), zone_named(greenroom.timezone))
+
+
+def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """Return the instant of local `day` `at` in `zone`: first occurrence in a fold, shifted forward in a gap."""
+    # fold=0 picks the earlier offset: in a fold that is the first occurrence; in a gap it is the offset from
+    # before the jump, which lands the instant after the gap by exactly the gap's length.
+    return datetime.combine(day, at).replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def slot_instants(rhythm: Rhythm, start: datetime, end: datetime) -> list[datetime]:
+    """Return every slot instant in [start, end), sorted, without duplicates."""
+    first = start.astimezone(rhythm.zone).date() - timedelta(days=1)
+    last = end.astimezone(rhythm.zone).date() + timedelta(days=1)
+    instants: set[datetime] = set()
+    day = first
+    while day <= last:
+        for slot in rhythm.slots:
+            if day.weekday() in slot.weekdays:
+                instant = local_to_utc(day, slot.at, rhythm.zone)
+                if start <= instant < end:
+                    instants.add(instant)
+        day += timedelta(days=1)
+    return sorted(instants)
+
+
+def taken_instants(session: Session, character: Character, start: datetime, end: datetime,
+                   exclude_post_id: int | None = None) -> set[datetime]:
+    """Return the due times (to the minute) already used by the character's queued posts."""
+    query = select(Post.id, Post.due_at).where(Post.character_id == character.id,
+                                               col(Post.status).in_([s.value for s in QUEUED]),
+                                               col(Post.due_at) >= start - timedelta(minutes=1),
+                                               col(Post.due_at) < end + timedelta(minutes=1))
+    rows = session.exec(query).all()
+    return {_minute(due) for post_id, due in rows if due is not None and post_id != exclude_post_id}
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def next_free_slot(session: Session, character: Character, after: datetime,
+                   exclude_post_id: int | None = None) -> datetime | None:
+    """Return the first rhythm slot after `after` that no queued post of the character uses (None: no rhythm)."""
+    rhythm = rhythm_of(current_card(session, character).greenroom)
+    if rhythm.empty:
+        return None
+    end = after + timedelta(days=SEARCH_DAYS)
+    taken = taken_instants(session, character, after, end, exclude_post_id)
+    for instant in slot_instants(rhythm, after + timedelta(seconds=1), end):
+        if _minute(instant) not in taken:
+            return instant
+    return None
+
+
+def queued_posts(session: Session, workspace: Workspace, *, character: Character | None = None,
+                 now: datetime, limit: int = 300) -> list[tuple[Post, Character]]:
+    """Return approved and publishing posts due from `now` on, soonest first."""
+    query = (select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
+             .where(Post.workspace_id == workspace.id,
+                    col(Post.status).in_([PostStatus.APPROVED.value, PostStatus.PUBLISHING.value]),
+                    col(Post.due_at) >= now - timedelta(hours=1)))
+    if character is not None:
+        query = query.where(Post.character_id == character.id)
+    rows = session.exec(query.order_by(col(Post.due_at), col(Post.id)).limit(limit)).all()
+    return [(post, owner) for post, owner in rows]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of rhythm days with nothing queued for one character."""
+
+    character: Character
+    first: date
+    last: date
+
+    def describe(self) -> str:
+        """Return e.g. "Nothing queued for Pip on Thu 3 – Sat 5 Dec"."""
+        return f"Nothing queued for {self.character.name} on {describe_days(self.first, self.last)}"
+
+
+def describe_days(first: date, last: date) -> str:
+    """Return "Thu 3 Dec" or "Thu 3 – Sat 5 Dec" (or across months, "Mon 30 Nov – Tue 1 Dec")."""
+    end = f"{last:%a} {last.day} {last:%b}"
+    if first == last:
+        return end
+    start = f"{first:%a} {first.day}" + ("" if (first.month, first.year) == (last.month, last.year)
+                                        else f" {first:%b}")
+    return f"{start} – {end}"
+
+
+def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
+              ) -> tuple[list[Gap], list[Character]]:
+    """Return the runs of rhythm days in [start, start + days) with no queued post, and characters with no rhythm."""
+    gaps: list[Gap] = []
+    without_rhythm: list[Character] = []
+    for character in list_characters(session, workspace):
+        rhythm = rhythm_of(current_card(session, character).greenroom)
+        if rhythm.empty:
+            without_rhythm.append(character)
+            continue
+        gaps += _gaps_for(session, character, rhythm, start, days)
+    return gaps, without_rhythm
+
+
+def _gaps_for(session: Session, character: Character, rhythm: Rhythm, start: datetime, days: int) -> list[Gap]:
+    end = start + timedelta(days=days)
+    expected = sorted({instant.astimezone(rhythm.zone).date() for instant in slot_instants(rhythm, start, end)})
+    busy = {due.astimezone(rhythm.zone).date() for due in taken_instants(session, character, start, end)}
+    return [Gap(character, first, last) for first, last in _runs(day for day in expected if day not in busy)
+            if first >= start.astimezone(rhythm.zone).date()]
+
+
+def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Group consecutive calendar days into (first, last) runs."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day - runs[-1][1] == timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs

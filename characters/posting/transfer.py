@@ -1,0 +1,235 @@
+"""Import and export of posts as CSV or JSON: everything is validated first, and imported all or nothing.
+
+CSV columns: `character` (slug or name), `text` (thread parts separated by a line holding only `---`),
+`channels` (channel kinds or labels, separated by commas; empty = the character's feed), `campaign`
+(a campaign's name; may be empty). Export adds `id`, `status`, `version` and `due_at` (UTC, ISO 8601);
+import ignores those, so an exported file imports again as new drafts.
+JSON: {"posts": [{"character", "parts": [...], "channels": [...], "campaign"}]} (or the bare list).
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlmodel import Session, col, select
+
+from characters.accounts.workspaces import Action, Member
+from characters.bibles.bible import list_characters
+from characters.core.errors import DomainError
+from characters.core.models import Campaign, Channel, Character, Post, Workspace, require_id
+from characters.posting.campaigns import list_campaigns
+from characters.posting.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, PostContent, create_draft, parts_of, targets_of
+from characters.posting.workflow import record_event
+from characters.publishing.channels import channels_of, ensure_feed_channel
+
+Format = Literal["csv", "json"]
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+MAX_IMPORT_ROWS = 1000
+PART_SEPARATOR = "\n---\n"
+COLUMNS = ("character", "text", "channels", "campaign")
+EXPORT_ONLY = ("id", "status", "version", "due_at")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an import file: where (row number as a person counts it, column) and what."""
+
+    row: int
+    column: str
+    message: str
+
+
+class ImportRejected(DomainError):
+    """The file has problems; nothing was imported. `errors` lists every one."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"Nothing was imported: {len(errors)} problem{'s' if len(errors) != 1 else ''} found.",
+                         field="file")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class _Row:
+    number: int
+    character: Character
+    content: PostContent
+
+
+def export_posts(session: Session, workspace: Workspace, fmt: Format) -> bytes:
+    """Write every post of the workspace (oldest first) as CSV or JSON."""
+    characters = {require_id(c): c for c in list_characters(session, workspace, include_archived=True)}
+    campaigns = {require_id(c): c.name for c in list_campaigns(session, workspace)}
+    channels = {require_id(c): c for c in session.exec(select(Channel).where(Channel.workspace_id == workspace.id))}
+    records: list[dict[str, Any]] = []
+    for post in session.exec(select(Post).where(Post.workspace_id == workspace.id).order_by(col(Post.id))):
+        character = characters.get(post.character_id)
+        records.append({
+            "id": post.id, "character": character.slug if character else "", "status": post.status,
+            "version": post.version, "due_at": post.due_at.isoformat() if post.due_at else "",
+            "campaign": campaigns.get(post.campaign_id or 0, ""),
+            "channels": [_channel_name(channels[t.channel_id]) for t in targets_of(session, post)
+                         if t.channel_id in channels],
+            "parts": [part.text for part in parts_of(session, post)],
+        })
+    if fmt == "json":
+        return json.dumps({"posts": records}, ensure_ascii=False, indent=2).encode()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*EXPORT_ONLY, *COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({**{k: record[k] for k in (*EXPORT_ONLY, "character", "campaign")},
+                         "text": PART_SEPARATOR.join(record["parts"]), "channels": ", ".join(record["channels"])})
+    return out.getvalue().encode()
+
+
+def _channel_name(channel: Channel) -> str:
+    return channel.label or channel.kind
+
+
+def import_posts(*, session: Session, member: Member, raw: bytes, fmt: Format) -> list[Post]:
+    """Validate every row, then create them all as drafts; raise ImportRejected (nothing saved) on any problem."""
+    member.require(Action.DRAFT)
+    records, errors = _read(raw, fmt)
+    rows: list[_Row] = []
+    if not errors:
+        rows, errors = _validate(session, member.workspace, records)
+    if errors:
+        raise ImportRejected(errors)
+    posts = [create_draft(session=session, member=member, character=row.character, content=row.content)
+             for row in rows]
+    record_event(session, workspace_id=require_id(member.workspace), actor=member.user, action="import",
+                 details={"posts": len(posts), "format": fmt})
+    return posts
+
+
+def _read(raw: bytes, fmt: Format) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+    """Parse the file into (row number, record) pairs, or file-level errors."""
+    if not raw.strip():
+        return [], [RowError(0, "file", "The file is empty.")]
+    if len(raw) > MAX_IMPORT_BYTES:
+        return [], [RowError(0, "file", f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB.")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [RowError(0, "file", "The file is not UTF-8 text.")]
+    records = _read_json(text) if fmt == "json" else _read_csv(text)
+    if isinstance(records, RowError):
+        return [], [records]
+    if not records:
+        return [], [RowError(0, "file", "The file has no posts.")]
+    if len(records) > MAX_IMPORT_ROWS:
+        return [], [RowError(0, "file", f"At most {MAX_IMPORT_ROWS} posts per import; split the file.")]
+    return records, []
+
+
+def _read_csv(text: str) -> list[tuple[int, dict[str, Any]]] | RowError:
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        unknown = [name for name in header if name not in (*COLUMNS, *EXPORT_ONLY)]
+        if unknown:
+            return RowError(1, unknown[0], f"Unknown column “{unknown[0][:40]}”; use {', '.join(COLUMNS)}.")
+        if "character" not in header or "text" not in header:
+            return RowError(1, "header", "The first row must name the columns: character, text (channels, "
+                                         "campaign optional).")
+        return [(reader.line_num, dict(record)) for record in reader]
+    except csv.Error as error:
+        return RowError(0, "file", f"This is not readable CSV ({error}).")
+
+
+def _read_json(text: str) -> list[tuple[int, dict[str, Any]]] | RowError:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        return RowError(0, "file", f"This is not valid JSON ({str(error)[:100]}).")
+    if isinstance(data, dict):
+        data = data.get("posts")
+    if not isinstance(data, list):
+        return RowError(0, "file", 'Expected {"posts": [...]} or a list of posts.')
+    return [(number, item if isinstance(item, dict) else {"__invalid__": True})
+            for number, item in enumerate(data, start=1)]
+
+
+def _validate(session: Session, workspace: Workspace, records: list[tuple[int, dict[str, Any]]]
+              ) -> tuple[list[_Row], list[RowError]]:
+    characters = list_characters(session, workspace)
+    by_key = {key.casefold(): c for c in characters for key in (c.slug, c.name)}
+    campaigns = {c.name.casefold(): c for c in list_campaigns(session, workspace)}
+    channel_cache: dict[int, list[Channel]] = {}
+    rows: list[_Row] = []
+    errors: list[RowError] = []
+    for number, record in records:
+        problems: list[RowError] = []
+        if record.get("__invalid__"):
+            errors.append(RowError(number, "post", "Each post must be an object."))
+            continue
+        character = by_key.get(str(record.get("character") or "").strip().casefold())
+        if character is None:
+            problems.append(RowError(number, "character", f"No character “{str(record.get('character'))[:60]}” "
+                                                          "in this workspace (use its slug or name)."))
+        parts = _parts(record)
+        if isinstance(parts, str):
+            problems.append(RowError(number, "text", parts))
+        campaign = _campaign(record, campaigns)
+        if isinstance(campaign, str):
+            problems.append(RowError(number, "campaign", campaign))
+        channel_ids: list[int] | str = []
+        if character is not None:
+            if require_id(character) not in channel_cache:
+                ensure_feed_channel(session, character)  # "feed" must resolve before the first post creates it
+                channel_cache[require_id(character)] = channels_of(session, character)
+            channel_ids = _channels(record, character, channel_cache[require_id(character)])
+            if isinstance(channel_ids, str):
+                problems.append(RowError(number, "channels", channel_ids))
+        if problems or character is None or isinstance(parts, str) or isinstance(channel_ids, str) \
+                or isinstance(campaign, str):
+            errors += problems
+            continue
+        content = PostContent.of_texts(parts, channel_ids=channel_ids or None,
+                                       campaign_id=campaign.id if campaign else None)
+        rows.append(_Row(number, character, content))
+    return rows, errors
+
+
+def _parts(record: dict[str, Any]) -> list[str] | str:
+    value = record.get("parts", record.get("text"))
+    if isinstance(value, str):
+        parts = [part.strip("\n") for part in value.replace("\r\n", "\n").split(PART_SEPARATOR)]
+    elif isinstance(value, list) and all(isinstance(part, str) for part in value):
+        parts = list(value)
+    else:
+        return "The text is missing."
+    if not parts or not any(part.strip() for part in parts):
+        return "The text is empty."
+    if any(not part.strip() for part in parts):
+        return "A thread part is empty (two --- separators in a row?)."
+    if len(parts) > MAX_THREAD_PARTS:
+        return f"At most {MAX_THREAD_PARTS} thread parts."
+    too_long = next((n for n, part in enumerate(parts, start=1) if len(part) > MAX_POST_CHARS), None)
+    if too_long:
+        return f"Part {too_long} is longer than {MAX_POST_CHARS:,} characters."
+    return parts
+
+
+def _campaign(record: dict[str, Any], campaigns: dict[str, Campaign]) -> Campaign | None | str:
+    name = str(record.get("campaign") or "").strip()
+    if not name:
+        return None
+    return campaigns.get(name.casefold()) or f"No campaign named “{name[:60]}”."
+
+
+def _channels(record: dict[str, Any], character: Character, channels: list[Channel]) -> list[int] | str:
+    value = record.get("channels") or []
+    names = [n.strip() for n in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(names, list):
+        return "List channels by kind or label, separated by commas."
+    ids: list[int] = []
+    for name in (str(n).strip() for n in names if str(n).strip()):
+        match = next((c for c in channels if name.casefold() in (c.kind, (c.label or "").casefold())), None)
+        if match is None:
+            return f"{character.name} has no channel “{name[:60]}”."
+        ids.append(require_id(match))
+    return ids
+

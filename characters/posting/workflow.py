@@ -1,0 +1,537 @@
+"""The post lifecycle, enforced on the server: who may move a post from which status to which.
+
+draft → in_review → approved (with a due time) → publishing → published | failed | unconfirmed;
+reject sends a post back to draft, cancel ends it, editing an approved post sends it back to review.
+Every transition is one conditional UPDATE (`WHERE id = … AND version = … AND status IN …`), so two
+people (or a person and the scheduler) racing on the same post cannot both win, and a stale form
+is refused instead of silently overwriting someone else's work.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, update
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col, select
+
+from characters.accounts.workspaces import Action, Member
+from characters.bibles.bible import current_card, list_characters
+from characters.bibles.card_data import CardData
+from characters.consistency import card_key, check_text
+from characters.consistency.judge import LlmJudge
+from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from characters.core.models import (
+    AuditEvent,
+    Character,
+    Comment,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Post,
+    PostStatus,
+    RecurringRule,
+    Scene,
+    User,
+    Workspace,
+    require_id,
+    utcnow,
+)
+from characters.posting.posts import (
+    EDITABLE,
+    LOCKED,
+    PostContent,
+    add_revision,
+    checked_campaign_id,
+    parts_of,
+    platforms_of,
+    set_channels,
+    targets_of,
+    write_parts,
+)
+from characters.publishing.channels import ensure_feed_channel
+
+MAX_REASON_CHARS = 2000
+MAX_OTHER_CARDS = 20  # "sounds like X" compares with at most this many workspace characters
+IN_FLIGHT = frozenset({DeliveryStatus.PUBLISHING, DeliveryStatus.PUBLISHED, DeliveryStatus.UNCONFIRMED})
+_VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
+
+@dataclass(frozen=True)
+class PostCheck:
+    """The consistency result of a whole post: every part on every target network, folded together."""
+
+    score: int
+    verdict: str
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Return True when any part fails a check."""
+        return self.verdict == "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as plain JSON types."""
+        return {"score": self.score, "verdict": self.verdict, "findings": self.findings}
+
+
+class StaleVersion(Conflict):
+    """Someone saved the post (or scene, or rule) after the form was loaded; carries the row as it is now."""
+
+    def __init__(self, post: Any, expected: int) -> None:
+        what = type(post).__name__.lower().replace("recurringrule", "rule")
+        super().__init__(f"This {what} changed while you were working on it (you had version {expected}, "
+                         f"it is now version {post.version}).", field="version")
+        self.post = post
+        self.expected = expected
+
+
+class CheckFailed(DomainError):
+    """The post fails the in-character check and nobody gave a reason to approve it anyway."""
+
+    def __init__(self, check: PostCheck) -> None:
+        super().__init__("This post fails the in-character check. Fix it, or give a written reason to "
+                         "approve it anyway.", field="override_reason")
+        self.check = check
+
+
+def check_texts(session: Session, character: Character, texts: list[str], platforms: Iterable[str | None],
+                card: CardData | None = None, judge: LlmJudge | None = None) -> PostCheck:
+    """Check every part on every network and fold the results (lowest score, worst verdict)."""
+    card = card or current_card(session, character)
+    others = _other_cards(session, character)
+    # A content key, not ids: ids can be reused (SQLite reuses a deleted max rowid), a card's content cannot lie.
+    cache_key = card_key(card)
+    score, verdict = 100, "pass"
+    findings: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    platforms = list(platforms)
+    for number, text in enumerate(texts or [""], start=1):
+        for index, platform in enumerate(platforms):
+            # The judge reads the text, not the network: ask it once per part.
+            result = check_text(card, text, platform, others=others, cache_key=cache_key,
+                                judge=judge if index == 0 else None)
+            score = min(score, result.score)
+            if _VERDICT_RANK[result.verdict] > _VERDICT_RANK[verdict]:
+                verdict = result.verdict
+            for finding in result.findings:
+                item = finding.to_dict()
+                key = (number, item["check"], item["message"], item["start"], item["end"])
+                if key not in seen:
+                    seen.add(key)
+                    findings.append({**item, "part": number, "platform": platform})
+    return PostCheck(score=score, verdict=verdict, findings=findings)
+
+
+def _other_cards(session: Session, character: Character) -> list[CardData]:
+    workspace = session.get(Workspace, character.workspace_id)
+    if workspace is None:
+        return []
+    others = [other for other in list_characters(session, workspace) if other.id != character.id]
+    return [current_card(session, other) for other in others[:MAX_OTHER_CARDS]]
+
+
+def check_post(session: Session, post: Post, judge: LlmJudge | None = None) -> PostCheck:
+    """Check the post's saved parts against its character's current bible, on each of its networks."""
+    character = _character_of(session, post)
+    return check_texts(session, character, [part.text for part in parts_of(session, post)],
+                       platforms_of(session, post), judge=judge)
+
+
+def _character_of(session: Session, post: Post) -> Character:
+    character = session.get(Character, post.character_id)
+    if character is None:
+        raise NotFound("This post's character no longer exists.")
+    return character
+
+
+def record_event(session: Session, *, workspace_id: int, actor: User | None, action: str,
+                 post: Post | None = None, scene_id: int | None = None, from_status: str | None = None,
+                 to_status: str | None = None, reason: str | None = None,
+                 details: dict[str, Any] | None = None) -> AuditEvent:
+    """Append one audit event (they are never updated or deleted)."""
+    event = AuditEvent(workspace_id=workspace_id, post_id=post.id if post else None,
+                       scene_id=scene_id if scene_id is not None else (post.scene_id if post else None),
+                       actor_id=actor.id if actor else None, action=action, from_status=from_status,
+                       to_status=to_status, reason=(reason or None) and reason[:4000], details=details or {})
+    session.add(event)
+    session.flush()
+    return event
+
+
+def notify(session: Session, *, user_id: int | None, workspace_id: int, post: Post | None, message: str,
+           actor: User | None = None) -> None:
+    """Leave a message for a user, unless they caused the event themselves."""
+    if user_id is None or (actor is not None and actor.id == user_id):
+        return
+    session.add(Notification(user_id=user_id, workspace_id=workspace_id, post_id=post.id if post else None,
+                             message=message[:2000]))
+    session.flush()
+
+
+Versioned = Post | Scene | RecurringRule
+
+
+def conditional_update(session: Session, post: Versioned, *, expected_version: int,
+                       from_statuses: Iterable[PostStatus], verb: str, values: dict[str, Any]) -> None:
+    """UPDATE the row only if it still has `expected_version` and one of `from_statuses`; refuse otherwise."""
+    table = type(post)
+    allowed = [status.value for status in from_statuses]
+    statement = (update(table)
+                 .where(col(table.id) == post.id, col(table.version) == expected_version,
+                        col(table.status).in_(allowed))
+                 .values(**values)
+                 .execution_options(synchronize_session=False))
+    if table is not RecurringRule:
+        statement = statement.values(updated_at=utcnow())
+    try:
+        result = cast(CursorResult[Any], session.execute(statement))
+    except OperationalError as error:
+        # SQLite refuses a writer whose snapshot is older than another writer's commit ("database is locked"):
+        # the same race PostgreSQL resolves by re-checking the WHERE. Say so instead of failing the request.
+        if "locked" not in str(error.orig):
+            raise
+        raise Conflict("Someone else is saving this right now; nothing was changed. Reload and try again.",
+                       field="version") from error
+    session.refresh(post)
+    if result.rowcount == 1:
+        return
+    if post.version != expected_version:
+        raise StaleVersion(post, expected_version)
+    raise DomainError(refusal(post.status, verb, type(post).__name__.lower().replace("recurringrule", "rule")))
+
+
+def refusal(status: PostStatus | str, verb: str, what: str = "post") -> str:
+    """Explain why a post (scene, rule) in `status` cannot be `verb` (e.g. "approved")."""
+    status = PostStatus(status)
+    if status in LOCKED:
+        return (f"This {what} is already {status.value.replace('_', ' ')}; it can no longer be edited, "
+                "rescheduled or cancelled.")
+    if status is PostStatus.CANCELLED:
+        return f"This {what} was cancelled; it cannot be changed any more."
+    return f"A {what} that is {status.value.replace('_', ' ')} cannot be {verb}."
+
+
+def require_reviewer(member: Member, post: Versioned) -> None:
+    """Refuse approval by someone without the right, or by the post's own author or submitter."""
+    member.require(Action.APPROVE)
+    if member.workspace.two_person_rule:
+        own = {getattr(post, "author_id", None), getattr(post, "submitted_by_id", None)}
+        if member.user.id in own:
+            raise PermissionDenied("You wrote or submitted this, and this workspace has the two-person rule: "
+                                   "another editor must approve it.")
+
+
+def ensure_not_in_flight(session: Session, post: Post) -> None:
+    """Refuse when the scheduler has claimed or published any of the post's deliveries."""
+    statuses = {target.status for target in targets_of(session, post)}
+    if statuses & IN_FLIGHT:
+        raise Conflict("The scheduler has already started publishing this post; it can no longer be changed.")
+
+
+def schedule_targets(session: Session, post: Post, due_at: datetime) -> None:
+    """Give every not-yet-published delivery the due time and this version's idempotency key."""
+    targets = targets_of(session, post)
+    if not targets:
+        character = _character_of(session, post)
+        targets = [Delivery(post_id=require_id(post), channel_id=require_id(ensure_feed_channel(session, character)))]
+    for target in targets:
+        if target.status in IN_FLIGHT:
+            continue
+        target.status = DeliveryStatus.PENDING
+        target.due_at = due_at
+        target.idempotency_key = f"gr-{post.id}-v{post.version}-c{target.channel_id}"
+        target.attempts = 0
+        target.next_attempt_at = None
+        target.last_error = None
+        session.add(target)
+    session.flush()
+
+
+def _pending_targets(post_id: int) -> Any:
+    return update(Delivery).where(col(Delivery.post_id) == post_id,
+                                    col(Delivery.status) == DeliveryStatus.PENDING.value)
+
+
+def unschedule_targets(session: Session, post: Post) -> None:
+    """Take the post's pending deliveries off the clock (the scheduler claims only due_at <= now)."""
+    session.execute(_pending_targets(require_id(post)).values(due_at=None)
+                    .execution_options(synchronize_session=False))
+
+
+def cancel_targets(session: Session, post: Post) -> None:
+    """Cancel the post's pending deliveries."""
+    session.execute(_pending_targets(require_id(post)).values(status=DeliveryStatus.CANCELLED.value)
+                    .execution_options(synchronize_session=False))
+
+
+def move_targets(session: Session, post: Post, due_at: datetime) -> None:
+    """Move the post's pending deliveries to a new due time."""
+    session.execute(_pending_targets(require_id(post)).values(due_at=due_at)
+                    .execution_options(synchronize_session=False))
+
+
+def _not_scene_part(post: Post, what: str) -> None:
+    if post.scene_id is not None:
+        raise DomainError(f"This post is part of a scene; {what} the scene as a whole.")
+
+
+def _clean_reason(reason: str | None, what: str, *, required: bool) -> str | None:
+    text = (reason or "").strip()
+    if required and not text:
+        raise DomainError(f"Write {what}.", field="reason")
+    if len(text) > MAX_REASON_CHARS:
+        raise DomainError(f"Keep it under {MAX_REASON_CHARS:,} characters.", field="reason")
+    return text or None
+
+
+def save_post(*, session: Session, member: Member, post: Post, expected_version: int, content: PostContent) -> Post:
+    """Save new content as the next version; an approved post goes back to review and off the clock."""
+    member.require(Action.DRAFT)
+    _not_scene_part(post, "edit")
+    character = _character_of(session, post)
+    previous = parts_of(session, post)
+    old_status = PostStatus(post.status)
+    leaving_schedule = old_status in (PostStatus.APPROVED, PostStatus.FAILED, PostStatus.MISSED)
+    values: dict[str, Any] = {
+        "version": col(Post.version) + 1,
+        "campaign_id": checked_campaign_id(session, member.workspace, content.campaign_id),
+    }
+    if leaving_schedule:
+        values.update(status=PostStatus.IN_REVIEW.value, due_at=None, approved_by_id=None, approved_at=None,
+                      submitted_by_id=member.user.id)
+    conditional_update(session, post, expected_version=expected_version, from_statuses=EDITABLE, verb="edited",
+                       values=values)
+    if leaving_schedule:
+        ensure_not_in_flight(session, post)
+        unschedule_targets(session, post)
+    write_parts(session, post, content.parts, previous)
+    set_channels(session, post, character, content.channel_ids)
+    add_revision(session, post, member.user)
+    new_status = PostStatus(post.status)
+    if new_status is PostStatus.IN_REVIEW:  # the inbox shows the check of the text that is there now
+        check = check_post(session, post)
+        post.check_score, post.check_verdict, post.check_findings = check.score, check.verdict, check.findings
+        session.add(post)
+        session.flush()
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="edit", post=post,
+                 from_status=old_status.value, to_status=new_status.value,
+                 reason="Edited after approval: back to review." if leaving_schedule else None,
+                 details={"version": post.version})
+    return post
+
+
+def submit_post(*, session: Session, member: Member, post: Post, expected_version: int,
+                note: str | None = None, judge: LlmJudge | None = None) -> PostCheck:
+    """Send a draft to review; its check result is stored so editors see it in the inbox."""
+    member.require(Action.SUBMIT)
+    _not_scene_part(post, "submit")
+    texts = [part.text for part in parts_of(session, post)]
+    empty = [str(number) for number, text in enumerate(texts, start=1) if not text.strip()]
+    if empty:
+        raise DomainError(f"Write something in part {', '.join(empty)} before submitting.", field="parts")
+    check = check_post(session, post, judge)
+    conditional_update(session, post, expected_version=expected_version, from_statuses=[PostStatus.DRAFT],
+                       verb="submitted", values={
+                           "status": PostStatus.IN_REVIEW.value, "submitted_by_id": member.user.id,
+                           "check_score": check.score, "check_verdict": check.verdict,
+                           "check_findings": check.findings})
+    note = _clean_reason(note, "a note", required=False)
+    if note:
+        session.add(Comment(post_id=require_id(post), author_id=member.user.id, body=note))
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="submit", post=post,
+                 from_status=PostStatus.DRAFT.value, to_status=PostStatus.IN_REVIEW.value, reason=note,
+                 details={"score": check.score, "verdict": check.verdict})
+    return check
+
+
+def approve_post(*, session: Session, member: Member, post: Post, expected_version: int, due_at: datetime,
+                 now: datetime | None = None, override_reason: str | None = None,
+                 judge: LlmJudge | None = None) -> PostCheck:
+    """Approve a post in review for `due_at` (in the future), recording the bible version and the check."""
+    require_reviewer(member, post)
+    _not_scene_part(post, "approve")
+    if post.status != PostStatus.IN_REVIEW:
+        raise DomainError(refusal(post.status, "approved"))
+    require_future(due_at, now)
+    check = check_post(session, post, judge)
+    reason = _clean_reason(override_reason, "why this post may go out anyway", required=False)
+    if check.failed and not reason:
+        raise CheckFailed(check)
+    apply_approval(session, member, post, expected_version=expected_version, due_at=due_at, check=check,
+                   override_reason=reason if check.failed else None)
+    return check
+
+
+def require_future(due_at: datetime, now: datetime | None = None) -> None:
+    """Refuse a due time that is not timezone-aware or not in the future."""
+    if due_at.tzinfo is None:
+        raise DomainError("The due time needs a time zone.", field="due_at")
+    if due_at <= (now or utcnow()):
+        raise DomainError("Pick a time in the future.", field="due_at")
+
+
+def apply_approval(session: Session, member: Member, post: Post, *, expected_version: int, due_at: datetime,
+                   check: PostCheck, override_reason: str | None) -> None:
+    """Move one post from review to approved at `due_at` and put its deliveries on the clock."""
+    character = _character_of(session, post)
+    conditional_update(session, post, expected_version=expected_version, from_statuses=[PostStatus.IN_REVIEW],
+                       verb="approved", values={
+                           "status": PostStatus.APPROVED.value, "due_at": due_at,
+                           "bible_version": character.current_version, "check_score": check.score,
+                           "check_verdict": check.verdict, "check_findings": check.findings,
+                           "override_reason": override_reason, "approved_by_id": member.user.id,
+                           "approved_at": utcnow()})
+    ensure_not_in_flight(session, post)
+    schedule_targets(session, post, due_at)
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="approve", post=post,
+                 from_status=PostStatus.IN_REVIEW.value, to_status=PostStatus.APPROVED.value,
+                 reason=override_reason, details={"due_at": due_at.isoformat(), "score": check.score,
+                                                  "verdict": check.verdict, "bible_version": post.bible_version,
+                                                  "override": override_reason is not None})
+    if override_reason:
+        record_event(session, workspace_id=post.workspace_id, actor=member.user, action="override", post=post,
+                     reason=override_reason, details={"score": check.score})
+    notify(session, user_id=post.author_id, workspace_id=post.workspace_id, post=post, actor=member.user,
+           message=f"Your post was approved for {due_at:%Y-%m-%d %H:%M} UTC.")
+
+
+def reject_post(*, session: Session, member: Member, post: Post, expected_version: int, comment: str) -> None:
+    """Send a post in review back to draft with a comment saying why."""
+    member.require(Action.APPROVE)
+    _not_scene_part(post, "reject")
+    reason = _clean_reason(comment, "what needs to change", required=True)
+    conditional_update(session, post, expected_version=expected_version, from_statuses=[PostStatus.IN_REVIEW],
+                       verb="rejected", values={"status": PostStatus.DRAFT.value})
+    session.add(Comment(post_id=require_id(post), author_id=member.user.id, body=reason or ""))
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reject", post=post,
+                 from_status=PostStatus.IN_REVIEW.value, to_status=PostStatus.DRAFT.value, reason=reason)
+    notify(session, user_id=post.author_id, workspace_id=post.workspace_id, post=post, actor=member.user,
+           message=f"Your post went back to draft: {reason}")
+
+
+CANCELLABLE = frozenset({PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED, PostStatus.FAILED,
+                         PostStatus.MISSED})
+
+
+def cancel_post(*, session: Session, member: Member, post: Post, expected_version: int,
+                reason: str | None = None) -> None:
+    """Cancel a post and its pending deliveries; writers may cancel only their own unapproved posts."""
+    _not_scene_part(post, "cancel")
+    _require_canceller(member, post)
+    old_status = post.status
+    conditional_update(session, post, expected_version=expected_version, from_statuses=CANCELLABLE,
+                       verb="cancelled", values={"status": PostStatus.CANCELLED.value, "due_at": None})
+    ensure_not_in_flight(session, post)
+    cancel_targets(session, post)
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="cancel", post=post,
+                 from_status=old_status, to_status=PostStatus.CANCELLED.value,
+                 reason=_clean_reason(reason, "a reason", required=False))
+
+
+def _require_canceller(member: Member, post: Post) -> None:
+    if member.can(Action.APPROVE):
+        return
+    member.require(Action.DRAFT)
+    if post.author_id != member.user.id or post.status not in (PostStatus.DRAFT, PostStatus.IN_REVIEW):
+        raise PermissionDenied("Writers can cancel only their own drafts and posts in review; ask an editor.")
+
+
+def reschedule_post(*, session: Session, member: Member, post: Post, expected_version: int, due_at: datetime,
+                    now: datetime | None = None) -> list[Post]:
+    """Move an approved post (a scene part moves its whole scene) to a new future due time."""
+    member.require(Action.SCHEDULE)
+    if post.status != PostStatus.APPROVED:
+        raise DomainError(refusal(post.status, "rescheduled"))
+    require_future(due_at, now)
+    old_due = post.due_at
+    if old_due is None:
+        raise DomainError("This post has no due time to move.")
+    moving = [post] if post.scene_id is None else _scene_posts(session, post.scene_id)
+    delta = due_at - old_due
+    if post.scene_id is not None and min(p.due_at or due_at for p in moving) + delta <= (now or utcnow()):
+        raise DomainError("That would move the scene's first line into the past.", field="due_at")
+    for part in moving:
+        version = expected_version if part.id == post.id else part.version
+        new_due = (part.due_at or old_due) + delta
+        conditional_update(session, part, expected_version=version, from_statuses=[PostStatus.APPROVED],
+                           verb="rescheduled", values={"due_at": new_due})
+        ensure_not_in_flight(session, part)
+        move_targets(session, part, new_due)
+    if post.scene_id is not None:
+        _shift_scene_start(session, post.scene_id, delta)
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reschedule", post=post,
+                 from_status=PostStatus.APPROVED.value, to_status=PostStatus.APPROVED.value,
+                 details={"from": old_due.isoformat(), "to": due_at.isoformat(), "posts": len(moving)})
+    return moving
+
+
+def _scene_posts(session: Session, scene_id: int) -> list[Post]:
+    return list(session.exec(select(Post).where(Post.scene_id == scene_id).order_by(col(Post.scene_position))))
+
+
+def _shift_scene_start(session: Session, scene_id: int, delta: timedelta) -> None:
+    scene = session.get(Scene, scene_id)
+    if scene is not None and scene.starts_at is not None:
+        scene.starts_at = scene.starts_at + delta
+        scene.updated_at = utcnow()
+        session.add(scene)
+        session.flush()
+
+
+def allowed_actions(member: Member, post: Post) -> dict[str, bool]:
+    """Return which buttons to offer this member on this post (the server re-checks every one)."""
+    status = PostStatus(post.status)
+    in_scene = post.scene_id is not None
+    own = member.workspace.two_person_rule and member.user.id in {post.author_id, post.submitted_by_id}
+    return {
+        "edit": member.can(Action.DRAFT) and status in EDITABLE and not in_scene,
+        "submit": member.can(Action.SUBMIT) and status is PostStatus.DRAFT and not in_scene,
+        "approve": member.can(Action.APPROVE) and status is PostStatus.IN_REVIEW and not in_scene and not own,
+        "reject": member.can(Action.APPROVE) and status is PostStatus.IN_REVIEW and not in_scene,
+        "reschedule": member.can(Action.SCHEDULE) and status is PostStatus.APPROVED,
+        "cancel": status in CANCELLABLE and not in_scene and (
+            member.can(Action.APPROVE) or (member.can(Action.DRAFT) and post.author_id == member.user.id
+                                           and status in (PostStatus.DRAFT, PostStatus.IN_REVIEW))),
+        "comment": member.can(Action.DRAFT),
+        "own": own,
+    }
+
+
+
+def posts_in_review(session: Session, workspace: Workspace) -> list[tuple[Post, Character]]:
+    """Return single posts waiting for review (scene lines are reviewed with their scene), oldest first."""
+    rows = session.exec(select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
+                        .where(Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW,
+                               col(Post.scene_id).is_(None))
+                        .order_by(col(Post.updated_at), col(Post.id))).all()
+    return [(post, character) for post, character in rows]
+
+
+def review_count(session: Session, workspace: Workspace) -> int:
+    """Return how many posts and scenes wait for review."""
+    posts = session.exec(select(func.count()).select_from(Post).where(
+        Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW, col(Post.scene_id).is_(None))).one()
+    scenes = session.exec(select(func.count()).select_from(Scene).where(
+        Scene.workspace_id == workspace.id, Scene.status == PostStatus.IN_REVIEW)).one()
+    return int(posts) + int(scenes)
+
+
+def audit_log(session: Session, workspace: Workspace, *, action: str | None = None, before_id: int | None = None,
+              limit: int = 100) -> list[tuple[AuditEvent, User | None]]:
+    """Return the workspace's audit events, newest first, with who did them (paged by id)."""
+    query = (select(AuditEvent, User).join(User, col(User.id) == col(AuditEvent.actor_id), isouter=True)
+             .where(AuditEvent.workspace_id == workspace.id))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if before_id is not None:
+        query = query.where(col(AuditEvent.id) < before_id)
+    rows = session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
+    return [(event, user) for event, user in rows]
+
+
+def audit_actions(session: Session, workspace: Workspace) -> list[str]:
+    """Return the distinct actions recorded in the workspace, for the filter."""
+    return sorted(session.exec(select(AuditEvent.action).where(AuditEvent.workspace_id == workspace.id)
+                               .distinct()).all())
