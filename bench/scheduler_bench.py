@@ -236,7 +236,8 @@ def naive_publish(url: str, target_id: int) -> None:
             return
         post = session.get(Post, target.post_id)
         channel = session.get(Channel, target.channel_id)
-        assert post is not None and channel is not None
+        assert post is not None
+        assert channel is not None
         parts = session.execute(select(PostPart).where(col(PostPart.post_id) == post.id)
                                 .order_by(col(PostPart.position))).scalars().all()
         outcome = _NOOP.publish(PublishRequest(idempotency_key=target.idempotency_key or "", settings=channel.settings,

@@ -86,8 +86,8 @@ _WEIGHT = np.array([feature.weight for feature in FEATURES])
 _HIGH = np.array([feature.direction != "low" for feature in FEATURES])
 _LOW = np.array([feature.direction != "high" for feature in FEATURES])
 
-_SINGULAR = frozenset("i me my mine myself i'm i've i'll i'd".split())
-_SECOND = frozenset("you your yours yourself yourselves you're you've you'll you'd y'all".split())
+_SINGULAR = frozenset(["i", "me", "my", "mine", "myself", "i'm", "i've", "i'll", "i'd"])
+_SECOND = frozenset(["you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'll", "you'd", "y'all"])
 _CONTRACTION = regex.compile(
     r"\w(?:n't|'m|'re|'ve|'ll|'d)\b|\b(?:it|that|he|she|there|what|who|here|let|where|how|everybody|nobody)'s\b",
     regex.IGNORECASE,

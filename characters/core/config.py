@@ -50,9 +50,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> "Settings":
-        if self.greenroom_env == "production":
-            if self.secret_key == PLACEHOLDER_SECRET_KEY or len(self.secret_key) < 32:
-                raise ValueError("SECRET_KEY must be set to a random value of 32+ characters in production")
+        if self.greenroom_env == "production" and (
+            self.secret_key == PLACEHOLDER_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError("SECRET_KEY must be set to a random value of 32+ characters in production")
         return self
 
 

@@ -1,6 +1,8 @@
-"""The small interface every publisher implements, and the errors it may raise."""
+"""The small interface every publisher implements, the errors it may raise, and what all of them share."""
 
+import time
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from characters.core.models import ChannelKind
@@ -79,3 +81,17 @@ class Publisher(Protocol):
     def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
         """Return a short description of the connected account, or raise PublishError."""
         ...
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Parse a Retry-After header (seconds or an HTTP date) into seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))

@@ -26,8 +26,8 @@ from scheduler.publishers.base import (
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    retry_after_seconds,
 )
-from scheduler.publishers.webhook import retry_after_seconds
 
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300

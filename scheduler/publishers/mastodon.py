@@ -30,8 +30,8 @@ from scheduler.publishers.base import (
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    retry_after_seconds,
 )
-from scheduler.publishers.webhook import retry_after_seconds
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 # How far back find_published looks on the account for an earlier attempt.

@@ -9,7 +9,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -18,7 +17,14 @@ import httpx
 from characters.core.config import get_settings
 from characters.core.models import ChannelKind
 from characters.publishing.channels import is_public_address
-from scheduler.publishers.base import OutcomeUnknown, PublishError, PublishOutcome, PublishRequest, RemoteRef
+from scheduler.publishers.base import (
+    OutcomeUnknown,
+    PublishError,
+    PublishOutcome,
+    PublishRequest,
+    RemoteRef,
+    retry_after_seconds,
+)
 
 SIGNATURE_HEADER = "X-Greenroom-Signature"
 USER_AGENT = "Greenroom-Webhook/1"
@@ -163,17 +169,3 @@ def _accept(response: httpx.Response) -> httpx.Response:
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
         raise PublishError(summary, retryable=True, retry_after=retry_after)
     raise PublishError(summary, retryable=False)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Parse a Retry-After header (seconds or an HTTP date) into seconds from now."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))

@@ -73,8 +73,10 @@ def test_owner_builds_a_character_with_the_row_buttons_and_downloads_its_card(pa
     assert imported.card.greenroom.canon_posts == ["Fog on the water again. We sail at nine, as ever."]
     assert imported.card.character_book is not None
     [lore_entry] = imported.card.character_book.entries
-    assert lore_entry.name == "The ferry" and lore_entry.keys == ["ferry", "Marigold", "crossing"]
-    assert imported.card.scenario.startswith("Autumn 1932") and imported.avatar is not None
+    assert lore_entry.name == "The ferry"
+    assert lore_entry.keys == ["ferry", "Marigold", "crossing"]
+    assert imported.card.scenario.startswith("Autumn 1932")
+    assert imported.avatar is not None
 
 
 def test_validation_errors_are_listed_and_link_to_their_fields(page: Page, live_server: str):

@@ -27,5 +27,6 @@ def test_wrong_password_shows_the_generic_message(page: Page, live_server: str):
 
 def test_unknown_page_is_a_styled_404(page: Page, live_server: str):
     response = page.goto(f"{live_server}/no/such/page")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()

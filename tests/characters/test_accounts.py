@@ -17,7 +17,7 @@ def test_authenticate_accepts_right_password_any_email_case(session):
     assert authenticate(session, "  ada@EXAMPLE.com ", DEFAULT_PASSWORD) is not None
 
 
-@pytest.mark.parametrize("email, password", [("writer@example.com", "wrong-password"),
+@pytest.mark.parametrize(("email", "password"), [("writer@example.com", "wrong-password"),
                                              ("nobody@example.com", DEFAULT_PASSWORD), ("", "")])
 def test_authenticate_refuses_without_saying_why(session, email, password):
     make_user(session)

@@ -67,7 +67,12 @@ def _check(raw: bytes) -> None:
         imported = parse_card(raw)
     except CardError as exc:
         # The catch-all in parse_card is a last resort: every failure here should be a named one.
-        assert str(exc) and "could not be read" not in str(exc), repr(exc.__cause__)
+        problem: CardError | None = exc
+    else:
+        problem = None
+    if problem is not None:
+        assert str(problem), repr(problem.__cause__)
+        assert "could not be read" not in str(problem), repr(problem.__cause__)
         return
     assert isinstance(imported, ImportedCard)
     again = parse_card(export_card_json(imported.card))

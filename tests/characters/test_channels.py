@@ -49,9 +49,11 @@ def test_a_bluesky_channel_keeps_settings_in_clear_and_the_password_encrypted(se
                              channel_create=_bluesky(), box=BOX)
     session.commit()
     channel = session.get(Channel, created.channel.id)
-    assert channel.kind == ChannelKind.BLUESKY and channel.label == "@pip.bsky.social"
+    assert channel.kind == ChannelKind.BLUESKY
+    assert channel.label == "@pip.bsky.social"
     assert channel.settings == {"service_url": "https://bsky.social", "handle": "pip.bsky.social"}
-    assert "abcd" not in channel.secret_token and "abcd" not in str(channel.settings)
+    assert "abcd" not in channel.secret_token
+    assert "abcd" not in str(channel.settings)
     assert BOX.decrypt(channel.secret_token) == {"app_password": "abcd-efgh-ijkl-mnop"}
     assert created.signing_secret is None
 
@@ -68,12 +70,13 @@ def test_a_mastodon_channel(session, world):
 def test_a_webhook_gets_a_generated_signing_secret_shown_once(session, world):
     created = create_channel(session=session, member=world["as_owner"], character=world["character"], box=BOX,
                              channel_create=WebhookChannelCreate(url="https://hooks.example.org/in"))
-    assert created.signing_secret.startswith("whsec_") and len(created.signing_secret) > 40
+    assert created.signing_secret.startswith("whsec_")
+    assert len(created.signing_secret) > 40
     assert BOX.decrypt(created.channel.secret_token) == {"signing_secret": created.signing_secret}
     assert created.signing_secret not in str(created.channel.settings)
 
 
-@pytest.mark.parametrize("data, field", [
+@pytest.mark.parametrize(("data", "field"), [
     ({"kind": "bluesky", "handle": "not a handle", "app_password": "abcd-efgh"}, "handle"),
     ({"kind": "bluesky", "handle": "pip.bsky.social", "app_password": ""}, "app_password"),
     ({"kind": "bluesky", "handle": "pip.test", "app_password": "abcdefgh", "service_url": "ftp://x"}, "service_url"),
@@ -170,7 +173,9 @@ def test_removing_a_channel_leaves_its_queued_deliveries_without_a_channel(sessi
     session.commit()
     session.expire_all()
     kept = session.get(Delivery, target.id)
-    assert kept is not None and kept.channel_id is None and kept.status == DeliveryStatus.PENDING
+    assert kept is not None
+    assert kept.channel_id is None
+    assert kept.status == DeliveryStatus.PENDING
     assert session.get(Channel, channel.id) is None
 
 
@@ -235,7 +240,7 @@ def test_archived_characters_and_unknown_slugs_have_no_feed(session, world):
         public_feed_character(session, "fans", world["character"].slug)
 
 
-@pytest.mark.parametrize("address, public", [
+@pytest.mark.parametrize(("address", "public"), [
     ("93.184.215.14", True), ("2606:4700::1111", True), ("10.0.0.1", False), ("127.0.0.1", False),
     ("169.254.169.254", False), ("::1", False), ("fe80::1", False), ("fc00::1", False), ("100.64.0.1", False),
     ("::ffff:192.168.0.1", False), ("224.0.0.1", False), ("0.0.0.0", False),  # noqa: S104 - an address to classify, not bind
@@ -255,4 +260,5 @@ def test_feed_channel_of_a_character_with_a_200_character_name(session):
     character = make_character(session, workspace, owner, "N" * 200)
     channel = ensure_feed_channel(session, character)
     session.commit()
-    assert channel.label.endswith("'s feed") and len(channel.label) <= 200
+    assert channel.label.endswith("'s feed")
+    assert len(channel.label) <= 200

@@ -395,7 +395,9 @@ def test_platform_lengths(checker: Checker, platform: str, ok: str, too_long: st
     card = make_card()
     assert not fails(checker.check(card, ok, platform), "format.length")
     found = fails(checker.check(card, too_long, platform), "format.length")
-    assert len(found) == 1 and found[0].start is not None and found[0].end == len(too_long)
+    assert len(found) == 1
+    assert found[0].start is not None
+    assert found[0].end == len(too_long)
     assert not fails(checker.check(card, too_long, None), "format.length")
 
 
@@ -419,14 +421,16 @@ def unseen() -> dict[str, CardData]:
 
 def test_cues_count_registers() -> None:
     counts = cue_counts("So grateful for this journey! Link in bio. I'm sorry, I suppose I'm just silly.")
-    assert counts["marketing"] >= 2 and counts["meek"] >= 2
+    assert counts["marketing"] >= 2
+    assert counts["meek"] >= 2
     assert cue_counts("Watching him cry was the best part of my day.")["cruel"] == 1
     assert cue_counts("I'm sorry to report the funeral home is zesty.")["meek"] == 0
 
 
 def test_voice_model_is_calibrated_on_its_own_canon(unseen: dict[str, CardData]) -> None:
     model = build_voice_model(unseen["mae-delacroix"])
-    assert model.usable and len(model.canon) == 40
+    assert model.usable
+    assert len(model.canon) == 40
     assert 0.85 <= model.percentile(1.0) <= 0.95  # the threshold sits at the canon's 90th percentile
     in_voice = model.read(Draft.of("Rain on Halsted again, sugar, and a fella at the bar who tipped in nickels."))
     off_voice = model.read(Draft.of("SO excited!!! Our summer sale is live, shop now and tag a friend!!!"))
@@ -520,7 +524,8 @@ def test_judge_findings_fold_in(checker: Checker) -> None:
     persona = [f for f in judged.findings if f.check == "judge.persona"]
     assert [(f.severity, f.start) for f in persona] == [("fail", 20), ("fail", None)]
     assert [f.severity for f in judged.findings if f.check == "judge.voice"] == ["warn"]
-    assert judged.verdict == "fail" and judged.score < plain.score
+    assert judged.verdict == "fail"
+    assert judged.score < plain.score
 
 
 def test_judge_is_off_by_default_and_a_failing_judge_is_harmless(checker: Checker) -> None:
@@ -535,11 +540,13 @@ def test_judge_is_off_by_default_and_a_failing_judge_is_harmless(checker: Checke
 def test_judge_prompt_and_schema() -> None:
     card = make_card(**PERIOD, canon=["Say less."])
     prompt = judge_prompt(card, "Draft text here")
-    assert "Walt Hadley" in prompt and "Draft text here" in prompt and "nothing after 1962" in prompt
+    assert "Walt Hadley" in prompt
+    assert "Draft text here" in prompt
+    assert "nothing after 1962" in prompt
     assert "{card}" in JUDGE_RUBRIC
     schema = JudgeVerdict.model_json_schema()
     assert set(schema["required"]) == {"persona_consistency", "linguistic_habits", "era_knowledge"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="less than or equal to 5"):
         CriterionScore(score=6)
 
 

@@ -102,7 +102,8 @@ def test_claim_takes_due_deliveries_of_live_posts_in_due_order(engine, world):
     assert [target.post_id for target in claimed] == [earlier, later, stale]
     assert all(target.lease_expires_at == NOW + timedelta(seconds=LEASE) for target in claimed)
     by_post = {row.post_id: row for row in targets(engine)}
-    assert by_post[earlier].status == DeliveryStatus.PUBLISHING and by_post[earlier].lease_owner == "w1"
+    assert by_post[earlier].status == DeliveryStatus.PUBLISHING
+    assert by_post[earlier].lease_owner == "w1"
     for post_id in (future, in_review, unscheduled, cancelled, retry_later):
         assert by_post[post_id].status != DeliveryStatus.PUBLISHING
     # The key's version is checked as sending starts: the stale delivery is never sent and leaves the clock.
@@ -118,7 +119,8 @@ def test_a_claimed_delivery_is_not_claimed_again(engine, world):
     due_posts(engine, world, count=3)
     first = claim(engine, "w1", limit=2)
     second = claim(engine, "w2")
-    assert len(first) == 2 and len(second) == 1
+    assert len(first) == 2
+    assert len(second) == 1
     assert {t.id for t in first}.isdisjoint({t.id for t in second})
     assert claim(engine, "w3") == []
 
@@ -160,8 +162,10 @@ def test_start_sending_marks_owned_deliveries_and_counts_the_attempt(engine, wor
     mine, theirs = claim(engine, "w1", limit=1), claim(engine, "w2", limit=1)
     assert start_sending(engine, "w1", [mine[0].id, theirs[0].id], NOW) == {mine[0].id}
     rows = {row.id: row for row in targets(engine)}
-    assert rows[mine[0].id].sending_started_at == NOW and rows[mine[0].id].attempts == 1
-    assert rows[theirs[0].id].sending_started_at is None and rows[theirs[0].id].attempts == 0
+    assert rows[mine[0].id].sending_started_at == NOW
+    assert rows[mine[0].id].attempts == 1
+    assert rows[theirs[0].id].sending_started_at is None
+    assert rows[theirs[0].id].attempts == 0
     assert start_sending(engine, "w1", [mine[0].id], NOW) == set()  # never twice
 
 
@@ -204,9 +208,11 @@ def test_completion_publishes_the_delivery_and_the_post(engine, world):
 
     row = targets(engine)[0]
     assert (row.status, row.remote_refs, row.remote_url) == (DeliveryStatus.PUBLISHED, refs, "https://example.test/1")
-    assert row.published_at == NOW + timedelta(seconds=1) and row.lease_owner is None
+    assert row.published_at == NOW + timedelta(seconds=1)
+    assert row.lease_owner is None
     post = post_row(engine, post_id)
-    assert post.status == PostStatus.PUBLISHED and post.published_at == NOW + timedelta(seconds=1)
+    assert post.status == PostStatus.PUBLISHED
+    assert post.published_at == NOW + timedelta(seconds=1)
     assert audit_actions(engine, post_id) == [("publishing", None), ("published", None)]
 
 
@@ -223,7 +229,8 @@ def test_a_stale_owner_cannot_complete(engine, world):
     assert not mark_unconfirmed(engine, "w1", stale.id, "late", after_expiry)
 
     assert targets(engine)[0] == before
-    assert fresh.id == stale.id and targets(engine)[0].lease_owner == "w2"
+    assert fresh.id == stale.id
+    assert targets(engine)[0].lease_owner == "w2"
 
 
 def test_a_post_is_published_only_when_every_channel_is(engine, world):
@@ -266,7 +273,8 @@ def test_a_retryable_failure_waits_with_backoff_then_goes_again(engine, world):
     row = targets(engine)[0]
     assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.PENDING, 1, "HTTP 503 from the server")
     assert row.next_attempt_at == NOW + timedelta(seconds=delivery.RETRY_BASE_SECONDS)
-    assert row.sending_started_at is None and row.lease_owner is None
+    assert row.sending_started_at is None
+    assert row.lease_owner is None
     assert post_row(engine, post_id).status == PostStatus.PUBLISHING
     assert claim(engine, now=NOW + timedelta(seconds=29)) == []
     assert next_due_time(engine) == row.next_attempt_at
@@ -290,13 +298,16 @@ def test_retries_stop_after_the_last_attempt_with_the_platform_message(engine, w
         assert fail_target(engine, "w1", target.id, f"HTTP 502 (try {attempt})", now, retryable=True)
         now = targets(engine)[0].next_attempt_at or now
     row = targets(engine)[0]
-    assert row.status == DeliveryStatus.FAILED and row.attempts == MAX_ATTEMPTS
+    assert row.status == DeliveryStatus.FAILED
+    assert row.attempts == MAX_ATTEMPTS
     assert row.last_error == f"Gave up after {MAX_ATTEMPTS} attempts. Last error: HTTP 502 (try {MAX_ATTEMPTS})"
     post = post_row(engine, post_id)
-    assert post.status == PostStatus.FAILED and "HTTP 502" in post.last_error
+    assert post.status == PostStatus.FAILED
+    assert "HTTP 502" in post.last_error
     assert audit_actions(engine, post_id)[-1] == ("publish_failed", None)
     [(user_id, message)] = notifications(engine)
-    assert user_id == world.author_id and "could not be published to Walt on feed" in message
+    assert user_id == world.author_id
+    assert "could not be published to Walt on feed" in message
 
 
 def test_a_permanent_failure_fails_at_once_and_tells_the_author(engine, world):
@@ -327,7 +338,8 @@ def test_an_expired_lease_that_never_started_sending_goes_back_to_pending(engine
     target = claim(engine)[0]
     assert reap_expired_leases(engine, "reaper", NOW + timedelta(seconds=LEASE - 1), LEASE).requeued == []
     result = reap_expired_leases(engine, "reaper", NOW + timedelta(seconds=LEASE + 1), LEASE)
-    assert result.requeued == [target.id] and result.to_check == []
+    assert result.requeued == [target.id]
+    assert result.to_check == []
     assert targets(engine)[0].status == DeliveryStatus.PENDING
     assert [t.id for t in claim(engine, "w2", now=NOW + timedelta(seconds=LEASE + 1))] == [target.id]
 
@@ -339,7 +351,8 @@ def test_an_expired_lease_after_sending_started_is_never_resent(engine, world):
 
     result = reap_expired_leases(engine, "reaper", later, LEASE)
 
-    assert result.requeued == [] and [t.id for t in result.to_check] == [target.id]
+    assert result.requeued == []
+    assert [t.id for t in result.to_check] == [target.id]
     assert result.to_check[0].sending_started_at == NOW
     assert claim(engine, "w2", now=later + timedelta(hours=1)) == []
     assert mark_unconfirmed(engine, "reaper", target.id, "It may have been sent.", later)
@@ -426,7 +439,8 @@ def test_due_times_are_utc_instants_across_daylight_saving_changes(engine, world
         assert next_due_time(engine) == due
         assert claim(engine, now=due - timedelta(microseconds=1)) == []
         [target] = claim_and_start(engine, now=due)
-        assert target.post_id == post_id and target.due_at == due
+        assert target.post_id == post_id
+        assert target.due_at == due
         assert complete_target(engine, "w1", target.id, [{"id": str(post_id)}], None, due)
     assert [row.published_at for row in targets(engine)] == expected_utc
 
@@ -527,11 +541,13 @@ def test_load_deliveries_finds_the_remote_post_to_answer(engine, world):
     child = due_posts(engine, world, reply_to_post_id=parent)[0]
     first, second = claim(engine)
     waiting = {d.target.post_id: d for d in load_deliveries(engine, [first, second])}
-    assert waiting[child].waiting_for_parent and waiting[child].reply_to is None
+    assert waiting[child].waiting_for_parent
+    assert waiting[child].reply_to is None
     assert start_sending(engine, "w1", [first.id], NOW)
     complete_target(engine, "w1", first.id, [{"id": "p1"}, {"id": "p2", "url": "u"}], "u", NOW)
     [answer] = load_deliveries(engine, [second])
-    assert answer.reply_to == {"id": "p2", "url": "u"} and not answer.waiting_for_parent
+    assert answer.reply_to == {"id": "p2", "url": "u"}
+    assert not answer.waiting_for_parent
 
 
 def test_a_removed_channel_loads_as_none(engine, world):
@@ -570,9 +586,8 @@ def test_sqlite_write_transactions_take_the_write_lock_before_their_first_statem
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
     other = sqlite3.connect(tmp_path / "lock.sqlite3", timeout=0, isolation_level=None)
-    with write_transaction(engine):
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            other.execute("BEGIN IMMEDIATE")
+    with write_transaction(engine), pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("BEGIN IMMEDIATE")
     other.execute("BEGIN IMMEDIATE")  # free again once the transaction ended
     other.execute("ROLLBACK")
     with engine.connect() as connection, connection.begin():  # ordinary transactions still begin deferred

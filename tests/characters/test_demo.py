@@ -11,10 +11,17 @@ def test_demo_cards_are_complete_original_personas():
     assert len(cards) == 3
     for card in cards:
         greenroom = card.greenroom
-        assert card.description and card.personality and card.scenario and card.first_mes and card.mes_example
-        assert card.character_book is not None and len(card.character_book.entries) >= 4
+        assert card.description
+        assert card.personality
+        assert card.scenario
+        assert card.first_mes
+        assert card.mes_example
+        assert card.character_book is not None
+        assert len(card.character_book.entries) >= 4
         assert len(greenroom.canon_posts) >= 10
-        assert greenroom.timezone and greenroom.voice.pov != "any" and greenroom.rhythm.slots
+        assert greenroom.timezone
+        assert greenroom.voice.pov != "any"
+        assert greenroom.rhythm.slots
         assert greenroom.vocabulary.banned
 
 

@@ -45,10 +45,12 @@ def names(events: Iterator[Any]) -> list[str]:
 def test_generate_streams_checks_and_finishes():
     model = ScriptedModel([GOOD])
     events = list(run_job(model, generate_job(CARD, "the morning pitch", n=2, platform="x", seed=5)))
-    assert names(events)[0] == "prompt" and names(events)[-1] == "done"
+    assert names(events)[0] == "prompt"
+    assert names(events)[-1] == "done"
     variants = [e.data for e in events if e.name == "variant"]
     assert [v["variant"] for v in variants] == [0, 1]
-    assert variants[0]["check"]["verdict"] != "fail" and variants[0]["text"] == "I pitch at nine. #MadMen"
+    assert variants[0]["check"]["verdict"] != "fail"
+    assert variants[0]["text"] == "I pitch at nine. #MadMen"
     assert [call.options.seed for call in model.calls] == [5, 6]
     deltas = "".join(e.data["text"] for e in events if e.name == "delta" and e.data["variant"] == 1)
     assert deltas == "I pitch at nine. #MadMen"
@@ -56,24 +58,30 @@ def test_generate_streams_checks_and_finishes():
 
 def test_the_non_streaming_path_gives_the_same_variants_without_deltas():
     answer = collect(run_job(ScriptedModel([GOOD]), generate_job(CARD, "pitch", n=2), stream=False))
-    assert len(answer["variants"]) == 2 and answer["prompt"]["messages"][0]["role"] == "system"
+    assert len(answer["variants"]) == 2
+    assert answer["prompt"]["messages"][0]["role"] == "system"
 
 
 def test_a_hard_failure_is_repaired_once_with_the_findings():
     model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}', GOOD])
     events = list(run_job(model, generate_job(CARD, "pitch", n=1)))
     variant = [e.data for e in events if e.name == "variant"][0]
-    assert variant["repaired"] and variant["before_repair"]["text"] == "Pitch day 😀 #MadMen"
+    assert variant["repaired"]
+    assert variant["before_repair"]["text"] == "Pitch day 😀 #MadMen"
     repair = model.calls[1].messages
     assert repair[-2] == {"role": "assistant", "content": '{"text": "Pitch day 😀 #MadMen"}'}
-    assert "emoji" in repair[-1]["content"] and len(model.calls) == 2
-    assert variant["prompt_tokens"] > 0 and len(variant["calls"]) == 2
+    assert "emoji" in repair[-1]["content"]
+    assert len(model.calls) == 2
+    assert variant["prompt_tokens"] > 0
+    assert len(variant["calls"]) == 2
 
 
 def test_a_repair_that_still_fails_is_shown_as_it_is_and_not_retried_again():
     model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}'])
     variant = collect(run_job(model, generate_job(CARD, "pitch", n=1)))["variants"][0]
-    assert variant["repaired"] and variant["check"]["verdict"] == "fail" and len(model.calls) == 2
+    assert variant["repaired"]
+    assert variant["check"]["verdict"] == "fail"
+    assert len(model.calls) == 2
 
 
 def test_voice_only_findings_are_not_hard_failures():
@@ -86,15 +94,19 @@ def test_voice_only_findings_are_not_hard_failures():
 
 def test_malformed_answers_cost_one_variant_fatal_errors_stop_the_job():
     answer = collect(run_job(ScriptedModel(["{oops", GOOD]), generate_job(CARD, "pitch", n=3)))
-    assert len(answer["variants"]) == 2 and answer["errors"][0]["kind"] == "malformed_json"
+    assert len(answer["variants"]) == 2
+    assert answer["errors"][0]["kind"] == "malformed_json"
     model = ScriptedModel([GOOD, LlmServerError("The model server failed (500).")])
     answer = collect(run_job(model, generate_job(CARD, "pitch", n=3)))
-    assert len(answer["variants"]) == 1 and answer["error"]["kind"] == "server" and len(model.calls) == 2
+    assert len(answer["variants"]) == 1
+    assert answer["error"]["kind"] == "server"
+    assert len(model.calls) == 2
 
 
 def test_a_prompt_over_budget_is_an_error_event():
     events = list(run_job(ScriptedModel([GOOD]), generate_job(CARD, "pitch " * 500, budget=100)))
-    assert names(events) == ["error"] and events[0].data["kind"] == "prompt_too_long"
+    assert names(events) == ["error"]
+    assert events[0].data["kind"] == "prompt_too_long"
 
 
 class EndlessModel:
@@ -139,7 +151,9 @@ def test_a_stream_that_ends_without_an_answer_is_malformed():
 
 def test_rewrite_modes_and_inputs():
     job = rewrite_job(CARD, "We love it 😀", "fix", platform="x")
-    assert "emoji" in job.task and "We love it" in job.task and job.n == 1
+    assert "emoji" in job.task
+    assert "We love it" in job.task
+    assert job.n == 1
     assert "shorter" in rewrite_job(CARD, "A draft.", "shorter").task
     assert "Adapt it for bluesky" in rewrite_job(CARD, "A draft.", "platform", platform="bluesky").task
     with pytest.raises(DraftInputError, match="platform"):
@@ -150,7 +164,9 @@ def test_rewrite_modes_and_inputs():
 
 def test_reply_puts_the_other_post_and_the_note_in_the_task():
     job = reply_job(CARD, "Tea is better.", brief="be polite")
-    assert "Tea is better." in job.task and "be polite" in job.task and job.scan[0] == "Tea is better."
+    assert "Tea is better." in job.task
+    assert "be polite" in job.task
+    assert job.scan[0] == "Tea is better."
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [({"brief": ""}, "brief"), ({"brief": "x" * 5000}, "brief"),
@@ -164,7 +180,8 @@ def test_generate_job_input_errors(kwargs, field):
 
 def test_the_answer_schema_is_one_text_and_leaves_length_to_the_checker():
     schema = PostAnswer.model_json_schema()
-    assert list(schema["properties"]) == ["text"] and schema["additionalProperties"] is False
+    assert list(schema["properties"]) == ["text"]
+    assert schema["additionalProperties"] is False
     assert "maxLength" not in schema["properties"]["text"]
     assert generate_job(CARD, "x", platform="mastodon").limit == 200  # the card's max_chars is tighter
     assert generate_job(make_card(), "x").limit == 500

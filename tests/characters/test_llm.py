@@ -84,9 +84,12 @@ def test_complete_sends_json_schema_and_validates_the_answer():
     recorder = Recorder(ok('{"text": "Make them want it."}'))
     model = adapter(recorder)
     result = model.complete(MESSAGES, Post, CallOptions(temperature=0.2, seed=7, max_tokens=50))
-    assert isinstance(result, Completion) and result.value == Post(text="Make them want it.")
+    assert isinstance(result, Completion)
+    assert result.value == Post(text="Make them want it.")
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (11, 5)
-    assert result.mode == "json_schema" and result.model == "m" and result.latency_ms >= 0
+    assert result.mode == "json_schema"
+    assert result.model == "m"
+    assert result.latency_ms >= 0
     sent = recorder.requests[0]
     assert sent["response_format"]["type"] == "json_schema"
     assert sent["response_format"]["json_schema"]["schema"]["properties"]["text"]["type"] == "string"
@@ -116,7 +119,8 @@ def test_an_unrelated_400_is_not_mistaken_for_a_schema_refusal():
     recorder = Recorder(status(400, "messages: too long"))
     with pytest.raises(LlmError, match="refused the request \\(400\\)") as caught:
         adapter(recorder).complete(MESSAGES, Post)
-    assert caught.value.kind == "request" and len(recorder.requests) == 1
+    assert caught.value.kind == "request"
+    assert len(recorder.requests) == 1
 
 
 @pytest.mark.parametrize(("code", "error", "words"), [
@@ -193,17 +197,20 @@ def test_stream_yields_deltas_then_a_validated_completion():
     deltas = [item.text for item in items if isinstance(item, TextDelta)]
     assert "".join(deltas) == '{"text": "Hi there"}'
     final = items[-1]
-    assert isinstance(final, Completion) and final.value.text == "Hi there"
+    assert isinstance(final, Completion)
+    assert final.value.text == "Hi there"
     assert (final.usage.prompt_tokens, final.usage.completion_tokens) == (7, 3)
     sent = recorder.requests[0]
-    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert sent["stream"] is True
+    assert sent["stream_options"] == {"include_usage": True}
 
 
 def test_a_stream_without_usage_reports_none():
     recorder = Recorder(lambda body: httpx2.Response(200, content=sse_body(['{"text": "x"}'], usage=False),
                                                      headers={"content-type": "text/event-stream"}))
     final = list(adapter(recorder).stream(MESSAGES, Post))[-1]
-    assert isinstance(final, Completion) and final.usage.prompt_tokens is None
+    assert isinstance(final, Completion)
+    assert final.usage.prompt_tokens is None
 
 
 def test_closing_a_stream_early_closes_the_response():
@@ -246,4 +253,5 @@ def test_scripted_model_replays_answers_and_errors():
     assert model.complete(MESSAGES, Post).value.text == "one"
     with pytest.raises(LlmRateLimited):
         list(model.stream(MESSAGES, Post))
-    assert len(model.calls) == 2 and model.calls[0].messages == MESSAGES
+    assert len(model.calls) == 2
+    assert model.calls[0].messages == MESSAGES

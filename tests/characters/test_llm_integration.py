@@ -38,7 +38,8 @@ def model_for(fake: FakeOpenAI, **options: float) -> OpenAIChatModel:
 
 def test_complete_over_http(fake):
     result = model_for(fake).complete(MESSAGES, POST, CallOptions(seed=1))
-    assert result.value.text == "Make them want it." and result.usage.prompt_tokens == 42
+    assert result.value.text == "Make them want it."
+    assert result.usage.prompt_tokens == 42
     assert fake.requests[0]["response_format"]["type"] == "json_schema"
     assert fake.authorization == ["Bearer sk-local"]
 
@@ -48,7 +49,8 @@ def test_streaming_over_http(fake):
     items = list(model_for(fake).stream(MESSAGES, POST))
     assert sum(isinstance(item, TextDelta) for item in items) >= 5
     final = items[-1]
-    assert isinstance(final, Completion) and final.value.text == "Coffee first. Then the pitch."
+    assert isinstance(final, Completion)
+    assert final.value.text == "Coffee first. Then the pitch."
     assert final.usage.completion_tokens == 7
 
 
@@ -126,4 +128,5 @@ def test_a_drafting_job_end_to_end_over_http(fake):
     fake.default = Reply(content='{"text": "Pitch day. Coffee first."}')
     answer = collect(run_job(model_for(fake), generate_job(card, "pitch day", n=2, platform="bluesky")))
     assert [v["repaired"] for v in answer["variants"]] == [True, False]
-    assert len(fake.requests) == 3 and fake.requests[1]["messages"][-2]["role"] == "assistant"
+    assert len(fake.requests) == 3
+    assert fake.requests[1]["messages"][-2]["role"] == "assistant"

@@ -26,7 +26,8 @@ def test_model_judge_asks_with_the_rubric_and_returns_the_verdict():
     verdict = ModelJudge(model)(_card(), "I checked my smartphone.")
     assert verdict.era_knowledge.score == 1
     prompt = model.calls[0].messages[0]["content"]
-    assert "I checked my smartphone." in prompt and "nothing after 1962" in prompt
+    assert "I checked my smartphone." in prompt
+    assert "nothing after 1962" in prompt
     assert model.calls[0].options.temperature == 0.0
 
 
@@ -34,7 +35,8 @@ def test_judge_findings_reach_the_check_result_with_spans():
     text = "Lost my smartphone in the cab."
     result = check_text(_card(), text, judge=ModelJudge(ScriptedModel([json.dumps(VERDICT)])))
     judged = [f for f in result.findings if "LLM judge" in f.message]
-    assert judged and judged[0].severity == "fail"
+    assert judged
+    assert judged[0].severity == "fail"
     assert text[judged[0].start:judged[0].end] == "my smartphone"
 
 

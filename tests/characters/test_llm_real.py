@@ -41,10 +41,13 @@ def test_the_server_started_quickly(llama_server: LlamaServer):
 
 def test_complete_returns_a_valid_object_with_usage(model: OpenAIChatModel):
     result = model.complete(MESSAGES, PostAnswer, SEEDED)
-    assert isinstance(result.value.text, str) and result.value.text.strip()
+    assert isinstance(result.value.text, str)
+    assert result.value.text.strip()
     # llama-cpp-python refuses json_schema (with a 500), so the adapter now asks for json_object + schema.
-    assert model.output_mode == "json_object" and result.mode == "json_object"
-    assert result.usage.prompt_tokens and result.usage.completion_tokens
+    assert model.output_mode == "json_object"
+    assert result.mode == "json_object"
+    assert result.usage.prompt_tokens
+    assert result.usage.completion_tokens
     # Greenroom's own estimate stays within a factor of two of the real tokenizer's count.
     assert 0.5 < estimate_messages(MESSAGES) / result.usage.prompt_tokens < 2
 
@@ -53,7 +56,8 @@ def test_streaming_yields_deltas_then_a_valid_object(model: OpenAIChatModel):
     items = list(model.stream(MESSAGES, PostAnswer, SEEDED))
     assert sum(isinstance(item, TextDelta) for item in items) > 3
     final = items[-1]
-    assert isinstance(final, Completion) and final.value.text.strip()
+    assert isinstance(final, Completion)
+    assert final.value.text.strip()
     assert "".join(item.text for item in items if isinstance(item, TextDelta)) == final.raw
 
 
@@ -61,13 +65,18 @@ def test_three_checked_variants_from_a_brief(model: OpenAIChatModel, card: CardD
     events = list(run_job(model, generate_job(card, "the bakery's first snow day", n=3, platform="bluesky", seed=3,
                                                      budget=BUDGET)))
     answer = collect(iter(events))
-    assert answer["error"] is None and answer["prompt"]["messages"][0]["role"] == "system"
+    assert answer["error"] is None
+    assert answer["prompt"]["messages"][0]["role"] == "system"
     outcomes = answer["variants"] + answer["errors"]
-    assert sorted(o["variant"] for o in outcomes) == [0, 1, 2] and len(answer["variants"]) >= 2
+    assert sorted(o["variant"] for o in outcomes) == [0, 1, 2]
+    assert len(answer["variants"]) >= 2
     for variant in answer["variants"]:
         assert variant["text"].strip()
-        assert 0 <= variant["check"]["score"] <= 100 and variant["check"]["verdict"] in ("pass", "warn", "fail")
-        assert variant["model"] == "smollm2" and variant["latency_ms"] > 0 and variant["prompt_tokens"] > 0
+        assert 0 <= variant["check"]["score"] <= 100
+        assert variant["check"]["verdict"] in ("pass", "warn", "fail")
+        assert variant["model"] == "smollm2"
+        assert variant["latency_ms"] > 0
+        assert variant["prompt_tokens"] > 0
     assert any(e.name == "delta" for e in events)
 
 
@@ -79,9 +88,11 @@ def test_a_hard_rule_failure_is_repaired_with_the_findings(model: OpenAIChatMode
     assert answer["error"] is None
     variant = (answer["variants"] or [None])[0]
     if variant is None:  # the repaired answer itself may be malformed; the repair request must still have gone out
-        assert answer["repairs"] and answer["errors"]
+        assert answer["repairs"]
+        assert answer["errors"]
         return
-    assert variant["repaired"] and variant["before_repair"]["check"]["verdict"] == "fail"
+    assert variant["repaired"]
+    assert variant["before_repair"]["check"]["verdict"] == "fail"
     assert answer["repairs"][0]["messages"][-2]["role"] == "assistant"
     assert "Never use" in answer["repairs"][0]["messages"][-1]["content"] or "banned" in str(answer["repairs"])
 
@@ -91,7 +102,8 @@ def test_rewrite_and_reply_produce_checked_variants(model: OpenAIChatModel, card
                             seed=5, budget=BUDGET),
                 reply_job(card, "What time do you open tomorrow?", n=1, platform="mastodon", seed=6, budget=BUDGET)):
         answer = collect(run_job(model, job))
-        assert answer["error"] is None and len(answer["variants"] + answer["errors"]) == 1
+        assert answer["error"] is None
+        assert len(answer["variants"] + answer["errors"]) == 1
 
 
 def test_cancelling_a_stream_leaves_the_server_ready(model: OpenAIChatModel):
@@ -100,4 +112,5 @@ def test_cancelling_a_stream_leaves_the_server_ready(model: OpenAIChatModel):
     assert isinstance(next(stream), TextDelta)
     stream.close()
     result = model.complete(MESSAGES, PostAnswer, SEEDED)
-    assert result.value.text.strip() and result.latency_ms < 30_000
+    assert result.value.text.strip()
+    assert result.latency_ms < 30_000

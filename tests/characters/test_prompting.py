@@ -49,7 +49,8 @@ def test_sections_come_in_role_play_order():
     positions = [system.lower().index(marker.lower()) for marker in order]
     assert positions == sorted(positions)
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user", "system"]
-    assert "CANON-ONE" in messages[2]["content"] and "CANON-TWO" in messages[4]["content"]
+    assert "CANON-ONE" in messages[2]["content"]
+    assert "CANON-TWO" in messages[4]["content"]
     assert messages[-2] == {"role": "user", "content": "TASK write about the pitch"}
     assert messages[-1] == {"role": "system", "content": "PHI stay brief"}
 
@@ -69,7 +70,8 @@ def test_the_cards_system_prompt_replaces_the_default_and_can_include_it():
 
 def test_the_default_system_prompt_names_the_character():
     text = system_text(card_with([]))
-    assert text.startswith(DEFAULT_SYSTEM_PROMPT.split("{{")[0]) and "as Walt Test" in text
+    assert text.startswith(DEFAULT_SYSTEM_PROMPT.split("{{")[0])
+    assert "as Walt Test" in text
 
 
 def test_v1_macros_are_expanded():
@@ -130,9 +132,11 @@ def test_over_budget_drops_keyword_lore_first_lowest_priority_first():
     prompt = build_prompt(card, "TASK", scan=["pitch"], budget=budget)
     assert prompt.tokens <= budget
     dropped = [s.label for s in prompt.dropped]
-    assert dropped and all(label.startswith("lore") for label in dropped)
+    assert dropped
+    assert all(label.startswith("lore") for label in dropped)
     system = prompt.messages[0]["content"]
-    assert "LORE-0" not in system and "LORE-4" in system
+    assert "LORE-0" not in system
+    assert "LORE-4" in system
     assert "CANON-ONE" in str(prompt.messages)
 
 
@@ -172,5 +176,7 @@ def test_to_dict_shows_exactly_what_is_sent():
     card = card_with([lore(["pitch"], "LORE-A")])
     prompt = build_prompt(card, "TASK", scan=["pitch"])
     shown = prompt.to_dict()
-    assert shown["messages"] == prompt.messages and shown["tokens"] == prompt.tokens
-    assert "lore: pitch" in shown["included"] and shown["dropped"] == []
+    assert shown["messages"] == prompt.messages
+    assert shown["tokens"] == prompt.tokens
+    assert "lore: pitch" in shown["included"]
+    assert shown["dropped"] == []

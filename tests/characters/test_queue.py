@@ -24,7 +24,7 @@ from tests.factories import make_character, make_user, make_workspace
 NY = ZoneInfo("America/New_York")
 
 
-@pytest.mark.parametrize("spec, days", [
+@pytest.mark.parametrize(("spec", "days"), [
     ("mon-fri", {0, 1, 2, 3, 4}), ("sat,sun", {5, 6}), ("daily", set(range(7))), ("fri-mon", {4, 5, 6, 0}),
     ("Weekends", {5, 6}), ("tue", {1}), ("funday", set()), ("", set()), ("mon-xyz,wed", {2}),
 ])
@@ -32,7 +32,7 @@ def test_parse_days(spec, days):
     assert parse_days(spec) == days
 
 
-@pytest.mark.parametrize("text, expected", [("09:15", time(9, 15)), ("7:05", time(7, 5)), ("24:00", None),
+@pytest.mark.parametrize(("text", "expected"), [("09:15", time(9, 15)), ("7:05", time(7, 5)), ("24:00", None),
                                             ("9am", None), ("", None)])
 def test_parse_time(text, expected):
     assert parse_time(text) == expected
@@ -71,7 +71,8 @@ def test_unknown_zone_and_bad_slots_fall_back_safely():
     rhythm = rhythm_of(GreenroomExtension.model_validate(
         {"timezone": "Mars/Olympus", "rhythm": {"slots": [{"days": "someday", "time": "09:00"},
                                                           {"days": "mon", "time": "25:00"}]}}))
-    assert rhythm.empty and str(rhythm.zone) == "UTC"
+    assert rhythm.empty
+    assert str(rhythm.zone) == "UTC"
 
 
 @pytest.fixture
@@ -103,7 +104,8 @@ def test_no_rhythm_means_no_slot(session):
     character = make_character(session, workspace, owner, "Drifter")
     assert next_free_slot(session, character, datetime(2026, 1, 1, tzinfo=UTC)) is None
     gaps, without = find_gaps(session, workspace, datetime(2026, 1, 1, tzinfo=UTC), 7)
-    assert gaps == [] and [c.name for c in without] == ["Drifter"]
+    assert gaps == []
+    assert [c.name for c in without] == ["Drifter"]
 
 
 def test_gaps_report_runs_of_empty_rhythm_days(session, pip):

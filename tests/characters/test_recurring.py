@@ -51,7 +51,7 @@ def _approved(session: Session, crew, **changes) -> RecurringRule:
     return rule
 
 
-@pytest.mark.parametrize("changes, message", [
+@pytest.mark.parametrize(("changes", "message"), [
     ({"max_count": None}, "end date or a number"),
     ({"weekdays": "someday"}, "weekdays"),
     ({"kind": "interval"}, "interval"),
@@ -89,7 +89,8 @@ def test_only_approved_rules_materialize_and_twice_is_harmless(session, crew):
     rule = _approved(session, crew)
     created = materialize_recurring(session, START, timedelta(days=14))
     session.commit()
-    assert len(created) == 4 and all(p.status == PostStatus.APPROVED for p in created)
+    assert len(created) == 4
+    assert all(p.status == PostStatus.APPROVED for p in created)
     assert all(p.recurring_rule_id == rule.id and p.approved_by_id == crew["editor"].id for p in created)
     assert materialize_recurring(session, START, timedelta(days=14)) == []
     assert materialize_recurring(session, START + timedelta(days=7), timedelta(days=14)) != []
@@ -106,7 +107,8 @@ def test_occurrence_that_now_fails_the_check_waits_in_review(session, crew):
     rule.parts = ["An awesome tip."]  # as if the bible had changed since approval
     session.add(rule)
     [first, *_] = materialize_recurring(session, START, timedelta(days=4))
-    assert first.status == PostStatus.IN_REVIEW and first.due_at is None
+    assert first.status == PostStatus.IN_REVIEW
+    assert first.due_at is None
 
 
 def test_rule_review_rules(session, crew):

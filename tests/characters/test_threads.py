@@ -52,12 +52,16 @@ def test_a_word_longer_than_the_limit_is_broken_by_graphemes_never_inside_one():
 
 
 def test_platform_limits_and_measures():
-    assert limit_for("bluesky") == 300 and limit_for("x") == 280 and limit_for("mastodon") == 500
-    assert limit_for("bluesky", 200) == 200 and limit_for(None, 120) == 120
+    assert limit_for("bluesky") == 300
+    assert limit_for("x") == 280
+    assert limit_for("mastodon") == 500
+    assert limit_for("bluesky", 200) == 200
+    assert limit_for(None, 120) == 120
     with pytest.raises(ValueError, match="platform"):
         limit_for(None)
     link = "https://example.com/" + "a" * 100
-    assert measure_for("x")(link) == 23 and measure_for("mastodon")(link) == 23
+    assert measure_for("x")(link) == 23
+    assert measure_for("mastodon")(link) == 23
     assert measure_for("bluesky")(FAMILY) == 1
     assert measure_for("x")("日本") == 4  # X counts CJK as two
 

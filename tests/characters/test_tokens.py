@@ -38,17 +38,22 @@ def _new(session, people, role="writer", scope=TokenScope.WRITE, name="script"):
 
 def test_the_secret_is_recognisable_long_and_only_its_hash_is_stored(session, people):
     created = _new(session, people)
-    assert created.secret.startswith(TOKEN_PREFIX) and len(created.secret) > 40
+    assert created.secret.startswith(TOKEN_PREFIX)
+    assert len(created.secret) > 40
     row = session.exec(select(ApiToken)).one()
-    assert row.token_hash == hash_token(created.secret) and created.secret not in row.token_hash
-    assert row.prefix == created.secret[:12] and row.scope == TokenScope.WRITE
+    assert row.token_hash == hash_token(created.secret)
+    assert created.secret not in row.token_hash
+    assert row.prefix == created.secret[:12]
+    assert row.scope == TokenScope.WRITE
     assert _new(session, people).secret != created.secret
 
 
 def test_a_write_token_acts_with_its_users_current_role(session, people):
     secret = _new(session, people, "editor").secret
     access = authenticate_token(session, secret)
-    assert access is not None and access.member.role is Role.EDITOR and access.member.user.id == people["editor"].id
+    assert access is not None
+    assert access.member.role is Role.EDITOR
+    assert access.member.user.id == people["editor"].id
     set_member_role(session=session, workspace=people["workspace"], user=people["editor"], role=Role.WRITER)
     session.commit()
     assert authenticate_token(session, secret).member.role is Role.WRITER
@@ -56,7 +61,8 @@ def test_a_write_token_acts_with_its_users_current_role(session, people):
 
 def test_a_read_token_acts_as_a_viewer_whatever_the_role(session, people):
     access = authenticate_token(session, _new(session, people, "owner", TokenScope.READ).secret)
-    assert access.scope is TokenScope.READ and access.member.role is Role.VIEWER
+    assert access.scope is TokenScope.READ
+    assert access.member.role is Role.VIEWER
 
 
 @pytest.mark.parametrize("secret", ["", "grn_", "grn_nope", "ghp_" + "x" * 43, "grn_" + "x" * 300])

@@ -71,12 +71,16 @@ def approved(session: Session, crew, text: str = GOOD, hours: int = 2) -> Post:
 
 def test_draft_submit_approve_schedules_every_target(session, crew):
     post = approved(session, crew)
-    assert post.status == PostStatus.APPROVED and post.due_at is not None
+    assert post.status == PostStatus.APPROVED
+    assert post.due_at is not None
     assert post.bible_version == crew["character"].current_version
-    assert post.check_verdict == "pass" and post.check_score is not None
-    assert post.approved_by_id == crew["editor"].id and post.submitted_by_id == crew["writer"].id
+    assert post.check_verdict == "pass"
+    assert post.check_score is not None
+    assert post.approved_by_id == crew["editor"].id
+    assert post.submitted_by_id == crew["writer"].id
     [target] = targets_of(session, post)
-    assert target.status == DeliveryStatus.PENDING and target.due_at == post.due_at
+    assert target.status == DeliveryStatus.PENDING
+    assert target.due_at == post.due_at
     assert target.idempotency_key == f"gr-{post.id}-v{post.version}-c{target.channel_id}"
     events = select(AuditEvent).where(AuditEvent.post_id == post.id).order_by(col(AuditEvent.id))
     actions = [e.action for e in session.exec(events)]
@@ -86,7 +90,9 @@ def test_draft_submit_approve_schedules_every_target(session, crew):
 def test_targets_stay_pending_and_off_the_clock_until_approval(session, crew):
     post = submitted(session, crew)
     [target] = targets_of(session, post)
-    assert target.status == DeliveryStatus.PENDING and target.due_at is None and target.idempotency_key is None
+    assert target.status == DeliveryStatus.PENDING
+    assert target.due_at is None
+    assert target.idempotency_key is None
 
 
 def test_writer_and_viewer_cannot_approve_and_viewer_cannot_submit(session, crew):
@@ -137,9 +143,11 @@ def test_failing_check_blocks_approval_until_an_editor_writes_a_reason(session, 
     approve_post(session=session, member=editor, post=post, expected_version=post.version,
                  due_at=utcnow() + timedelta(hours=1), override_reason="Ironic use, agreed with the showrunner.")
     session.commit()
-    assert post.status == PostStatus.APPROVED and post.override_reason.startswith("Ironic")
+    assert post.status == PostStatus.APPROVED
+    assert post.override_reason.startswith("Ironic")
     override = session.exec(select(AuditEvent).where(AuditEvent.action == "override")).one()
-    assert override.reason.startswith("Ironic") and override.actor_id == crew["editor"].id
+    assert override.reason.startswith("Ironic")
+    assert override.actor_id == crew["editor"].id
 
 
 def test_every_part_and_every_network_length_is_checked(session, crew):
@@ -150,7 +158,9 @@ def test_every_part_and_every_network_length_is_checked(session, crew):
     post = submitted(session, crew, [GOOD, "y" * 301], channel_ids=[bluesky.id])
     assert post.check_verdict == "fail"
     [length] = [f for f in post.check_findings if f["check"] == "format.length"]
-    assert length["part"] == 2 and length["platform"] == "bluesky" and length["start"] == 300
+    assert length["part"] == 2
+    assert length["platform"] == "bluesky"
+    assert length["start"] == 300
 
 
 def test_editing_an_approved_post_bumps_version_and_takes_it_off_the_clock(session, crew):
@@ -158,9 +168,12 @@ def test_editing_an_approved_post_bumps_version_and_takes_it_off_the_clock(sessi
     save_post(session=session, member=crew["as"][Role.WRITER], post=post, expected_version=post.version,
               content=PostContent.of_texts(["A finer morning."]))
     session.commit()
-    assert post.status == PostStatus.IN_REVIEW and post.version == 2 and post.due_at is None
+    assert post.status == PostStatus.IN_REVIEW
+    assert post.version == 2
+    assert post.due_at is None
     [target] = targets_of(session, post)
-    assert target.status == DeliveryStatus.PENDING and target.due_at is None
+    assert target.status == DeliveryStatus.PENDING
+    assert target.due_at is None
     assert [r.version for r in session.exec(select(PostRevision).where(PostRevision.post_id == post.id))] == [1, 2]
     approve_post(session=session, member=crew["as"][Role.EDITOR], post=post, expected_version=2,
                  due_at=utcnow() + timedelta(hours=3))
@@ -172,7 +185,8 @@ def test_editing_a_post_in_review_refreshes_its_check(session, crew):
     assert post.check_verdict == "pass"
     save_post(session=session, member=crew["as"][Role.WRITER], post=post, expected_version=1,
               content=PostContent.of_texts(["An awesome morning."]))
-    assert post.status == PostStatus.IN_REVIEW and post.check_verdict == "fail"
+    assert post.status == PostStatus.IN_REVIEW
+    assert post.check_verdict == "fail"
 
 
 def test_stale_save_is_refused_and_keeps_the_newer_text(session, crew, engine):
@@ -195,7 +209,8 @@ def test_cancel_cancels_pending_targets(session, crew):
     cancel_post(session=session, member=crew["as"][Role.EDITOR], post=post, expected_version=post.version,
                 reason="Off-message after the news.")
     session.commit()
-    assert post.status == PostStatus.CANCELLED and post.due_at is None
+    assert post.status == PostStatus.CANCELLED
+    assert post.due_at is None
     assert [t.status for t in targets_of(session, post)] == [DeliveryStatus.CANCELLED]
 
 
@@ -211,7 +226,8 @@ def test_reschedule_moves_pending_targets(session, crew):
     reschedule_post(session=session, member=crew["as"][Role.EDITOR], post=post, expected_version=post.version,
                     due_at=new_due)
     session.commit()
-    assert post.due_at == new_due and targets_of(session, post)[0].due_at == new_due
+    assert post.due_at == new_due
+    assert targets_of(session, post)[0].due_at == new_due
 
 
 def test_reject_returns_to_draft_with_a_comment(session, crew):
@@ -261,7 +277,8 @@ def test_edit_refused_when_the_scheduler_already_claimed_a_target(session, crew)
     session.rollback()
     fresh = session.get(Post, post.id)
     session.refresh(fresh)
-    assert fresh.status == PostStatus.APPROVED and fresh.version == 1
+    assert fresh.status == PostStatus.APPROVED
+    assert fresh.version == 1
 
 
 def test_alt_text_is_required_with_an_image():
@@ -299,4 +316,5 @@ def test_two_concurrent_approvals_cannot_both_win(session, crew, engine):
     events = session.exec(select(AuditEvent).where(AuditEvent.post_id == post.id,
                                                    AuditEvent.action == "approve")).all()
     [target] = targets_of(session, post)
-    assert len(events) == 1 and target.due_at == session.get(Post, post.id).due_at
+    assert len(events) == 1
+    assert target.due_at == session.get(Post, post.id).due_at

@@ -85,7 +85,9 @@ def test_editing_an_approved_scene_sends_it_back_and_unschedules_every_line(sess
     save_scene(session=session, member=crew["writer_m"], scene=scene, expected_version=1, data=data)
     session.commit()
     lines = scene_lines(session, scene)
-    assert scene.status == PostStatus.IN_REVIEW and scene.version == 2 and len(lines) == 2
+    assert scene.status == PostStatus.IN_REVIEW
+    assert scene.version == 2
+    assert len(lines) == 2
     assert {line.post.status for line in lines} == {PostStatus.IN_REVIEW}
     assert all(t.due_at is None for t in session.exec(select(Delivery)))
     with pytest.raises(StaleVersion):
@@ -105,7 +107,8 @@ def test_reject_cancel_and_moving_a_scene_line_moves_the_scene(session, crew):
     session.commit()
     moved = reschedule_post(session=session, member=crew["editor_m"], post=posts[1], expected_version=posts[1].version,
                             due_at=posts[1].due_at + timedelta(days=1))
-    assert len(moved) == 3 and scene.starts_at == start + timedelta(days=1)
+    assert len(moved) == 3
+    assert scene.starts_at == start + timedelta(days=1)
     assert [p.due_at - start for p in moved] == [timedelta(days=1), timedelta(days=1, minutes=5),
                                                  timedelta(days=1, minutes=15)]
     cancel_scene(session=session, member=crew["editor_m"], scene=scene, expected_version=scene.version)

@@ -21,7 +21,7 @@ from characters.core.models import Role
 from tests.factories import make_user, make_workspace, member, workspace_with_roles
 
 
-@pytest.mark.parametrize("role, allowed, refused", [
+@pytest.mark.parametrize(("role", "allowed", "refused"), [
     (Role.VIEWER, {Action.VIEW}, {Action.DRAFT, Action.SUBMIT, Action.APPROVE, Action.EDIT_BIBLE}),
     (Role.WRITER, {Action.VIEW, Action.DRAFT, Action.SUBMIT}, {Action.APPROVE, Action.EDIT_BIBLE,
                                                                Action.MANAGE_MEMBERS}),

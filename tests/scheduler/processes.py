@@ -87,7 +87,8 @@ class SchedulerProcess:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
     def _signal(self, number: int) -> None:
-        assert self.process is not None and self.process.pid is not None
+        assert self.process is not None
+        assert self.process.pid is not None
         if self.running():
             os.kill(self.process.pid, number)
 

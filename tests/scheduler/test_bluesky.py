@@ -84,7 +84,8 @@ def test_an_image_is_uploaded_as_a_blob_with_alt_text(pds, account):
     assert embed.py_type == "app.bsky.embed.images"
     [image] = embed.images
     assert image.alt == "A blue rectangle"
-    assert image.image.mime_type == "image/png" and image.image.size == len(part.image)
+    assert image.image.mime_type == "image/png"
+    assert image.image.size == len(part.image)
     assert image.image.ref.link.startswith("baf")  # a blob CID
     assert (image.aspect_ratio.width, image.aspect_ratio.height) == (12, 8)
 
@@ -108,8 +109,10 @@ def test_a_scene_reply_across_two_accounts(pds, account):
     [ref] = answer.refs
     assert ref.id.startswith(f"at://{other.did}/")
     reply = _records(pds, other)[ref.id.rsplit("/", 1)[-1]].value.reply
-    assert reply.parent.uri == opening.refs[-1].id and reply.parent.cid == opening.refs[-1].extra["cid"]
-    assert reply.root.uri == opening.refs[0].id and reply.root.cid == opening.refs[0].extra["cid"]
+    assert reply.parent.uri == opening.refs[-1].id
+    assert reply.parent.cid == opening.refs[-1].extra["cid"]
+    assert reply.root.uri == opening.refs[0].id
+    assert reply.root.cid == opening.refs[0].extra["cid"]
     assert ref.extra["root_uri"] == opening.refs[0].id  # a later reply to this one keeps the same root
 
 
@@ -119,7 +122,9 @@ def test_300_graphemes_pass_and_301_are_refused_before_sending(pds, account):
     BlueskyPublisher().publish(_request(pds, account, "ab " * 100, key="ok-300"))
     with pytest.raises(PublishError) as caught:
         BlueskyPublisher().publish(_request(pds, account, "fine", "x" * 301, key="too-long"))
-    assert not caught.value.retryable and "301" in caught.value.message and "Part 2" in caught.value.message
+    assert not caught.value.retryable
+    assert "301" in caught.value.message
+    assert "Part 2" in caught.value.message
     assert len(_records(pds, account)) == 1  # nothing of the refused thread went out
 
 

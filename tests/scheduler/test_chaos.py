@@ -63,7 +63,8 @@ def test_killing_schedulers_at_random_never_duplicates_or_loses_a_post(engine, t
     assert kills >= 5
     duplicates = {key: count for key, count in received.items() if count > 1}
     assert duplicates == {}
-    assert len(rows) == POSTS and set(by_status) <= {DeliveryStatus.PUBLISHED, DeliveryStatus.UNCONFIRMED}
+    assert len(rows) == POSTS
+    assert set(by_status) <= {DeliveryStatus.PUBLISHED, DeliveryStatus.UNCONFIRMED}
     published = {row.idempotency_key for row in rows if row.status == DeliveryStatus.PUBLISHED}
     unconfirmed = {row.idempotency_key for row in rows if row.status == DeliveryStatus.UNCONFIRMED}
     assert published <= set(received), "a delivery marked published never reached the network"

@@ -88,20 +88,23 @@ def test_find_published_finds_an_earlier_attempt(server):
     assert publisher.find_published(request) is None
     outcome = publisher.publish(request)
     found = publisher.find_published(request)
-    assert found is not None and [ref.id for ref in found.refs] == [ref.id for ref in outcome.refs]
+    assert found is not None
+    assert [ref.id for ref in found.refs] == [ref.id for ref in outcome.refs]
     assert publisher.find_published(_request(server, "Something never posted", key="other")) is None
 
 
 def test_a_bad_token_is_a_permanent_error(server):
     with pytest.raises(PublishError) as caught:
         MastodonPublisher().publish(_request(server, "hello", token="not-a-token"))
-    assert not caught.value.retryable and "401" in caught.value.message
+    assert not caught.value.retryable
+    assert "401" in caught.value.message
 
 
 def test_too_long_is_a_permanent_error(server):
     with pytest.raises(PublishError) as caught:
         MastodonPublisher().publish(_request(server, "x" * 501))
-    assert not caught.value.retryable and "422" in caught.value.message
+    assert not caught.value.retryable
+    assert "422" in caught.value.message
 
 
 @pytest.mark.parametrize("status", [403, 404, 422])
@@ -117,7 +120,8 @@ def test_rate_limiting_is_retryable_after_the_servers_delay(server):
     server.add_fault(match={"path": "/api/v1/statuses"}, effect={"type": "ratelimit", "headers": {"Retry-After": "90"}})
     with pytest.raises(PublishError) as caught:
         MastodonPublisher().publish(_request(server, "hello"))
-    assert caught.value.retryable and caught.value.retry_after == 90
+    assert caught.value.retryable
+    assert caught.value.retry_after == 90
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -155,7 +159,8 @@ def test_a_timeout_after_sending_is_an_unknown_outcome_and_a_resend_never_duplic
 
 def test_check_connection_names_the_account(server):
     message = MastodonPublisher().check_connection({"api_base_url": server.url}, {"access_token": SEEDED_TOKEN})
-    assert message.startswith("Logged in as @") and "127.0.0.1" in message
+    assert message.startswith("Logged in as @")
+    assert "127.0.0.1" in message
     with pytest.raises(PublishError):
         MastodonPublisher().check_connection({"api_base_url": server.url}, {"access_token": "wrong"})
 

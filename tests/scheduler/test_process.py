@@ -74,7 +74,8 @@ def test_a_failing_job_is_logged_and_the_schedule_goes_on(caplog):
     args = argparse.Namespace(poll_seconds=5, lease_seconds=60, reap_seconds=15, sweep_seconds=60, check_seconds=2)
     install_jobs(scheduler, Broken(datetime(2030, 1, 1, tzinfo=UTC)), args)
     scheduler.get_job(CLAIM_JOB).func()
-    assert "claim job failed" in caplog.text and "database went away" in caplog.text
+    assert "claim job failed" in caplog.text
+    assert "database went away" in caplog.text
 
 
 # --- real processes ---------------------------------------------------------------------------------------------
@@ -114,7 +115,8 @@ def test_a_sigkill_mid_publish_never_sends_twice(engine, receiver, tmp_path, loo
     receiver.hold.clear()
     receiver.release.set()
     [row] = targets(engine)
-    assert row.status == DeliveryStatus.PUBLISHING and row.sending_started_at is not None
+    assert row.status == DeliveryStatus.PUBLISHING
+    assert row.sending_started_at is not None
 
     second = SchedulerProcess(engine, receiver.url, tmp_path / "second.log", *FAST_OPTIONS, lookups=lookups).start()
     try:

@@ -19,8 +19,10 @@ def test_publishers_can_be_swapped_and_restored():
     original = registry.get("feed")
     fake = NoopPublisher(ChannelKind.MASTODON)
     with registry.overridden(fake, kinds=[ChannelKind.FEED, ChannelKind.MASTODON]):
-        assert registry.get("feed") is fake and registry.get("mastodon") is fake
-    assert registry.get("feed") is original and registry.get("mastodon") is None
+        assert registry.get("feed") is fake
+        assert registry.get("mastodon") is fake
+    assert registry.get("feed") is original
+    assert registry.get("mastodon") is None
     assert registry.get("no-such-network") is None
 
 

@@ -7,8 +7,15 @@ import time
 import pytest
 
 from scheduler.publishers import webhook
-from scheduler.publishers.base import OutcomeUnknown, PartContent, PublishError, PublishRequest, RemoteRef
-from scheduler.publishers.webhook import WebhookPublisher, retry_after_seconds, sign
+from scheduler.publishers.base import (
+    OutcomeUnknown,
+    PartContent,
+    PublishError,
+    PublishRequest,
+    RemoteRef,
+    retry_after_seconds,
+)
+from scheduler.publishers.webhook import WebhookPublisher, sign
 from tests.services.webhook_receiver import running_receiver, verify_signature
 
 SECRET = "whsec_test-secret"
@@ -41,7 +48,8 @@ def test_posts_signed_json_with_idempotency_key(receiver):
     assert delivery.headers["Idempotency-Key"] == "delivery-1"
     assert delivery.headers["Content-Type"] == "application/json"
     payload = delivery.json
-    assert payload["type"] == "post" and payload["character"] == "Walt Test"
+    assert payload["type"] == "post"
+    assert payload["character"] == "Walt Test"
     assert [part["text"] for part in payload["parts"]] == ["First part with a link https://example.org/x",
                                                            "Second part"]
     assert payload["parts"][1]["image"]["alt"] == "A drawing"
@@ -72,18 +80,21 @@ def test_a_wrong_secret_is_refused_by_the_receiver_and_is_permanent(receiver):
                          secrets={"signing_secret": "not-the-secret"})
     with pytest.raises(PublishError) as caught:
         _local().publish(bad)
-    assert not caught.value.retryable and "401" in caught.value.message
+    assert not caught.value.retryable
+    assert "401" in caught.value.message
 
 
 def test_server_errors_are_retryable_and_carry_retry_after(receiver):
     receiver.answer(503, {"Retry-After": "42"})
     with pytest.raises(PublishError) as caught:
         _local().publish(_request(receiver.url))
-    assert caught.value.retryable and caught.value.retry_after == 42
+    assert caught.value.retryable
+    assert caught.value.retry_after == 42
     receiver.answer(429, {"Retry-After": "7"})
     with pytest.raises(PublishError) as caught:
         _local().publish(_request(receiver.url, key="delivery-2"))
-    assert caught.value.retryable and caught.value.retry_after == 7
+    assert caught.value.retryable
+    assert caught.value.retry_after == 7
 
 
 def test_client_errors_are_permanent(receiver):
@@ -147,7 +158,8 @@ def test_the_operator_allow_setting_reaches_local_receivers(receiver, monkeypatc
         publisher = WebhookPublisher()
     finally:
         get_settings.cache_clear()
-    assert publisher.allow_private_targets and publisher.timeout == 3
+    assert publisher.allow_private_targets
+    assert publisher.timeout == 3
     publisher.publish(_request(receiver.url))
     assert len(receiver.deliveries) == 1
 
@@ -165,14 +177,16 @@ def test_a_307_is_followed_with_the_same_signed_body(receiver):
     receiver.answer_once(307, {"Location": receiver.url + "?moved=1"})
     _local().publish(_request(receiver.url))
     [delivery] = receiver.deliveries
-    assert delivery.path == "/hooks/greenroom?moved=1" and delivery.signature_ok
+    assert delivery.path == "/hooks/greenroom?moved=1"
+    assert delivery.signature_ok
 
 
 def test_other_redirects_are_not_followed(receiver):
     receiver.answer_once(302, {"Location": receiver.url + "?moved=1"})
     with pytest.raises(PublishError, match="302") as caught:
         _local().publish(_request(receiver.url))
-    assert not caught.value.retryable and receiver.deliveries == []
+    assert not caught.value.retryable
+    assert receiver.deliveries == []
 
 
 def test_redirect_loops_are_bounded(receiver):
@@ -183,7 +197,7 @@ def test_redirect_loops_are_bounded(receiver):
 
 def test_check_connection_sends_a_signed_ping(receiver):
     message = _local().check_connection({"url": receiver.url}, {"signing_secret": SECRET})
-    assert "127.0.0.1 answered the ping with HTTP 200" == message
+    assert message == "127.0.0.1 answered the ping with HTTP 200"
     assert json.loads(receiver.deliveries[0].body) == {"type": "ping"}
 
 

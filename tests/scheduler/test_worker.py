@@ -131,8 +131,10 @@ def test_each_due_post_is_published_once_with_its_content(engine, world, make_wo
         row.idempotency_key for row in targets(engine))
     request = publisher.requests[0]
     assert [part.text for part in request.parts] == ["Part one.", "Part two."]
-    assert request.settings == {"handle": "walt.test"} and request.secrets == {"token": "decrypted tok"}
-    assert request.character_name == "Walt" and request.reply_to is None
+    assert request.settings == {"handle": "walt.test"}
+    assert request.secrets == {"token": "decrypted tok"}
+    assert request.character_name == "Walt"
+    assert request.reply_to is None
     assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 3
     assert all(row.remote_url == "https://net.test/0" and len(row.remote_refs) == 2 for row in targets(engine))
     assert {post_row(engine, post_id).status for post_id in ids} == {PostStatus.PUBLISHED}
@@ -224,13 +226,15 @@ def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, mak
     publisher = FakePublisher(timeout, found=PublishOutcome([RemoteRef("remote-1", "https://net.test/remote-1")]))
     run(make_worker(publisher))
     assert statuses(engine) == [DeliveryStatus.PUBLISHED, DeliveryStatus.PUBLISHED]
-    assert len(publisher.requests) == 2 and len(publisher.lookups) == 2
+    assert len(publisher.requests) == 2
+    assert len(publisher.lookups) == 2
 
     publisher.found = None
     third = due(engine, world)[0]
     run(make_worker(publisher))
     row = targets(engine, [third])[0]
-    assert row.status == DeliveryStatus.UNCONFIRMED and "read timed out" in row.last_error
+    assert row.status == DeliveryStatus.UNCONFIRMED
+    assert "read timed out" in row.last_error
     assert post_row(engine, third).status == PostStatus.UNCONFIRMED
     assert len(publisher.requests) == 3  # never sent a second time
     assert "may or may not have reached" in messages(engine)[0]
@@ -261,7 +265,8 @@ def test_bad_input_fails_readably_without_calling_the_network(engine, world, mak
     run(worker)
 
     [row] = targets(engine)
-    assert row.status == DeliveryStatus.FAILED and row.attempts == 0
+    assert row.status == DeliveryStatus.FAILED
+    assert row.attempts == 0
     expected = {"channel removed": "The channel this post was scheduled for was removed; nothing was sent.",
                 "channel disabled": "The channel “Walt on feed” is disabled; nothing was sent.",
                 "character archived": "Walt is archived; nothing was sent.",
@@ -284,7 +289,8 @@ def test_a_delivery_found_past_the_grace_period_is_held_as_missed(engine, world,
     post_id = add_posts(engine, world, 1, START - timedelta(hours=2))[0]
     publisher = FakePublisher()
     run(make_worker(publisher))
-    assert statuses(engine) == [DeliveryStatus.MISSED] and publisher.requests == []
+    assert statuses(engine) == [DeliveryStatus.MISSED]
+    assert publisher.requests == []
     assert post_row(engine, post_id).status == PostStatus.MISSED
 
 
@@ -301,7 +307,8 @@ def test_a_reply_waits_for_its_parent_and_then_answers_it(engine, world, make_wo
     run(worker)
 
     answer = publisher.requests[-1]
-    assert answer.reply_to is not None and answer.reply_to.id == targets(engine, [parent])[0].remote_refs[-1]["id"]
+    assert answer.reply_to is not None
+    assert answer.reply_to.id == targets(engine, [parent])[0].remote_refs[-1]["id"]
     assert targets(engine, [child])[0].status == DeliveryStatus.PUBLISHED
 
 
@@ -327,7 +334,8 @@ def test_the_reaper_finds_maybe_sent_deliveries_and_never_resends(engine, world,
 
     row = targets(engine)[0]
     assert (row.status, row.remote_url) == (DeliveryStatus.PUBLISHED, "https://net.test/found-1")
-    assert publisher.requests == [] and len(publisher.lookups) == 1
+    assert publisher.requests == []
+    assert len(publisher.lookups) == 1
 
 
 def test_the_reaper_holds_what_it_cannot_find_as_unconfirmed(engine, world, make_worker, clock):
@@ -339,7 +347,8 @@ def test_the_reaper_holds_what_it_cannot_find_as_unconfirmed(engine, world, make
     worker.reap_cycle()
     run(worker)
     row = targets(engine)[0]
-    assert row.status == DeliveryStatus.UNCONFIRMED and "may have been sent" in row.last_error
+    assert row.status == DeliveryStatus.UNCONFIRMED
+    assert "may have been sent" in row.last_error
     assert publisher.requests == []
 
 
@@ -351,7 +360,8 @@ def test_the_reaper_requeues_what_was_never_sent(engine, world, make_worker, clo
     clock.advance(seconds=61)
     assert worker.reap_cycle() == 1
     run(worker)
-    assert statuses(engine) == [DeliveryStatus.PUBLISHED] and len(publisher.requests) == 1
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED]
+    assert len(publisher.requests) == 1
 
 
 def blocking_publisher() -> tuple[FakePublisher, threading.Event, threading.Event]:
@@ -380,7 +390,8 @@ def test_stopping_finishes_what_is_being_sent_and_gives_back_the_rest(engine, wo
     rows = targets(engine)
     assert [row.status for row in rows].count(DeliveryStatus.PUBLISHED) == 1
     back = [row for row in rows if row.status == DeliveryStatus.PENDING]
-    assert len(back) == 2 and all(row.lease_owner is None and row.attempts == 0 for row in back)
+    assert len(back) == 2
+    assert all(row.lease_owner is None and row.attempts == 0 for row in back)
     assert len(publisher.requests) == 1
 
 
@@ -423,7 +434,8 @@ def test_connection_checks_record_what_the_network_says(engine, world, make_work
     assert (rows[feed].last_check_ok, rows[feed].last_check_message) == (True, "connected as walt.test")
     assert (rows[webhook].last_check_ok, rows[webhook].last_check_message) == (False,
                                                                                 "HTTP 401: the token is not valid.")
-    assert rows[feed].check_requested_at is None and rows[feed].last_checked_at == START
+    assert rows[feed].check_requested_at is None
+    assert rows[feed].last_checked_at == START
 
 
 def test_next_wake_is_the_next_due_time_within_the_poll_interval(engine, world, make_worker, clock):

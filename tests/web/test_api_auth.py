@@ -32,14 +32,16 @@ def _draft(session, world, role="writer", text="Splash! The river is cold today.
 
 
 def _error(response):
-    assert set(response.json) == {"error"} and set(response.json["error"]) == {"code", "message", "details"}
+    assert set(response.json) == {"error"}
+    assert set(response.json["error"]) == {"code", "message", "details"}
     return response.json["error"]
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer grn_nope", "Basic Zm9vOmJhcg==", "grn_abc"])
 def test_requests_without_a_valid_token_get_401_json(client, world, header):
     response = client.get("/api/v1/posts", headers={"Authorization": header} if header else {})
-    assert response.status_code == 401 and _error(response)["code"] == "unauthorized"
+    assert response.status_code == 401
+    assert _error(response)["code"] == "unauthorized"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -73,13 +75,15 @@ def test_a_token_never_exceeds_its_users_current_role(client, session, world):
     set_member_role(session=session, workspace=world.workspace, user=world.people["editor"], role=Role.VIEWER)
     session.commit()
     response = client.post(f"/api/v1/posts/{post.id}/cancel", json={"version": 1}, headers=world.headers("editor"))
-    assert response.status_code == 403 and _error(response)["code"] == "forbidden"
+    assert response.status_code == 403
+    assert _error(response)["code"] == "forbidden"
 
 
 def test_read_tokens_and_viewers_cannot_write(client, world):
     new_post = {"character": "pip-the-otter", "parts": [{"text": "Hello"}]}
     read = client.post("/api/v1/posts", json=new_post, headers=world.headers("read"))
-    assert read.status_code == 403 and _error(read)["code"] == "read_only_token"
+    assert read.status_code == 403
+    assert _error(read)["code"] == "read_only_token"
     assert client.post("/api/v1/posts", json=new_post, headers=world.headers("viewer")).status_code == 403
     assert client.get("/api/v1/posts", headers=world.headers("read")).status_code == 200
     assert client.post("/api/v1/posts", json=new_post, headers=world.headers("writer")).status_code == 201
@@ -88,15 +92,18 @@ def test_read_tokens_and_viewers_cannot_write(client, world):
 def test_writers_cannot_approve_and_nobody_approves_their_own_post(client, session, world):
     post = _draft(session, world, role="editor")
     submitted = client.post(f"/api/v1/posts/{post.id}/submit", json={"version": 1}, headers=world.headers("editor"))
-    assert submitted.status_code == 200 and submitted.json["post"]["status"] == "in_review"
+    assert submitted.status_code == 200
+    assert submitted.json["post"]["status"] == "in_review"
     due = (utcnow() + timedelta(days=1)).isoformat()
     approve = {"version": 1, "due_at": due, "override_reason": "Checked by hand."}
     writer = client.post(f"/api/v1/posts/{post.id}/approve", json=approve, headers=world.headers("writer"))
     assert writer.status_code == 403
     own = client.post(f"/api/v1/posts/{post.id}/approve", json=approve, headers=world.headers("editor"))
-    assert own.status_code == 403 and "two-person rule" in _error(own)["message"]
+    assert own.status_code == 403
+    assert "two-person rule" in _error(own)["message"]
     other = client.post(f"/api/v1/posts/{post.id}/approve", json=approve, headers=world.headers("owner"))
-    assert other.status_code == 200 and other.json["post"]["status"] == "approved"
+    assert other.status_code == 200
+    assert other.json["post"]["status"] == "approved"
 
 
 @pytest.fixture
@@ -138,8 +145,10 @@ FOREIGN_WRITES = [("put", "/api/v1/posts/{post}", {"version": 1, "parts": [{"tex
 @pytest.mark.parametrize("route", FOREIGN_READS)
 def test_a_token_of_workspace_a_gets_404_for_anything_of_b(client, world, foreign, route):
     response = client.get(route.format(**foreign), headers=world.headers("owner"))
-    assert response.status_code == 404 and _error(response)["code"] == "not_found"
-    assert b"B's" not in response.data and b"Bob" not in response.data
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
+    assert b"B's" not in response.data
+    assert b"Bob" not in response.data
 
 
 @pytest.mark.parametrize(("method", "route", "body"), FOREIGN_WRITES)
@@ -170,7 +179,8 @@ def test_the_token_records_when_it_was_last_used(client, session, world):
     client.get("/api/v1/me", headers=world.headers("writer"))
     session.expire_all()
     token = session.exec(select(ApiToken).where(ApiToken.user_id == world.people["writer"].id)).one()
-    assert token.last_used_at is not None and utcnow() - token.last_used_at < timedelta(minutes=1)
+    assert token.last_used_at is not None
+    assert utcnow() - token.last_used_at < timedelta(minutes=1)
 
 
 def test_requests_are_limited_per_token(engine, session, world):
@@ -184,7 +194,8 @@ def test_requests_are_limited_per_token(engine, session, world):
         answers = [client.get("/api/v1/me", headers=world.headers("writer")).status_code for _ in range(4)]
         assert answers == [200, 200, 200, 429]
         limited = client.get("/api/v1/me", headers=world.headers("writer"))
-        assert _error(limited)["code"] == "rate_limited" and "Retry-After" in limited.headers
+        assert _error(limited)["code"] == "rate_limited"
+        assert "Retry-After" in limited.headers
         assert client.get("/api/v1/me", headers=world.headers("editor")).status_code == 200
     finally:
         app.extensions["greenroom.engine"].dispose()

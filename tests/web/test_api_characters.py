@@ -33,9 +33,11 @@ def _create(client, world, **fields):
 def test_a_character_is_created_from_fields_and_read_back(client, world):
     walt = _create(client, world)
     assert (walt["slug"], walt["current_version"], walt["timezone"]) == ("walt-hadley", 1, "America/New_York")
-    assert walt["bible"]["slots"][0]["time"] == "09:15" and walt["bible"]["hashtags_allowed"] == ["#madmen"]
+    assert walt["bible"]["slots"][0]["time"] == "09:15"
+    assert walt["bible"]["hashtags_allowed"] == ["#madmen"]
     greenroom = walt["card"]["extensions"]["greenroom"]
-    assert greenroom["era"]["start_year"] == 1960 and greenroom["vocabulary"]["banned"][0]["term"] == "smartphone"
+    assert greenroom["era"]["start_year"] == 1960
+    assert greenroom["vocabulary"]["banned"][0]["term"] == "smartphone"
     listed = client.get("/api/v1/characters", headers=world.headers("viewer")).json["items"]
     assert [(c["slug"], c["id"]) for c in listed] == [("walt-hadley", walt["id"])]
     assert client.get("/api/v1/characters/walt-hadley", headers=world.headers("read")).json["card"] == walt["card"]
@@ -60,10 +62,12 @@ def test_put_and_patch_save_new_versions_and_stale_ones_conflict(client, world):
     _create(client, world)
     put = client.put("/api/v1/characters/walt-hadley", headers=world.headers("editor"),
                      json={**WALT, "description": "Now head of copy.", "version": 1})
-    assert put.status_code == 200 and put.json["current_version"] == 2
+    assert put.status_code == 200
+    assert put.json["current_version"] == 2
     patched = client.patch("/api/v1/characters/walt-hadley", headers={**world.headers("owner"), "If-Match": '"2"'},
                            json={"catchphrases": ["Sell the sizzle."], "note": "Catchphrase"})
-    assert patched.status_code == 200 and patched.json["current_version"] == 3
+    assert patched.status_code == 200
+    assert patched.json["current_version"] == 3
     assert patched.json["bible"]["description"] == "Now head of copy."
     assert patched.json["bible"]["catchphrases"] == ["Sell the sizzle."]
     stale = client.patch("/api/v1/characters/walt-hadley", headers=world.headers("editor"),
@@ -85,7 +89,8 @@ def test_patch_keeps_what_the_editor_does_not_show(client, world):
     slug = imported.json["character"]["slug"]
     patched = client.patch(f"/api/v1/characters/{slug}", headers=world.headers("editor"),
                            json={"version": 1, "personality": "Sly."})
-    assert patched.status_code == 200 and patched.json["card"]["personality"] == "Sly."
+    assert patched.status_code == 200
+    assert patched.json["card"]["personality"] == "Sly."
     before, after = imported.json["character"]["card"], patched.json["card"]
     assert after["character_book"]["entries"] == before["character_book"]["entries"]
     assert {k: v for k, v in after.items() if k != "personality"} == \
@@ -95,13 +100,15 @@ def test_patch_keeps_what_the_editor_does_not_show(client, world):
 def test_archive_and_restore(client, world):
     _create(client, world)
     archived = client.post("/api/v1/characters/walt-hadley/archive", headers=world.headers("editor"))
-    assert archived.status_code == 200 and archived.json["archived"] is True
+    assert archived.status_code == 200
+    assert archived.json["archived"] is True
     assert client.get("/api/v1/characters", headers=world.headers("viewer")).json["items"] == []
     everyone = client.get("/api/v1/characters?include_archived=true", headers=world.headers("viewer")).json
     assert len(everyone["items"]) == 1
     drafting = client.post("/api/v1/posts", headers=world.headers("writer"),
                            json={"character": "walt-hadley", "parts": [{"text": "Hi"}]})
-    assert drafting.status_code == 422 and "archived" in drafting.json["error"]["message"]
+    assert drafting.status_code == 422
+    assert "archived" in drafting.json["error"]["message"]
     restored = client.post("/api/v1/characters/walt-hadley/restore", headers=world.headers("editor"))
     assert restored.json["archived"] is False
 
@@ -119,7 +126,8 @@ def test_cards_of_every_format_import(client, world, name):
 def test_a_bad_card_is_a_422_and_other_shapes_are_415(client, world):
     bad = client.post("/api/v1/character-cards", headers=world.headers("editor"),
                       data={"file": (io.BytesIO(b"{not json"), "broken.json")})
-    assert bad.status_code == 422 and bad.json["error"]["details"][0]["field"] == "file"
+    assert bad.status_code == 422
+    assert bad.json["error"]["details"][0]["field"] == "file"
     for fields in ({"other": "x"}, {"file": "just text"}):
         assert client.post("/api/v1/character-cards", headers=world.headers("editor"), data=fields,
                            content_type="multipart/form-data").status_code == 422
@@ -135,11 +143,13 @@ def test_a_bad_card_is_a_422_and_other_shapes_are_415(client, world):
 def test_cards_export_as_json_and_png_that_import_again(client, world):
     walt = _create(client, world)
     exported = client.get("/api/v1/characters/walt-hadley/card", headers=world.headers("viewer"))
-    assert exported.status_code == 200 and exported.mimetype == "application/json"
+    assert exported.status_code == 200
+    assert exported.mimetype == "application/json"
     assert "walt-hadley.json" in exported.headers["Content-Disposition"]
     assert exported.json["data"]["extensions"]["greenroom"] == walt["card"]["extensions"]["greenroom"]
     png = client.get("/api/v1/characters/walt-hadley/card?format=png", headers=world.headers("viewer"))
-    assert png.mimetype == "image/png" and Image.open(io.BytesIO(png.data)).format == "PNG"
+    assert png.mimetype == "image/png"
+    assert Image.open(io.BytesIO(png.data)).format == "PNG"
     assert parse_card(png.data, "walt.png").card.name == "Walt Hadley"
     assert client.get("/api/v1/characters/walt-hadley/card?format=gif", headers=world.headers("viewer")
                       ).status_code == 422

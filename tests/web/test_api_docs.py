@@ -12,7 +12,8 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 @pytest.fixture
 def document(client):
     response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
     return response.json
 
 
@@ -27,7 +28,8 @@ def test_the_document_covers_every_api_route_and_nothing_else(app, document):
               and rule.endpoint not in ("api.openapi", "api.docs", "api.static")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert {(method, path) for method, path, _ in _operations(document)} == routes
-    assert document["openapi"].startswith("3.1") and len(routes) > 40
+    assert document["openapi"].startswith("3.1")
+    assert len(routes) > 40
 
 
 def test_every_operation_is_named_authenticated_and_documents_its_errors(document):
@@ -35,9 +37,11 @@ def test_every_operation_is_named_authenticated_and_documents_its_errors(documen
         "type": "http", "scheme": "bearer", "description": "A personal access token: grn_…"}
     assert document["security"] == [{"bearerAuth": []}]
     names = [item["operationId"] for _, _, item in _operations(document)]
-    assert len(names) == len(set(names)) and all(re.fullmatch(r"[a-z_]+", name) for name in names)
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z_]+", name) for name in names)
     for method, path, item in _operations(document):
-        assert item["summary"] and item["tags"], (method, path)
+        assert item["summary"], (method, path)
+        assert item["tags"], (method, path)
         for status in ("401", "403", "404", "422", "429"):
             schema = item["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
@@ -58,9 +62,11 @@ def test_the_docs_page_serves_swagger_ui_from_this_server(client, monkeypatch, t
     (vendor / "swagger-ui-bundle.js").write_text("window.SwaggerUIBundle = function () {};")
     monkeypatch.setattr(client.application, "static_folder", str(tmp_path / "static"))
     page = client.get("/api/v1/docs")
-    assert page.status_code == 200 and b'id="swagger-ui"' in page.data
+    assert page.status_code == 200
+    assert b'id="swagger-ui"' in page.data
     sources = re.findall(rb'(?:src|href)="([^"]+)"', page.data)
-    assert b"/static/vendor/swagger-ui/swagger-ui-bundle.js" in sources and b"/api/v1/static/docs.js" in sources
+    assert b"/static/vendor/swagger-ui/swagger-ui-bundle.js" in sources
+    assert b"/api/v1/static/docs.js" in sources
     assert all(source.startswith(b"/") for source in sources), sources
     assert client.get("/api/v1/static/docs.js").status_code == 200
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
@@ -69,5 +75,7 @@ def test_the_docs_page_serves_swagger_ui_from_this_server(client, monkeypatch, t
 def test_without_the_built_assets_the_page_lists_the_operations(client, monkeypatch, tmp_path):
     monkeypatch.setattr(client.application, "static_folder", str(tmp_path))
     page = client.get("/api/v1/docs")
-    assert page.status_code == 200 and b"swagger-ui-bundle" not in page.data
-    assert b"/api/v1/posts/{post_id}/approve" in page.data and b"Approve a post in review" in page.data
+    assert page.status_code == 200
+    assert b"swagger-ui-bundle" not in page.data
+    assert b"/api/v1/posts/{post_id}/approve" in page.data
+    assert b"Approve a post in review" in page.data

@@ -59,13 +59,15 @@ def test_a_script_with_tokens_takes_a_card_to_a_published_post(engine, session, 
     imported = owner.post("/character-cards", files={"file": (CARD.name, CARD.read_bytes(), "application/json")})
     assert imported.status_code == 201, imported.text
     character = imported.json()["character"]
-    assert character["current_version"] == 1 and character["bible"]["name"] == character["name"]
+    assert character["current_version"] == 1
+    assert character["bible"]["name"] == character["name"]
 
     draft = writer.post("/posts", json={"character": character["slug"],
                                         "parts": [{"text": "Evening, friends. The lamps are lit on the quay."}]})
     assert draft.status_code == 201, draft.text
     post = draft.json()
-    assert post["status"] == "draft" and draft.headers["ETag"] == '"1"'
+    assert post["status"] == "draft"
+    assert draft.headers["ETag"] == '"1"'
     submitted = writer.post(f"/posts/{post['id']}/submit", json={"version": post["version"]})
     assert submitted.json()["post"]["status"] == "in_review", submitted.text
     check = submitted.json()["check"]
@@ -87,6 +89,7 @@ def test_a_script_with_tokens_takes_a_card_to_a_published_post(engine, session, 
     assert publish_due(engine, due_at + timedelta(seconds=5)) == 1
 
     seen = writer.get(f"/posts/{post['id']}").json()
-    assert seen["status"] == "published" and seen["published_at"] is not None
+    assert seen["status"] == "published"
+    assert seen["published_at"] is not None
     assert [delivery["status"] for delivery in seen["deliveries"]] == ["published"]
     assert publish_due(engine, due_at + timedelta(minutes=5)) == 0

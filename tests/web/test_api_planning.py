@@ -23,7 +23,8 @@ def test_campaigns_are_planned_by_editors_and_show_progress(client, world):
             "character_ids": [world.character.id]}
     assert client.post("/api/v1/campaigns", headers=world.headers("writer"), json=body).status_code == 403
     created = client.post("/api/v1/campaigns", headers=world.headers("editor"), json=body)
-    assert created.status_code == 201 and created.json["progress"]["total"] == 0
+    assert created.status_code == 201
+    assert created.json["progress"]["total"] == 0
     campaign_id = created.json["id"]
     client.post("/api/v1/posts", headers=world.headers("writer"), json={
         "character": "pip-the-otter", "parts": [{"text": "Launch!"}], "campaign_id": campaign_id})
@@ -31,7 +32,8 @@ def test_campaigns_are_planned_by_editors_and_show_progress(client, world):
         "drafted": 1, "in_review": 0, "approved": 0, "published": 0, "other": 0, "total": 1}
     changed = client.put(f"/api/v1/campaigns/{campaign_id}", headers=world.headers("editor"),
                          json={**body, "name": "Launch fortnight", "ends_on": "2030-03-14"})
-    assert changed.json["name"] == "Launch fortnight" and changed.json["ends_on"] == "2030-03-14"
+    assert changed.json["name"] == "Launch fortnight"
+    assert changed.json["ends_on"] == "2030-03-14"
     backwards = client.put(f"/api/v1/campaigns/{campaign_id}", headers=world.headers("editor"),
                            json={**body, "ends_on": "2030-02-01"})
     assert backwards.status_code == 422
@@ -50,7 +52,8 @@ def test_a_scene_is_written_reviewed_and_approved_as_one(client, session, world)
     assert [line["character"] for line in scene["lines"]] == ["pip-the-otter", "olive-the-owl"]
     edited = client.put(f"/api/v1/scenes/{scene['id']}", headers={**world.headers("writer"), "If-Match": '"1"'},
                         json={"title": "Night swim, take two", "lines": lines})
-    assert edited.status_code == 200 and edited.json["version"] == 2
+    assert edited.status_code == 200
+    assert edited.json["version"] == 2
     assert client.post(f"/api/v1/scenes/{scene['id']}/submit", headers=world.headers("writer"),
                        json={"version": 2}).json["status"] == "in_review"
     start = (utcnow() + timedelta(days=1)).replace(microsecond=0)
@@ -58,14 +61,17 @@ def test_a_scene_is_written_reviewed_and_approved_as_one(client, session, world)
     assert client.post(f"/api/v1/scenes/{scene['id']}/approve", headers=world.headers("writer"),
                        json=approve).status_code == 403
     approved = client.post(f"/api/v1/scenes/{scene['id']}/approve", headers=world.headers("editor"), json=approve)
-    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    assert approved.status_code == 200
+    assert approved.json["status"] == "approved"
     dues = [line["due_at"] for line in approved.json["lines"]]
-    assert dues[1] > dues[0] and [line["status"] for line in approved.json["lines"]] == ["approved", "approved"]
+    assert dues[1] > dues[0]
+    assert [line["status"] for line in approved.json["lines"]] == ["approved", "approved"]
     listed = client.get("/api/v1/scenes", headers=world.headers("viewer")).json["items"]
     assert [(s["title"], s["lines"]) for s in listed] == [("Night swim, take two", [])]
     line_post = approved.json["lines"][0]["post_id"]
     direct = client.post(f"/api/v1/posts/{line_post}/cancel", headers=world.headers("editor"), json={"version": 3})
-    assert direct.status_code == 409 and "scene" in direct.json["error"]["message"]
+    assert direct.status_code == 409
+    assert "scene" in direct.json["error"]["message"]
     cancelled = client.post(f"/api/v1/scenes/{scene['id']}/cancel", headers=world.headers("editor"),
                             json={"version": 2})
     assert cancelled.json["status"] == "cancelled"
@@ -84,10 +90,12 @@ def test_channels_are_listed_without_secrets_and_managed_by_owners(engine, sessi
         url = "/api/v1/characters/pip-the-otter/channels"
         assert client.post(url, headers=world.headers("editor"), json=bluesky).status_code == 403
         added = client.post(url, headers=world.headers("owner"), json=bluesky)
-        assert added.status_code == 201 and added.json["signing_secret"] is None
+        assert added.status_code == 201
+        assert added.json["signing_secret"] is None
         hook = client.post(url, headers=world.headers("owner"),
                            json={"kind": "webhook", "url": "https://hooks.example/in?token=s3cret"})
-        assert hook.json["signing_secret"].startswith("whsec_") and hook.json["channel"]["address"] == "hooks.example"
+        assert hook.json["signing_secret"].startswith("whsec_")
+        assert hook.json["channel"]["address"] == "hooks.example"
         listed = client.get("/api/v1/channels", headers=world.headers("viewer"))
         assert [c["kind"] for c in listed.json["items"]] == ["feed", "bluesky", "webhook"]
         for secret in (b"abcd-efgh", b"whsec_", b"s3cret", key.encode()):

@@ -24,21 +24,29 @@ def _token_id(session, name):
 def test_a_member_creates_a_token_sees_it_once_and_it_works(client, auth, people):
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     page = client.get("/w/fans/tokens/")
-    assert page.status_code == 200 and b"No tokens yet" in page.data and b"API tokens" in page.data
+    assert page.status_code == 200
+    assert b"No tokens yet" in page.data
+    assert b"API tokens" in page.data
     created = client.post("/w/fans/tokens/", data={"name": "import script", "scope": "write"})
-    assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
+    assert created.status_code == 200
+    assert created.headers["Cache-Control"] == "no-store"
     secret = SECRET.search(created.data).group(1).decode()
-    assert b"shown only once" in created.data and b"import script" in created.data
+    assert b"shown only once" in created.data
+    assert b"import script" in created.data
     again = client.get("/w/fans/tokens/")
-    assert secret.encode() not in again.data and secret[:12].encode() in again.data and b"never" in again.data
+    assert secret.encode() not in again.data
+    assert secret[:12].encode() in again.data
+    assert b"never" in again.data
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
-    assert me.json["role"] == "writer" and me.json["scope"] == "write"
+    assert me.json["role"] == "writer"
+    assert me.json["scope"] == "write"
 
 
 def test_a_token_needs_a_name_and_a_known_scope(client, auth, people):
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     blank = client.post("/w/fans/tokens/", data={"name": "  ", "scope": "write"})
-    assert SECRET.search(blank.data) is None and b"This field is required" in blank.data
+    assert SECRET.search(blank.data) is None
+    assert b"This field is required" in blank.data
     assert SECRET.search(client.post("/w/fans/tokens/", data={"name": "x", "scope": "admin"}).data) is None
 
 
@@ -47,7 +55,8 @@ def test_revoking_a_token_makes_the_api_refuse_it(client, auth, session, people)
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     token_id = re.search(rb"/tokens/(\d+)/revoke", client.get("/w/fans/tokens/").data).group(1).decode()
     response = client.post(f"/w/fans/tokens/{token_id}/revoke", follow_redirects=True)
-    assert b"is revoked" in response.data and b"revoked" in response.data
+    assert b"is revoked" in response.data
+    assert b"revoked" in response.data
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
@@ -60,7 +69,8 @@ def test_owners_see_and_revoke_everyones_tokens_writers_only_their_own(client, a
     auth.logout()
     auth.login("owner@fans.example", DEFAULT_PASSWORD)
     page = client.get("/w/fans/tokens/")
-    assert b"editor script" in page.data and b"Editor" in page.data
+    assert b"editor script" in page.data
+    assert b"Editor" in page.data
     assert client.post(f"/w/fans/tokens/{token_id}/revoke").status_code == 302
 
 

@@ -34,7 +34,8 @@ def _later(hours=3):
 
 def test_submit_stores_the_check_and_the_note(client, world):
     result = _submitted(client, world)
-    assert result["post"]["status"] == "in_review" and result["check"]["verdict"] in ("pass", "warn", "fail")
+    assert result["post"]["status"] == "in_review"
+    assert result["check"]["verdict"] in ("pass", "warn", "fail")
     assert result["post"]["check"]["score"] == result["check"]["score"]
     comments = client.get(f"/api/v1/posts/{result['post']['id']}/comments", headers=world.headers("viewer")).json
     assert [c["body"] for c in comments["items"]] == ["Ready when you are."]
@@ -47,10 +48,12 @@ def test_a_failing_check_needs_a_written_reason(client, world):
     post = _submitted(client, world, "Just got my new iPhone!")["post"]
     assert post["check"]["verdict"] == "fail"
     refused = _act(client, world, post["id"], "approve", due_at=_later())
-    assert refused.status_code == 422 and refused.json["error"]["code"] == "check_failed"
+    assert refused.status_code == 422
+    assert refused.json["error"]["code"] == "check_failed"
     assert refused.json["error"]["details"]["verdict"] == "fail"
     approved = _act(client, world, post["id"], "approve", due_at=_later(), override_reason="A joke we keep.")
-    assert approved.status_code == 200 and approved.json["post"]["override_reason"] == "A joke we keep."
+    assert approved.status_code == 200
+    assert approved.json["post"]["override_reason"] == "A joke we keep."
 
 
 def test_approve_at_the_next_free_slot_then_reschedule(client, world):
@@ -58,9 +61,11 @@ def test_approve_at_the_next_free_slot_then_reschedule(client, world):
     first = _act(client, world, post["id"], "approve", next_slot=True, override_reason="ok")
     assert first.status_code == 200
     due = datetime.fromisoformat(first.json["post"]["due_local"])
-    assert (due.hour, due.minute) in ((9, 0), (18, 30)) and first.json["post"]["timezone"] == "Europe/London"
+    assert (due.hour, due.minute) in ((9, 0), (18, 30))
+    assert first.json["post"]["timezone"] == "Europe/London"
     moved = _act(client, world, post["id"], "reschedule", due_at=_later(30))
-    assert moved.status_code == 200 and moved.json["post"]["status"] == "approved"
+    assert moved.status_code == 200
+    assert moved.json["post"]["status"] == "approved"
     assert moved.json["post"]["deliveries"][0]["due_at"] == moved.json["post"]["due_at"]
     assert _act(client, world, post["id"], "reschedule", who="writer", due_at=_later()).status_code == 403
 
@@ -69,18 +74,21 @@ def test_reject_needs_a_comment_and_sends_the_post_back(client, world):
     post = _submitted(client, world)["post"]
     assert _act(client, world, post["id"], "reject", comment="").status_code == 422
     rejected = _act(client, world, post["id"], "reject", comment="More otter, less human.")
-    assert rejected.status_code == 200 and rejected.json["post"]["status"] == "draft"
+    assert rejected.status_code == 200
+    assert rejected.json["post"]["status"] == "draft"
     assert _act(client, world, post["id"], "reject", comment="Again?").status_code == 409
 
 
 def test_transitions_refuse_the_wrong_state_and_stale_versions(client, world):
     post = _submitted(client, world)["post"]
     again = _act(client, world, post["id"], "submit", who="writer")
-    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"
+    assert again.status_code == 409
+    assert again.json["error"]["code"] == "invalid_state"
     client.put(f"/api/v1/posts/{post['id']}", headers=world.headers("writer"),
                json={"version": 1, "parts": [{"text": "Edited while in review."}]})
     stale = _act(client, world, post["id"], "approve", due_at=_later(), override_reason="ok")
-    assert stale.status_code == 409 and stale.json["error"]["details"]["current_version"] == 2
+    assert stale.status_code == 409
+    assert stale.json["error"]["details"]["current_version"] == 2
 
 
 def test_writers_cancel_their_own_posts_before_approval_only(client, world):
@@ -88,6 +96,7 @@ def test_writers_cancel_their_own_posts_before_approval_only(client, world):
     theirs = _submitted(client, world, who="editor")["post"]
     assert _act(client, world, theirs["id"], "cancel", who="writer").status_code == 403
     cancelled = _act(client, world, mine["id"], "cancel", who="writer", reason="Changed my mind.")
-    assert cancelled.status_code == 200 and cancelled.json["post"]["status"] == "cancelled"
+    assert cancelled.status_code == 200
+    assert cancelled.json["post"]["status"] == "cancelled"
     assert cancelled.json["post"]["deliveries"][0]["status"] == "cancelled"
     assert _act(client, world, mine["id"], "submit", who="writer").status_code == 409

@@ -8,7 +8,8 @@ def test_login_page_renders(client, session):
     make_user(session)
     response = client.get("/login")
     assert response.status_code == 200
-    assert b'for="email"' in response.data and b'autocomplete="current-password"' in response.data
+    assert b'for="email"' in response.data
+    assert b'autocomplete="current-password"' in response.data
 
 
 def test_login_and_logout(client, auth, session):
@@ -17,12 +18,13 @@ def test_login_and_logout(client, auth, session):
     assert response.status_code == 302
     assert client.get("/").headers["Location"].endswith("/w/fans/")
     page = client.get("/w/fans/")
-    assert b"Fans" in page.data and b"writer" in page.data
+    assert b"Fans" in page.data
+    assert b"writer" in page.data
     assert auth.logout().headers["Location"].endswith("/login")
     assert client.get("/w/fans/").status_code == 302
 
 
-@pytest.mark.parametrize("email, password", [("writer@fans.example", "wrong-password-1"),
+@pytest.mark.parametrize(("email", "password"), [("writer@fans.example", "wrong-password-1"),
                                              ("ghost@fans.example", DEFAULT_PASSWORD)])
 def test_failed_login_gives_one_generic_message(client, auth, session, email, password):
     workspace_with_roles(session)
@@ -38,7 +40,7 @@ def test_malformed_login_form_gives_field_errors(client, session):
     assert b'aria-invalid="true"' in response.data
 
 
-@pytest.mark.parametrize("next_url, expected", [
+@pytest.mark.parametrize(("next_url", "expected"), [
     ("/w/fans/members/", "/w/fans/members/"),
     ("https://evil.example/", "/"),
     ("//evil.example/", "/"),

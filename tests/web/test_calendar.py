@@ -38,11 +38,14 @@ def test_month_and_week_show_the_post_in_the_viewer_zone_with_the_character_time
     client.set_cookie("gr_tz", "Asia/Tokyo")
     local = due.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     month = client.get(f"/w/cal/calendar/?date={local.date().isoformat()}")
-    assert month.status_code == 200 and b"Paddle day." in month.data
-    assert local.strftime("%H:%M").encode() in month.data and b"character time" in month.data
+    assert month.status_code == 200
+    assert b"Paddle day." in month.data
+    assert local.strftime("%H:%M").encode() in month.data
+    assert b"character time" in month.data
     assert b"Times in Asia/Tokyo" in month.data
     week = client.get(f"/w/cal/calendar/?view=week&date={local.date().isoformat()}")
-    assert b"Paddle day." in week.data and f'data-hour="{local.hour}"'.encode() in week.data
+    assert b"Paddle day." in week.data
+    assert f'data-hour="{local.hour}"'.encode() in week.data
     assert b'draggable="true"' not in week.data  # writers cannot move posts
     assert b"Paddle day." not in client.get("/w/cal/calendar/?status=published&date=" + local.date().isoformat()).data
 
@@ -66,7 +69,8 @@ def test_editor_moves_a_post_by_drag_and_drop(client, auth, session, scheduled):
     assert moved.due_at == due + timedelta(days=3)  # same time of day in the viewer's zone (UTC here)
     assert session.exec(select(Delivery)).one().due_at == moved.due_at
     hour = client.post("/w/cal/calendar/move", json={"post_id": post.id, "version": 1, "date": target, "time": "20:00"})
-    assert hour.status_code == 200 and hour.json["due_at"].startswith(f"{target}T20:15")
+    assert hour.status_code == 200
+    assert hour.json["due_at"].startswith(f"{target}T20:15")
 
 
 def test_stale_version_past_day_and_roles_are_refused(client, auth, session, scheduled):
@@ -78,9 +82,11 @@ def test_stale_version_past_day_and_roles_are_refused(client, auth, session, sch
     auth.logout()
     _login(client, auth, "editor")
     stale = client.post("/w/cal/calendar/move", json={"post_id": post.id, "version": 7, "date": tomorrow})
-    assert stale.status_code == 409 and "changed" in stale.json["error"]
+    assert stale.status_code == 409
+    assert "changed" in stale.json["error"]
     past = client.post("/w/cal/calendar/move", json={"post_id": post.id, "version": 1, "date": "2020-01-01"})
-    assert past.status_code == 409 and "future" in past.json["error"]
+    assert past.status_code == 409
+    assert "future" in past.json["error"]
     for body in ({}, {"post_id": "x"}, {"post_id": post.id, "version": 1, "date": "nope"},
                  {"post_id": post.id, "version": 1, "date": tomorrow, "time": "99"}):
         assert client.post("/w/cal/calendar/move", json=body).status_code == 400
@@ -98,13 +104,16 @@ def test_published_post_cannot_be_moved(client, auth, session, scheduled):
     _login(client, auth, "editor")
     response = client.post("/w/cal/calendar/move", json={"post_id": post.id, "version": 1,
                                                          "date": (utcnow() + timedelta(days=4)).date().isoformat()})
-    assert response.status_code == 409 and "already published" in response.json["error"]
+    assert response.status_code == 409
+    assert "already published" in response.json["error"]
 
 
 def test_queue_lists_what_goes_out_and_the_gaps(client, auth, scheduled):
     _login(client, auth, "writer")
     page = client.get("/w/cal/calendar/queue?character=pip")
-    assert page.status_code == 200 and b"Paddle day." in page.data and b"Nothing queued for Pip on" in page.data
+    assert page.status_code == 200
+    assert b"Paddle day." in page.data
+    assert b"Nothing queued for Pip on" in page.data
 
 
 def test_feed_token_is_owner_only_rotates_and_serves_ics_without_login(client, auth, scheduled):
@@ -117,7 +126,8 @@ def test_feed_token_is_owner_only_rotates_and_serves_ics_without_login(client, a
     path = url.split("localhost", 1)[1]
     auth.logout()
     feed = client.get(path)
-    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    assert feed.status_code == 200
+    assert feed.mimetype == "text/calendar"
     [event] = Calendar.from_ical(feed.data).walk("VEVENT")
     assert str(event["summary"]).startswith("Pip: Paddle day.")
     assert event.decoded("dtstart") == scheduled["due"].astimezone(UTC)

@@ -24,11 +24,14 @@ def test_editor_creates_a_campaign_and_posts_join_it(client, auth, session, peop
     client.post("/w/cp/posts/new", data={"character": "walt", "parts-0-text": "Paddles!",
                                          "campaign": str(campaign.id)})
     page = client.get(f"/w/cp/campaigns/{campaign.id}").data.decode()
-    assert "Sell paddles." in page and "Paddles!" in page and "1 drafted" in page and "Walt" in page
+    assert "Sell paddles." in page
+    assert "Paddles!" in page
+    assert "1 drafted" in page
+    assert "Walt" in page
     assert "Spring Launch" in client.get("/w/cp/campaigns/").data.decode()
 
 
-@pytest.mark.parametrize("data, message", [
+@pytest.mark.parametrize(("data", "message"), [
     ({"name": ""}, "String should have at least 1 character"),
     ({"name": "  "}, "a campaign needs a name"),
     ({"name": "X", "starts_on": "2026-03-02", "ends_on": "2026-03-01"}, "cannot end before it starts"),
@@ -38,7 +41,8 @@ def test_editor_creates_a_campaign_and_posts_join_it(client, auth, session, peop
 def test_bad_campaigns_are_refused_with_a_message(client, auth, session, people, data, message):
     auth.login("editor@cp.example", DEFAULT_PASSWORD)
     response = client.post("/w/cp/campaigns/new", data=data)
-    assert response.status_code == 200 and message in response.data.decode()
+    assert response.status_code == 200
+    assert message in response.data.decode()
     assert session.exec(select(Campaign)).first() is None
 
 
@@ -52,4 +56,5 @@ def test_writers_cannot_plan_campaigns(client, auth, people):
 def test_a_post_cannot_join_another_workspaces_campaign(client, auth, session, people):
     auth.login("writer@cp.example", DEFAULT_PASSWORD)
     response = client.post("/w/cp/posts/new", data={"character": "walt", "parts-0-text": "x", "campaign": "424242"})
-    assert response.status_code == 200 and b"campaigns" in response.data
+    assert response.status_code == 200
+    assert b"campaigns" in response.data

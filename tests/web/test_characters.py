@@ -120,7 +120,8 @@ def test_list_links_to_each_character_and_offers_new_and_import_to_editors(clien
     page = client.get(f"{BASE}/")
     assert page.status_code == 200
     assert f'href="{BASE}/pip-the-otter/"'.encode() in page.data
-    assert b"New character" in page.data and b"Import card" in page.data
+    assert b"New character" in page.data
+    assert b"Import card" in page.data
 
 
 def test_writers_and_viewers_see_the_list_without_edit_buttons(client, auth, people):
@@ -128,9 +129,12 @@ def test_writers_and_viewers_see_the_list_without_edit_buttons(client, auth, peo
         login(auth, people[role])
         page = client.get(f"{BASE}/")
         assert b"Pip the Otter" in page.data
-        assert b"New character" not in page.data and b"Import card" not in page.data
+        assert b"New character" not in page.data
+        assert b"Import card" not in page.data
         bible = client.get(f"{BASE}/pip-the-otter/")
-        assert bible.status_code == 200 and b"Edit bible" not in bible.data and b"Archive" not in bible.data
+        assert bible.status_code == 200
+        assert b"Edit bible" not in bible.data
+        assert b"Archive" not in bible.data
         auth.logout()
 
 
@@ -141,16 +145,21 @@ def test_bible_page_reads_like_a_bible(client, auth, people):
     login(auth, people["writer"])
     page = client.get(f"{BASE}/pip-the-otter/")
     text = page.data.decode()
-    assert "Writes as “I”." in text and "Emoji are welcome." in text
+    assert "Writes as “I”." in text
+    assert "Emoji are welcome." in text
     assert "Every post carries #PaddleWithPip." in text
-    assert "Saturday and Sunday at 08:00" in text and "Wednesday at 17:30" in text
-    assert "America/Denver" in text and "give or take 10 minutes" in text
+    assert "Saturday and Sunday at 08:00" in text
+    assert "Wednesday at 17:30" in text
+    assert "America/Denver" in text
+    assert "give or take 10 minutes" in text
     assert "Knows about the present day." in text
     assert '<strong class="word">cheap</strong> <span>— says great value or budget-friendly instead' in text
     assert "Says <strong>paddle pals</strong>, not customers or clients." in text
-    assert "Pip&#39;s river rules" in text and "Always included" in text
+    assert "Pip&#39;s river rules" in text
+    assert "Always included" in text
     assert "Good morning, paddle pals!" in text
-    assert "card.json" in text and "card.png" in text
+    assert "card.json" in text
+    assert "card.png" in text
 
 
 def test_bible_page_of_an_unknown_character_is_404(client, auth, people):
@@ -166,10 +175,14 @@ def test_new_character_form_renders_empty_rows_and_the_timezone_list(client, aut
     page = client.get(f"{BASE}/new")
     assert page.status_code == 200
     html = page.data.decode()
-    assert 'name="canon_posts-0-text"' in html and 'name="canon_posts-1-text"' in html
-    assert 'name="lore-0-content"' in html and 'name="lore-__index__-content"' in html  # a row and the JS template
-    assert '<option value="Europe/London">' in html and 'list="timezone-names"' in html
-    assert "<legend>Voice</legend>" in html and "data-add-row" in html
+    assert 'name="canon_posts-0-text"' in html
+    assert 'name="canon_posts-1-text"' in html
+    assert 'name="lore-0-content"' in html
+    assert 'name="lore-__index__-content"' in html
+    assert '<option value="Europe/London">' in html
+    assert 'list="timezone-names"' in html
+    assert "<legend>Voice</legend>" in html
+    assert "data-add-row" in html
 
 
 def test_create_a_character_through_the_form(client, auth, session, people):
@@ -186,16 +199,21 @@ def test_create_a_character_through_the_form(client, auth, session, people):
         "note": "First draft of Walt",
     })
     response = client.post(f"{BASE}/new", data=fields)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/characters/walt-hadley/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/characters/walt-hadley/")
     walt = get_character(session, people["workspace"], "walt-hadley")
     card = CardData.model_validate(card_of(session, walt))
     greenroom = card.greenroom
     assert card.description == "An ad man.\nSecond line."
-    assert greenroom.timezone == "America/New_York" and greenroom.voice.pov == "first_singular"
-    assert greenroom.voice.catchphrases == ["Make them want it."] and greenroom.voice.hashtags.max == 0
-    assert greenroom.era.end_year == 1962 and greenroom.canon_posts == ["Coffee first. Then the copy."]
+    assert greenroom.timezone == "America/New_York"
+    assert greenroom.voice.pov == "first_singular"
+    assert greenroom.voice.catchphrases == ["Make them want it."]
+    assert greenroom.voice.hashtags.max == 0
+    assert greenroom.era.end_year == 1962
+    assert greenroom.canon_posts == ["Coffee first. Then the copy."]
     assert greenroom.vocabulary.banned[0].suggest == ["swell", "keen"]
-    assert greenroom.rhythm.slots[0].days == "mon-fri" and greenroom.rhythm.slots[0].time == "09:15"
+    assert greenroom.rhythm.slots[0].days == "mon-fri"
+    assert greenroom.rhythm.slots[0].time == "09:15"
     assert greenroom.handles == {"mastodon": "@walt@example.social"}
     assert card.character_book is not None
     assert card.character_book.entries[0].keys == ["agency", "Sterling"]
@@ -252,7 +270,8 @@ def test_edit_replaces_only_the_edited_fields_and_keeps_unknown_keys(client, aut
     assert new_entries[3]["constant"] is False
     greenroom = after["extensions"]["greenroom"]
     assert greenroom["vocabulary"]["banned"][-1] == {"term": "yolo", "suggest": [], "reason": ""}
-    assert greenroom["canon_posts"][-1] == "A new canon post!" and len(greenroom["canon_posts"]) == 21
+    assert greenroom["canon_posts"][-1] == "A new canon post!"
+    assert len(greenroom["canon_posts"]) == 21
     assert get_version(session, people["pip"], 2).note == "Trim lore, ban a word"
 
 
@@ -272,7 +291,8 @@ def test_validation_errors_show_on_their_fields_and_nothing_is_saved(client, aut
         assert message in html, message
     assert 'id="timezone" aria-describedby="timezone-help timezone-error" aria-invalid="true"' in html or \
         ('aria-invalid="true"' in html and 'id="timezone-error"' in html)
-    assert 'href="#slots-0-days"' in html and "Nothing was saved yet" in html
+    assert 'href="#slots-0-days"' in html
+    assert "Nothing was saved yet" in html
     assert 'value="Mars/Olympus_Mons"' in html  # what the person typed is kept
     session.rollback()
     assert session.get(Character, people["pip"].id).current_version == 1
@@ -307,8 +327,10 @@ def test_history_lists_versions_and_shows_a_readable_diff(client, auth, session,
     page = client.get(f"{BASE}/pip-the-otter/history")
     html = page.data.decode()
     assert page.status_code == 200
-    assert "What changed from version 1 to version 2" in html and "Softer temper" in html
-    assert "<h3 id=\"diff-1\">Personality</h3>" in html and "Voice › Point of view" in html
+    assert "What changed from version 1 to version 2" in html
+    assert "Softer temper" in html
+    assert "<h3 id=\"diff-1\">Personality</h3>" in html
+    assert "Voice › Point of view" in html
     assert '<del><span class="visually-hidden">Removed: </span><strong class="diff-word">Playful,</strong>' in html
     assert '<ins><span class="visually-hidden">Added: </span><strong class="diff-word">Cheerful,</strong>' in html
     assert "Owner" in html  # who saved it
@@ -322,7 +344,8 @@ def test_history_lists_versions_and_shows_a_readable_diff(client, auth, session,
 def test_history_of_a_new_character_has_nothing_to_compare(client, auth, people):
     login(auth, people["viewer"])
     page = client.get(f"{BASE}/pip-the-otter/history")
-    assert page.status_code == 200 and b"This is the first version" in page.data
+    assert page.status_code == 200
+    assert b"This is the first version" in page.data
 
 
 # --- archive -----------------------------------------------------------------------------------
@@ -334,7 +357,8 @@ def test_archive_hides_a_character_behind_the_filter_and_restore_brings_it_back(
     assert response.status_code == 302
     assert b"pip-the-otter" not in client.get(f"{BASE}/").data
     archived = client.get(f"{BASE}/?show=archived")
-    assert b"pip-the-otter" in archived.data and b"Archived (1)" in archived.data
+    assert b"pip-the-otter" in archived.data
+    assert b"Archived (1)" in archived.data
     assert b"Restore Pip the Otter" in client.get(f"{BASE}/pip-the-otter/").data
     assert list_characters(session, people["workspace"]) == []
     assert client.post(f"{BASE}/pip-the-otter/restore").status_code == 302
@@ -363,7 +387,8 @@ def test_writers_and_viewers_cannot_change_bibles(client, auth, session, people,
         assert client.get(BASE + path).status_code == 200, path
     session.rollback()
     pip = session.get(Character, people["pip"].id)
-    assert pip.current_version == 1 and pip.archived_at is None
+    assert pip.current_version == 1
+    assert pip.archived_at is None
     assert [c.name for c in list_characters(session, people["workspace"])] == ["Pip the Otter"]
 
 
@@ -426,7 +451,9 @@ def test_every_characters_route_of_another_workspace_is_404(client, auth, sessio
         assert client.post("/w/team-a/characters" + path.format(c="bobs-secret")).status_code == 404, path
     session.rollback()
     secret = session.get(Character, two_workspaces["secret"].id)
-    assert secret.current_version == 1 and secret.archived_at is None and secret.avatar_png is not None
+    assert secret.current_version == 1
+    assert secret.archived_at is None
+    assert secret.avatar_png is not None
     assert session.exec(select(Character).where(Character.name == "Hijacked")).first() is None
 
 
@@ -437,28 +464,33 @@ def test_a_member_of_both_workspaces_sees_each_ones_characters_only(client, auth
     login(auth, two_workspaces["alice"])
     team_a = client.get("/w/team-a/characters/").data
     team_b = client.get("/w/team-b/characters/").data
-    assert b"Alice&#39;s Own" in team_a and b"Bob" not in team_a
-    assert b"Bob&#39;s Secret" in team_b and b"Alice&#39;s Own" not in team_b
+    assert b"Alice&#39;s Own" in team_a
+    assert b"Bob" not in team_a
+    assert b"Bob&#39;s Secret" in team_b
+    assert b"Alice&#39;s Own" not in team_b
     assert client.post("/w/team-b/characters/bobs-secret/archive").status_code == 403
 
 
 # --- awkward inputs ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, slug", [("Zoë Ōkafor 🦦", "zoe-okafor"), ("鈴木 花子", "character"),
+@pytest.mark.parametrize(("name", "slug"), [("Zoë Ōkafor 🦦", "zoe-okafor"), ("鈴木 花子", "character"),
                                         ("  Padded  Name  ", "padded-name")])
 def test_unicode_names_get_readable_slugs(client, auth, session, people, name, slug):
     login(auth, people["owner"])
     response = client.post(f"{BASE}/new", data=minimal_form(name=name, description="Ünïcödé ✓ — “quotes” <b>"))
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/characters/{slug}/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/characters/{slug}/")
     page = client.get(response.headers["Location"]).data.decode()
-    assert name.strip() in page and "Ünïcödé ✓ — “quotes” &lt;b&gt;" in page
+    assert name.strip() in page
+    assert "Ünïcödé ✓ — “quotes” &lt;b&gt;" in page
 
 
 def test_empty_form_asks_for_a_name_and_saves_nothing(client, auth, session, people):
     login(auth, people["owner"])
     response = client.post(f"{BASE}/new", data={})
-    assert response.status_code == 200 and b"A character needs a name" in response.data
+    assert response.status_code == 200
+    assert b"A character needs a name" in response.data
     assert len(list_characters(session, people["workspace"])) == 1
 
 
@@ -469,8 +501,10 @@ def test_blank_and_removed_rows_are_ignored(client, auth, session, people):
                            "banned-0-term": "", "slots-0-days": " ", "slots-0-time": ""})
     assert client.post(f"{BASE}/new", data=data).status_code == 302
     card = CardData.model_validate(card_of(session, get_character(session, people["workspace"], "walt-hadley")))
-    assert card.greenroom.canon_posts == ["Kept."] and card.character_book is None
-    assert card.greenroom.vocabulary.banned == [] and card.greenroom.rhythm.slots == []
+    assert card.greenroom.canon_posts == ["Kept."]
+    assert card.character_book is None
+    assert card.greenroom.vocabulary.banned == []
+    assert card.greenroom.rhythm.slots == []
 
 
 def test_huge_inputs_are_refused_with_a_message(client, auth, session, people):
@@ -480,10 +514,12 @@ def test_huge_inputs_are_refused_with_a_message(client, auth, session, people):
                                                             **{"canon_posts-0-text": too_long}))
     html = response.data.decode()
     assert response.status_code == 200
-    assert "at most 100000 characters" in html and "at most 200 characters" in html
+    assert "at most 100000 characters" in html
+    assert "at most 200 characters" in html
     many = minimal_form(**{f"canon_posts-{index}-text": f"Post {index}" for index in range(2001)})
     response = client.post(f"{BASE}/new", data=many)
-    assert response.status_code == 200 and b"at most 2000 items" in response.data
+    assert response.status_code == 200
+    assert b"at most 2000 items" in response.data
     assert len(list_characters(session, people["workspace"])) == 1
 
 
@@ -507,4 +543,5 @@ def test_character_page_links_channels_and_public_feeds(client, auth, session):
     auth.login(people["writer"].email)
     page = client.get("/w/linkers/characters/link-test/")
     assert b'href="/w/linkers/channels/link-test/"' in page.data
-    assert b"/feeds/linkers/link-test.atom" in page.data and b"/feeds/linkers/link-test.json" in page.data
+    assert b"/feeds/linkers/link-test.atom" in page.data
+    assert b"/feeds/linkers/link-test.json" in page.data

@@ -49,22 +49,25 @@ def fresh_character(session: Any, people: Any, slug: str = "pip-the-otter") -> C
 # --- avatar ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt, filename", [("PNG", "a.png"), ("JPEG", "photo.jpg"), ("WEBP", "pic.webp")])
+@pytest.mark.parametrize(("fmt", "filename"), [("PNG", "a.png"), ("JPEG", "photo.jpg"), ("WEBP", "pic.webp")])
 def test_avatar_upload_is_re_encoded_as_png_without_metadata(client, auth, session, people, fmt, filename):
     login(auth, people["editor"])
     response = upload(client, f"{BASE}/pip-the-otter/avatar", "avatar", image_bytes(fmt, exif=fmt == "JPEG"),
                       filename)
     assert response.status_code == 302
     served = client.get(f"{BASE}/pip-the-otter/avatar.png")
-    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert served.status_code == 200
+    assert served.mimetype == "image/png"
     image = Image.open(io.BytesIO(served.data))
-    assert image.format == "PNG" and image.size == (64, 48)
-    assert not image.getexif() and b"Secret Camera" not in served.data
+    assert image.format == "PNG"
+    assert image.size == (64, 48)
+    assert not image.getexif()
+    assert b"Secret Camera" not in served.data
     assert fresh_character(session, people).current_version == 1  # a picture is not a bible change
     assert b"New picture saved." in client.get(f"{BASE}/pip-the-otter/").data
 
 
-@pytest.mark.parametrize("content, filename, message", [
+@pytest.mark.parametrize(("content", "filename", "message"), [
     (b"hello, I am text", "notes.txt", b"The avatar must be a PNG, JPEG or WebP image."),
     (image_bytes("GIF"), "anim.gif", b"The avatar must be a PNG, JPEG or WebP image."),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "broken.png", b"The avatar cannot be used"),
@@ -76,14 +79,16 @@ def test_bad_avatar_files_are_explained_and_change_nothing(client, auth, session
     response = upload(client, f"{BASE}/pip-the-otter/avatar", "avatar", content, filename)
     assert response.status_code == 200
     assert message in response.data
-    assert b'id="avatar-error"' in response.data and b'aria-invalid="true"' in response.data
+    assert b'id="avatar-error"' in response.data
+    assert b'aria-invalid="true"' in response.data
     assert fresh_character(session, people).avatar_png is None
 
 
 def test_avatar_upload_without_a_file_asks_for_one(client, auth, people):
     login(auth, people["owner"])
     response = client.post(f"{BASE}/pip-the-otter/avatar", data={}, content_type="multipart/form-data")
-    assert response.status_code == 200 and b"Choose a picture to upload." in response.data
+    assert response.status_code == 200
+    assert b"Choose a picture to upload." in response.data
 
 
 def test_remove_avatar(client, auth, session, people):
@@ -98,7 +103,7 @@ def test_remove_avatar(client, auth, session, people):
 # --- import ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("filename, name, has_avatar", [
+@pytest.mark.parametrize(("filename", "name", "has_avatar"), [
     ("v1-marlow.json", "Marlow", False), ("v2-fennick-lorebook.json", "Fennick", False),
     ("v2-otto.png", "Otto", True), ("v3-quill.png", "Quill", True), ("v3-juniper.charx", "Juniper", True),
 ])
@@ -129,7 +134,7 @@ def test_import_flashes_the_warnings(client, auth, people):
     assert "The card has no Greenroom settings" in page
 
 
-@pytest.mark.parametrize("content, filename, message", [
+@pytest.mark.parametrize(("content", "filename", "message"), [
     (b"", "empty.json", "The file is empty."),
     (b"just some words", "words.txt", "this is not a character card"),
     (b'{"spec": "chara_card_v2", "data": {"name": ', "cut.json", "is not valid JSON"),
@@ -146,7 +151,8 @@ def test_bad_card_files_are_explained_and_nothing_is_saved(client, auth, session
     response = upload(client, f"{BASE}/import", "file", content, filename)
     html = response.data.decode()
     assert response.status_code == 200
-    assert "This card cannot be imported" in html and message.lower() in html.lower().replace("&#39;", "'"), html
+    assert "This card cannot be imported" in html
+    assert message.lower() in html.lower().replace("&#39;", "'"), html
     assert 'id="file-error"' in html
     session.rollback()
     assert [c.name for c in list_characters(session, people["workspace"], include_archived=True)] == ["Pip the Otter"]
@@ -155,13 +161,15 @@ def test_bad_card_files_are_explained_and_nothing_is_saved(client, auth, session
 def test_import_without_a_file_asks_for_one(client, auth, people):
     login(auth, people["owner"])
     response = client.post(f"{BASE}/import", data={}, content_type="multipart/form-data")
-    assert response.status_code == 200 and b"Choose a card file to import." in response.data
+    assert response.status_code == 200
+    assert b"Choose a card file to import." in response.data
 
 
 def test_import_of_an_upload_over_the_request_limit_is_a_styled_413(client, auth, people):
     login(auth, people["owner"])
     response = upload(client, f"{BASE}/import", "file", b"x" * (10 * 1024 * 1024), "big.json")
-    assert response.status_code == 413 and b"larger than Greenroom accepts" in response.data
+    assert response.status_code == 413
+    assert b"larger than Greenroom accepts" in response.data
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -170,12 +178,15 @@ def test_import_of_an_upload_over_the_request_limit_is_a_styled_413(client, auth
 def test_json_export_parses_back_with_parse_card_and_tavern_card(client, auth, session, people):
     login(auth, people["writer"])
     response = client.get(f"{BASE}/pip-the-otter/card.json")
-    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == "attachment; filename=pip-the-otter.json"
     card = parse_card(response.data, "pip-the-otter.json").card
     stored = fresh_character(session, people)
-    assert card.name == "Pip the Otter" and card.extensions["talkativeness"] == "0.8"
-    assert card.greenroom.timezone == "America/Denver" and len(card.character_book.entries) == 6
+    assert card.name == "Pip the Otter"
+    assert card.extensions["talkativeness"] == "0.8"
+    assert card.greenroom.timezone == "America/Denver"
+    assert len(card.character_book.entries) == 6
     independent = tavern_card.parse_card(response.data)
     assert independent["spec"] == "chara_card_v2"
     assert independent["data"]["name"] == stored.name
@@ -186,14 +197,16 @@ def test_json_export_parses_back_with_parse_card_and_tavern_card(client, auth, s
 def test_png_export_parses_back_and_uses_the_avatar(client, auth, session, people):
     login(auth, people["owner"])
     placeholder = client.get(f"{BASE}/pip-the-otter/card.png")
-    assert placeholder.status_code == 200 and placeholder.mimetype == "image/png"
+    assert placeholder.status_code == 200
+    assert placeholder.mimetype == "image/png"
     assert Image.open(io.BytesIO(placeholder.data)).size == (400, 400)
     upload(client, f"{BASE}/pip-the-otter/avatar", "avatar", image_bytes(size=(80, 60)), "a.png")
     response = client.get(f"{BASE}/pip-the-otter/card.png")
     assert response.headers["Content-Disposition"] == "attachment; filename=pip-the-otter.png"
     assert Image.open(io.BytesIO(response.data)).size == (80, 60)
     imported = parse_card(response.data, "pip-the-otter.png")
-    assert imported.card.name == "Pip the Otter" and imported.avatar is not None
+    assert imported.card.name == "Pip the Otter"
+    assert imported.avatar is not None
     assert imported.card.greenroom.canon_posts[0].startswith("Good morning, paddle pals!")
     independent = tavern_card.parse_png_card(response.data)
     assert independent["data"]["name"] == "Pip the Otter"

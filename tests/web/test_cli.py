@@ -11,7 +11,8 @@ def test_users_create_with_password_stdin(runner, session):
                            input="correct-horse-battery\n")
     assert result.exit_code == 0, result.output
     user = session.exec(select(User)).one()
-    assert user.is_admin and user.email == "ada@example.com"
+    assert user.is_admin
+    assert user.email == "ada@example.com"
 
 
 def test_users_create_prompts_for_the_password(runner, session):
@@ -25,9 +26,11 @@ def test_cli_errors_are_one_clear_line(runner, session):
     runner.invoke(main, ["users", "create", "ada@example.com", "--password-stdin"], input="correct-horse-battery\n")
     duplicate = runner.invoke(main, ["users", "create", "ADA@example.com", "--password-stdin"],
                               input="correct-horse-battery\n")
-    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+    assert duplicate.exit_code == 1
+    assert "already exists" in duplicate.output
     short = runner.invoke(main, ["users", "create", "bo@example.com", "--password-stdin"], input="short\n")
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    assert short.exit_code == 1
+    assert "at least 10 characters" in short.output
     assert "Traceback" not in duplicate.output + short.output
 
 
@@ -41,9 +44,11 @@ def test_workspaces_and_members(runner, session):
     roles = {m.role for m in session.exec(select(Membership)).all()}
     assert roles == {"owner", "editor"}
     again = runner.invoke(main, ["workspaces", "create", "fans", "--name", "Again", "--owner", "ada@example.com"])
-    assert again.exit_code == 1 and "taken" in again.output
+    assert again.exit_code == 1
+    assert "taken" in again.output
     ghost = runner.invoke(main, ["members", "add", "fans", "ghost@example.com", "--role", "writer"])
-    assert ghost.exit_code == 1 and "No user with email" in ghost.output
+    assert ghost.exit_code == 1
+    assert "No user with email" in ghost.output
     bad_role = runner.invoke(main, ["members", "add", "fans", "bo@example.com", "--role", "king"])
     assert bad_role.exit_code == 2
 
@@ -65,7 +70,8 @@ def test_db_upgrade_is_repeatable(runner):
 
 def test_bad_configuration_names_the_key(runner):
     result = runner.invoke(main, ["db", "upgrade"], env={"DATABASE_URL": "mysql://nope"})
-    assert result.exit_code == 1 and "DATABASE_URL" in result.output
+    assert result.exit_code == 1
+    assert "DATABASE_URL" in result.output
 
 
 def test_eval_consistency_prints_a_table_then_json(shared_dir):
@@ -75,11 +81,13 @@ def test_eval_consistency_prints_a_table_then_json(shared_dir):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert set(summary) == {"roc_auc", "recall", "false_alarm_rate", "median_ms", "n"}
-    assert summary["n"] == 176 and summary["roc_auc"] >= 0.95
+    assert summary["n"] == 176
+    assert summary["roc_auc"] >= 0.95
 
 
 def test_eval_consistency_on_a_wrong_folder_is_a_clear_error(tmp_path):
     from click.testing import CliRunner
 
     result = CliRunner().invoke(main, ["eval", "consistency", str(tmp_path)])
-    assert result.exit_code == 1 and "posts.jsonl" in result.output
+    assert result.exit_code == 1
+    assert "posts.jsonl" in result.output

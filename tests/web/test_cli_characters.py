@@ -32,7 +32,8 @@ def test_import_prints_the_new_slug_and_acts_as_the_first_owner(runner, session,
     character = get_character(session, workspace, slug)
     assert character.avatar_png is not None
     version = list_versions(session, character)[0]
-    assert version.created_by_id == founder.id and version.note.startswith("Imported from v3-juniper.charx")
+    assert version.created_by_id == founder.id
+    assert version.note.startswith("Imported from v3-juniper.charx")
 
 
 def test_import_reports_warnings_on_stderr(runner, session):
@@ -58,10 +59,12 @@ def test_import_of_a_bad_card_is_one_clear_line_and_saves_nothing(runner, sessio
 def test_import_errors_for_a_missing_file_or_workspace(runner, session, tmp_path):
     _workspace(session)
     missing_file = runner.invoke(main, ["characters", "import", str(tmp_path / "nope.json"), "--workspace", "fans"])
-    assert missing_file.exit_code == 2 and "does not exist" in missing_file.output
+    assert missing_file.exit_code == 2
+    assert "does not exist" in missing_file.output
     no_workspace = runner.invoke(main, ["characters", "import", str(CARD_FIXTURES / "v2-otto.png"),
                                         "--workspace", "nowhere"])
-    assert no_workspace.exit_code == 1 and "No such workspace." in no_workspace.output
+    assert no_workspace.exit_code == 1
+    assert "No such workspace." in no_workspace.output
     assert session.exec(select(Character)).first() is None
 
 
@@ -90,7 +93,8 @@ def test_export_errors_for_an_unknown_character_or_another_workspaces_character(
     out = tmp_path / "x.json"
     for slug in ("nobody", "their-secret"):
         result = runner.invoke(main, ["characters", "export", slug, "--workspace", "fans", "--out", str(out)])
-        assert result.exit_code == 1 and "No such character in this workspace." in result.output
+        assert result.exit_code == 1
+        assert "No such character in this workspace." in result.output
     assert not out.exists()
     bad_format = runner.invoke(main, ["characters", "export", "x", "--workspace", "fans", "--format", "gif",
                                       "--out", str(out)])

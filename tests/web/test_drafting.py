@@ -56,18 +56,24 @@ def test_generate_returns_checked_variants_as_json(client, auth, team, model, se
     assert "calls" not in answer["variants"][0]
     assert answer["prompt"]["messages"][-1]["content"].startswith("The writer's brief: coffee")
     rows = session.exec(select(Generation)).all()
-    assert len(rows) == 2 and {r.kind for r in rows} == {"generate"} and rows[0].model == "scripted"
+    assert len(rows) == 2
+    assert {r.kind for r in rows} == {"generate"}
+    assert rows[0].model == "scripted"
     assert rows[0].prompt is None  # the workspace did not ask to keep prompts
-    assert rows[0].prompt_tokens and rows[0].completion_tokens
+    assert rows[0].prompt_tokens
+    assert rows[0].completion_tokens
 
 
 def test_streamed_generation_sends_prompt_deltas_variants_and_done(client, auth, team, model):
     login(auth, "writer")
     response = client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "coffee"})
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-cache"
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
     events = sse(response)
     names = [name for name, _ in events]
-    assert names[0] == "prompt" and names[-1] == "done" and names.count("variant") == 3
+    assert names[0] == "prompt"
+    assert names[-1] == "done"
+    assert names.count("variant") == 3
     streamed = "".join(data["text"] for name, data in events if name == "delta" and data["variant"] == 0)
     assert streamed == "Coffee first. Then the pitch."
     assert events[-1][1]["variants"] == 3
@@ -83,7 +89,8 @@ def test_a_hard_rule_failure_is_repaired_once_and_shown(client, auth, team, app)
     repair_prompt = [data for name, data in events if name == "prompt" and data["repair"]][0]
     assert "no emoji" in repair_prompt["messages"][-1]["content"]
     variant = [data for name, data in events if name == "variant"][0]
-    assert variant["repaired"] and variant["before_repair"]["check"]["verdict"] == "fail"
+    assert variant["repaired"]
+    assert variant["before_repair"]["check"]["verdict"] == "fail"
     assert variant["text"] == "Coffee first. Then the pitch."
 
 
@@ -95,17 +102,20 @@ def test_store_prompts_keeps_the_exact_messages(client, auth, team, model, sessi
     login(auth, "writer")
     client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee", "n": 1})
     row = session.exec(select(Generation)).one()
-    assert row.prompt and row.prompt[0]["messages"] == model.calls[0].messages
+    assert row.prompt
+    assert row.prompt[0]["messages"] == model.calls[0].messages
 
 
 def test_rewrite_and_reply(client, auth, team, model):
     login(auth, "writer")
     response = client.post("/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀",
                                                               "mode": "fix"})
-    assert response.status_code == 200 and len(response.get_json()["variants"]) == 1
+    assert response.status_code == 200
+    assert len(response.get_json()["variants"]) == 1
     assert "no emoji" in model.calls[-1].messages[-1]["content"]
     response = client.post("/w/fans/drafting/reply", json={"character": "walt-test", "post": "Tea > coffee", "n": 1})
-    assert response.status_code == 200 and "Tea > coffee" in model.calls[-1].messages[-1]["content"]
+    assert response.status_code == 200
+    assert "Tea > coffee" in model.calls[-1].messages[-1]["content"]
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -118,7 +128,8 @@ def test_rewrite_and_reply(client, auth, team, model):
 def test_bad_input_gets_a_clear_json_error(client, auth, team, model, body, field):
     login(auth, "writer")
     response = client.post("/w/fans/drafting/generate", json=body)
-    assert response.status_code == 400 and response.get_json()["field"] == field
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field
 
 
 def test_unknown_character_and_action_are_404(client, auth, team, model):
@@ -134,7 +145,8 @@ def test_model_failures_become_clear_messages_and_are_recorded(client, auth, tea
     login(auth, "writer")
     response = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee"})
     assert response.status_code == 502
-    assert response.get_json()["error"] == error.message and response.get_json()["kind"] == kind
+    assert response.get_json()["error"] == error.message
+    assert response.get_json()["kind"] == kind
     events = sse(client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "c"}))
     assert [name for name, _ in events] == ["prompt", "error", "done"]
     assert session.exec(select(Generation)).first().error.startswith(kind)
@@ -144,18 +156,21 @@ def test_a_malformed_answer_loses_only_that_variant(client, auth, team, app):
     app.extensions["greenroom.llm"] = ScriptedModel(["not json", GOOD])
     login(auth, "writer")
     answer = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "c"}).get_json()
-    assert [e["kind"] for e in answer["errors"]] == ["malformed_json"] and len(answer["variants"]) == 2
+    assert [e["kind"] for e in answer["errors"]] == ["malformed_json"]
+    assert len(answer["variants"]) == 2
 
 
 def test_without_a_model_generation_is_off_but_tools_work(client, auth, team, app):
     app.extensions.pop("greenroom.llm", None)  # the test settings have no LLM_BASE_URL/LLM_MODEL
     login(auth, "writer")
     response = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee"})
-    assert response.status_code == 503 and "LLM_BASE_URL" in response.get_json()["error"]
+    assert response.status_code == 503
+    assert "LLM_BASE_URL" in response.get_json()["error"]
     assert client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test"}).status_code == 503
     thread = client.post("/w/fans/drafting/thread", json={"character": "walt-test", "platform": "x",
                                                            "draft": "Make them want it. " * 40})
-    assert thread.status_code == 200 and len(thread.get_json()["parts"]) > 1
+    assert thread.status_code == 200
+    assert len(thread.get_json()["parts"]) > 1
     tags = client.post("/w/fans/drafting/hashtags", json={"character": "walt-test", "draft": "more coffee"})
     assert tags.get_json()["hashtags"][0] == "#Coffee"
 
@@ -164,7 +179,8 @@ def test_thread_needs_a_draft_and_a_limit(client, auth, team, model):
     login(auth, "writer")
     assert client.post("/w/fans/drafting/thread", json={"character": "walt-test", "draft": ""}).status_code == 400
     response = client.post("/w/fans/drafting/thread", json={"character": "walt-test", "draft": "x"})
-    assert response.status_code == 400 and response.get_json()["field"] == "platform"
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "platform"
 
 
 def test_the_panel_explains_why_generation_is_off(app, team):
@@ -180,7 +196,8 @@ def test_the_panel_explains_why_generation_is_off(app, team):
         member = Member(db.exec(select(Workspace)).one(),
                         db.exec(select(User).where(User.email == "writer@fans.example")).one(), Role.WRITER)
         html = render_template_string('{% include "posts/_assist.html" %}', member=member)
-    assert "Generation is off" in html and html.count("disabled aria-describedby") == 3
+    assert "Generation is off" in html
+    assert html.count("disabled aria-describedby") == 3
     assert 'data-assist="thread"' in html
 
 
@@ -198,7 +215,9 @@ def test_generations_page_is_for_owners_and_editors(client, auth, team, model):
     auth.logout()
     login(auth, "editor")
     page = client.get("/w/fans/drafting/generations")
-    assert page.status_code == 200 and b"scripted" in page.data and b"Walt Test" in page.data
+    assert page.status_code == 200
+    assert b"scripted" in page.data
+    assert b"Walt Test" in page.data
 
 
 def test_owners_turn_prompt_keeping_on_in_settings(client, auth, team, session):
@@ -208,7 +227,8 @@ def test_owners_turn_prompt_keeping_on_in_settings(client, auth, team, session):
     session.expire_all()
     assert session.exec(select(Workspace)).one().store_prompts is True
     page = client.get("/w/fans/settings")
-    assert b"Keep the full prompt" in page.data and b"/w/fans/drafting/generations" in page.data
+    assert b"Keep the full prompt" in page.data
+    assert b"/w/fans/drafting/generations" in page.data
 
 
 class EndlessModel:
@@ -238,6 +258,7 @@ def test_a_browser_that_goes_away_stops_the_models_stream(client, auth, team, ap
                            buffered=False)
     chunks = response.response
     first = [next(chunks) for _ in range(3)]
-    assert b"event: prompt" in first[0] and b"event: delta" in first[2]
+    assert b"event: prompt" in first[0]
+    assert b"event: delta" in first[2]
     response.close()  # what the server does when the connection drops
     assert model.closed

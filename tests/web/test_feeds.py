@@ -77,12 +77,16 @@ def test_json_feed_1_1_shape(client, feed_world):
     [item] = document["items"]
     assert item["content_text"] == "Hello \"world\"\n\npart two"
     assert item["date_published"] == "2026-06-01T09:31:00+00:00"
-    assert "&lt;drawing&gt;" in item["content_html"] and "<drawing>" not in item["content_html"]
+    assert "&lt;drawing&gt;" in item["content_html"]
+    assert "<drawing>" not in item["content_html"]
     [attachment] = item["attachments"]
-    assert attachment["mime_type"] == "image/png" and attachment["title"] == "A small \"otter\" <drawing>"
+    assert attachment["mime_type"] == "image/png"
+    assert attachment["title"] == "A small \"otter\" <drawing>"
     assert item["image"] == attachment["url"]
     image = client.get(attachment["url"].split("localhost", 1)[1])
-    assert image.status_code == 200 and image.data == b"\x89PNG fake" and image.content_type == "image/png"
+    assert image.status_code == 200
+    assert image.data == b"\x89PNG fake"
+    assert image.content_type == "image/png"
 
 
 def test_ids_are_stable_between_requests(client, feed_world):

@@ -136,7 +136,8 @@ def test_post_routes_of_another_workspace_are_404_and_change_nothing(client, aut
     auth.logout()
     auth.login("bob@b.example", DEFAULT_PASSWORD)
     page = client.get("/w/team-b/members/")
-    assert b"writer@b.example" in page.data and b"Hijacked" not in page.data
+    assert b"writer@b.example" in page.data
+    assert b"Hijacked" not in page.data
     assert b"(empty draft)" not in client.get("/w/team-b/posts/").data
 
 

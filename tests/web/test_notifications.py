@@ -11,7 +11,8 @@ def test_member_sees_and_clears_their_notifications(client, auth, session):
     session.commit()
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     page = client.get("/w/fans/notifications/")
-    assert b"password was revoked" in page.data and b"Not for the writer" not in page.data
+    assert b"password was revoked" in page.data
+    assert b"Not for the writer" not in page.data
     assert b"1<span class=\"visually-hidden\"> unread</span>" in client.get("/w/fans/").data
     marked = client.post("/w/fans/notifications/read", follow_redirects=True)
     assert b"Marked 1 notification as read." in marked.data

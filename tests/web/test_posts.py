@@ -51,7 +51,7 @@ def test_writer_saves_a_draft(client, auth, people):
     assert "Say less. 🎩 עברית".encode() in page.data
 
 
-@pytest.mark.parametrize("data, message", [
+@pytest.mark.parametrize(("data", "message"), [
     ({"character": "nobody", "parts-0-text": "x"}, b"Not a valid choice"),
     ({"character": "walt-test", "parts-0-text": "x" * 20_001}, b"at most 20000"),
 ])
@@ -82,15 +82,18 @@ def test_thread_with_image_requires_alt_text_and_keeps_the_image(client, auth, p
     data = {"character": "walt-test", "parts-0-text": GOOD, "parts-1-text": "Second part.",
             "parts-1-image": (io.BytesIO(picture.getvalue()), "pic.png")}
     refused = client.post("/w/fans/posts/new", data=data, content_type="multipart/form-data")
-    assert refused.status_code == 200 and b"alt text" in refused.data
+    assert refused.status_code == 200
+    assert b"alt text" in refused.data
     data["parts-1-image"] = (io.BytesIO(picture.getvalue()), "pic.png")
     data["parts-1-alt"] = "A teal square."
     assert client.post("/w/fans/posts/new", data=data, content_type="multipart/form-data").status_code == 302
     post = _only_post(session)
     parts = session.exec(select(PostPart).where(PostPart.post_id == post.id).order_by(PostPart.position)).all()
-    assert [p.text for p in parts] == [GOOD, "Second part."] and parts[1].image_mime == "image/png"
+    assert [p.text for p in parts] == [GOOD, "Second part."]
+    assert parts[1].image_mime == "image/png"
     image = client.get(f"/w/fans/posts/{post.id}/images/{parts[1].id}")
-    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert image.status_code == 200
+    assert image.mimetype == "image/png"
     # Editing the text keeps the image when the form says so.
     saved = client.post(f"/w/fans/posts/{post.id}/edit", data={
         "version": "1", "parts-0-text": GOOD, "parts-1-text": "Second, edited.", "parts-1-alt": "A teal square.",
@@ -99,7 +102,8 @@ def test_thread_with_image_requires_alt_text_and_keeps_the_image(client, auth, p
     session.rollback()  # end the read transaction: SQLite would keep showing its old snapshot
     session.expire_all()
     kept = session.exec(select(PostPart).where(PostPart.post_id == post.id, PostPart.position == 1)).one()
-    assert kept.text == "Second, edited." and kept.image is not None
+    assert kept.text == "Second, edited."
+    assert kept.image is not None
 
 
 @pytest.mark.parametrize("payload", [b"", b"not an image", b"\x89PNG\r\n\x1a\nbroken"])
@@ -110,7 +114,8 @@ def test_bad_images_are_refused_with_a_message(client, auth, people, payload):
         "parts-0-image": (io.BytesIO(payload), "x.png")})
     assert response.status_code in (200, 302)
     if payload:
-        assert b"image" in response.data.lower() and response.status_code == 200
+        assert b"image" in response.data.lower()
+        assert response.status_code == 200
 
 
 def test_add_and_remove_part_buttons_work_without_javascript(client, auth, people):
@@ -119,7 +124,8 @@ def test_add_and_remove_part_buttons_work_without_javascript(client, auth, peopl
     assert b'name="parts-1-text"' in added.data
     removed = client.post("/w/fans/posts/new", data={"character": "walt-test", "parts-0-text": "one",
                                                      "parts-1-text": "two", "op": "remove_part-0"})
-    assert b">two</textarea>" in removed.data and b'name="parts-1-text"' not in removed.data
+    assert b">two</textarea>" in removed.data
+    assert b'name="parts-1-text"' not in removed.data
 
 
 def test_full_review_loop_through_http(client, auth, people, session):
@@ -131,16 +137,19 @@ def test_full_review_loop_through_http(client, auth, people, session):
     page = client.get(f"/w/fans/posts/{post.id}")
     assert b"Approve" not in page.data
     forged = client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"})
-    assert forged.status_code == 403 and _only_post(session).status == PostStatus.IN_REVIEW
+    assert forged.status_code == 403
+    assert _only_post(session).status == PostStatus.IN_REVIEW
     auth.logout()
     auth.login("editor@fans.example", DEFAULT_PASSWORD)
     inbox = client.get("/w/fans/inbox/")
-    assert GOOD.encode() in inbox.data and b"Next free slot" in inbox.data
+    assert GOOD.encode() in inbox.data
+    assert b"Next free slot" in inbox.data
     approved = client.post(f"/w/fans/posts/{post.id}/approve",
                            data={"version": "1", "when": "next", "next": "/w/fans/inbox/"})
     assert approved.headers["Location"] == "/w/fans/inbox/"
     post = _only_post(session)
-    assert post.status == PostStatus.APPROVED and post.due_at > utcnow()
+    assert post.status == PostStatus.APPROVED
+    assert post.due_at > utcnow()
     assert b"Nothing waits for review" in client.get("/w/fans/inbox/").data
 
 
@@ -164,7 +173,8 @@ def test_failing_post_needs_a_written_override(client, auth, people, session):
     assert b"Approve anyway" in client.get("/w/fans/inbox/").data
     page = client.post(f"/w/fans/posts/{post.id}/approve", data={"version": "1", "when": "next"},
                        follow_redirects=True)
-    assert b"fails the in-character check" in page.data and _only_post(session).status == PostStatus.IN_REVIEW
+    assert b"fails the in-character check" in page.data
+    assert _only_post(session).status == PostStatus.IN_REVIEW
     client.post(f"/w/fans/posts/{post.id}/approve",
                 data={"version": "1", "when": "next", "override_reason": "Quoting a customer."})
     assert _only_post(session).override_reason == "Quoting a customer."
@@ -179,10 +189,12 @@ def test_reject_and_comment(client, auth, people, session):
     auth.login("editor@fans.example", DEFAULT_PASSWORD)
     client.post(f"/w/fans/posts/{post.id}/reject", data={"version": "1", "comment": "Warmer, please."})
     page = client.get(f"/w/fans/posts/{post.id}")
-    assert b"Warmer, please." in page.data and b"Ready when you are." in page.data
+    assert b"Warmer, please." in page.data
+    assert b"Ready when you are." in page.data
     assert _only_post(session).status == PostStatus.DRAFT
     actions = session.exec(select(AuditEvent.action)).all()
-    assert "reject" in actions and "submit" in actions
+    assert "reject" in actions
+    assert "submit" in actions
 
 
 def test_stale_edit_shows_the_conflict_page_with_both_versions(client, auth, people, session):
@@ -193,7 +205,9 @@ def test_stale_edit_shows_the_conflict_page_with_both_versions(client, auth, peo
     assert first.status_code == 302
     stale = client.post(f"/w/fans/posts/{post.id}/edit", data={"version": "1", "parts-0-text": "My change."})
     assert stale.status_code == 409
-    assert b"Their change." in stale.data and b"My change." in stale.data and b"Save mine as version 3" in stale.data
+    assert b"Their change." in stale.data
+    assert b"My change." in stale.data
+    assert b"Save mine as version 3" in stale.data
     session.rollback()
     session.expire_all()
     assert [p.text for p in session.exec(select(PostPart))] == ["Their change."]
@@ -209,7 +223,8 @@ def test_edit_without_version_is_refused(client, auth, people, session):
     _draft(client)
     post = _only_post(session)
     response = client.post(f"/w/fans/posts/{post.id}/edit", data={"parts-0-text": "No version."})
-    assert response.status_code == 200 and b"missing its version" in response.data
+    assert response.status_code == 200
+    assert b"missing its version" in response.data
 
 
 def test_live_check_returns_score_verdict_and_spans(client, auth, people):
@@ -226,14 +241,16 @@ def test_live_check_refuses_malformed_requests_without_a_500(client, auth, peopl
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     response = client.post("/w/fans/posts/check", json=body) if body is not None else \
         client.post("/w/fans/posts/check", data=b"\xff\xfe", content_type="application/json")
-    assert response.status_code in (400, 404) and "error" in response.json
+    assert response.status_code in (400, 404)
+    assert "error" in response.json
 
 
 def test_live_check_survives_huge_and_unicode_text(client, auth, people):
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     response = client.post("/w/fans/posts/check", json={"character": "walt-test",
                                                         "parts": ["👩‍👩‍👧‍👦" * 3000, "\u202e\x00 ok"]})
-    assert response.status_code == 200 and response.json["verdict"] in ("pass", "warn", "fail")
+    assert response.status_code == 200
+    assert response.json["verdict"] in ("pass", "warn", "fail")
 
 
 def test_cancel_and_reschedule_through_http(client, auth, people, session):

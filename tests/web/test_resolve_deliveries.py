@@ -19,7 +19,7 @@ def _approved_with_target_in(client, auth, session, status: DeliveryStatus) -> t
     return post.id, target
 
 
-@pytest.mark.parametrize("status, outcome, expected", [
+@pytest.mark.parametrize(("status", "outcome", "expected"), [
     (DeliveryStatus.UNCONFIRMED, "published", DeliveryStatus.PUBLISHED),
     (DeliveryStatus.UNCONFIRMED, "resend", DeliveryStatus.PENDING),
     (DeliveryStatus.MISSED, "send-late", DeliveryStatus.PENDING),

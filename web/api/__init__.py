@@ -19,4 +19,10 @@ auth.register(bp)
 requests.register(bp)
 errors.register(bp)
 
+from characters.posting.workflow import StaleVersion  # noqa: E402
+from web.api.present import stale_response  # noqa: E402
+
+# Registered here, not in errors.register: the answer carries the post as presented, and present needs errors.
+bp.register_error_handler(StaleVersion, stale_response)
+
 from web.api import campaigns, channels, characters, docs, posts, scenes, transitions, workspace  # noqa: E402, F401

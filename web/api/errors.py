@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from characters.posting.workflow import CheckFailed, StaleVersion
+from characters.posting.workflow import CheckFailed
 
 API_PREFIX = "/api/"
 CODES = {
@@ -89,12 +89,6 @@ def register(bp: Any) -> None:
     @bp.errorhandler(ValidationError)
     def _invalid(error: ValidationError) -> Response:
         return api_error_response(validation_error(error))
-
-    @bp.errorhandler(StaleVersion)
-    def _stale(error: StaleVersion) -> Response:
-        from web.api.present import stale_details
-
-        return error_response(409, error.message, code="version_conflict", details=stale_details(error))
 
     @bp.errorhandler(CheckFailed)
     def _check_failed(error: CheckFailed) -> Response:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import Response
 from sqlmodel import Session
 
 from characters.accounts.workspaces import Member
@@ -14,6 +15,7 @@ from characters.posting.posts import first_texts, parts_of, targets_with_channel
 from characters.posting.rhythm import zone_named
 from characters.posting.workflow import StaleVersion, allowed_actions
 from web.api.auth import api_member
+from web.api.errors import error_response
 from web.api.schemas_characters import CharacterOut, CharacterSummary
 from web.api.schemas_posts import DeliveryOut, PartOut, PostOut, PostSummary
 from web.database import get_session
@@ -97,9 +99,9 @@ def post_out(session: Session, member: Member, post: Post) -> PostOut:
     )
 
 
-def stale_details(error: StaleVersion) -> dict[str, Any]:
-    """Return both versions of a conflict, and the post as it is now (for a client to merge)."""
+def stale_response(error: StaleVersion) -> Response:
+    """Answer a version conflict with both versions, and the post as it is now (for a client to merge)."""
     details: dict[str, Any] = {"your_version": error.expected, "current_version": error.post.version}
     if isinstance(error.post, Post):
         details["current"] = post_out(get_session(), api_member(), error.post).model_dump(mode="json")
-    return details
+    return error_response(409, error.message, code="version_conflict", details=details)
