@@ -1,31 +1,80 @@
-"""Put domain and validation errors back onto the form fields a person filled in."""
+"""The one form pattern: parse input with pydantic, call the domain, and put every error onto the field it names.
+
+A view calls `run_form(lambda: domain_call(Model.model_validate(data)), field_map)`; it gets the result or a
+`FieldErrors` (messages by field name, `FORM` for the form as a whole). WTForms pages attach them with
+`apply_errors`; plain templates read `errors[name]`. The API uses `validation_errors` for its error body.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
 
-from characters.core.errors import DomainError
+from characters.core.errors import DomainError, readable_validation_message
+
+FORM = "form"
+FieldErrors = dict[str, list[str]]
+Result = TypeVar("Result")
+LocationMap = Callable[[tuple[int | str, ...]], str]
+
+
+def run_form(action: Callable[[], Result], field_map: Mapping[str, str] | LocationMap | None = None,
+             ) -> tuple[Result | None, FieldErrors]:
+    """Run parse-and-call; return its result and no errors, or None and the errors by field."""
+    try:
+        return action(), {}
+    except ValidationError as error:
+        return None, validation_errors(error, field_map)
+    except DomainError as error:
+        return None, domain_errors(error, field_map)
+
+
+def validation_errors(error: ValidationError, field_map: Mapping[str, str] | LocationMap | None = None,
+                      ) -> FieldErrors:
+    """Group pydantic's errors by the form field each one belongs to."""
+    errors: FieldErrors = {}
+    for item in error.errors():
+        _add(errors, _field_for(tuple(item["loc"]), field_map), readable_validation_message(item["msg"]))
+    return errors
+
+
+def domain_errors(error: DomainError, field_map: Mapping[str, str] | LocationMap | None = None) -> FieldErrors:
+    """Put a domain error on the field it names, or on the form as a whole."""
+    return {_field_for((error.field,) if error.field else (), field_map): [error.message]}
+
+
+def apply_errors(form: FlaskForm, errors: FieldErrors) -> None:
+    """Attach errors to a WTForms form: each to its field, the rest to the form as a whole."""
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def first_errors(errors: FieldErrors) -> dict[str, str]:
+    """One message per field, for templates that show a single line under each input."""
+    return {name: " ".join(messages) for name, messages in errors.items()}
+
+
+def _field_for(loc: tuple[Any, ...], field_map: Mapping[str, str] | LocationMap | None) -> str:
+    if callable(field_map):
+        return field_map(loc)
+    name = str(loc[0]) if loc else FORM
+    return (field_map or {}).get(name, name)
+
+
+def _add(errors: FieldErrors, name: str, message: str) -> None:
+    errors.setdefault(name, []).append(message)
 
 
 def apply_validation_error(form: FlaskForm, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
     """Attach each pydantic error to its form field (or to the form when no field matches)."""
-    for item in error.errors():
-        name = str(item["loc"][0]) if item["loc"] else ""
-        _add_error(form, (field_map or {}).get(name, name), _readable(item["msg"]))
+    apply_errors(form, validation_errors(error, field_map))
 
 
 def apply_domain_error(form: FlaskForm, error: DomainError, field_map: dict[str, str] | None = None) -> None:
     """Attach a domain error to the field it names, or to the form as a whole."""
-    _add_error(form, (field_map or {}).get(error.field or "", error.field or ""), error.message)
-
-
-def _add_error(form: FlaskForm, field_name: str, message: str) -> None:
-    field = form._fields.get(field_name)
-    if field is None:
-        form.form_errors.append(message)
-        return
-    field.errors = [*field.errors, message]
-
-
-def _readable(message: str) -> str:
-    text = message.removeprefix("Value error, ")
-    return text[:1].upper() + text[1:] if text else text
+    apply_errors(form, domain_errors(error, field_map))

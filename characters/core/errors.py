@@ -20,3 +20,9 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     """The request clashes with existing data (a duplicate, a stale version)."""
+
+
+def readable_validation_message(message: str) -> str:
+    """Turn one pydantic message into a sentence for a person ("Value error, too long" → "Too long")."""
+    text = message.removeprefix("Value error, ")
+    return text[:1].upper() + text[1:]
