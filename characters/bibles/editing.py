@@ -67,29 +67,42 @@ Year = Annotated[int | None, Field(ge=-9999, le=9999)]
 
 
 def _day_number(name: str) -> int:
-    """Return 0 for Monday ... 6 for Sunday from "mon", "Monday", "tu", ...; ValueError otherwise."""
+    """Return 0 for Monday ... 6 for Sunday from "mon", "Monday", "tu", "thurs"; ValueError otherwise."""
     for number, full in enumerate(_FULL_DAY_NAMES):
-        if len(name) >= 2 and full.lower().startswith(name.lower()):
+        # Prefixes of the full name as people type them, and anything starting with the three-letter name, as the
+        # scheduler has always read stored cards ("tues", "weds" -> "wed").
+        if (len(name) >= 2 and full.lower().startswith(name)) or name[:3] == DAY_NAMES[number]:
             return number
     raise ValueError(f"“{name}” is not a day; use mon, tue, wed, thu, fri, sat or sun")
 
 
-def parse_days(text: str) -> frozenset[int]:
-    """Parse "mon-fri", "sat,sun", "mon wed fri" or "weekends" into weekday numbers (Monday = 0)."""
+def _token_days(token: str) -> Iterable[int]:
+    """Return the weekdays of one token: a group ("weekends"), a day, or a range ("fri-mon" wraps over the weekend)."""
+    if token in _DAY_GROUPS:
+        return _DAY_GROUPS[token]
+    ends = token.split("-")
+    if len(ends) > 2:
+        raise ValueError(f"“{token}” is not a day or a range of days, e.g. mon-fri")
+    start, end = _day_number(ends[0]), _day_number(ends[-1])
+    return [(start + offset) % 7 for offset in range((end - start) % 7 + 1)]
+
+
+def parse_days(text: str, *, strict: bool = False) -> frozenset[int]:
+    """Parse "mon-fri", "sat,sun", "mon wed fri", "weekends" or "fri-mon" into weekday numbers (Monday = 0).
+
+    Stored cards are read as they are, unreadable parts skipped; with `strict` (a person typing) an unreadable
+    part, or no day at all, raises ValueError saying what to write.
+    """
     days: set[int] = set()
     for token in re.split(r"[,\s]+", text.strip().lower()):
         if not token:
             continue
-        if token in _DAY_GROUPS:
-            days.update(_DAY_GROUPS[token])
-        elif "-" in token:
-            first, _, last = token.partition("-")
-            start, end = _day_number(first), _day_number(last)
-            # "fri-mon" wraps over the weekend, the way people say it.
-            days.update((start + offset) % 7 for offset in range((end - start) % 7 + 1))
-        else:
-            days.add(_day_number(token))
-    if not days:
+        try:
+            days.update(_token_days(token))
+        except ValueError:
+            if strict:
+                raise
+    if strict and not days:
         raise ValueError("Say which days, e.g. mon-fri, sat-sun or mon,wed,fri")
     return frozenset(days)
 
@@ -113,7 +126,7 @@ def format_days(days: Iterable[int]) -> str:
 def describe_days(text: str) -> str:
     """Say a days spec in words ("Monday to Friday"); an unreadable one is returned as it is."""
     try:
-        days = parse_days(text)
+        days = parse_days(text, strict=True)
     except ValueError:
         return text
     if len(days) == 7:
@@ -195,7 +208,7 @@ class SlotRow(RowEdit):
     @field_validator("days")
     @classmethod
     def _days(cls, value: str) -> str:
-        return format_days(parse_days(value))
+        return format_days(parse_days(value, strict=True))
 
     @field_validator("time")
     @classmethod

@@ -16,11 +16,10 @@ from sqlmodel import Session, col, select
 
 from characters.bibles.bible import current_card, list_characters
 from characters.bibles.card_data import GreenroomExtension
+from characters.bibles.editing import parse_days as parse_days  # re-exported: recurring rules read days here too
+from characters.core.errors import DomainError
 from characters.core.models import Character, Post, PostStatus, Workspace
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_ALIASES = {"daily": "mon-sun", "everyday": "mon-sun", "weekdays": "mon-fri", "weekends": "sat,sun",
-                "weekend": "sat,sun"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 QUEUED = frozenset({PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.UNCONFIRMED})
 SEARCH_DAYS = 62
@@ -62,19 +61,6 @@ def is_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
-
-
-def parse_days(spec: str) -> frozenset[int]:
-    """Parse "mon-fri", "sat,sun", "daily", "fri-mon" (wrapping) into weekday numbers; unknown parts are ignored."""
-    text = _DAY_ALIASES.get(spec.strip().lower(), spec.strip().lower())
-    days: set[int] = set()
-    for piece in re.split(r"[,\s]+", text):
-        ends = [part.strip()[:3] for part in piece.split("-")]
-        if not all(end in DAY_NAMES for end in ends) or len(ends) not in (1, 2):
-            continue
-        first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
-        days.update((first + step) % 7 for step in range((last - first) % 7 + 1))
-    return frozenset(days)
 
 
 def parse_time(text: str) -> time | None:
@@ -212,3 +198,15 @@ def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
         else:
             runs.append((day, day))
     return runs
+
+
+def due_time_or_next_slot(session: Session, character: Character, due_at: datetime | None, *,
+                          now: datetime, exclude_post_id: int | None = None, field: str = "due_at") -> datetime:
+    """Return `due_at` when one was given, else the character's next free rhythm slot; refuse when it has none."""
+    if due_at is not None:
+        return due_at
+    slot = next_free_slot(session, character, now, exclude_post_id=exclude_post_id)
+    if slot is None:
+        raise DomainError(f"{character.name} has no posting rhythm with a free slot; give a date and time.",
+                          field=field)
+    return slot
