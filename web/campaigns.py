@@ -3,12 +3,11 @@
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from pydantic import ValidationError
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action
 from characters.bibles.bible import list_characters
-from characters.core.errors import DomainError
 from characters.core.models import Campaign
 from characters.posting.campaigns import (
     CampaignInput,
@@ -20,8 +19,9 @@ from characters.posting.campaigns import (
 )
 from characters.posting.posts import first_texts, list_posts
 from web.context import current_member, workspace_blueprint
-from web.database import get_session, unit_of_work
+from web.database import get_session
 from web.forms import EmptyForm
+from web.formtools import FieldErrors, save_form
 from web.posts.present import int_arg, viewer_zone
 
 bp = workspace_blueprint("campaigns", __name__, "/campaigns")
@@ -44,15 +44,19 @@ def _form_data() -> dict[str, object]:
             "character_ids": [v for v in (int_arg(x) for x in form.getlist("characters")) if v is not None]}
 
 
-def _render_form(data: dict[str, object], errors: dict[str, str], campaign: Campaign | None) -> str:
+def _render_form(data: dict[str, object], errors: FieldErrors, campaign: Campaign | None) -> str:
     member = current_member()
     return render_template("campaigns/edit.html", data=data, errors=errors, campaign=campaign,
                            characters=list_characters(get_session(), member.workspace))
 
 
-def _errors(error: ValidationError) -> dict[str, str]:
-    return {str(item["loc"][0]) if item["loc"] else "form": item["msg"].removeprefix("Value error, ")
-            for item in error.errors()}
+def _save(db: Session, data: dict[str, object], campaign: Campaign | None) -> Campaign:
+    member = current_member()
+    values = CampaignInput.model_validate(data)
+    if campaign is None:
+        return create_campaign(session=db, member=member, data=values)
+    return update_campaign(session=db, member=member, data=values,
+                           campaign=get_campaign(db, member.workspace, campaign.id or 0))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -72,18 +76,9 @@ def edit(campaign_id: int | None = None) -> str | Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     data = _form_data()
-    try:
-        with unit_of_work() as db:
-            values = CampaignInput.model_validate(data)
-            if campaign is None:
-                saved = create_campaign(session=db, member=member, data=values)
-            else:
-                saved = update_campaign(session=db, member=member, data=values,
-                                        campaign=get_campaign(db, member.workspace, campaign.id or 0))
-    except ValidationError as error:
-        return _render_form(data, _errors(error), campaign)
-    except DomainError as error:
-        return _render_form(data, {error.field or "form": error.message}, campaign)
+    saved, errors = save_form(lambda db: _save(db, data, campaign))
+    if saved is None:
+        return _render_form(data, errors, campaign)
     flash(f"Campaign “{saved.name}” saved.", "success")
     return redirect(url_for("campaigns.detail", campaign_id=saved.id))
 

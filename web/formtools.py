@@ -1,8 +1,9 @@
 """The one form pattern: parse input with pydantic, call the domain, and put every error onto the field it names.
 
-A view calls `run_form(lambda: domain_call(Model.model_validate(data)), field_map)`; it gets the result or a
-`FieldErrors` (messages by field name, `FORM` for the form as a whole). WTForms pages attach them with
-`apply_errors`; plain templates read `errors[name]`. The API uses `validation_errors` for its error body.
+A view calls `run_form(lambda: domain_call(Model.model_validate(data)), field_map)`, or `save_form(lambda db: ...)`
+to run the call in one unit of work; it gets the result or a `FieldErrors` (messages by field name, `FORM` for
+the form as a whole). WTForms pages attach them with `apply_errors`; plain templates read `errors[name]` through
+the `_forms.html` macros. See docs/forms.md.
 """
 
 from collections.abc import Callable, Mapping
@@ -10,8 +11,10 @@ from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from characters.core.errors import DomainError, readable_validation_message
+from web.database import unit_of_work
 
 FORM = "form"
 FieldErrors = dict[str, list[str]]
@@ -28,6 +31,17 @@ def run_form(action: Callable[[], Result], field_map: Mapping[str, str] | Locati
         return None, validation_errors(error, field_map)
     except DomainError as error:
         return None, domain_errors(error, field_map)
+
+
+def save_form(action: Callable[[Session], Result], field_map: Mapping[str, str] | LocationMap | None = None,
+              ) -> tuple[Result | None, FieldErrors]:
+    """Like run_form, with `action` given the session of one unit of work: committed, or rolled back on any error."""
+
+    def in_transaction() -> Result:
+        with unit_of_work() as db:
+            return action(db)
+
+    return run_form(in_transaction, field_map)
 
 
 def validation_errors(error: ValidationError, field_map: Mapping[str, str] | LocationMap | None = None,

@@ -1,5 +1,7 @@
 """Campaigns: editors plan them, posts join them, the page shows progress."""
 
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -31,18 +33,21 @@ def test_editor_creates_a_campaign_and_posts_join_it(client, auth, session, peop
     assert "Spring Launch" in client.get("/w/cp/campaigns/").data.decode()
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"name": ""}, "String should have at least 1 character"),
-    ({"name": "  "}, "a campaign needs a name"),
-    ({"name": "X", "starts_on": "2026-03-02", "ends_on": "2026-03-01"}, "cannot end before it starts"),
-    ({"name": "X", "starts_on": "not-a-date"}, "valid date"),
-    ({"name": "X", "characters": ["99999"]}, "characters of this workspace"),
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"name": ""}, "name", "String should have at least 1 character"),
+    ({"name": "  "}, "name", "A campaign needs a name"),
+    ({"name": "X", "starts_on": "2026-03-02", "ends_on": "2026-03-01"}, "form", "cannot end before it starts"),
+    ({"name": "X", "starts_on": "not-a-date"}, "starts_on", "valid date"),
+    ({"name": "X", "characters": ["99999"]}, "character_ids", "characters of this workspace"),
 ])
-def test_bad_campaigns_are_refused_with_a_message(client, auth, session, people, data, message):
+def test_bad_campaigns_are_refused_with_a_message_on_the_field(client, auth, session, people, data, field, message):
     auth.login("editor@cp.example", DEFAULT_PASSWORD)
     response = client.post("/w/cp/campaigns/new", data=data)
     assert response.status_code == 200
-    assert message in response.data.decode()
+    where = '<div class="form-error" role="alert"><p>' if field == "form" else f'<p class="error" id="{field}-error">'
+    shown = re.search(f"{re.escape(where)}([^<]*)</p>", response.data.decode())
+    assert shown is not None
+    assert message in shown.group(1)
     assert session.exec(select(Campaign)).first() is None
 
 
