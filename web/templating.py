@@ -8,11 +8,12 @@ from flask import Flask, g
 from flask_login import current_user
 
 from characters.accounts.workspaces import Action, workspaces_for
+from characters.core.platforms import platform_limits
 from web.database import get_session
 
 
 def register(app: Flask) -> None:
-    """Expose the current member, the user's workspaces and date helpers to templates."""
+    """Expose the current member, the user's workspaces, the platforms' limits and date helpers to templates."""
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -24,6 +25,8 @@ def register(app: Flask) -> None:
         }
 
     app.add_template_filter(format_datetime, "datetime")
+    # The editor's live counter reads the same table as the checker and the publishers (base.html hands it over).
+    app.add_template_global(platform_limits(), "platform_limits")
 
 
 def _my_workspaces() -> list[Any]:

@@ -8,20 +8,9 @@ import regex
 from characters.bibles.card_data import CardData, GreenroomExtension
 from characters.consistency.lexicon import AnachronismLexicon, TermMatcher, future_years
 from characters.consistency.result import Finding, Severity
-from characters.consistency.text import (
-    Span,
-    emoji_spans,
-    grapheme_count,
-    grapheme_offset,
-    hashtag_spans,
-    normalise_apostrophes,
-    url_spans,
-    words,
-    x_weighted_length,
-)
+from characters.consistency.text import emoji_spans, hashtag_spans, normalise_apostrophes, words
+from characters.core.platforms import Span, grapheme_count, grapheme_offset, platform_named, url_spans
 
-PLATFORM_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
-MASTODON_URL_LENGTH = 23  # Mastodon counts every link as 23 characters, like X
 MAX_FINDINGS_PER_RULE = 10  # a 100 KB paste should not produce thousands of identical findings
 
 # When each kind of post furniture first existed, for characters whose era ends earlier.
@@ -487,13 +476,11 @@ def check_format(rules: RuleSet, text: str, who: str, platform: str | None) -> l
             Finding("format.urls", "fail", f"{who}'s posts carry no links ('{s.text}').", s.start, s.end, "")
             for s in urls
         )
-    findings += _length_findings(text, who, voice.max_chars, platform, urls)
+    findings += _length_findings(text, who, voice.max_chars, platform)
     return findings
 
 
-def _length_findings(
-    text: str, who: str, max_chars: int | None, platform: str | None, urls: Sequence[Span]
-) -> list[Finding]:
+def _length_findings(text: str, who: str, max_chars: int | None, platform: str | None) -> list[Finding]:
     """Fail texts longer than the card's limit (graphemes) or the platform's own count."""
     findings: list[Finding] = []
     graphemes = grapheme_count(text)
@@ -507,24 +494,17 @@ def _length_findings(
                 len(text),
             )
         )
-    if platform is None or platform not in PLATFORM_LIMITS:
+    limits = platform_named(platform)
+    if limits is None:
         return findings
-    limit = PLATFORM_LIMITS[platform]
-    if platform == "x":
-        length, start = x_weighted_length(text)
-    elif platform == "bluesky":
-        length = graphemes
-        start = grapheme_offset(text, limit)
-    else:
-        length = len(text) + sum(MASTODON_URL_LENGTH - len(s.text) for s in urls)
-        start = min(limit, len(text))
-    if length > limit:
+    length = limits.measure(text)
+    if length > limits.max_chars:
         findings.append(
             Finding(
                 "format.length",
                 "fail",
-                f"{length} characters as {platform} counts them; the limit is {limit}.",
-                start,
+                f"{length} characters as {platform} counts them; the limit is {limits.max_chars}.",
+                limits.overflow_offset(text),
                 len(text),
             )
         )

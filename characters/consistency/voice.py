@@ -13,7 +13,8 @@ import regex
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from characters.consistency.cues import CUE_WORDING, cue_counts
-from characters.consistency.text import emoji_spans, grapheme_count, normalise_apostrophes, sentences, words
+from characters.consistency.text import emoji_spans, normalise_apostrophes, sentences, words
+from characters.core.platforms import grapheme_count
 
 Vector = npt.NDArray[np.float64]
 Direction = Literal["both", "high", "low"]

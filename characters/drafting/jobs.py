@@ -21,6 +21,7 @@ from characters.consistency import CheckResult, Finding, check_text
 from characters.consistency.text import hashtag_spans, words
 from characters.core.errors import DomainError
 from characters.core.models import Character, Generation, Post, PostPart, require_id
+from characters.core.platforms import PLATFORMS
 from characters.drafting.prompting import DEFAULT_BUDGET, Prompt, PromptTooLong, build_prompt, count_tokens
 from characters.llm.adapter import (
     CallOptions,
@@ -31,7 +32,7 @@ from characters.llm.adapter import (
     LlmMalformedJson,
     TextDelta,
 )
-from characters.posting.threads import PLATFORM_LIMITS, limit_for
+from characters.posting.threads import limit_for
 
 JobKind = Literal["generate", "rewrite", "reply"]
 RewriteMode = Literal["in_character", "shorter", "platform", "fix"]
@@ -112,7 +113,7 @@ def _checked_count(n: int) -> int:
 
 
 def _checked_platform(platform: str | None) -> str | None:
-    if platform and platform not in PLATFORM_LIMITS:
+    if platform and platform not in PLATFORMS:
         raise DraftInputError(f"Unknown platform {platform!r}.", field="platform")
     return platform or None
 

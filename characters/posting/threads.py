@@ -1,20 +1,20 @@
 """Split a long text into a thread that fits a platform's limit, on paragraph, sentence and word boundaries.
 
 Deterministic and model-free: a writer can always split a draft, with or without an LLM. Lengths are measured
-the way each platform counts (Bluesky: graphemes; X: weighted code points, links as 23; Mastodon: code points,
-links as 23), so an emoji or an accented letter never gets cut in half and never pushes a part over the limit.
+the way each platform counts (`characters.core.platforms`: Bluesky graphemes; X weighted code points, links as
+23; Mastodon code points, links as 23), so an emoji or an accented letter never gets cut in half and never
+pushes a part over the limit.
 """
 
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import regex
-from twitter_text import parse_tweet
 
-from characters.consistency.text import grapheme_count, url_spans
+from characters.core.platforms import PLATFORMS, grapheme_count, platform_named
 
-PLATFORM_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
-LINK_LENGTH = 23  # X and Mastodon count every link as this many characters, whatever its length
+# The table's limits by name, for the drafting pages' platform lists.
+PLATFORM_LIMITS = {name: platform.max_chars for name, platform in PLATFORMS.items()}
 
 Measure = Callable[[str], int]
 
@@ -29,16 +29,14 @@ _GRAPHEME = regex.compile(r"\X")
 
 def measure_for(platform: str | None) -> Measure:
     """Return the length function of a platform (graphemes when none is given)."""
-    if platform == "x":
-        return lambda text: int(parse_tweet(text).weightedLength)
-    if platform == "mastodon":
-        return lambda text: len(text) + sum(LINK_LENGTH - len(span.text) for span in url_spans(text))
-    return grapheme_count
+    found = platform_named(platform)
+    return found.measure if found else grapheme_count
 
 
 def limit_for(platform: str | None, max_chars: int | None = None) -> int:
     """Return the tighter of the platform's limit and the character's own `max_chars`."""
-    limits = [limit for limit in (PLATFORM_LIMITS.get(platform or ""), max_chars) if limit]
+    found = platform_named(platform)
+    limits = [limit for limit in (found and found.max_chars, max_chars) if limit]
     if not limits:
         raise ValueError("pick a platform or give a limit to split by")
     return min(limits)

@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from characters.core.models import ChannelKind
+from characters.core.platforms import Platform
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,14 @@ class Publisher(Protocol):
     def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
         """Return a short description of the connected account, or raise PublishError."""
         ...
+
+
+def check_length(part: PartContent, position: int, platform: Platform) -> None:
+    """Refuse, before anything is sent, a part longer than the platform allows as it counts length."""
+    length = platform.measure(part.text)
+    if length > platform.max_chars:
+        raise PublishError(f"Part {position + 1} has {length} characters; {platform.label} allows "
+                           f"{platform.max_chars}.", retryable=False)
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:

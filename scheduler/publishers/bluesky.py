@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import regex
 from atproto import Client, client_utils, models
 from atproto_client import exceptions as atproto_errors
 from atproto_client.request import Request
 from PIL import Image, UnidentifiedImageError
 
 from characters.core.models import ChannelKind
+from characters.core.platforms import BLUESKY
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,
@@ -26,13 +26,11 @@ from scheduler.publishers.base import (
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    check_length,
     retry_after_seconds,
 )
 
 POST_COLLECTION = "app.bsky.feed.post"
-MAX_GRAPHEMES = 300
-MAX_TEXT_BYTES = 3000
-MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images accepts blobs up to 1,000,000 bytes
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -51,25 +49,18 @@ def record_key(idempotency_key: str, part_index: int) -> str:
     return "".join(_TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
-def grapheme_count(text: str) -> int:
-    """Return the number of user-perceived characters (extended grapheme clusters), as Bluesky counts them."""
-    return len(regex.findall(r"\X", text))
-
-
 def check_part(part: PartContent, position: int) -> None:
     """Refuse, before anything is sent, a part Bluesky would reject."""
     label = f"Part {position + 1}"
-    count = grapheme_count(part.text)
-    if count > MAX_GRAPHEMES:
-        raise PublishError(f"{label} has {count} characters; Bluesky allows {MAX_GRAPHEMES}.", retryable=False)
-    if len(part.text.encode("utf-8")) > MAX_TEXT_BYTES:
-        raise PublishError(f"{label} is longer than Bluesky's {MAX_TEXT_BYTES} bytes.", retryable=False)
+    check_length(part, position, BLUESKY)
+    if BLUESKY.max_text_bytes is not None and len(part.text.encode("utf-8")) > BLUESKY.max_text_bytes:
+        raise PublishError(f"{label} is longer than Bluesky's {BLUESKY.max_text_bytes} bytes.", retryable=False)
     if not part.text.strip() and part.image is None:
         raise PublishError(f"{label} is empty.", retryable=False)
     if part.image is not None:
-        if len(part.image) > MAX_IMAGE_BYTES:
+        if BLUESKY.max_image_bytes is not None and len(part.image) > BLUESKY.max_image_bytes:
             raise PublishError(f"{label}'s image is {len(part.image):,} bytes; Bluesky accepts up to "
-                               f"{MAX_IMAGE_BYTES:,}.", retryable=False)
+                               f"{BLUESKY.max_image_bytes:,}.", retryable=False)
         if part.image_mime and not part.image_mime.startswith("image/"):
             raise PublishError(f"{label}'s attachment is {part.image_mime}, not an image.", retryable=False)
 

@@ -34,8 +34,9 @@ from characters.consistency.lexicon import (
     anachronism_lexicon,
     future_years,
 )
-from characters.consistency.text import emoji_spans, grapheme_count, x_weighted_length
+from characters.consistency.text import emoji_spans
 from characters.consistency.voice import Draft, PairCalibration, workspace_offset
+from characters.core.platforms import X, grapheme_count
 
 UNSEEN = Path(__file__).parent / "fixtures" / "consistency-unseen"
 
@@ -639,7 +640,7 @@ def test_the_character_itself_among_others_is_ignored(checker: Checker, unseen: 
     ],
 )
 def test_x_length_agrees_with_twitter_text(text: str) -> None:
-    assert x_weighted_length(text)[0] == parse_tweet(text).weightedLength
+    assert X.measure(text) == parse_tweet(text).weightedLength
 
 
 @pytest.mark.parametrize("text", ["a." * 5000, "ab-" * 4000, "‘ " * 5000, "would you like a post " * 500])

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from characters.consistency.text import grapheme_count
+from characters.core.platforms import grapheme_count
 from characters.posting.threads import limit_for, measure_for, split_for_platform, split_thread
 
 FAMILY = "👩\u200d👩\u200d👧\u200d👦"

@@ -10,8 +10,9 @@ from atproto import Client
 from atproto_client.request import Request
 from PIL import Image
 
+from characters.core.platforms import grapheme_count
 from scheduler.publishers.base import OutcomeUnknown, PartContent, PublishError, PublishRequest
-from scheduler.publishers.bluesky import BlueskyPublisher, grapheme_count, record_key
+from scheduler.publishers.bluesky import BlueskyPublisher, record_key
 from tests.services.pds import running_pds
 
 _names = itertools.count(1)

@@ -12,7 +12,8 @@
   const findingsList = document.getElementById("check-findings");
   const csrf = form.querySelector("input[name=csrf_token]").value;
   const segmenter = window.Intl && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
-  const LIMITS = { bluesky: 300, mastodon: 500 };
+  // The networks' limits, from the server's one table (characters/core/platforms.py via base.html).
+  const LIMITS = JSON.parse(document.getElementById("platform-limits").textContent);
   let lastFocused = null;
   let timer = null;
   let inFlight = null;
@@ -26,7 +27,7 @@
     const counter = document.getElementById(`${area.id.replace(/-text$/, "")}-count`);
     if (!counter) return;
     const count = graphemes(area.value);
-    const limits = selectedPlatforms().map((kind) => LIMITS[kind]);
+    const limits = selectedPlatforms().map((kind) => LIMITS[kind].max_chars);
     const limit = limits.length ? Math.min(...limits) : null;
     counter.textContent = limit ? `${count} / ${limit}` : `${count} characters`;
     counter.classList.toggle("over", limit !== null && count > limit);
