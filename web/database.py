@@ -7,7 +7,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from characters.core.db import make_engine
+from characters.core.db import committing, make_engine
 
 _ENGINE_KEY = "greenroom.engine"
 
@@ -43,10 +43,5 @@ def _close_session(error: BaseException | None) -> None:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """Yield the request's session; commit if the block succeeds, roll everything back if it raises."""
-    session = get_session()
-    try:
+    with committing(get_session()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise

@@ -56,15 +56,21 @@ def make_engine(database_url: str, **engine_options: Any) -> Engine:
 
 
 @contextmanager
+def committing(session: Session) -> Iterator[Session]:
+    """Commit the session if the block succeeds; roll everything back if it raises."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """Yield a session that commits on success and rolls back on any error (for jobs and CLI)."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with Session(engine, expire_on_commit=False) as session, committing(session):
+        yield session
 
 
 def _sqlite_write_lock(engine: Engine) -> threading.Lock:
