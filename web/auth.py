@@ -2,21 +2,23 @@
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from pydantic import ValidationError
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from characters.accounts.users import UserCreate, authenticate, count_users, create_user
 from characters.accounts.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
-from characters.core.errors import DomainError, NotFound
-from characters.core.models import User
+from characters.core.errors import NotFound
+from characters.core.models import User, Workspace
 from web.database import get_session, unit_of_work
 from web.extensions import limiter
 from web.forms import AccountFields, EmptyForm, LoginForm, SetupForm
-from web.formtools import apply_domain_error, apply_validation_error
+from web.formtools import apply_errors, save_form
 from web.security import LoginUser, is_safe_next
 
 bp = Blueprint("auth", __name__)
 FAILED_LOGIN_MESSAGE = "That email and password don't match an account."
+# The setup form names the workspace's fields apart from the person's.
+SETUP_FIELDS = {"slug": "workspace_slug", "name": "workspace_name"}
 
 
 def _login_limit() -> str:
@@ -65,22 +67,20 @@ def setup() -> str | Response:
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
-        try:
-            with unit_of_work() as db:
-                user = create_user(session=db, user_create=UserCreate(
-                    email=form.email.data, display_name=form.display_name.data or "",
-                    password=form.password.data or "", is_admin=True))
-                workspace = create_workspace(session=db, owner=user, workspace_create=WorkspaceCreate(
-                    slug=form.workspace_slug.data or "", name=form.workspace_name.data or ""))
-        except ValidationError as error:
-            apply_validation_error(form, error, {"slug": "workspace_slug", "name": "workspace_name"})
-        except DomainError as error:
-            apply_domain_error(form, error, {"slug": "workspace_slug"})
-        else:
+        created, errors = save_form(lambda db: _create_admin(db, form), SETUP_FIELDS)
+        apply_errors(form, errors)
+        if created is not None:
+            user, workspace = created
             _start_session(user, remember=False)
             flash("Your account and workspace are ready. Add your first character.", "success")
             return redirect(url_for("workspaces.dashboard", workspace=workspace.slug))
     return render_template("auth/setup.html", form=form)
+
+
+def _create_admin(db: Session, form: SetupForm) -> tuple[User, Workspace]:
+    user = _create_user(db, form, is_admin=True)
+    return user, create_workspace(session=db, owner=user, workspace_create=WorkspaceCreate(
+        slug=form.workspace_slug.data or "", name=form.workspace_name.data or ""))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -99,22 +99,26 @@ def invite(token: str) -> str | Response | tuple[str, int]:
         flash(f"You joined {joined.name} as {invitation.role}.", "success")
         return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
     if not current_user.is_authenticated and signup.validate_on_submit():
-        try:
-            with unit_of_work() as db:
-                user = create_user(session=db, user_create=UserCreate(
-                    email=signup.email.data, display_name=signup.display_name.data or "",
-                    password=signup.password.data or ""))
-                joined = accept_invite(session=db, token=token, user=user)
-        except ValidationError as error:
-            apply_validation_error(signup, error)
-        except DomainError as error:
-            apply_domain_error(signup, error)
-        else:
+        created, errors = save_form(lambda db: _sign_up_and_join(db, signup, token))
+        apply_errors(signup, errors)
+        if created is not None:
+            user, joined = created
             _start_session(user, remember=False)
             flash(f"Welcome to {joined.name}.", "success")
             return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
     return render_template("auth/invite.html", invitation=invitation, workspace=workspace, signup=signup,
                            join=join, token=token)
+
+
+def _sign_up_and_join(db: Session, signup: AccountFields, token: str) -> tuple[User, Workspace]:
+    user = _create_user(db, signup)
+    return user, accept_invite(session=db, token=token, user=user)
+
+
+def _create_user(db: Session, fields: AccountFields, *, is_admin: bool = False) -> User:
+    return create_user(session=db, user_create=UserCreate(
+        email=fields.email.data, display_name=fields.display_name.data or "", password=fields.password.data or "",
+        is_admin=is_admin))
 
 
 def _start_session(user: User, *, remember: bool) -> None:

@@ -2,19 +2,17 @@
 
 from flask import flash, make_response, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from pydantic import ValidationError
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from characters.accounts.tokens import TokenCreate, create_token, revoke_token, tokens_for
 from characters.accounts.workspaces import Action
-from characters.core.errors import DomainError
 from characters.core.models import TokenScope
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
-from web.formtools import apply_domain_error, apply_validation_error
+from web.formtools import apply_errors, save_form
 
 bp = workspace_blueprint("tokens", __name__, "/tokens")
 
@@ -34,15 +32,10 @@ def index() -> Response:
     form = TokenForm()
     secret = None
     if form.validate_on_submit():
-        try:
-            token_create = TokenCreate(name=form.name.data or "", scope=TokenScope(form.scope.data))
-            with unit_of_work() as db:
-                secret = create_token(session=db, member=member, token_create=token_create).secret
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
+        secret, errors = save_form(lambda db: create_token(session=db, member=member, token_create=TokenCreate(
+            name=form.name.data or "", scope=TokenScope(form.scope.data))).secret)
+        apply_errors(form, errors)
+        if secret is not None:
             form = TokenForm(formdata=None)
     body = render_template("tokens/index.html", tokens=tokens_for(get_session(), member), form=form, secret=secret,
                            action_form=EmptyForm(), sees_all=member.can(Action.MANAGE_MEMBERS))

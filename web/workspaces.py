@@ -2,18 +2,16 @@
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action, WorkspaceCreate, create_workspace, update_settings, workspaces_for
 from characters.bibles.bible import list_characters
-from characters.core.errors import DomainError
 from characters.core.models import PostStatus
 from characters.posting.posts import first_texts, list_posts
 from web.context import current_member, workspace_blueprint
-from web.database import get_session, unit_of_work
+from web.database import get_session
 from web.forms import WorkspaceForm, WorkspaceSettingsForm
-from web.formtools import apply_domain_error, apply_validation_error
+from web.formtools import apply_errors, save_form
 
 bp = workspace_blueprint("workspaces", __name__)
 home_bp = Blueprint("home", __name__)
@@ -35,15 +33,11 @@ def new() -> str | Response:
     """Create a workspace owned by the current user."""
     form = WorkspaceForm()
     if form.validate_on_submit():
-        try:
-            with unit_of_work() as db:
-                workspace = create_workspace(session=db, owner=current_user.user, workspace_create=WorkspaceCreate(
-                    slug=form.slug.data or "", name=form.name.data or ""))
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
+        workspace, errors = save_form(lambda db: create_workspace(
+            session=db, owner=current_user.user,
+            workspace_create=WorkspaceCreate(slug=form.slug.data or "", name=form.name.data or "")))
+        apply_errors(form, errors)
+        if workspace is not None:
             flash(f"Workspace “{workspace.name}” created.", "success")
             return redirect(url_for("workspaces.dashboard", workspace=workspace.slug))
     return render_template("workspaces/new.html", form=form)
@@ -69,15 +63,11 @@ def settings() -> str | Response:
     member.require(Action.MANAGE_SETTINGS)
     form = WorkspaceSettingsForm(obj=member.workspace)
     if form.validate_on_submit():
-        try:
-            with unit_of_work() as db:
-                update_settings(session=db, member=member, name=form.name.data or "",
-                                two_person_rule=form.two_person_rule.data,
-                                writers_edit_bibles=form.writers_edit_bibles.data,
-                                store_prompts=form.store_prompts.data)
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
+        saved, errors = save_form(lambda db: update_settings(
+            session=db, member=member, name=form.name.data or "", two_person_rule=form.two_person_rule.data,
+            writers_edit_bibles=form.writers_edit_bibles.data, store_prompts=form.store_prompts.data))
+        apply_errors(form, errors)
+        if saved is not None:
             flash("Settings saved.", "success")
             return redirect(url_for("workspaces.settings"))
     return render_template("workspaces/settings.html", form=form)
