@@ -29,7 +29,7 @@ from web.characters import bp, present
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms_characters import ROW_FORMS, TIMEZONE_LIST_ID, BibleForm, ImportForm
-from web.formtools import apply_domain_error, apply_validation_error
+from web.formtools import apply_errors, domain_errors, save_form, validation_errors
 
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "alternate_greetings": TextRow, "banned": BannedRow, "preferred": PreferredRow, "canon_posts": TextRow,
@@ -74,7 +74,7 @@ def _rows(field_list: Any, model: type[BaseModel]) -> tuple[list[BaseModel], boo
         try:
             rows.append(model.model_validate(values))
         except ValidationError as error:
-            apply_validation_error(entry.form, error)
+            apply_errors(entry.form, validation_errors(error))
             valid = False
     return rows, valid
 
@@ -95,7 +95,7 @@ def edit_from_form(form: BibleForm) -> BibleEdit | None:
     try:
         edit = BibleEdit.model_validate(values)
     except ValidationError as error:
-        apply_validation_error(form, error)
+        apply_errors(form, validation_errors(error))
         return None
     return edit if valid else None
 
@@ -116,13 +116,10 @@ def new() -> str | Response:
         # Check both layers either way, so every problem shows at once.
         valid, edit = form.validate(), edit_from_form(form)
         if valid and edit is not None:
-            try:
-                with unit_of_work() as db:
-                    character = create_character_from_edit(session=db, member=member, edit=edit,
-                                                           note=form.note.data or "")
-            except DomainError as error:
-                apply_domain_error(form, error)
-            else:
+            character, errors = save_form(lambda db: create_character_from_edit(
+                session=db, member=member, edit=edit, note=form.note.data or ""))
+            apply_errors(form, errors)
+            if character is not None:
                 flash(f"{character.name} is created.", "success")
                 return redirect(url_for("characters.page", slug=character.slug))
     return _render_editor(form, None)
@@ -153,7 +150,7 @@ def edit(slug: str) -> str | Response:
                 conflict = True
                 form.form_errors.append("Someone saved at the same moment as you.")
             except DomainError as error:
-                apply_domain_error(form, error)
+                apply_errors(form, domain_errors(error))
             else:
                 flash(f"Saved as version {version.number}.", "success")
                 return redirect(url_for("characters.page", slug=character.slug))
@@ -167,13 +164,11 @@ def import_file() -> str | Response:
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            with unit_of_work() as db:
-                character, warnings = import_card(session=db, member=member, filename=upload.filename,
-                                                  raw=upload.read(MAX_CARD_BYTES + 1))
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
+        imported, errors = save_form(lambda db: import_card(session=db, member=member, filename=upload.filename,
+                                                            raw=upload.read(MAX_CARD_BYTES + 1)))
+        apply_errors(form, errors)
+        if imported is not None:
+            character, warnings = imported
             flash(f"Imported {character.name}.", "success")
             for warning in warnings:
                 flash(warning, "warning")

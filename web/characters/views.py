@@ -21,13 +21,13 @@ from characters.bibles.bible import (
     upload_avatar,
 )
 from characters.bibles.cards import MAX_AVATAR_BYTES
-from characters.core.errors import DomainError, NotFound
+from characters.core.errors import NotFound
 from characters.core.models import Character
 from web.characters import bp, present
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms_characters import AvatarForm
-from web.formtools import apply_domain_error
+from web.formtools import apply_errors, save_form
 
 
 @bp.route("/")
@@ -100,13 +100,10 @@ def avatar_upload(slug: str) -> str | Response:
     character = _character(slug)
     form = AvatarForm()
     if form.validate_on_submit():
-        try:
-            with unit_of_work() as db:
-                upload_avatar(session=db, member=member, character=character,
-                              raw=form.avatar.data.read(MAX_AVATAR_BYTES + 1))
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
+        _, errors = save_form(lambda db: upload_avatar(session=db, member=member, character=character,
+                                                       raw=form.avatar.data.read(MAX_AVATAR_BYTES + 1)))
+        apply_errors(form, errors)
+        if not errors:
             flash("New picture saved.", "success")
             return redirect(url_for("characters.page", slug=character.slug))
     return _render_page(character, form)
