@@ -1,13 +1,12 @@
 """WTForms forms; domain validation still happens in characters/ (the forms only parse)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.fields import IntegerField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 
 from characters.accounts.users import MIN_PASSWORD_LENGTH
 from characters.core.models import Role
-from characters.posting.posts import MAX_POST_CHARS
 
 ROLE_CHOICES = [SelectChoice(Role.WRITER.value, "Writer — drafts and submits posts"),
                 SelectChoice(Role.EDITOR.value, "Editor — approves, rejects and schedules"),
@@ -63,8 +62,3 @@ class RoleForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that POST."""
-
-
-class DraftForm(FlaskForm):
-    character = SelectField("Character", validators=[DataRequired(message="Pick a character.")])
-    text = TextAreaField("Post", validators=[Optional(), Length(max=MAX_POST_CHARS)])
