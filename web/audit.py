@@ -2,9 +2,7 @@
 
 from flask import render_template, request
 
-from characters.core.models import Post
-from characters.posting.posts import first_texts
-from characters.posting.workflow import audit_actions, audit_log
+from characters.audit.log import audit_actions, audit_page
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
 from web.posts.present import int_arg, viewer_zone
@@ -20,10 +18,6 @@ def index() -> str:
     db = get_session()
     actions = audit_actions(db, member.workspace)
     action = request.args.get("action") if request.args.get("action") in actions else None
-    rows = audit_log(db, member.workspace, action=action, before_id=int_arg(request.args.get("before")),
-                     limit=PAGE + 1)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
-    texts = first_texts(db, [p for p in (db.get(Post, e.post_id) for e, _ in rows if e.post_id) if p is not None])
-    return render_template("audit/index.html", rows=rows, actions=actions, action=action, texts=texts,
-                           next_before=rows[-1][0].id if more and rows else None, zone=viewer_zone())
+    page = audit_page(db, member.workspace, action=action, before_id=int_arg(request.args.get("before")), limit=PAGE)
+    return render_template("audit/index.html", rows=page.rows, actions=actions, action=action,
+                           next_before=page.next_before, zone=viewer_zone())

@@ -5,25 +5,28 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
-from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action
+from characters.audit.log import scene_events
 from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError, NotFound, PermissionDenied
-from characters.core.models import AuditEvent, Scene, utcnow
+from characters.core.models import Scene, require_id, utcnow
 from characters.posting.campaigns import list_campaigns
-from characters.posting.rhythm import next_free_slot
+from characters.posting.rhythm import due_time_or_next_slot, next_free_slot
 from characters.posting.scenes import (
     MAX_LINES,
     SceneInput,
     approve_scene,
     cancel_scene,
     create_scene,
+    first_character,
     get_scene,
+    line_counts,
     list_scenes,
     reject_scene,
     save_scene,
+    scene_actions,
     scene_lines,
     submit_scene,
 )
@@ -43,8 +46,7 @@ def index() -> str:
     member = current_member()
     db = get_session()
     scenes = list_scenes(db, member.workspace)
-    return render_template("scenes/index.html", scenes=scenes,
-                           counts={s.id: len(scene_lines(db, s)) for s in scenes})
+    return render_template("scenes/index.html", scenes=scenes, counts=line_counts(db, scenes))
 
 
 def _parse_lines() -> tuple[dict[str, Any], str]:
@@ -120,13 +122,11 @@ def detail(scene_id: int) -> str:
     lines = scene_lines(db, scene)
     first = lines[0].character if lines else None
     zone = character_zone(first) if first else viewer_zone()
-    slot = next_free_slot(db, first, utcnow()) if first and member.can(Action.APPROVE) else None
-    events = list(db.exec(select(AuditEvent).where(AuditEvent.scene_id == scene.id)
-                          .order_by(col(AuditEvent.id).desc())).all())
-    own = member.workspace.two_person_rule and member.user.id in (
-        {scene.author_id} | {line.post.submitted_by_id for line in lines})
+    actions = scene_actions(member, scene, [line.post for line in lines])
+    slot = next_free_slot(db, first, utcnow()) if first and actions["approve"] else None
     return render_template("scenes/detail.html", scene=scene, lines=lines, char_zone=zone, zone=viewer_zone(),
-                           suggestion=slot, suggestion_input=local_input(slot, zone), events=events, own=own,
+                           suggestion=slot, suggestion_input=local_input(slot, zone),
+                           events=scene_events(db, require_id(scene)), actions=actions,
                            fails=any(line.post.check_verdict == "fail" for line in lines),
                            starts_input=local_input(scene.starts_at, zone))
 
@@ -202,17 +202,11 @@ def _apply(action: str, scene: Scene, version: int) -> str:
     if action == "cancel":
         cancel_scene(session=db, member=member, scene=scene, expected_version=version)
         return "Scene cancelled."
-    lines = scene_lines(db, scene)
-    if not lines:
-        raise DomainError("This scene has no lines.")
-    zone = character_zone(lines[0].character)
-    if request.form.get("when") == "next":
-        start = next_free_slot(db, lines[0].character, utcnow())
-        if start is None:
-            raise DomainError("The first character has no free rhythm slot; pick a start time.")
-    else:
-        start = parse_local(request.form.get("starts_local", ""), zone, "starts_at")
+    opener = first_character(db, scene)
+    zone = character_zone(opener)
+    given = None if request.form.get("when") == "next" else parse_local(request.form.get("starts_local", ""), zone,
+                                                                         "starts_at")
+    start = due_time_or_next_slot(db, opener, given, now=utcnow(), field="starts_at")
     posts = approve_scene(session=db, member=member, scene=scene, expected_version=version, starts_at=start,
                           override_reason=request.form.get("override_reason", ""))
     return f"Scene approved: {len(posts)} lines from {start.astimezone(zone):%a %d %b %H:%M} ({zone.key})."
-

@@ -6,7 +6,17 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Member
-from characters.core.models import Notification, utcnow
+from characters.core.models import Notification, Post, User, utcnow
+
+
+def notify(session: Session, *, user_id: int | None, workspace_id: int, post: Post | None, message: str,
+           actor: User | None = None) -> None:
+    """Leave a message for a user, unless they caused the event themselves."""
+    if user_id is None or (actor is not None and actor.id == user_id):
+        return
+    session.add(Notification(user_id=user_id, workspace_id=workspace_id, post_id=post.id if post else None,
+                             message=message[:2000]))
+    session.flush()
 
 
 def unread_count(session: Session, member: Member) -> int:

@@ -10,6 +10,7 @@ with the rule's approver and the current bible version. If the text now fails th
 bible changed since the rule was approved), that occurrence comes out **in review** instead, for an editor.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_event
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import (
     Character,
@@ -37,7 +39,7 @@ from characters.posting.workflow import (
     cancel_targets,
     check_texts,
     conditional_update,
-    record_event,
+    own_work,
     require_reviewer,
     schedule_targets,
 )
@@ -210,6 +212,40 @@ def _transition(session: Session, member: Member, rule: RecurringRule, expected_
                        values={"status": to_status.value, "version": col(RecurringRule.version) + 1, **values})
     record_event(session, workspace_id=rule.workspace_id, actor=member.user, action=f"rule_{verb}",
                  from_status=old, to_status=to_status.value, reason=reason, details={"rule": rule.id})
+
+
+def rule_actions(member: Member, rule: RecurringRule) -> dict[str, bool]:
+    """Return which buttons to offer this member on this rule (the server re-checks every one)."""
+    status = PostStatus(rule.status)
+    own = own_work(member, rule)
+    return {
+        "submit": member.can(Action.SUBMIT) and status is PostStatus.DRAFT,
+        "approve": member.can(Action.APPROVE) and status is PostStatus.IN_REVIEW and not own,
+        "reject": member.can(Action.APPROVE) and status is PostStatus.IN_REVIEW,
+        "stop": status in (PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED)
+        and (member.can(Action.APPROVE) or rule.author_id == member.user.id),
+        "own": own,
+    }
+
+
+@dataclass(frozen=True)
+class RuleOverview:
+    """What a rule's page shows: the rule, its character, its next occurrences and the posts made so far."""
+
+    rule: RecurringRule
+    character: Character | None
+    upcoming: list[datetime]
+    posts: list[Post]
+
+
+def rule_overview(session: Session, workspace: Workspace, rule_id: int, now: datetime, *,
+                  days: int = 60, shown: int = 10, made: int = 50) -> RuleOverview:
+    """Return a rule of this workspace with its next `shown` occurrences within `days` and its first `made` posts."""
+    rule = get_rule(session, workspace, rule_id)
+    posts = session.exec(select(Post).where(Post.recurring_rule_id == rule.id)
+                         .order_by(col(Post.due_at), col(Post.id)).limit(made)).all()
+    return RuleOverview(rule=rule, character=session.get(Character, rule.character_id),
+                        upcoming=occurrences(rule, now, now + timedelta(days=days))[:shown], posts=list(posts))
 
 
 def list_rules(session: Session, workspace: Workspace) -> list[tuple[RecurringRule, Character]]:

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_event
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import Character, Comment, Post, PostStatus, Scene, Workspace, require_id, utcnow
 from characters.posting.posts import (
@@ -36,7 +38,7 @@ from characters.posting.workflow import (
     check_post,
     conditional_update,
     ensure_not_in_flight,
-    record_event,
+    own_work,
     refusal,
     require_future,
     require_reviewer,
@@ -142,6 +144,15 @@ def _write_lines(session: Session, member: Member, scene: Scene, data: SceneInpu
 def scene_posts(session: Session, scene: Scene) -> list[Post]:
     """Return the scene's line posts in order."""
     return list(session.exec(select(Post).where(Post.scene_id == scene.id).order_by(col(Post.scene_position))))
+
+
+def first_character(session: Session, scene: Scene) -> Character:
+    """Return who speaks the scene's first line: the scene starts in their rhythm and zone."""
+    first = session.exec(select(Post).where(Post.scene_id == scene.id).order_by(col(Post.scene_position))).first()
+    character = session.get(Character, first.character_id) if first is not None else None
+    if character is None:
+        raise DomainError("This scene has no lines.")
+    return character
 
 
 def scene_lines(session: Session, scene: Scene) -> list[LineView]:
@@ -290,10 +301,40 @@ def cancel_scene(*, session: Session, member: Member, scene: Scene, expected_ver
                  scene_id=scene.id, from_status=old, to_status=PostStatus.CANCELLED.value)
 
 
+OPEN = frozenset({PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED})
+
+
+def scene_actions(member: Member, scene: Scene, posts: list[Post]) -> dict[str, bool]:
+    """Return which buttons to offer this member on this scene and its line posts (the server re-checks each)."""
+    status = PostStatus(scene.status)
+    own = own_work(member, scene, *posts)
+    writer_may_cancel = (member.can(Action.DRAFT) and scene.author_id == member.user.id
+                         and status in (PostStatus.DRAFT, PostStatus.IN_REVIEW))
+    return {
+        "edit": member.can(Action.DRAFT) and status in OPEN,
+        "submit": member.can(Action.SUBMIT) and status is PostStatus.DRAFT,
+        "approve": member.can(Action.APPROVE) and status is PostStatus.IN_REVIEW and not own,
+        "reject": member.can(Action.APPROVE) and status is PostStatus.IN_REVIEW,
+        "cancel": status in OPEN and (member.can(Action.APPROVE) or writer_may_cancel),
+        "own": own,
+    }
+
+
 def list_scenes(session: Session, workspace: Workspace) -> list[Scene]:
     """Return the workspace's scenes, newest first."""
     return list(session.exec(select(Scene).where(Scene.workspace_id == workspace.id)
                              .order_by(col(Scene.updated_at).desc(), col(Scene.id).desc())).all())
+
+
+def line_counts(session: Session, scenes: list[Scene]) -> dict[int, int]:
+    """Return how many lines each scene has, keyed by scene id, in one query."""
+    ids = [require_id(scene) for scene in scenes]
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = session.exec(select(Post.scene_id, func.count()).where(col(Post.scene_id).in_(ids))
+                            .group_by(col(Post.scene_id))).all()
+        counts.update((scene_id, count) for scene_id, count in rows if scene_id is not None)
+    return counts
 
 
 def scenes_in_review(session: Session, workspace: Workspace) -> list[Scene]:

@@ -16,12 +16,12 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_event
 from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError
 from characters.core.models import Campaign, Channel, Character, Post, Workspace, require_id
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, PostContent, create_draft, parts_of, targets_of
-from characters.posting.workflow import record_event
 from characters.publishing.channels import channels_of, ensure_feed_channel
 
 Format = Literal["csv", "json"]

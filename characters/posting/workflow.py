@@ -17,23 +17,22 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_event
+from characters.audit.notifications import notify
 from characters.bibles.bible import current_card, list_characters
 from characters.bibles.card_data import CardData
 from characters.consistency import card_key, check_text
 from characters.consistency.judge import LlmJudge
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.core.models import (
-    AuditEvent,
     Character,
     Comment,
     Delivery,
     DeliveryStatus,
-    Notification,
     Post,
     PostStatus,
     RecurringRule,
     Scene,
-    User,
     Workspace,
     require_id,
     utcnow,
@@ -134,40 +133,17 @@ def _other_cards(session: Session, character: Character) -> list[CardData]:
 
 def check_post(session: Session, post: Post, judge: LlmJudge | None = None) -> PostCheck:
     """Check the post's saved parts against its character's current bible, on each of its networks."""
-    character = _character_of(session, post)
+    character = character_of(session, post)
     return check_texts(session, character, [part.text for part in parts_of(session, post)],
                        platforms_of(session, post), judge=judge)
 
 
-def _character_of(session: Session, post: Post) -> Character:
+def character_of(session: Session, post: Post) -> Character:
+    """Return the post's character, or raise NotFound when it is gone."""
     character = session.get(Character, post.character_id)
     if character is None:
         raise NotFound("This post's character no longer exists.")
     return character
-
-
-def record_event(session: Session, *, workspace_id: int, actor: User | None, action: str,
-                 post: Post | None = None, scene_id: int | None = None, from_status: str | None = None,
-                 to_status: str | None = None, reason: str | None = None,
-                 details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one audit event (they are never updated or deleted)."""
-    event = AuditEvent(workspace_id=workspace_id, post_id=post.id if post else None,
-                       scene_id=scene_id if scene_id is not None else (post.scene_id if post else None),
-                       actor_id=actor.id if actor else None, action=action, from_status=from_status,
-                       to_status=to_status, reason=(reason or None) and reason[:4000], details=details or {})
-    session.add(event)
-    session.flush()
-    return event
-
-
-def notify(session: Session, *, user_id: int | None, workspace_id: int, post: Post | None, message: str,
-           actor: User | None = None) -> None:
-    """Leave a message for a user, unless they caused the event themselves."""
-    if user_id is None or (actor is not None and actor.id == user_id):
-        return
-    session.add(Notification(user_id=user_id, workspace_id=workspace_id, post_id=post.id if post else None,
-                             message=message[:2000]))
-    session.flush()
 
 
 Versioned = Post | Scene | RecurringRule
@@ -213,14 +189,20 @@ def refusal(status: PostStatus | str, verb: str, what: str = "post") -> str:
     return f"A {what} that is {status.value.replace('_', ' ')} cannot be {verb}."
 
 
+def own_work(member: Member, *items: Versioned) -> bool:
+    """Return whether the two-person rule keeps this member from approving `items`: they wrote or submitted one."""
+    if not member.workspace.two_person_rule:
+        return False
+    return any(member.user.id in {getattr(item, "author_id", None), getattr(item, "submitted_by_id", None)}
+               for item in items)
+
+
 def require_reviewer(member: Member, post: Versioned) -> None:
     """Refuse approval by someone without the right, or by the post's own author or submitter."""
     member.require(Action.APPROVE)
-    if member.workspace.two_person_rule:
-        own = {getattr(post, "author_id", None), getattr(post, "submitted_by_id", None)}
-        if member.user.id in own:
-            raise PermissionDenied("You wrote or submitted this, and this workspace has the two-person rule: "
-                                   "another editor must approve it.")
+    if own_work(member, post):
+        raise PermissionDenied("You wrote or submitted this, and this workspace has the two-person rule: "
+                               "another editor must approve it.")
 
 
 def ensure_not_in_flight(session: Session, post: Post) -> None:
@@ -234,7 +216,7 @@ def schedule_targets(session: Session, post: Post, due_at: datetime) -> None:
     """Give every not-yet-published delivery the due time and this version's idempotency key."""
     targets = targets_of(session, post)
     if not targets:
-        character = _character_of(session, post)
+        character = character_of(session, post)
         targets = [Delivery(post_id=require_id(post), channel_id=require_id(ensure_feed_channel(session, character)))]
     for target in targets:
         if target.status in IN_FLIGHT:
@@ -290,7 +272,7 @@ def save_post(*, session: Session, member: Member, post: Post, expected_version:
     """Save new content as the next version; an approved post goes back to review and off the clock."""
     member.require(Action.DRAFT)
     _not_scene_part(post, "edit")
-    character = _character_of(session, post)
+    character = character_of(session, post)
     previous = parts_of(session, post)
     old_status = PostStatus(post.status)
     leaving_schedule = old_status in (PostStatus.APPROVED, PostStatus.FAILED, PostStatus.MISSED)
@@ -375,7 +357,7 @@ def require_future(due_at: datetime, now: datetime | None = None) -> None:
 def apply_approval(session: Session, member: Member, post: Post, *, expected_version: int, due_at: datetime,
                    check: PostCheck, override_reason: str | None) -> None:
     """Move one post from review to approved at `due_at` and put its deliveries on the clock."""
-    character = _character_of(session, post)
+    character = character_of(session, post)
     conditional_update(session, post, expected_version=expected_version, from_statuses=[PostStatus.IN_REVIEW],
                        verb="approved", values={
                            "status": PostStatus.APPROVED.value, "due_at": due_at,
@@ -484,7 +466,7 @@ def allowed_actions(member: Member, post: Post) -> dict[str, bool]:
     """Return which buttons to offer this member on this post (the server re-checks every one)."""
     status = PostStatus(post.status)
     in_scene = post.scene_id is not None
-    own = member.workspace.two_person_rule and member.user.id in {post.author_id, post.submitted_by_id}
+    own = own_work(member, post)
     return {
         "edit": member.can(Action.DRAFT) and status in EDITABLE and not in_scene,
         "submit": member.can(Action.SUBMIT) and status is PostStatus.DRAFT and not in_scene,
@@ -516,22 +498,3 @@ def review_count(session: Session, workspace: Workspace) -> int:
     scenes = session.exec(select(func.count()).select_from(Scene).where(
         Scene.workspace_id == workspace.id, Scene.status == PostStatus.IN_REVIEW)).one()
     return int(posts) + int(scenes)
-
-
-def audit_log(session: Session, workspace: Workspace, *, action: str | None = None, before_id: int | None = None,
-              limit: int = 100) -> list[tuple[AuditEvent, User | None]]:
-    """Return the workspace's audit events, newest first, with who did them (paged by id)."""
-    query = (select(AuditEvent, User).join(User, col(User.id) == col(AuditEvent.actor_id), isouter=True)
-             .where(AuditEvent.workspace_id == workspace.id))
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if before_id is not None:
-        query = query.where(col(AuditEvent.id) < before_id)
-    rows = session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
-    return [(event, user) for event, user in rows]
-
-
-def audit_actions(session: Session, workspace: Workspace) -> list[str]:
-    """Return the distinct actions recorded in the workspace, for the filter."""
-    return sorted(session.exec(select(AuditEvent.action).where(AuditEvent.workspace_id == workspace.id)
-                               .distinct()).all())

@@ -6,13 +6,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from characters.accounts.workspaces import Member
-from characters.core.errors import DomainError
 from characters.core.models import Scene, require_id, utcnow
-from characters.posting.rhythm import next_free_slot
+from characters.posting.rhythm import due_time_or_next_slot
 from characters.posting.scenes import (
     approve_scene,
     cancel_scene,
     create_scene,
+    first_character,
     get_scene,
     list_scenes,
     reject_scene,
@@ -113,13 +113,7 @@ def approve_one_scene(scene_id: int, json: SceneApproveIn) -> SceneOut:
 
 def _start(db: Session, scene: Scene, starts_at: datetime | None) -> datetime:
     """Return the requested start, or the first character's next free rhythm slot."""
-    if starts_at is not None:
-        return starts_at
-    lines = scene_lines(db, scene)
-    slot = next_free_slot(db, lines[0].character, utcnow()) if lines else None
-    if slot is None:
-        raise DomainError("The first character has no free rhythm slot; give starts_at.", field="starts_at")
-    return slot
+    return due_time_or_next_slot(db, first_character(db, scene), starts_at, now=utcnow(), field="starts_at")
 
 
 @bp.post("/scenes/<int:scene_id>/reject")

@@ -10,11 +10,18 @@ from datetime import datetime
 from sqlmodel import Session
 
 from characters.accounts.workspaces import Member
-from characters.core.errors import DomainError, NotFound
-from characters.core.models import Character, Post, require_id, utcnow
+from characters.core.models import Post, require_id, utcnow
 from characters.posting.posts import get_post
-from characters.posting.rhythm import next_free_slot
-from characters.posting.workflow import PostCheck, approve_post, cancel_post, reject_post, reschedule_post, submit_post
+from characters.posting.rhythm import due_time_or_next_slot
+from characters.posting.workflow import (
+    PostCheck,
+    approve_post,
+    cancel_post,
+    character_of,
+    reject_post,
+    reschedule_post,
+    submit_post,
+)
 from web.api import bp
 from web.api.auth import api_member
 from web.api.present import post_out
@@ -49,15 +56,7 @@ def _without_check(call: Callable[[Session, Member, Post], None]) -> Callable[[S
 
 def _due(db: Session, post: Post, due_at: datetime | None) -> datetime:
     """Return the requested due time, or the character's next free rhythm slot."""
-    if due_at is not None:
-        return due_at
-    character = db.get(Character, post.character_id)
-    if character is None:
-        raise NotFound("This post's character no longer exists.")
-    slot = next_free_slot(db, character, utcnow(), exclude_post_id=post.id)
-    if slot is None:
-        raise DomainError(f"{character.name} has no posting rhythm with a free slot; give due_at.", field="due_at")
-    return slot
+    return due_time_or_next_slot(db, character_of(db, post), due_at, now=utcnow(), exclude_post_id=post.id)
 
 
 @bp.post("/posts/<int:post_id>/submit")

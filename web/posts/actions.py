@@ -11,14 +11,15 @@ from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from characters.core.errors import DomainError, NotFound, PermissionDenied
-from characters.core.models import Character, Post, utcnow
+from characters.core.models import Post, utcnow
 from characters.posting.posts import add_comment, get_post
-from characters.posting.rhythm import next_free_slot
+from characters.posting.rhythm import due_time_or_next_slot
 from characters.posting.workflow import (
     CheckFailed,
     StaleVersion,
     approve_post,
     cancel_post,
+    character_of,
     reject_post,
     reschedule_post,
     submit_post,
@@ -68,21 +69,14 @@ def _version() -> int:
 
 def _due_time(post: Post) -> datetime:
     """Read "when": the next free slot in the character's rhythm, or a date-time in the character's zone."""
-    character = get_session().get(Character, post.character_id)
-    if character is None:
-        raise DomainError("This post's character no longer exists.")
-    if _form("when") == "next":
-        slot = next_free_slot(get_session(), character, utcnow(), exclude_post_id=post.id)
-        if slot is None:
-            raise DomainError(f"{character.name} has no posting rhythm with a free slot; pick a date and time.")
-        return slot
-    return parse_local(_form("due_local", 40), character_zone(character))
+    db = get_session()
+    character = character_of(db, post)
+    due = None if _form("when") == "next" else parse_local(_form("due_local", 40), character_zone(character))
+    return due_time_or_next_slot(db, character, due, now=utcnow(), exclude_post_id=post.id)
 
 
 def _when(moment: datetime, post: Post) -> str:
-    character = get_session().get(Character, post.character_id)
-    zone = character_zone(character) if character else None
-    return format_datetime(moment, str(zone) if zone else "UTC")
+    return format_datetime(moment, character_zone(character_of(get_session(), post)).key)
 
 
 @bp.route("/<int:post_id>/submit", methods=["POST"])

@@ -4,31 +4,30 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from pydantic import ValidationError
-from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from characters.accounts.workspaces import Action
+from characters.accounts.workspaces import Action, Member
 from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError, NotFound, PermissionDenied
-from characters.core.models import Character, Post, utcnow
+from characters.core.models import Character, utcnow
 from characters.posting.recurring import (
     RuleInput,
     approve_rule,
     create_rule,
     get_rule,
     list_rules,
-    occurrences,
     reject_rule,
+    rule_actions,
+    rule_overview,
     stop_rule,
     submit_rule,
 )
 from characters.posting.rhythm import local_to_utc, zone_named
 from characters.posting.transfer import PART_SEPARATOR
-from characters.posting.workflow import StaleVersion
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
+from web.formtools import FieldErrors, save_form
 from web.posts import bp
 from web.posts.present import character_zone, int_arg, viewer_zone
 
@@ -37,26 +36,18 @@ from web.posts.present import character_zone, int_arg, viewer_zone
 def rules() -> str | Response | tuple[str, int]:
     """List recurring rules and draft a new one."""
     member = current_member()
-    db = get_session()
-    characters = list_characters(db, member.workspace)
-    errors: list[str] = []
-    form = request.form
+    characters = list_characters(get_session(), member.workspace)
+    errors: FieldErrors = {}
     if request.method == "POST":
         member.require(Action.DRAFT)
         if not EmptyForm().validate_on_submit():
             abort(400)
-        try:
-            with unit_of_work() as db:
-                rule = create_rule(session=db, member=member, data=_rule_input(characters))
-        except ValidationError as error:
-            errors = [item["msg"].removeprefix("Value error, ") for item in error.errors()]
-        except DomainError as error:
-            errors = [error.message]
-        else:
+        rule, errors = save_form(lambda db: create_rule(session=db, member=member, data=_rule_input(characters)))
+        if rule is not None:
             flash("Recurring rule saved as a draft; submit it for review.", "success")
             return redirect(url_for("posts.rule", rule_id=rule.id))
     page = render_template("posts/recurring.html", rules=list_rules(get_session(), member.workspace),
-                           characters=characters, errors=errors, form=form, zone=viewer_zone())
+                           characters=characters, errors=errors, form=request.form, zone=viewer_zone())
     return (page, 400) if errors else page
 
 
@@ -65,7 +56,7 @@ def _rule_input(characters: list[Character]) -> RuleInput:
     form = request.form
     character = next((c for c in characters if c.id == int_arg(form.get("character"))), None)
     if character is None:
-        raise DomainError("Pick a character.")
+        raise DomainError("Pick a character.", field="character")
     zone_name = form.get("timezone", "").strip()[:64] or character_zone(character).key
     zone = zone_named(zone_name)
     starts = _local_date(form.get("starts_on", ""), zone, "start") or utcnow()
@@ -85,7 +76,7 @@ def _local_date(value: str, zone: ZoneInfo, what: str) -> datetime | None:
     try:
         day = datetime.strptime(value.strip()[:10], "%Y-%m-%d").date()
     except ValueError:
-        raise DomainError(f"The {what} date must look like 2026-12-31.") from None
+        raise DomainError(f"The {what} date must look like 2026-12-31.", field=f"{what}s_on") from None
     return local_to_utc(day, time(0), zone)
 
 
@@ -93,25 +84,21 @@ def _local_date(value: str, zone: ZoneInfo, what: str) -> datetime | None:
 def rule(rule_id: int) -> str | Response:
     """One rule: its text, timing, next occurrences and materialized posts; submit, approve, reject, stop."""
     member = current_member()
-    db = get_session()
-    item = get_rule(db, member.workspace, rule_id)
+    overview = rule_overview(get_session(), member.workspace, rule_id, utcnow())
     if request.method == "POST":
         if not EmptyForm().validate_on_submit():
             abort(400)
-        _act(rule_id, request.form.get("op", ""))
+        _act(member, rule_id, request.form.get("op", ""))
         return redirect(url_for("posts.rule", rule_id=rule_id))
-    character = db.get(Character, item.character_id)
-    now = utcnow()
-    posts = list(db.exec(select(Post).where(Post.recurring_rule_id == item.id).order_by(col(Post.due_at))
-                         .limit(50)).all())
-    own = member.workspace.two_person_rule and item.author_id == member.user.id
-    return render_template("posts/rule.html", rule=item, character=character, posts=posts, own=own,
-                           upcoming=occurrences(item, now, now + timedelta(days=60))[:10],
-                           zone=zone_named(item.timezone))
+    return render_template("posts/rule.html", rule=overview.rule, character=overview.character,
+                           posts=overview.posts, upcoming=overview.upcoming,
+                           actions=rule_actions(member, overview.rule), zone=zone_named(overview.rule.timezone))
 
 
-def _act(rule_id: int, op: str) -> None:
-    member = current_member()
+def _act(member: Member, rule_id: int, op: str) -> None:
+    """Run one review operation on the rule and flash what happened (or why not)."""
+    if op not in ("submit", "approve", "reject", "stop"):
+        abort(400)
     version = int_arg(request.form.get("version")) or 0
     try:
         with unit_of_work() as db:
@@ -127,14 +114,12 @@ def _act(rule_id: int, op: str) -> None:
                 reject_rule(session=db, member=member, rule=item, expected_version=version,
                             comment=request.form.get("comment", ""))
                 message = "Rule sent back to draft."
-            elif op == "stop":
+            else:
                 cancelled = stop_rule(session=db, member=member, rule=item, expected_version=version)
                 message = f"Rule stopped; {cancelled} upcoming post{'s' if cancelled != 1 else ''} cancelled."
-            else:
-                abort(400)
     except (PermissionDenied, NotFound):
         raise  # a 403/404 page, not a flash: the request itself was not allowed
-    except (StaleVersion, DomainError) as error:
+    except DomainError as error:
         flash(error.message, "error")
     else:
         flash(message, "success")
