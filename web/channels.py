@@ -13,12 +13,13 @@ from characters.accounts.workspaces import Action
 from characters.bibles.bible import get_character, list_characters
 from characters.core.config import ConfigError
 from characters.core.errors import DomainError
-from characters.core.models import Channel, ChannelKind, Character
+from characters.core.models import ChannelKind, Character
 from characters.publishing.channels import (
     DEFAULT_BLUESKY_SERVICE,
     CreatedChannel,
     check_pending,
     create_channel,
+    describe_channel,
     get_channel,
     list_channels,
     parse_channel_create,
@@ -79,7 +80,6 @@ def index() -> str:
     db = get_session()
     characters = list_characters(db, current_member().workspace)
     channels = {character.id: list_channels(db, character) for character in characters}
-    db.commit()  # list_channels creates missing feeds
     return render_template("channels/index.html", characters=characters, channels=channels)
 
 
@@ -174,27 +174,15 @@ def _render(character: Character, *, forms: dict[str, FlaskForm] | None = None, 
             status: int = 200) -> Response:
     db = get_session()
     channels = list_channels(db, character)
-    db.commit()  # the feed channel may have just been created
     pending = any(check_pending(channel) for channel in channels)
     member = current_member()
     body = render_template(
         "channels/character.html", character=character, channels=channels, forms=forms or _forms(),
         action_form=EmptyForm(), created=created, pending=pending, kinds=ChannelKind,
-        can_manage=member.can(Action.MANAGE_CHANNELS), describe=_describe, check_pending=check_pending)
+        can_manage=member.can(Action.MANAGE_CHANNELS), describe=describe_channel, check_pending=check_pending)
     response = make_response(body, status)
     if pending:
         response.headers["Refresh"] = str(CHECK_REFRESH_SECONDS)
     response.headers["Cache-Control"] = "no-store"  # a shown-once signing secret must not stay in any cache
     return response
 
-
-def _describe(channel: Channel) -> str:
-    """Return the non-secret details that tell channels apart."""
-    settings = channel.settings or {}
-    if channel.kind == ChannelKind.BLUESKY:
-        return f"@{settings.get('handle', '')} on {settings.get('service_url', '')}"
-    if channel.kind == ChannelKind.MASTODON:
-        return str(settings.get("api_base_url", ""))
-    if channel.kind == ChannelKind.WEBHOOK:
-        return str(settings.get("url", ""))
-    return "Atom and JSON Feed, public"

@@ -21,6 +21,7 @@ from characters.bibles.cards import (
 )
 from characters.core.errors import Conflict, DomainError, NotFound
 from characters.core.models import Character, CharacterVersion, Membership, Role, User, Workspace, require_id, utcnow
+from characters.publishing.channels import ensure_feed_channel
 
 MAX_SLUG_LENGTH = 48
 
@@ -34,7 +35,7 @@ def slugify(text: str) -> str:
 
 def create_character(*, session: Session, member: Member, card: CardData, avatar_png: bytes | None = None,
                      note: str = "Created") -> Character:
-    """Create a character with its first bible version."""
+    """Create a character with its first bible version and its own public feed channel."""
     member.require(Action.EDIT_BIBLE)
     character = Character(
         workspace_id=require_id(member.workspace), slug=_free_slug(session, member.workspace, card.name),
@@ -44,6 +45,7 @@ def create_character(*, session: Session, member: Member, card: CardData, avatar
     session.flush()
     session.add(CharacterVersion(character_id=require_id(character), number=1, card=card.to_json_dict(),
                                  note=note, created_by_id=member.user.id))
+    ensure_feed_channel(session, character)  # created with the character, so reading its channels never writes
     session.flush()
     return character
 

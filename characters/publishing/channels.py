@@ -128,7 +128,7 @@ class CreatedChannel:
 
 
 def ensure_feed_channel(session: Session, character: Character) -> Channel:
-    """Return the character's own feed channel, creating it on first use."""
+    """Return the character's own feed channel, creating it when missing (write paths only: reads never call this)."""
     channel = session.exec(
         select(Channel).where(Channel.character_id == character.id, Channel.kind == ChannelKind.FEED)
     ).first()
@@ -150,9 +150,21 @@ def channels_of(session: Session, character: Character, *, include_disabled: boo
 
 
 def list_channels(session: Session, character: Character) -> list[Channel]:
-    """Return every channel of a character (disabled ones too), making sure its feed exists."""
-    ensure_feed_channel(session, character)
+    """Return every channel of a character (disabled ones too), feed first; reading never creates one."""
     return channels_of(session, character, include_disabled=True)
+
+
+def describe_channel(channel: Channel) -> str:
+    """Return what tells a channel apart, safe for every member to see: a webhook shows only its host."""
+    settings = channel.settings or {}
+    if channel.kind == ChannelKind.BLUESKY:
+        return f"@{settings.get('handle', '')} on {settings.get('service_url', '')}"
+    if channel.kind == ChannelKind.MASTODON:
+        return str(settings.get("api_base_url", ""))
+    if channel.kind == ChannelKind.WEBHOOK:
+        # The path or query may carry the receiver's token, so only the host is ever shown.
+        return urlsplit(str(settings.get("url", ""))).hostname or "webhook"
+    return "Atom and JSON Feed, public"
 
 
 def create_channel(*, session: Session, member: Member, character: Character, channel_create: ChannelCreate,

@@ -1,7 +1,6 @@
 """Channels: list and read (never their credentials), add, test, pause, resume and remove (owners)."""
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlmodel import Session
@@ -9,9 +8,10 @@ from sqlmodel import Session
 from characters.accounts.workspaces import Member
 from characters.bibles.bible import get_character, list_characters
 from characters.core.config import ConfigError
-from characters.core.models import Channel, ChannelKind, Character, require_id
+from characters.core.models import Channel, Character, require_id
 from characters.publishing.channels import (
     create_channel,
+    describe_channel,
     get_channel,
     list_channels,
     remove_channel,
@@ -29,21 +29,9 @@ from web.database import get_session, unit_of_work
 TAG = "channels"
 
 
-def _address(channel: Channel) -> str:
-    """Return what tells the channel apart; a webhook shows only its host (its URL may carry a token)."""
-    settings = channel.settings or {}
-    if channel.kind == ChannelKind.BLUESKY:
-        return f"@{settings.get('handle', '')}"
-    if channel.kind == ChannelKind.MASTODON:
-        return str(settings.get("api_base_url", ""))
-    if channel.kind == ChannelKind.WEBHOOK:
-        return urlsplit(str(settings.get("url", ""))).hostname or ""
-    return "feed"
-
-
 def _out(channel: Channel, character: Character) -> ChannelOut:
     return ChannelOut(id=require_id(channel), character=character.slug, kind=channel.kind, label=channel.label,
-                      address=_address(channel), disabled=channel.disabled_at is not None,
+                      address=describe_channel(channel), disabled=channel.disabled_at is not None,
                       last_checked_at=channel.last_checked_at, last_check_ok=channel.last_check_ok,
                       last_check_message=channel.last_check_message)
 
@@ -53,11 +41,11 @@ def _out(channel: Channel, character: Character) -> ChannelOut:
 def list_all_channels(query: ChannelQuery) -> ChannelList:
     """List the channels of every character (or of one), each character's own feed included."""
     member = api_member()
-    with unit_of_work() as db:  # listing creates a character's feed channel on first use
-        characters = ([get_character(db, member.workspace, query.character)] if query.character
-                      else list_characters(db, member.workspace))
-        items = [_out(channel, character) for character in characters for channel in list_channels(db, character)]
-    return ChannelList(items=items)
+    db = get_session()
+    characters = ([get_character(db, member.workspace, query.character)] if query.character
+                  else list_characters(db, member.workspace))
+    return ChannelList(items=[_out(channel, character) for character in characters
+                              for channel in list_channels(db, character)])
 
 
 @bp.get("/channels/<int:channel_id>")

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from characters.accounts.workspaces import Action
 from characters.bibles.bible import get_character, list_characters
 from characters.core.errors import DomainError, NotFound
-from characters.core.models import Channel, Character, PostStatus, require_id
+from characters.core.models import Channel, ChannelKind, Character, Post, PostStatus, require_id
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import (
     EDITABLE,
@@ -23,8 +23,8 @@ from characters.posting.posts import (
     platforms_for_kinds,
     targets_of,
 )
-from characters.posting.workflow import StaleVersion, check_texts, refusal, save_post, submit_post
-from characters.publishing.channels import channels_of, ensure_feed_channel
+from characters.posting.workflow import StaleVersion, character_of, check_texts, refusal, save_post, submit_post
+from characters.publishing.channels import channels_of
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
@@ -81,18 +81,22 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
     if post.scene_id is not None:
         flash("This post is part of a scene; edit it in the scene.", "info")
         return redirect(url_for("scenes.detail", scene_id=post.scene_id))
-    character = db.get(Character, post.character_id)
-    if character is None:
-        raise NotFound("This post's character no longer exists.")
-    if request.method == "GET" and post.status not in EDITABLE:
+    character = character_of(db, post)
+    if request.method == "POST":
+        return _save_edit(post, character)
+    if post.status not in EDITABLE:
         flash(refusal(post.status, "edited"), "info")
         return redirect(url_for("posts.detail", post_id=post.id))
-    if request.method == "GET":
-        state = state_from_parts(parts_of(db, post), [t.channel_id for t in targets_of(db, post) if t.channel_id],
-                                 post.campaign_id, post.version)
-        return _render_editor(state, character, [], post=post)
+    state = state_from_parts(parts_of(db, post), [t.channel_id for t in targets_of(db, post) if t.channel_id],
+                             post.campaign_id, post.version)
+    return _render_editor(state, character, [], post=post)
+
+
+def _save_edit(post: Post, character: Character) -> str | Response | tuple[str, int]:
+    """Save the editor's form as the post's next version, or show the form again with what went wrong."""
     if not EmptyForm().validate_on_submit():
         abort(400)
+    member = current_member()
     state, uploads = parse_editor(request)
     content = content_of(state, uploads) if state.op in ("save", "submit") else None
     if state.version is None:
@@ -102,7 +106,7 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
         return _render_editor(state, character, [], post=post)
     try:
         with unit_of_work() as db:
-            post = get_post(db, member.workspace, post_id)
+            post = get_post(db, member.workspace, require_id(post))
             was = post.status
             save_post(session=db, member=member, post=post, expected_version=state.version or 0, content=content)
     except StaleVersion as stale:
@@ -149,11 +153,10 @@ def _render_editor(state: EditorState, character: Character | None, characters: 
     db = get_session()
     member = current_member()
     channels: list[Channel] = channels_of(db, character) if character else []
-    if character is not None and not state.channel_ids:
-        feed = ensure_feed_channel(db, character) if post is None else None
-        state.channel_ids = [feed.id] if feed is not None and feed.id is not None else []
-        db.commit()
-        channels = channels_of(db, character)
+    if post is None and not state.channel_ids:
+        # A new draft goes to the character's own feed unless the writer picks otherwise (none ticked means
+        # the feed as well: saving creates it for a character from before feeds came with the character).
+        state.channel_ids = [require_id(c) for c in channels if c.kind == ChannelKind.FEED]
     return render_template("posts/editor.html", state=state, character=character, characters=characters,
                            post=post, channels=channels, campaigns=list_campaigns(db, member.workspace),
                            max_parts=MAX_THREAD_PARTS, max_chars=MAX_POST_CHARS)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from characters.core.errors import DomainError
 from characters.core.models import PostPart
 from characters.posting.posts import MAX_THREAD_PARTS, PostContent, process_post_image
+from web.formtools import validation_errors
 from web.posts.present import int_arg
 
 _PART_KEY = re.compile(r"^parts-(\d{1,3})-text$")
@@ -103,8 +104,9 @@ def content_of(state: EditorState, uploads: list[bytes | None]) -> PostContent |
         content = PostContent.model_validate({"parts": items, "channel_ids": state.channel_ids or None,
                                               "campaign_id": state.campaign_id})
     except ValidationError as error:
-        for problem in error.errors():
-            state.error(_field_name(problem["loc"]), _readable(problem["msg"]))
+        for name, messages in validation_errors(error, _field_name).items():
+            for message in messages:
+                state.error(name, message)
         return None
     return None if state.has_errors else content
 
@@ -116,7 +118,3 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
         return f"parts-{loc[1]}-{'alt' if sub == 'image_alt' else 'text'}"
     return "form"
 
-
-def _readable(message: str) -> str:
-    text = message.removeprefix("Value error, ")
-    return text[:1].upper() + text[1:]
