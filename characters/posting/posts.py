@@ -206,20 +206,46 @@ def add_revision(session: Session, post: Post, editor: User | None) -> PostRevis
     return revision
 
 
+@dataclass(frozen=True)
+class PostPage:
+    """One page of posts with their characters, newest first; `next_cursor` pages on (None: this is the last)."""
+
+    rows: list[tuple[Post, Character]]
+    next_cursor: int | None
+
+
+def page_posts(session: Session, workspace: Workspace, *, status: PostStatus | None = None,
+               character: Character | None = None, campaign_id: int | None = None,
+               due_from: datetime | None = None, due_to: datetime | None = None, cursor: int | None = None,
+               limit: int = 50) -> PostPage:
+    """Return one page of the workspace's posts, newest (highest id) first, after `cursor` (a post id).
+
+    Keyset paging on the unique id: a page stays the same while posts are added, edited or change status.
+    """
+    query = (select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
+             .where(Post.workspace_id == workspace.id))
+    if status is not None:
+        query = query.where(Post.status == status)
+    if character is not None:
+        query = query.where(Post.character_id == character.id)
+    if campaign_id is not None:
+        query = query.where(Post.campaign_id == campaign_id)
+    if due_from is not None:
+        query = query.where(col(Post.due_at) >= due_from)
+    if due_to is not None:
+        query = query.where(col(Post.due_at) < due_to)
+    if cursor is not None:
+        query = query.where(col(Post.id) < cursor)
+    rows = [(post, owner) for post, owner in session.exec(query.order_by(col(Post.id).desc()).limit(limit + 1))]
+    return PostPage(rows=rows[:limit], next_cursor=rows[limit - 1][0].id if len(rows) > limit else None)
+
+
 def list_posts(session: Session, workspace: Workspace, *, character: Character | None = None,
                status: PostStatus | None = None, campaign_id: int | None = None,
                limit: int = 200) -> list[tuple[Post, Character]]:
-    """Return the workspace's posts with their characters, newest first."""
-    query = (select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
-             .where(Post.workspace_id == workspace.id))
-    if character is not None:
-        query = query.where(Post.character_id == character.id)
-    if status is not None:
-        query = query.where(Post.status == status)
-    if campaign_id is not None:
-        query = query.where(Post.campaign_id == campaign_id)
-    rows = session.exec(query.order_by(col(Post.updated_at).desc(), col(Post.id).desc()).limit(limit)).all()
-    return [(post, owner) for post, owner in rows]
+    """Return the first page of the workspace's posts with their characters, newest first (see page_posts)."""
+    return page_posts(session, workspace, character=character, status=status, campaign_id=campaign_id,
+                      limit=limit).rows
 
 
 def parts_of(session: Session, post: Post) -> list[PostPart]:

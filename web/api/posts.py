@@ -15,6 +15,7 @@ from characters.posting.posts import (
     create_draft,
     get_post,
     history_of,
+    page_posts,
     parts_of,
     process_post_image,
     targets_of,
@@ -23,7 +24,6 @@ from characters.posting.workflow import cancel_post, save_post
 from web.api import bp
 from web.api.auth import api_member
 from web.api.errors import ApiError
-from web.api.listing import page_posts
 from web.api.present import post_out, post_summaries
 from web.api.schemas import VersionHeaders
 from web.api.schemas_posts import (
@@ -77,10 +77,9 @@ def list_posts(query: PostListQuery) -> PostPage:
     db = get_session()
     workspace = api_member().workspace
     character = get_character(db, workspace, query.character) if query.character else None
-    rows, next_cursor = page_posts(db, workspace, status=query.status, character=character,
-                                   campaign_id=query.campaign_id, due_from=query.due_from, due_to=query.due_to,
-                                   before_id=query.cursor, limit=query.limit)
-    return PostPage(items=post_summaries(db, rows), next_cursor=next_cursor)
+    page = page_posts(db, workspace, status=query.status, character=character, campaign_id=query.campaign_id,
+                      due_from=query.due_from, due_to=query.due_to, cursor=query.cursor, limit=query.limit)
+    return PostPage(items=post_summaries(db, page.rows), next_cursor=page.next_cursor)
 
 
 @bp.post("/posts")

@@ -11,7 +11,7 @@ from characters.posting.posts import (
     get_part,
     get_post,
     history_of,
-    list_posts,
+    page_posts,
     parts_of,
     targets_with_channels,
 )
@@ -22,10 +22,12 @@ from web.database import get_session
 from web.posts import bp
 from web.posts.present import character_zone, int_arg, local_input, viewer_zone
 
+PAGE = 200  # posts per page of the list
+
 
 @bp.route("/")
 def index() -> str:
-    """List posts, filtered by status, character and campaign."""
+    """List posts newest first, filtered by status, character and campaign, a page at a time."""
     member = current_member()
     db = get_session()
     status_value = request.args.get("status", "")
@@ -33,11 +35,13 @@ def index() -> str:
     characters = list_characters(db, member.workspace)
     character = next((c for c in characters if c.slug == request.args.get("character")), None)
     campaign_id = int_arg(request.args.get("campaign"))
-    posts = list_posts(db, member.workspace, status=status, character=character, campaign_id=campaign_id)
-    texts = first_texts(db, [post for post, _ in posts])
-    return render_template("posts/index.html", posts=posts, texts=texts, status=status, statuses=list(PostStatus),
-                           characters=characters, character=character, campaigns=list_campaigns(db, member.workspace),
-                           campaign_id=campaign_id, zone=viewer_zone())
+    page = page_posts(db, member.workspace, status=status, character=character, campaign_id=campaign_id,
+                      cursor=int_arg(request.args.get("cursor")), limit=PAGE)
+    texts = first_texts(db, [post for post, _ in page.rows])
+    return render_template("posts/index.html", posts=page.rows, texts=texts, next_cursor=page.next_cursor,
+                           status=status, statuses=list(PostStatus), characters=characters, character=character,
+                           campaigns=list_campaigns(db, member.workspace), campaign_id=campaign_id,
+                           zone=viewer_zone())
 
 
 @bp.route("/<int:post_id>")

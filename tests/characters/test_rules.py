@@ -1,0 +1,230 @@
+"""Each rule the web views, the API and the scheduler share lives in one domain function: these test them."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import func, select
+
+from characters.audit.log import audit_actions, audit_page, record_event, scene_events
+from characters.audit.notifications import notify, recent_notifications
+from characters.core.errors import DomainError
+from characters.core.models import Channel, ChannelKind, Character, PostStatus, Role, utcnow
+from characters.posting.posts import PostContent, create_draft, page_posts
+from characters.posting.recurring import RuleInput, create_rule, rule_actions, rule_overview, submit_rule
+from characters.posting.rhythm import due_time_or_next_slot
+from characters.posting.scenes import (
+    SceneInput,
+    create_scene,
+    first_character,
+    line_counts,
+    scene_actions,
+    scene_posts,
+    submit_scene,
+)
+from characters.posting.workflow import allowed_actions, own_work, submit_post
+from characters.publishing.channels import describe_channel, list_channels
+from tests.factories import make_character, member, workspace_with_roles
+
+FRIDAY_MORNING = datetime(2026, 12, 4, 12, tzinfo=UTC)  # Fri 07:00 in New York
+
+
+@pytest.fixture
+def crew(session):
+    people = workspace_with_roles(session, "rules")
+    ws = people["workspace"]
+    people["pip"] = make_character(session, ws, people["owner"], "Pip", timezone="America/New_York",
+                                   rhythm={"slots": [{"days": "mon-fri", "time": "09:15"}]})
+    people["bo"] = make_character(session, ws, people["owner"], "Bo")
+    people["as"] = {role: member(ws, people[role.value] if role is not Role.OWNER else people["owner"], role)
+                    for role in Role}
+    return people
+
+
+def _draft(session, crew, text="A fine morning.", character="pip"):
+    post = create_draft(session=session, member=crew["as"][Role.WRITER], character=crew[character],
+                        content=PostContent.of_texts([text]))
+    session.commit()
+    return post
+
+
+def _scene(session, crew):
+    lines = [{"character_id": crew["bo"].id, "text": "Morning, Pip."},
+             {"character_id": crew["pip"].id, "text": "Morning, Bo.", "delay_minutes": 5}]
+    scene = create_scene(session=session, member=crew["as"][Role.WRITER],
+                         data=SceneInput(title="Hello", lines=lines))
+    session.commit()
+    return scene
+
+
+# "Given time or the next free slot"
+
+def test_a_given_time_is_kept(session, crew):
+    given = FRIDAY_MORNING + timedelta(days=3)
+    assert due_time_or_next_slot(session, crew["pip"], given, now=FRIDAY_MORNING) == given
+
+
+def test_no_time_takes_the_next_free_slot(session, crew):
+    assert due_time_or_next_slot(session, crew["pip"], None, now=FRIDAY_MORNING) == datetime(2026, 12, 4, 14, 15,
+                                                                                              tzinfo=UTC)
+
+
+def test_no_time_and_no_rhythm_is_refused_on_the_named_field(session, crew):
+    with pytest.raises(DomainError, match="Bo has no posting rhythm") as refused:
+        due_time_or_next_slot(session, crew["bo"], None, now=FRIDAY_MORNING, field="starts_at")
+    assert refused.value.field == "starts_at"
+
+
+def test_a_scene_starts_with_its_first_lines_character(session, crew):
+    assert first_character(session, _scene(session, crew)).id == crew["bo"].id
+
+
+# The two-person rule and the buttons it hides
+
+def test_own_work_counts_only_under_the_two_person_rule(session, crew):
+    post = _draft(session, crew)
+    writer = crew["as"][Role.WRITER]
+    assert own_work(writer, post)
+    assert not own_work(crew["as"][Role.EDITOR], post)
+    crew["workspace"].two_person_rule = False
+    assert not own_work(writer, post)
+
+
+def test_an_editor_cannot_approve_their_own_post_scene_or_rule(session, crew):
+    editor = crew["as"][Role.EDITOR]
+    post = create_draft(session=session, member=editor, character=crew["pip"],
+                        content=PostContent.of_texts(["Mine."]))
+    submit_post(session=session, member=editor, post=post, expected_version=post.version)
+    actions = allowed_actions(editor, post)
+    assert actions["own"]
+    assert actions["reject"]
+    assert not actions["approve"]
+    assert allowed_actions(crew["as"][Role.OWNER], post)["approve"]
+
+    scene = create_scene(session=session, member=editor, data=SceneInput(
+        title="Mine", lines=[{"character_id": crew["pip"].id, "text": "Hello."}]))
+    submit_scene(session=session, member=editor, scene=scene, expected_version=scene.version)
+    posts = scene_posts(session, scene)
+    assert scene_actions(editor, scene, posts)["own"]
+    assert not scene_actions(editor, scene, posts)["approve"]
+    assert scene_actions(crew["as"][Role.OWNER], scene, posts)["approve"]
+
+    rule = create_rule(session=session, member=editor, data=RuleInput.model_validate({
+        "character_id": crew["pip"].id, "parts": ["Tip."], "weekdays": "mon", "local_time": "09:00",
+        "timezone": "UTC", "starts_at": utcnow(), "max_count": 2}))
+    submit_rule(session=session, member=editor, rule=rule, expected_version=rule.version)
+    assert rule_actions(editor, rule) == {"submit": False, "approve": False, "reject": True, "stop": True,
+                                          "own": True}
+    assert rule_actions(crew["as"][Role.OWNER], rule)["approve"]
+
+
+def test_scene_buttons_follow_role_and_status(session, crew):
+    scene = _scene(session, crew)
+    writer, viewer = crew["as"][Role.WRITER], crew["as"][Role.VIEWER]
+    assert scene_actions(writer, scene, []) == {"edit": True, "submit": True, "approve": False, "reject": False,
+                                                "cancel": True, "own": True}
+    assert not any(scene_actions(viewer, scene, []).values())
+
+
+# The channel description everybody may see
+
+def test_a_webhook_is_described_by_its_host_only():
+    hook = Channel(workspace_id=1, character_id=1, kind=ChannelKind.WEBHOOK, label="Hook",
+                   settings={"url": "https://hooks.example/t/s3cret-path?token=s3cret-query"})
+    assert describe_channel(hook) == "hooks.example"
+    bluesky = Channel(workspace_id=1, character_id=1, kind=ChannelKind.BLUESKY, label="Sky",
+                      settings={"handle": "pip.bsky.social", "service_url": "https://bsky.social"})
+    assert describe_channel(bluesky) == "@pip.bsky.social on https://bsky.social"
+
+
+# The post list
+
+def test_posts_page_newest_first_with_a_cursor(session, crew):
+    ids = [_draft(session, crew, f"Post {n}").id for n in range(5)]
+    first = page_posts(session, crew["workspace"], limit=2)
+    assert [post.id for post, _ in first.rows] == ids[:-3:-1]
+    assert first.next_cursor == ids[3]
+    second = page_posts(session, crew["workspace"], cursor=first.next_cursor, limit=2)
+    third = page_posts(session, crew["workspace"], cursor=second.next_cursor, limit=2)
+    assert [post.id for post, _ in second.rows + third.rows] == ids[2::-1]
+    assert third.next_cursor is None
+    assert [post.id for post, _ in page_posts(session, crew["workspace"], character=crew["bo"]).rows] == []
+
+
+# Audit reads and notifications
+
+def test_the_audit_page_names_actors_and_excerpts_in_two_queries(session, crew):
+    posts = [_draft(session, crew, f"Text {n}") for n in range(3)]
+    for post in posts:
+        record_event(session, workspace_id=crew["workspace"].id, actor=crew["writer"], action="edit", post=post)
+    record_event(session, workspace_id=crew["workspace"].id, actor=None, action="materialize")
+    session.commit()
+    statements = []
+
+    def count(connection, cursor, statement, *args):
+        if statement.startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", count)
+    try:
+        page = audit_page(session, crew["workspace"], limit=3)
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", count)
+    assert len(statements) == 2
+    assert [row.actor for row in page.rows] == [None, crew["writer"].display_name, crew["writer"].display_name]
+    assert [row.excerpt for row in page.rows] == ["", "Text 2", "Text 1"]
+    assert page.next_before == page.rows[-1].event.id
+    rest = audit_page(session, crew["workspace"], before_id=page.next_before, limit=3)
+    assert [row.excerpt for row in rest.rows] == ["Text 0"]
+    assert rest.next_before is None
+    assert audit_page(session, crew["workspace"], action="materialize").rows[0].actor is None
+    assert audit_actions(session, crew["workspace"]) == ["edit", "materialize"]
+
+
+def test_scene_events_and_line_counts(session, crew):
+    scene = _scene(session, crew)
+    submit_scene(session=session, member=crew["as"][Role.WRITER], scene=scene, expected_version=scene.version)
+    assert [e.action for e in scene_events(session, scene.id)] == ["scene_submit", "scene_create"]
+    assert line_counts(session, [scene]) == {scene.id: 2}
+    assert line_counts(session, []) == {}
+
+
+def test_nobody_is_notified_of_what_they_did_themselves(session, crew):
+    post = _draft(session, crew)
+    writer = crew["as"][Role.WRITER]
+    notify(session, user_id=crew["writer"].id, workspace_id=crew["workspace"].id, post=post, message="You did it",
+           actor=crew["writer"])
+    notify(session, user_id=crew["writer"].id, workspace_id=crew["workspace"].id, post=post, message="Approved",
+           actor=crew["editor"])
+    assert [n.message for n in recent_notifications(session, writer)] == ["Approved"]
+
+
+def test_a_rule_overview_lists_occurrences_and_posts(session, crew):
+    rule = create_rule(session=session, member=crew["as"][Role.WRITER], data=RuleInput.model_validate({
+        "character_id": crew["pip"].id, "parts": ["Tip."], "weekdays": "mon", "local_time": "09:00",
+        "timezone": "UTC", "starts_at": FRIDAY_MORNING, "max_count": 2}))
+    overview = rule_overview(session, crew["workspace"], rule.id, FRIDAY_MORNING)
+    assert overview.character.id == crew["pip"].id
+    assert overview.upcoming == [datetime(2026, 12, 7, 9, tzinfo=UTC), datetime(2026, 12, 14, 9, tzinfo=UTC)]
+    assert overview.posts == []
+    assert rule_actions(crew["as"][Role.WRITER], rule)["submit"]
+
+
+# Feeds come with the character; reading channels never writes
+
+def test_a_character_gets_its_feed_when_it_is_created(session, crew):
+    assert [c.kind for c in list_channels(session, crew["pip"])] == [ChannelKind.FEED]
+
+
+def test_listing_the_channels_of_a_character_without_a_feed_creates_nothing(session, crew):
+    legacy = Character(workspace_id=crew["workspace"].id, slug="legacy", name="Legacy", current_version=1)
+    session.add(legacy)
+    session.commit()
+    assert list_channels(session, legacy) == []
+    assert session.exec(select(func.count()).select_from(Channel).where(Channel.character_id == legacy.id)
+                        ).one() == 0
+    assert not session.new
+    assert not session.dirty
+    post = _draft(session, {**crew, "legacy": legacy}, character="legacy")  # saving a draft creates it
+    assert post.status == PostStatus.DRAFT
+    assert [c.kind for c in list_channels(session, legacy)] == [ChannelKind.FEED]
