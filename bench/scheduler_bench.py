@@ -225,26 +225,27 @@ _NAIVE_ENGINES: dict[str, Engine] = {}
 _NOOP = NoopPublisher()
 
 
-def naive_publish(url: str, target_id: int) -> None:
+def naive_publish(url: str, delivery_id: int) -> None:
     """The naive job: load one delivery, publish it, mark it and its post published."""
     engine = _NAIVE_ENGINES[url]
     # The same write transaction as the claim loop (BEGIN IMMEDIATE on SQLite): eight job threads reading and
     # then writing in plain transactions make SQLite refuse some of them as "database is locked".
     with write_transaction(engine) as connection, Session(bind=connection) as session:
-        target = session.get(Delivery, target_id)
-        if target is None or target.status != DeliveryStatus.PENDING:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return
-        post = session.get(Post, target.post_id)
-        channel = session.get(Channel, target.channel_id)
+        post = session.get(Post, delivery.post_id)
+        channel = session.get(Channel, delivery.channel_id)
         assert post is not None
         assert channel is not None
         parts = session.execute(select(PostPart).where(col(PostPart.post_id) == post.id)
                                 .order_by(col(PostPart.position))).scalars().all()
-        outcome = _NOOP.publish(PublishRequest(idempotency_key=target.idempotency_key or "", settings=channel.settings,
-                                               secrets={}, parts=[PartContent(text=part.text) for part in parts]))
+        outcome = _NOOP.publish(PublishRequest(idempotency_key=delivery.idempotency_key or "",
+                                               settings=channel.settings, secrets={},
+                                               parts=[PartContent(text=part.text) for part in parts]))
         now = utcnow()
-        target.status, target.published_at = DeliveryStatus.PUBLISHED, now
-        target.remote_refs = [{"id": ref.id} for ref in outcome.refs]
+        delivery.status, delivery.published_at = DeliveryStatus.PUBLISHED, now
+        delivery.remote_refs = [{"id": ref.id} for ref in outcome.refs]
         post.status, post.published_at = PostStatus.PUBLISHED, now
         session.add(AuditEvent(workspace_id=post.workspace_id, post_id=post.id, action="published",
                                from_status=PostStatus.APPROVED.value, to_status=PostStatus.PUBLISHED.value))
@@ -262,15 +263,15 @@ def naive_scheduler(url: str, engine: Engine, jobs: Sequence[tuple[int, datetime
         job_defaults={"misfire_grace_time": None, "coalesce": False})
     scheduler.add_listener(lambda event: JOB_ERRORS.append(repr(event.exception)), EVENT_JOB_ERROR)
     scheduler.start(paused=True)
-    for target_id, due in jobs:
-        scheduler.add_job(naive_publish, "date", run_date=due, args=[url, target_id], id=f"post-{target_id}")
+    for delivery_id, due in jobs:
+        scheduler.add_job(naive_publish, "date", run_date=due, args=[url, delivery_id], id=f"post-{delivery_id}")
     try:
         yield scheduler
     finally:
         scheduler.shutdown(wait=True)
 
 
-def naive_targets(engine: Engine) -> list[tuple[int, datetime]]:
+def naive_deliveries(engine: Engine) -> list[tuple[int, datetime]]:
     with engine.connect() as connection:
         return [(row.id, row.due_at) for row in connection.execute(select(col(Delivery.id), col(Delivery.due_at)))]
 
@@ -278,7 +279,7 @@ def naive_targets(engine: Engine) -> list[tuple[int, datetime]]:
 def naive_throughput(url: str, posts: int) -> Result:
     engine = prepared_engine(url)
     seed(engine, posts, utcnow())
-    with naive_scheduler(url, engine, naive_targets(engine)) as scheduler:
+    with naive_scheduler(url, engine, naive_deliveries(engine)) as scheduler:
         started = utcnow()
         scheduler.resume()
         wait_published(engine, posts, timeout=900)
@@ -288,7 +289,7 @@ def naive_throughput(url: str, posts: int) -> Result:
 
 
 def naive_lateness(engine: Engine, url: str, posts: int, start: datetime) -> Result:
-    with naive_scheduler(url, engine, naive_targets(engine)) as scheduler:
+    with naive_scheduler(url, engine, naive_deliveries(engine)) as scheduler:
         scheduler.resume()
         wait_published(engine, posts, timeout=(start - utcnow()).total_seconds() + 180)
     samples = lateness_ms(engine)

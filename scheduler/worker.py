@@ -29,7 +29,7 @@ from characters.publishing.delivery import (
     Released,
     Settlement,
     Unconfirmed,
-    claim_due_targets,
+    claim_due_deliveries,
     heartbeat,
     load_deliveries,
     missed_reason,
@@ -162,22 +162,22 @@ class WorkerConfig:
 class _Marker:
     """A delivery about to be sent: its marker must be committed before the network call."""
 
-    target_id: int
+    delivery_id: int
 
 
 _Write = _Marker | Settlement
 
 
 def _write_key(item: _Write) -> tuple[str, int]:
-    return ("start" if isinstance(item, _Marker) else "settle", item.target_id)
+    return ("start" if isinstance(item, _Marker) else "settle", item.delivery_id)
 
 
 def _ref_dict(ref: RemoteRef) -> dict[str, Any]:
     return {"id": ref.id, "url": ref.url, "extra": dict(ref.extra)}
 
 
-def _published(target_id: int, outcome: PublishOutcome) -> Published:
-    return Published(target_id, refs=[_ref_dict(ref) for ref in outcome.refs], url=outcome.url)
+def _published(delivery_id: int, outcome: PublishOutcome) -> Published:
+    return Published(delivery_id, refs=[_ref_dict(ref) for ref in outcome.refs], url=outcome.url)
 
 
 class Worker:
@@ -249,7 +249,7 @@ class Worker:
             if self._stopping.is_set() or time.monotonic() > deadline:
                 break
             limit = min(free, self.config.claim_batch)
-            claimed = claim_due_targets(self.engine, self.worker_id, self.clock(), limit, self.config.lease_seconds)
+            claimed = claim_due_deliveries(self.engine, self.worker_id, self.clock(), limit, self.config.lease_seconds)
             self._dispatch(claimed)
             total += len(claimed)
             if len(claimed) < limit:
@@ -270,118 +270,118 @@ class Worker:
             return
         started = self.clock()
         with self._slots:
-            self._inflight.update((target.id, started) for target in claimed)
+            self._inflight.update((claim.id, started) for claim in claimed)
         try:
             deliveries = load_deliveries(self.engine, claimed)
         except Exception:
             # Nothing was sent: the leases expire and the reaper puts these back to pending.
             log.exception("could not read %d claimed deliveries", len(claimed))
-            self._forget(target.id for target in claimed)
+            self._forget(claim.id for claim in claimed)
             return
-        loaded = {delivery.target.id for delivery in deliveries}
-        self._forget(target.id for target in claimed if target.id not in loaded)  # deleted since the claim
+        loaded = {delivery.claimed.id for delivery in deliveries}
+        self._forget(claim.id for claim in claimed if claim.id not in loaded)  # deleted since the claim
         for delivery in deliveries:
             self._pool.submit(self._deliver, delivery)
 
     def _write(self, items: list["_Write"]) -> set[tuple[str, int]]:
         """Commit a group of markers and outcomes in one transaction; return the keys applied."""
-        markers = [item.target_id for item in items if isinstance(item, _Marker)]
+        markers = [item.delivery_id for item in items if isinstance(item, _Marker)]
         outcomes = [item for item in items if not isinstance(item, _Marker)]
         with self._write_lock:
             result = write_batch(self.engine, self.worker_id, self.clock(), settle=outcomes, start=markers)
-        return {("start", target_id) for target_id in result.started} | {
-            ("settle", target_id) for target_id in result.settled}
+        return {("start", delivery_id) for delivery_id in result.started} | {
+            ("settle", delivery_id) for delivery_id in result.settled}
 
-    def _forget(self, target_ids: Iterable[int]) -> None:
+    def _forget(self, delivery_ids: Iterable[int]) -> None:
         with self._slots:
-            for target_id in target_ids:
-                self._inflight.pop(target_id, None)
+            for delivery_id in delivery_ids:
+                self._inflight.pop(delivery_id, None)
             self._slots.notify_all()
 
     # --- publishing -------------------------------------------------------------------------------------------
 
     def _deliver(self, delivery: OutgoingDelivery) -> None:
         """Publish one delivery and queue its outcome; never raises (one bad delivery stops nothing else)."""
-        target_id = delivery.target.id
+        delivery_id = delivery.claimed.id
         with self._slots:
             self._running += 1
         try:
             settlement = self._publish(delivery)
         except Exception:
             log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
-                          target_id)
+                          delivery_id)
             settlement = None
         finally:
             with self._slots:
                 self._running -= 1
                 self._slots.notify_all()
         if settlement is None:
-            self._forget([target_id])
+            self._forget([delivery_id])
             return
         try:
             future = self._writes.submit(settlement)
         except RuntimeError:  # stopping: the lease expires and the reaper settles it
-            self._forget([target_id])
+            self._forget([delivery_id])
             return
-        future.add_done_callback(lambda done: self._settled(target_id, done))
+        future.add_done_callback(lambda done: self._settled(delivery_id, done))
 
-    def _settled(self, target_id: int, done: "Future[bool]") -> None:
+    def _settled(self, delivery_id: int, done: "Future[bool]") -> None:
         if done.exception() is not None:
-            log.error("delivery %d: outcome not recorded (%s); the reaper will recover it", target_id,
+            log.error("delivery %d: outcome not recorded (%s); the reaper will recover it", delivery_id,
                       done.exception())
         elif not done.result():
-            log.warning("delivery %d: lease lost before the outcome was recorded", target_id)
-        self._forget([target_id])
+            log.warning("delivery %d: lease lost before the outcome was recorded", delivery_id)
+        self._forget([delivery_id])
 
     def _publish(self, delivery: OutgoingDelivery) -> Settlement | None:
         """Return the outcome of publishing one delivery, or None when it must not be touched any more."""
-        target_id = delivery.target.id
+        delivery_id = delivery.claimed.id
         ready = self.prepare(delivery, self.clock())
         if not isinstance(ready, tuple):
             return ready
         publisher, request = ready
-        if not self._writes.submit(_Marker(target_id)).result():
+        if not self._writes.submit(_Marker(delivery_id)).result():
             return None  # the lease was lost or the post changed since the claim; nothing was sent
         try:
             outcome = publisher.publish(request)
         except PublishError as error:
-            return Failure(target_id, error.message, retryable=error.retryable, retry_after=error.retry_after)
+            return Failure(delivery_id, error.message, retryable=error.retryable, retry_after=error.retry_after)
         except OutcomeUnknown as error:
             return self.look_up(delivery, publisher, request, f"the network did not answer clearly ({error}).")
         except Exception as error:
             # An answer the publisher could not make sense of: failed with the reason, never sent again.
-            log.warning("delivery %d: %s publisher raised %r", target_id, publisher.kind, error)
-            return Failure(target_id, f"The network answered something unexpected ({type(error).__name__}: {error}).")
-        return _published(target_id, outcome)
+            log.warning("delivery %d: %s publisher raised %r", delivery_id, publisher.kind, error)
+            return Failure(delivery_id, f"The network answered something unexpected ({type(error).__name__}: {error}).")
+        return _published(delivery_id, outcome)
 
     def prepare(self, delivery: OutgoingDelivery, now: datetime) -> tuple[Publisher, PublishRequest] | Settlement:
         """Return the publisher and request for a delivery, or the settlement that stops it before sending."""
-        target_id = delivery.target.id
+        delivery_id = delivery.claimed.id
         channel = delivery.channel
         if channel is None:
-            return Failure(target_id, "The channel this post was scheduled for was removed; nothing was sent.")
+            return Failure(delivery_id, "The channel this post was scheduled for was removed; nothing was sent.")
         if channel.disabled:
-            return Failure(target_id, f"The channel “{channel.label}” is disabled; nothing was sent.")
+            return Failure(delivery_id, f"The channel “{channel.label}” is disabled; nothing was sent.")
         if delivery.character_archived:
-            return Failure(target_id, f"{delivery.character_name} is archived; nothing was sent.")
+            return Failure(delivery_id, f"{delivery.character_name} is archived; nothing was sent.")
         if not any(part.text.strip() or part.image for part in delivery.parts):
-            return Failure(target_id, "The post has no text or image to publish.")
+            return Failure(delivery_id, "The post has no text or image to publish.")
         if delivery.too_late(now):
-            return Missed(target_id, missed_reason(delivery, now))
+            return Missed(delivery_id, missed_reason(delivery, now))
         if delivery.waiting_for_parent:
-            return Released(target_id, "waiting for the post it answers", not_before=now + PARENT_WAIT)
+            return Released(delivery_id, "waiting for the post it answers", not_before=now + PARENT_WAIT)
         publisher = self.registry.get(channel.kind)
         if publisher is None:
             log.error("no publisher for %s channels in this scheduler; delivery %d left for later", channel.kind,
-                      target_id)
-            return Released(target_id, "no publisher", not_before=now + NO_PUBLISHER_WAIT)
+                      delivery_id)
+            return Released(delivery_id, "no publisher", not_before=now + NO_PUBLISHER_WAIT)
         try:
             credentials = self.read_secrets(channel.secret_token) if channel.secret_token else {}
         except Exception as error:
-            return Failure(target_id, f"The channel's credentials cannot be read ({error}); reconnect the channel.")
+            return Failure(delivery_id, f"The channel's credentials cannot be read ({error}); reconnect the channel.")
         reply_to = delivery.reply_to
         return publisher, PublishRequest(
-            idempotency_key=delivery.target.idempotency_key,
+            idempotency_key=delivery.claimed.idempotency_key,
             parts=[PartContent(text=part.text, image=part.image, image_mime=part.image_mime,
                                image_alt=part.image_alt) for part in delivery.parts],
             settings=dict(channel.settings), secrets=credentials, character_name=delivery.character_name,
@@ -395,11 +395,11 @@ class Worker:
         try:
             found = publisher.find_published(request)
         except Exception as error:
-            log.warning("delivery %d: lookup failed: %r", delivery.target.id, error)
+            log.warning("delivery %d: lookup failed: %r", delivery.claimed.id, error)
             found = None
         if found is not None:
-            return _published(delivery.target.id, found)
-        return Unconfirmed(delivery.target.id, f"It may have been sent: {why}")
+            return _published(delivery.claimed.id, found)
+        return Unconfirmed(delivery.claimed.id, f"It may have been sent: {why}")
 
     # --- recovery and upkeep ----------------------------------------------------------------------------------
 
@@ -407,11 +407,11 @@ class Worker:
         """Extend the leases of deliveries still being worked on; return how many were extended."""
         cutoff = self.clock() - timedelta(seconds=self.config.max_publish_seconds)
         with self._slots:
-            ids = [target_id for target_id, started in self._inflight.items() if started >= cutoff]
+            ids = [delivery_id for delivery_id, started in self._inflight.items() if started >= cutoff]
         with self._write_lock:
             extended = heartbeat(self.engine, self.worker_id, ids, self.clock(), self.config.lease_seconds)
         with self._slots:  # settled meanwhile is fine; still ours in memory but not in the database is not
-            lost = [target_id for target_id in ids if target_id not in extended and target_id in self._inflight]
+            lost = [delivery_id for delivery_id in ids if delivery_id not in extended and delivery_id in self._inflight]
         if lost:
             log.warning("lost the lease on %d deliveries; they will not be sent by this process", len(lost))
         return len(extended)
@@ -430,7 +430,7 @@ class Worker:
             if isinstance(ready, tuple):
                 settlements.append(self.look_up(delivery, *ready, why))
             else:
-                settlements.append(Unconfirmed(delivery.target.id, f"It may have been sent: {why}"))
+                settlements.append(Unconfirmed(delivery.claimed.id, f"It may have been sent: {why}"))
         applied = settle(self.engine, self.worker_id, settlements, self.clock())
         if applied:
             log.info("reaper: resolved %d maybe-sent deliveries", len(applied))

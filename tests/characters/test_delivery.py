@@ -22,14 +22,14 @@ from characters.core.models import (
     User,
     Workspace,
 )
-from characters.publishing import delivery
+from characters.publishing import settling
 from characters.publishing.delivery import (
     MAX_ATTEMPTS,
     Failure,
     Published,
-    claim_due_targets,
-    complete_target,
-    fail_target,
+    claim_due_deliveries,
+    complete_delivery,
+    fail_delivery,
     heartbeat,
     load_deliveries,
     mark_unconfirmed,
@@ -45,7 +45,7 @@ from characters.publishing.delivery import (
     sweep_missed,
     take_connection_checks,
 )
-from tests.scheduler.seed import add_posts, make_world, post_row, set_post, set_target, targets
+from tests.scheduler.seed import add_posts, deliveries, make_world, post_row, set_delivery, set_post
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LEASE = 60
@@ -61,12 +61,12 @@ def due_posts(engine, world, count=1, due=NOW - timedelta(minutes=1), **options)
 
 
 def claim(engine, worker="w1", now=NOW, limit=100):
-    return claim_due_targets(engine, worker, now, limit, LEASE)
+    return claim_due_deliveries(engine, worker, now, limit, LEASE)
 
 
 def claim_and_start(engine, worker="w1", now=NOW):
     claimed = claim(engine, worker, now)
-    assert start_sending(engine, worker, [target.id for target in claimed], now) == {t.id for t in claimed}
+    assert start_sending(engine, worker, [delivery.id for delivery in claimed], now) == {t.id for t in claimed}
     return claimed
 
 
@@ -91,25 +91,25 @@ def test_claim_takes_due_deliveries_of_live_posts_in_due_order(engine, world):
     future = due_posts(engine, world, due=NOW + timedelta(seconds=1))[0]
     in_review = due_posts(engine, world, status=PostStatus.IN_REVIEW)[0]
     unscheduled, cancelled, retry_later, stale = due_posts(engine, world, count=4)
-    rows = {row.post_id: row for row in targets(engine)}
-    set_target(engine, rows[unscheduled].id, due_at=None)
-    set_target(engine, rows[cancelled].id, status=DeliveryStatus.CANCELLED.value)
-    set_target(engine, rows[retry_later].id, next_attempt_at=NOW + timedelta(seconds=30))
+    rows = {row.post_id: row for row in deliveries(engine)}
+    set_delivery(engine, rows[unscheduled].id, due_at=None)
+    set_delivery(engine, rows[cancelled].id, status=DeliveryStatus.CANCELLED.value)
+    set_delivery(engine, rows[retry_later].id, next_attempt_at=NOW + timedelta(seconds=30))
     set_post(engine, stale, version=2)  # edited after the key was issued for version 1
 
     claimed = claim(engine)
 
-    assert [target.post_id for target in claimed] == [earlier, later, stale]
-    assert all(target.lease_expires_at == NOW + timedelta(seconds=LEASE) for target in claimed)
-    by_post = {row.post_id: row for row in targets(engine)}
+    assert [delivery.post_id for delivery in claimed] == [earlier, later, stale]
+    assert all(delivery.lease_expires_at == NOW + timedelta(seconds=LEASE) for delivery in claimed)
+    by_post = {row.post_id: row for row in deliveries(engine)}
     assert by_post[earlier].status == DeliveryStatus.PUBLISHING
     assert by_post[earlier].lease_owner == "w1"
     for post_id in (future, in_review, unscheduled, cancelled, retry_later):
         assert by_post[post_id].status != DeliveryStatus.PUBLISHING
     # The key's version is checked as sending starts: the stale delivery is never sent and leaves the clock.
-    assert start_sending(engine, "w1", [target.id for target in claimed], NOW) == {
+    assert start_sending(engine, "w1", [delivery.id for delivery in claimed], NOW) == {
         by_post[earlier].id, by_post[later].id}
-    stale_row = targets(engine, [stale])[0]
+    stale_row = deliveries(engine, [stale])[0]
     assert (stale_row.status, stale_row.due_at) == (DeliveryStatus.PENDING, None)
     assert post_row(engine, earlier).status == PostStatus.PUBLISHING
     assert audit_actions(engine, earlier) == [("publishing", None)]
@@ -135,8 +135,8 @@ def test_concurrent_claimers_never_get_the_same_delivery(engine, world):
         mine: list[int] = []
         try:
             start.wait()
-            while batch := claim_due_targets(engine, name, NOW, 7, LEASE):
-                mine += [target.id for target in batch]
+            while batch := claim_due_deliveries(engine, name, NOW, 7, LEASE):
+                mine += [delivery.id for delivery in batch]
         except BaseException as error:  # reported below; a thread cannot fail the test by itself
             errors.append(error)
         results[name] = mine
@@ -148,10 +148,10 @@ def test_concurrent_claimers_never_get_the_same_delivery(engine, world):
         thread.join()
 
     assert errors == []
-    everything = [target_id for ids in results.values() for target_id in ids]
+    everything = [delivery_id for ids in results.values() for delivery_id in ids]
     assert len(everything) == len(set(everything)) == 300
-    owners = {row.id: row.lease_owner for row in targets(engine)}
-    assert all(owners[target_id] == name for name, ids in results.items() for target_id in ids)
+    owners = {row.id: row.lease_owner for row in deliveries(engine)}
+    assert all(owners[delivery_id] == name for name, ids in results.items() for delivery_id in ids)
 
 
 # --- sending, heartbeats and fenced completion -----------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_start_sending_marks_owned_deliveries_and_counts_the_attempt(engine, wor
     due_posts(engine, world, count=2)
     mine, theirs = claim(engine, "w1", limit=1), claim(engine, "w2", limit=1)
     assert start_sending(engine, "w1", [mine[0].id, theirs[0].id], NOW) == {mine[0].id}
-    rows = {row.id: row for row in targets(engine)}
+    rows = {row.id: row for row in deliveries(engine)}
     assert rows[mine[0].id].sending_started_at == NOW
     assert rows[mine[0].id].attempts == 1
     assert rows[theirs[0].id].sending_started_at is None
@@ -176,7 +176,7 @@ def test_a_post_edited_after_the_claim_is_not_sent_and_waits_for_approval(engine
 
     assert start_sending(engine, "w1", [claimed[0].id], NOW) == set()
 
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert (row.status, row.due_at, row.lease_owner) == (DeliveryStatus.PENDING, None, None)
     assert claim(engine, now=NOW + timedelta(days=1)) == []
 
@@ -184,7 +184,7 @@ def test_a_post_edited_after_the_claim_is_not_sent_and_waits_for_approval(engine
 def test_cancelled_posts_are_never_claimed(engine, world):
     post_id = due_posts(engine, world)[0]
     set_post(engine, post_id, status=PostStatus.CANCELLED.value)
-    set_target(engine, targets(engine)[0].id, status=DeliveryStatus.CANCELLED.value)
+    set_delivery(engine, deliveries(engine)[0].id, status=DeliveryStatus.CANCELLED.value)
     assert claim(engine) == []
     assert next_due_time(engine) is None
 
@@ -194,19 +194,19 @@ def test_heartbeat_extends_only_leases_still_held(engine, world):
     mine, theirs = claim(engine, "w1", limit=1), claim(engine, "w2", limit=1)
     later = NOW + timedelta(seconds=40)
     assert heartbeat(engine, "w1", [mine[0].id, theirs[0].id], later, LEASE) == {mine[0].id}
-    rows = {row.id: row for row in targets(engine)}
+    rows = {row.id: row for row in deliveries(engine)}
     assert rows[mine[0].id].lease_expires_at == later + timedelta(seconds=LEASE)
     assert rows[theirs[0].id].lease_expires_at == NOW + timedelta(seconds=LEASE)
 
 
 def test_completion_publishes_the_delivery_and_the_post(engine, world):
     post_id = due_posts(engine, world)[0]
-    target = claim_and_start(engine)[0]
+    delivery = claim_and_start(engine)[0]
     refs = [{"id": "at://walt/1", "url": "https://example.test/1", "extra": {}}]
 
-    assert complete_target(engine, "w1", target.id, refs, "https://example.test/1", NOW + timedelta(seconds=1))
+    assert complete_delivery(engine, "w1", delivery.id, refs, "https://example.test/1", NOW + timedelta(seconds=1))
 
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert (row.status, row.remote_refs, row.remote_url) == (DeliveryStatus.PUBLISHED, refs, "https://example.test/1")
     assert row.published_at == NOW + timedelta(seconds=1)
     assert row.lease_owner is None
@@ -222,23 +222,23 @@ def test_a_stale_owner_cannot_complete(engine, world):
     after_expiry = NOW + timedelta(seconds=LEASE + 1)
     assert reap_expired_leases(engine, "reaper", after_expiry, LEASE).requeued == [stale.id]
     fresh = claim(engine, "w2", now=after_expiry)[0]
-    before = targets(engine)[0]
+    before = deliveries(engine)[0]
 
-    assert not complete_target(engine, "w1", stale.id, [{"id": "x"}], None, after_expiry)
-    assert not fail_target(engine, "w1", stale.id, "late", after_expiry)
+    assert not complete_delivery(engine, "w1", stale.id, [{"id": "x"}], None, after_expiry)
+    assert not fail_delivery(engine, "w1", stale.id, "late", after_expiry)
     assert not mark_unconfirmed(engine, "w1", stale.id, "late", after_expiry)
 
-    assert targets(engine)[0] == before
+    assert deliveries(engine)[0] == before
     assert fresh.id == stale.id
-    assert targets(engine)[0].lease_owner == "w2"
+    assert deliveries(engine)[0].lease_owner == "w2"
 
 
 def test_a_post_is_published_only_when_every_channel_is(engine, world):
     post_id = due_posts(engine, world, kinds=(ChannelKind.FEED, ChannelKind.WEBHOOK))[0]
     first, second = claim_and_start(engine)
-    assert complete_target(engine, "w1", first.id, [{"id": "1"}], None, NOW)
+    assert complete_delivery(engine, "w1", first.id, [{"id": "1"}], None, NOW)
     assert post_row(engine, post_id).status == PostStatus.PUBLISHING
-    assert complete_target(engine, "w1", second.id, [{"id": "2"}], None, NOW)
+    assert complete_delivery(engine, "w1", second.id, [{"id": "2"}], None, NOW)
     assert post_row(engine, post_id).status == PostStatus.PUBLISHED
 
 
@@ -256,48 +256,49 @@ class FixedRandom(random.Random):
 
 def test_retry_delay_grows_exponentially_with_jitter_and_honours_retry_after():
     low, high = FixedRandom(0.0), FixedRandom(1.0)
-    assert retry_delay(1, None, low) == delivery.RETRY_BASE_SECONDS / 2
-    assert retry_delay(1, None, high) == delivery.RETRY_BASE_SECONDS
-    assert retry_delay(3, None, high) == delivery.RETRY_BASE_SECONDS * 4
-    assert retry_delay(30, None, high) == delivery.RETRY_MAX_SECONDS
+    assert retry_delay(1, None, low) == settling.RETRY_BASE_SECONDS / 2
+    assert retry_delay(1, None, high) == settling.RETRY_BASE_SECONDS
+    assert retry_delay(3, None, high) == settling.RETRY_BASE_SECONDS * 4
+    assert retry_delay(30, None, high) == settling.RETRY_MAX_SECONDS
     assert retry_delay(1, 600.0, low) == 600.0
-    assert retry_delay(5, 1.0, high) == delivery.RETRY_BASE_SECONDS * 16
+    assert retry_delay(5, 1.0, high) == settling.RETRY_BASE_SECONDS * 16
 
 
 def test_a_retryable_failure_waits_with_backoff_then_goes_again(engine, world):
     post_id = due_posts(engine, world)[0]
-    target = claim_and_start(engine)[0]
+    delivery = claim_and_start(engine)[0]
 
-    assert fail_target(engine, "w1", target.id, "HTTP 503 from the server", NOW, retryable=True, rng=FixedRandom(1.0))
+    assert fail_delivery(engine, "w1", delivery.id, "HTTP 503 from the server", NOW, retryable=True,
+                         rng=FixedRandom(1.0))
 
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.PENDING, 1, "HTTP 503 from the server")
-    assert row.next_attempt_at == NOW + timedelta(seconds=delivery.RETRY_BASE_SECONDS)
+    assert row.next_attempt_at == NOW + timedelta(seconds=settling.RETRY_BASE_SECONDS)
     assert row.sending_started_at is None
     assert row.lease_owner is None
     assert post_row(engine, post_id).status == PostStatus.PUBLISHING
     assert claim(engine, now=NOW + timedelta(seconds=29)) == []
     assert next_due_time(engine) == row.next_attempt_at
     again = claim(engine, now=row.next_attempt_at)
-    assert [t.idempotency_key for t in again] == [target.idempotency_key]  # the same key: the network can dedupe
+    assert [t.idempotency_key for t in again] == [delivery.idempotency_key]  # the same key: the network can dedupe
 
 
 def test_retry_after_is_honoured(engine, world):
     due_posts(engine, world)
-    target = claim_and_start(engine)[0]
-    assert fail_target(engine, "w1", target.id, "HTTP 429: slow down", NOW, retryable=True, retry_after=900,
+    delivery = claim_and_start(engine)[0]
+    assert fail_delivery(engine, "w1", delivery.id, "HTTP 429: slow down", NOW, retryable=True, retry_after=900,
                        rng=FixedRandom(0.0))
-    assert targets(engine)[0].next_attempt_at == NOW + timedelta(seconds=900)
+    assert deliveries(engine)[0].next_attempt_at == NOW + timedelta(seconds=900)
 
 
 def test_retries_stop_after_the_last_attempt_with_the_platform_message(engine, world):
     post_id = due_posts(engine, world)[0]
     now = NOW
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        target = claim_and_start(engine, now=now)[0]
-        assert fail_target(engine, "w1", target.id, f"HTTP 502 (try {attempt})", now, retryable=True)
-        now = targets(engine)[0].next_attempt_at or now
-    row = targets(engine)[0]
+        delivery = claim_and_start(engine, now=now)[0]
+        assert fail_delivery(engine, "w1", delivery.id, f"HTTP 502 (try {attempt})", now, retryable=True)
+        now = deliveries(engine)[0].next_attempt_at or now
+    row = deliveries(engine)[0]
     assert row.status == DeliveryStatus.FAILED
     assert row.attempts == MAX_ATTEMPTS
     assert row.last_error == f"Gave up after {MAX_ATTEMPTS} attempts. Last error: HTTP 502 (try {MAX_ATTEMPTS})"
@@ -312,9 +313,9 @@ def test_retries_stop_after_the_last_attempt_with_the_platform_message(engine, w
 
 def test_a_permanent_failure_fails_at_once_and_tells_the_author(engine, world):
     post_id = due_posts(engine, world)[0]
-    target = claim_and_start(engine)[0]
-    assert fail_target(engine, "w1", target.id, "The access token was revoked.", NOW)
-    assert targets(engine)[0].status == DeliveryStatus.FAILED
+    delivery = claim_and_start(engine)[0]
+    assert fail_delivery(engine, "w1", delivery.id, "The access token was revoked.", NOW)
+    assert deliveries(engine)[0].status == DeliveryStatus.FAILED
     assert post_row(engine, post_id).status == PostStatus.FAILED
     assert [message for _, message in notifications(engine)] == [
         f"Post #{post_id} could not be published to Walt on feed: The access token was revoked."]
@@ -325,7 +326,7 @@ def test_one_settle_applies_many_outcomes(engine, world):
     claimed = claim_and_start(engine)
     applied = settle(engine, "w1", [Published(claimed[0].id, [{"id": "a"}]), Failure(claimed[1].id, "no"),
                                     Failure(claimed[2].id, "busy", retryable=True)], NOW)
-    assert applied == {target.id for target in claimed}
+    assert applied == {delivery.id for delivery in claimed}
     assert [post_row(engine, post_id).status for post_id in ids] == [
         PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.PUBLISHING]
 
@@ -335,28 +336,28 @@ def test_one_settle_applies_many_outcomes(engine, world):
 
 def test_an_expired_lease_that_never_started_sending_goes_back_to_pending(engine, world):
     due_posts(engine, world)
-    target = claim(engine)[0]
+    delivery = claim(engine)[0]
     assert reap_expired_leases(engine, "reaper", NOW + timedelta(seconds=LEASE - 1), LEASE).requeued == []
     result = reap_expired_leases(engine, "reaper", NOW + timedelta(seconds=LEASE + 1), LEASE)
-    assert result.requeued == [target.id]
+    assert result.requeued == [delivery.id]
     assert result.to_check == []
-    assert targets(engine)[0].status == DeliveryStatus.PENDING
-    assert [t.id for t in claim(engine, "w2", now=NOW + timedelta(seconds=LEASE + 1))] == [target.id]
+    assert deliveries(engine)[0].status == DeliveryStatus.PENDING
+    assert [t.id for t in claim(engine, "w2", now=NOW + timedelta(seconds=LEASE + 1))] == [delivery.id]
 
 
 def test_an_expired_lease_after_sending_started_is_never_resent(engine, world):
     post_id = due_posts(engine, world)[0]
-    target = claim_and_start(engine)[0]
+    delivery = claim_and_start(engine)[0]
     later = NOW + timedelta(seconds=LEASE + 1)
 
     result = reap_expired_leases(engine, "reaper", later, LEASE)
 
     assert result.requeued == []
-    assert [t.id for t in result.to_check] == [target.id]
+    assert [t.id for t in result.to_check] == [delivery.id]
     assert result.to_check[0].sending_started_at == NOW
     assert claim(engine, "w2", now=later + timedelta(hours=1)) == []
-    assert mark_unconfirmed(engine, "reaper", target.id, "It may have been sent.", later)
-    assert targets(engine)[0].status == DeliveryStatus.UNCONFIRMED
+    assert mark_unconfirmed(engine, "reaper", delivery.id, "It may have been sent.", later)
+    assert deliveries(engine)[0].status == DeliveryStatus.UNCONFIRMED
     assert post_row(engine, post_id).status == PostStatus.UNCONFIRMED
     assert "may or may not have reached Walt on feed" in notifications(engine)[0].message
     assert claim(engine, "w2", now=later + timedelta(days=1)) == []
@@ -380,9 +381,9 @@ def test_posts_found_past_the_grace_period_are_held_as_missed(engine, world):
     on_time, late = due_posts(engine, world, due=NOW - timedelta(minutes=14)) + due_posts(
         engine, world, due=NOW - timedelta(minutes=16))
 
-    assert sweep_missed(engine, "w1", NOW) == [targets(engine, [late])[0].id]
+    assert sweep_missed(engine, "w1", NOW) == [deliveries(engine, [late])[0].id]
 
-    assert targets(engine, [late])[0].status == DeliveryStatus.MISSED
+    assert deliveries(engine, [late])[0].status == DeliveryStatus.MISSED
     assert post_row(engine, late).status == PostStatus.MISSED
     assert audit_actions(engine, late) == [("publish_missed", None)]
     [(_, message)] = notifications(engine)
@@ -404,7 +405,7 @@ def test_an_editor_can_send_a_missed_post_anyway(engine, world, session):
     sweep_missed(engine, "w1", NOW)
     editor = member_of(session, world, Role.EDITOR)
 
-    requeue_missed(session=session, member=editor, target_id=targets(engine)[0].id, now=NOW)
+    requeue_missed(session=session, member=editor, target_id=deliveries(engine)[0].id, now=NOW)
     session.commit()
 
     assert sweep_missed(engine, "w1", NOW + timedelta(minutes=1)) == []
@@ -419,7 +420,7 @@ def test_next_due_time_is_the_earliest_first_attempt_or_retry(engine, world):
     due_posts(engine, world, due=NOW + timedelta(minutes=10))
     retrying = due_posts(engine, world, due=NOW - timedelta(minutes=1))[0]
     assert next_due_time(engine) == NOW - timedelta(minutes=1)
-    set_target(engine, targets(engine, [retrying])[0].id, next_attempt_at=NOW + timedelta(minutes=3))
+    set_delivery(engine, deliveries(engine, [retrying])[0].id, next_attempt_at=NOW + timedelta(minutes=3))
     assert next_due_time(engine) == NOW + timedelta(minutes=3)
 
 
@@ -438,11 +439,11 @@ def test_due_times_are_utc_instants_across_daylight_saving_changes(engine, world
     for post_id, due in zip(ids, expected_utc, strict=True):
         assert next_due_time(engine) == due
         assert claim(engine, now=due - timedelta(microseconds=1)) == []
-        [target] = claim_and_start(engine, now=due)
-        assert target.post_id == post_id
-        assert target.due_at == due
-        assert complete_target(engine, "w1", target.id, [{"id": str(post_id)}], None, due)
-    assert [row.published_at for row in targets(engine)] == expected_utc
+        [delivery] = claim_and_start(engine, now=due)
+        assert delivery.post_id == post_id
+        assert delivery.due_at == due
+        assert complete_delivery(engine, "w1", delivery.id, [{"id": str(post_id)}], None, due)
+    assert [row.published_at for row in deliveries(engine)] == expected_utc
 
 
 # --- people resolving held deliveries ---------------------------------------------------------------------------
@@ -457,22 +458,22 @@ def member_of(session, world, role: Role) -> Member:
     return Member(workspace=workspace, user=user, role=role)
 
 
-def unconfirmed_target(engine, world):
+def unconfirmed_delivery(engine, world):
     post_id = due_posts(engine, world)[0]
-    target = claim_and_start(engine)[0]
-    assert mark_unconfirmed(engine, "w1", target.id, "It may have been sent.", NOW)
-    return post_id, target.id
+    delivery = claim_and_start(engine)[0]
+    assert mark_unconfirmed(engine, "w1", delivery.id, "It may have been sent.", NOW)
+    return post_id, delivery.id
 
 
 def test_an_editor_confirms_an_unconfirmed_delivery_was_published(engine, world, session):
-    post_id, target_id = unconfirmed_target(engine, world)
+    post_id, delivery_id = unconfirmed_delivery(engine, world)
     editor = member_of(session, world, Role.EDITOR)
 
-    resolve_unconfirmed(session=session, member=editor, target_id=target_id, published=True, now=NOW,
+    resolve_unconfirmed(session=session, member=editor, target_id=delivery_id, published=True, now=NOW,
                         url="https://example.test/found")
     session.commit()
 
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert (row.status, row.remote_url) == (DeliveryStatus.PUBLISHED, "https://example.test/found")
     assert post_row(engine, post_id).status == PostStatus.PUBLISHED
     assert [action for action, _ in audit_actions(engine, post_id)][-2:] == ["resolve_unconfirmed", "published"]
@@ -480,29 +481,29 @@ def test_an_editor_confirms_an_unconfirmed_delivery_was_published(engine, world,
 
 
 def test_an_editor_sends_an_unconfirmed_delivery_again(engine, world, session):
-    post_id, target_id = unconfirmed_target(engine, world)
-    resolve_unconfirmed(session=session, member=member_of(session, world, Role.OWNER), target_id=target_id,
+    post_id, delivery_id = unconfirmed_delivery(engine, world)
+    resolve_unconfirmed(session=session, member=member_of(session, world, Role.OWNER), target_id=delivery_id,
                         published=False, now=NOW + timedelta(minutes=30))
     session.commit()
     assert post_row(engine, post_id).status == PostStatus.PUBLISHING
     [again] = claim(engine, now=NOW + timedelta(minutes=30))
-    assert again.id == target_id
+    assert again.id == delivery_id
 
 
 def test_only_editors_of_the_workspace_resolve_deliveries(engine, world, session):
-    _, target_id = unconfirmed_target(engine, world)
+    _, delivery_id = unconfirmed_delivery(engine, world)
     other = make_world(engine, "other")
     with pytest.raises(PermissionDenied):
-        resolve_unconfirmed(session=session, member=member_of(session, world, Role.WRITER), target_id=target_id,
+        resolve_unconfirmed(session=session, member=member_of(session, world, Role.WRITER), target_id=delivery_id,
                             published=True, now=NOW)
     with pytest.raises(NotFound):
-        resolve_unconfirmed(session=session, member=member_of(session, other, Role.OWNER), target_id=target_id,
+        resolve_unconfirmed(session=session, member=member_of(session, other, Role.OWNER), target_id=delivery_id,
                             published=True, now=NOW)
     editor = member_of(session, world, Role.EDITOR)
-    resolve_unconfirmed(session=session, member=editor, target_id=target_id, published=True, now=NOW)
+    resolve_unconfirmed(session=session, member=editor, target_id=delivery_id, published=True, now=NOW)
     session.commit()
     with pytest.raises(DomainError, match="not unconfirmed"):
-        resolve_unconfirmed(session=session, member=editor, target_id=target_id, published=False, now=NOW)
+        resolve_unconfirmed(session=session, member=editor, target_id=delivery_id, published=False, now=NOW)
 
 
 @pytest.mark.parametrize(("statuses", "current", "expected"), [
@@ -533,18 +534,18 @@ def test_load_deliveries_reads_parts_channel_and_character(engine, world):
     assert [part.text for part in loaded.parts] == ["one", "two", "three"]
     assert (loaded.channel.kind, loaded.channel.settings, loaded.channel.secret_token) == ("feed", {"x": 1}, "token")
     assert (loaded.character_name, loaded.author_id, loaded.late_grace_minutes) == ("Walt", world.author_id, 15)
-    assert loaded.target.idempotency_key == f"gr-{post_id}-v1-c{world.channels[ChannelKind.FEED]}"
+    assert loaded.claimed.idempotency_key == f"gr-{post_id}-v1-c{world.channels[ChannelKind.FEED]}"
 
 
 def test_load_deliveries_finds_the_remote_post_to_answer(engine, world):
     parent = due_posts(engine, world, due=NOW - timedelta(minutes=2))[0]
     child = due_posts(engine, world, reply_to_post_id=parent)[0]
     first, second = claim(engine)
-    waiting = {d.target.post_id: d for d in load_deliveries(engine, [first, second])}
+    waiting = {d.claimed.post_id: d for d in load_deliveries(engine, [first, second])}
     assert waiting[child].waiting_for_parent
     assert waiting[child].reply_to is None
     assert start_sending(engine, "w1", [first.id], NOW)
-    complete_target(engine, "w1", first.id, [{"id": "p1"}, {"id": "p2", "url": "u"}], "u", NOW)
+    complete_delivery(engine, "w1", first.id, [{"id": "p1"}, {"id": "p2", "url": "u"}], "u", NOW)
     [answer] = load_deliveries(engine, [second])
     assert answer.reply_to == {"id": "p2", "url": "u"}
     assert not answer.waiting_for_parent
@@ -552,7 +553,7 @@ def test_load_deliveries_finds_the_remote_post_to_answer(engine, world):
 
 def test_a_removed_channel_loads_as_none(engine, world):
     due_posts(engine, world)
-    set_target(engine, targets(engine)[0].id, channel_id=None)
+    set_delivery(engine, deliveries(engine)[0].id, channel_id=None)
     [loaded] = load_deliveries(engine, claim(engine))
     assert loaded.channel is None
 

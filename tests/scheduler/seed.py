@@ -77,7 +77,7 @@ def add_posts(engine: Engine, world: World, count: int, due_at: datetime | list[
     return post_ids
 
 
-def targets(engine: Engine, post_ids: list[int] | None = None) -> list[Any]:
+def deliveries(engine: Engine, post_ids: list[int] | None = None) -> list[Any]:
     """Return delivery rows (optionally of some posts), by id."""
     query = select(Delivery).order_by(col(Delivery.id))
     if post_ids is not None:
@@ -92,10 +92,10 @@ def post_row(engine: Engine, post_id: int) -> Any:
         return connection.execute(select(Post).where(col(Post.id) == post_id)).one()
 
 
-def set_target(engine: Engine, target_id: int, **values: Any) -> None:
+def set_delivery(engine: Engine, delivery_id: int, **values: Any) -> None:
     """Change a delivery row directly (to arrange a situation)."""
     with engine.begin() as connection:
-        connection.execute(update(Delivery).where(col(Delivery.id) == target_id).values(**values))
+        connection.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
 
 
 def set_post(engine: Engine, post_id: int, **values: Any) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from characters.core.models import DeliveryStatus
 from tests.scheduler.processes import FAST_OPTIONS, SchedulerProcess, stop_all, wait_for
 from tests.scheduler.receiver import Receiver
-from tests.scheduler.seed import add_posts, make_world, targets
+from tests.scheduler.seed import add_posts, deliveries, make_world
 
 POSTS = 2_000
 PROCESSES = 4
@@ -24,7 +24,7 @@ SETTLED = {DeliveryStatus.PUBLISHED, DeliveryStatus.UNCONFIRMED, DeliveryStatus.
 
 
 def settled_count(engine) -> int:
-    return sum(row.status in SETTLED for row in targets(engine))
+    return sum(row.status in SETTLED for row in deliveries(engine))
 
 
 def test_killing_schedulers_at_random_never_duplicates_or_loses_a_post(engine, tmp_path):
@@ -56,7 +56,7 @@ def test_killing_schedulers_at_random_never_duplicates_or_loses_a_post(engine, t
             codes = stop_all(processes)
         received = receiver.snapshot()
 
-    rows = targets(engine)
+    rows = deliveries(engine)
     by_status = Counter(row.status for row in rows)
     print(f"\nchaos on {engine.dialect.name}: {kills} kills, {dict(by_status)}, {len(received)} keys received")
     assert codes == [0] * PROCESSES, (codes, [process.output()[-1500:] for process in processes])

@@ -15,7 +15,7 @@ from scheduler.process import CLAIM_JOB, build_scheduler, install_jobs, material
 from tests.factories import make_character, workspace_with_roles
 from tests.scheduler.processes import FAST_OPTIONS, SchedulerProcess, wait_for
 from tests.scheduler.receiver import Receiver
-from tests.scheduler.seed import add_posts, make_world, post_row, targets
+from tests.scheduler.seed import add_posts, deliveries, make_world, post_row
 
 
 def test_options_default_to_the_settings_and_refuse_nonsense():
@@ -92,7 +92,7 @@ def test_a_real_process_publishes_due_posts_and_stops_on_sigterm(engine, receive
     post_ids = add_posts(engine, world, 20, datetime.now(UTC) - timedelta(seconds=1))
     process = SchedulerProcess(engine, receiver.url, tmp_path / "scheduler.log", *FAST_OPTIONS).start()
     try:
-        wait_for(lambda: all(row.status == DeliveryStatus.PUBLISHED for row in targets(engine)), 60,
+        wait_for(lambda: all(row.status == DeliveryStatus.PUBLISHED for row in deliveries(engine)), 60,
                  "every delivery to be published")
     finally:
         code = process.terminate()
@@ -114,17 +114,17 @@ def test_a_sigkill_mid_publish_never_sends_twice(engine, receiver, tmp_path, loo
         first.kill()
     receiver.hold.clear()
     receiver.release.set()
-    [row] = targets(engine)
+    [row] = deliveries(engine)
     assert row.status == DeliveryStatus.PUBLISHING
     assert row.sending_started_at is not None
 
     second = SchedulerProcess(engine, receiver.url, tmp_path / "second.log", *FAST_OPTIONS, lookups=lookups).start()
     try:
-        wait_for(lambda: targets(engine)[0].status != DeliveryStatus.PUBLISHING, 60, "the reaper to settle it")
+        wait_for(lambda: deliveries(engine)[0].status != DeliveryStatus.PUBLISHING, 60, "the reaper to settle it")
     finally:
         assert second.terminate() == 0, second.output()
 
-    [row] = targets(engine)
+    [row] = deliveries(engine)
     assert row.status == (DeliveryStatus.PUBLISHED if lookups else DeliveryStatus.UNCONFIRMED)
     assert list(receiver.snapshot().values()) == [1]
 
@@ -143,7 +143,7 @@ def test_recurring_rules_are_materialized_once(engine, session):
 
     assert materialize(engine) == 3
     assert materialize(engine) == 0
-    assert [row.status for row in targets(engine)] == [DeliveryStatus.PENDING] * 3
+    assert [row.status for row in deliveries(engine)] == [DeliveryStatus.PENDING] * 3
 
 
 def test_a_signal_only_raises_a_flag_and_a_job_stops_the_scheduler():

@@ -9,12 +9,12 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from characters.core.models import Channel, ChannelKind, Character, DeliveryStatus, Notification, PostStatus
-from characters.publishing.delivery import claim_due_targets, start_sending
+from characters.publishing.delivery import claim_due_deliveries, start_sending
 from scheduler.publishers.base import OutcomeUnknown, PublishError, PublishOutcome, PublishRequest, RemoteRef
 from scheduler.publishers.noop import NoopPublisher
 from scheduler.publishers.registry import PublisherRegistry, registry_for_all_kinds
 from scheduler.worker import MIN_WAKE_GAP, NO_PUBLISHER_WAIT, PARENT_WAIT, GroupCommit, Worker, WorkerConfig
-from tests.scheduler.seed import add_posts, make_world, post_row, set_target, targets
+from tests.scheduler.seed import add_posts, deliveries, make_world, post_row, set_delivery
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -102,7 +102,7 @@ def due(engine, world, count=1, **options):
 
 
 def statuses(engine):
-    return [row.status for row in targets(engine)]
+    return [row.status for row in deliveries(engine)]
 
 
 def messages(engine):
@@ -128,7 +128,7 @@ def test_each_due_post_is_published_once_with_its_content(engine, world, make_wo
     assert run(worker) == 0
 
     assert sorted(request.idempotency_key for request in publisher.requests) == sorted(
-        row.idempotency_key for row in targets(engine))
+        row.idempotency_key for row in deliveries(engine))
     request = publisher.requests[0]
     assert [part.text for part in request.parts] == ["Part one.", "Part two."]
     assert request.settings == {"handle": "walt.test"}
@@ -136,7 +136,7 @@ def test_each_due_post_is_published_once_with_its_content(engine, world, make_wo
     assert request.character_name == "Walt"
     assert request.reply_to is None
     assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 3
-    assert all(row.remote_url == "https://net.test/0" and len(row.remote_refs) == 2 for row in targets(engine))
+    assert all(row.remote_url == "https://net.test/0" and len(row.remote_refs) == 2 for row in deliveries(engine))
     assert {post_row(engine, post_id).status for post_id in ids} == {PostStatus.PUBLISHED}
 
 
@@ -151,7 +151,7 @@ def test_a_retryable_error_backs_off_and_the_retry_reuses_the_key(engine, world,
     publisher = FakePublisher(flaky)
     worker = make_worker(publisher)
     run(worker)
-    [row] = targets(engine)
+    [row] = deliveries(engine)
     assert (row.status, row.last_error, row.attempts) == (DeliveryStatus.PENDING, "The server answered HTTP 503.", 1)
     assert START + timedelta(seconds=15) <= row.next_attempt_at <= START + timedelta(seconds=30)
 
@@ -169,7 +169,7 @@ def test_a_rate_limit_waits_as_long_as_the_network_asks(engine, world, make_work
         raise PublishError("HTTP 429: too many requests.", retryable=True, retry_after=600)
 
     run(make_worker(FakePublisher(limited)))
-    assert targets(engine)[0].next_attempt_at >= START + timedelta(seconds=600)
+    assert deliveries(engine)[0].next_attempt_at >= START + timedelta(seconds=600)
 
 
 def test_revoked_credentials_fail_with_the_platform_message(engine, world, make_worker):
@@ -180,7 +180,7 @@ def test_revoked_credentials_fail_with_the_platform_message(engine, world, make_
 
     run(make_worker(FakePublisher(revoked)))
 
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert row.status == DeliveryStatus.FAILED
     assert row.last_error == "Mastodon answered 401: The access token was revoked."
     assert post_row(engine, post_id).status == PostStatus.FAILED
@@ -191,7 +191,7 @@ def test_revoked_credentials_fail_with_the_platform_message(engine, world, make_
 def test_a_garbage_answer_fails_readably_and_stops_nothing_else(engine, world, make_worker):
     bad = due(engine, world)[0]
     good = due(engine, world, count=3)
-    bad_key = targets(engine, [bad])[0].idempotency_key
+    bad_key = deliveries(engine, [bad])[0].idempotency_key
 
     def sometimes_garbage(request, call):
         if request.idempotency_key == bad_key:
@@ -200,11 +200,11 @@ def test_a_garbage_answer_fails_readably_and_stops_nothing_else(engine, world, m
 
     run(make_worker(FakePublisher(sometimes_garbage)))
 
-    [row] = targets(engine, [bad])
+    [row] = deliveries(engine, [bad])
     assert row.status == DeliveryStatus.FAILED
     assert row.last_error == ("The network answered something unexpected "
                               "(ValueError: Expecting value: line 1 column 1 (char 0)).")
-    assert [row.status for row in targets(engine, good)] == [DeliveryStatus.PUBLISHED] * 3
+    assert [row.status for row in deliveries(engine, good)] == [DeliveryStatus.PUBLISHED] * 3
 
 
 def test_a_post_too_long_for_the_platform_fails_with_the_reason(engine, world, make_worker):
@@ -214,7 +214,7 @@ def test_a_post_too_long_for_the_platform_fails_with_the_reason(engine, world, m
         raise PublishError("Bluesky allows 300 graphemes per post; part 1 has 400.", retryable=False)
 
     run(make_worker(FakePublisher(strict)))
-    assert targets(engine)[0].last_error == "Bluesky allows 300 graphemes per post; part 1 has 400."
+    assert deliveries(engine)[0].last_error == "Bluesky allows 300 graphemes per post; part 1 has 400."
 
 
 def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, make_worker):
@@ -232,7 +232,7 @@ def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, mak
     publisher.found = None
     third = due(engine, world)[0]
     run(make_worker(publisher))
-    row = targets(engine, [third])[0]
+    row = deliveries(engine, [third])[0]
     assert row.status == DeliveryStatus.UNCONFIRMED
     assert "read timed out" in row.last_error
     assert post_row(engine, third).status == PostStatus.UNCONFIRMED
@@ -244,10 +244,10 @@ def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, mak
                                      "secrets unreadable", "nothing to say"])
 def test_bad_input_fails_readably_without_calling_the_network(engine, world, make_worker, problem):
     post_id = due(engine, world, parts=("",) if problem == "nothing to say" else ("Hello.",))[0]
-    [row] = targets(engine)
+    [row] = deliveries(engine)
     channel_id = world.channels[ChannelKind.FEED]
     if problem == "channel removed":
-        set_target(engine, row.id, channel_id=None)
+        set_delivery(engine, row.id, channel_id=None)
     elif problem == "channel disabled":
         change_channel(engine, channel_id, disabled_at=START)
     elif problem == "character archived":
@@ -264,7 +264,7 @@ def test_bad_input_fails_readably_without_calling_the_network(engine, world, mak
 
     run(worker)
 
-    [row] = targets(engine)
+    [row] = deliveries(engine)
     assert row.status == DeliveryStatus.FAILED
     assert row.attempts == 0
     expected = {"channel removed": "The channel this post was scheduled for was removed; nothing was sent.",
@@ -281,7 +281,7 @@ def test_bad_input_fails_readably_without_calling_the_network(engine, world, mak
 def test_a_kind_without_a_publisher_waits_instead_of_failing(engine, world, make_worker):
     due(engine, world, kinds=(ChannelKind.WEBHOOK,))
     run(make_worker(registry=PublisherRegistry([FakePublisher()])))
-    [row] = targets(engine)
+    [row] = deliveries(engine)
     assert (row.status, row.next_attempt_at, row.attempts) == (DeliveryStatus.PENDING, START + NO_PUBLISHER_WAIT, 0)
 
 
@@ -301,15 +301,15 @@ def test_a_reply_waits_for_its_parent_and_then_answers_it(engine, world, make_wo
     worker = make_worker(publisher)
 
     run(worker)
-    assert [row.status for row in targets(engine, [parent, child])] == [DeliveryStatus.PUBLISHED,
+    assert [row.status for row in deliveries(engine, [parent, child])] == [DeliveryStatus.PUBLISHED,
                                                                          DeliveryStatus.PENDING]
     clock.advance(seconds=PARENT_WAIT.total_seconds())
     run(worker)
 
     answer = publisher.requests[-1]
     assert answer.reply_to is not None
-    assert answer.reply_to.id == targets(engine, [parent])[0].remote_refs[-1]["id"]
-    assert targets(engine, [child])[0].status == DeliveryStatus.PUBLISHED
+    assert answer.reply_to.id == deliveries(engine, [parent])[0].remote_refs[-1]["id"]
+    assert deliveries(engine, [child])[0].status == DeliveryStatus.PUBLISHED
 
 
 # --- recovery ---------------------------------------------------------------------------------------------------
@@ -317,9 +317,9 @@ def test_a_reply_waits_for_its_parent_and_then_answers_it(engine, world, make_wo
 
 def crashed_while_sending(engine, count=1, sent=True):
     """Leave deliveries as a worker that died after (or before) its marker would."""
-    claimed = claim_due_targets(engine, "dead-worker", START, count, 60)
+    claimed = claim_due_deliveries(engine, "dead-worker", START, count, 60)
     if sent:
-        start_sending(engine, "dead-worker", [target.id for target in claimed], START)
+        start_sending(engine, "dead-worker", [claim.id for claim in claimed], START)
     return claimed
 
 
@@ -332,7 +332,7 @@ def test_the_reaper_finds_maybe_sent_deliveries_and_never_resends(engine, world,
 
     assert worker.reap_cycle() == 1
 
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert (row.status, row.remote_url) == (DeliveryStatus.PUBLISHED, "https://net.test/found-1")
     assert publisher.requests == []
     assert len(publisher.lookups) == 1
@@ -346,7 +346,7 @@ def test_the_reaper_holds_what_it_cannot_find_as_unconfirmed(engine, world, make
     clock.advance(seconds=61)
     worker.reap_cycle()
     run(worker)
-    row = targets(engine)[0]
+    row = deliveries(engine)[0]
     assert row.status == DeliveryStatus.UNCONFIRMED
     assert "may have been sent" in row.last_error
     assert publisher.requests == []
@@ -387,7 +387,7 @@ def test_stopping_finishes_what_is_being_sent_and_gives_back_the_rest(engine, wo
     release.set()
     stopper.join(timeout=30)
 
-    rows = targets(engine)
+    rows = deliveries(engine)
     assert [row.status for row in rows].count(DeliveryStatus.PUBLISHED) == 1
     back = [row for row in rows if row.status == DeliveryStatus.PENDING]
     assert len(back) == 2
@@ -403,11 +403,11 @@ def test_heartbeats_keep_long_publishes_leased_but_not_forever(engine, world, ma
     assert started.wait(timeout=10)
     clock.advance(seconds=50)
     assert worker.heartbeat_cycle() == 1
-    assert targets(engine)[0].lease_expires_at == clock.now + timedelta(seconds=60)
+    assert deliveries(engine)[0].lease_expires_at == clock.now + timedelta(seconds=60)
 
     clock.advance(seconds=600)  # a hung connection: stop extending, let the reaper take over
     assert worker.heartbeat_cycle() == 0
-    assert targets(engine)[0].lease_expires_at == START + timedelta(seconds=110)
+    assert deliveries(engine)[0].lease_expires_at == START + timedelta(seconds=110)
     release.set()
     assert worker.wait_until_idle(timeout=30)
 

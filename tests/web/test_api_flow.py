@@ -14,7 +14,7 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
-from characters.publishing.delivery import claim_due_targets, complete_target, load_deliveries, start_sending
+from characters.publishing.delivery import claim_due_deliveries, complete_delivery, load_deliveries, start_sending
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.feed import FeedPublisher
 from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
@@ -40,15 +40,15 @@ def _api(base_url: str, token: str) -> httpx.Client:
 
 def publish_due(engine, now: datetime) -> int:
     """Do what the scheduler does for due feed deliveries: claim, mark sending, publish, settle."""
-    claimed = claim_due_targets(engine, "flow-test", now, limit=10, lease_seconds=60)
-    sending = start_sending(engine, "flow-test", [target.id for target in claimed], now)
+    claimed = claim_due_deliveries(engine, "flow-test", now, limit=10, lease_seconds=60)
+    sending = start_sending(engine, "flow-test", [claim.id for claim in claimed], now)
     published = 0
-    for delivery in load_deliveries(engine, [target for target in claimed if target.id in sending]):
+    for delivery in load_deliveries(engine, [claim for claim in claimed if claim.id in sending]):
         outcome = FeedPublisher().publish(PublishRequest(
-            idempotency_key=delivery.target.idempotency_key, settings={}, secrets={},
+            idempotency_key=delivery.claimed.idempotency_key, settings={}, secrets={},
             parts=[PartContent(text=part.text) for part in delivery.parts]))
         refs = [{"id": ref.id, "url": ref.url, "extra": {}} for ref in outcome.refs]
-        published += complete_target(engine, "flow-test", delivery.target.id, refs, outcome.url, now)
+        published += complete_delivery(engine, "flow-test", delivery.claimed.id, refs, outcome.url, now)
     return published
 
 
