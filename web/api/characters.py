@@ -22,7 +22,7 @@ from characters.core.models import Character
 from characters.posting.workflow import check_texts
 from web.api import bp
 from web.api.auth import api_member
-from web.api.errors import ApiError
+from web.api.errors import ApiError, field_detail
 from web.api.present import character_out, character_summary
 from web.api.schemas import CheckOut, VersionHeaders
 from web.api.schemas_characters import (
@@ -157,7 +157,7 @@ def import_character(form: CardUpload) -> tuple[ImportOut, int]:
     upload = form.file
     if not isinstance(upload, FileStorage):
         raise ApiError(422, "file: send a file, not a text field.",
-                       details=[{"field": "file", "message": "expected a file", "type": "file_type"}])
+                       details=[field_detail("file", "Expected a file", "file_type")])
     raw = upload.read(MAX_CARD_BYTES + 1)
     with unit_of_work() as db:
         character, warnings = import_card(session=db, member=api_member(), raw=raw, filename=upload.filename)

@@ -5,13 +5,14 @@ both versions), and a plain DomainError is 422 when it names the field at fault 
 when it does not (the thing is in a state that does not allow it, e.g. approving a draft).
 """
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied, readable_validation_message
 from characters.posting.workflow import CheckFailed
 
 API_PREFIX = "/api/"
@@ -57,16 +58,21 @@ def api_error_response(error: ApiError) -> Response:
 
 
 def validation_details(error: ValidationError) -> list[dict[str, str]]:
-    """Return pydantic's findings as plain, JSON-safe items (never echoing the input back)."""
-    return [{"field": ".".join(str(part) for part in item["loc"]) or "body", "message": item["msg"],
-             "type": item["type"]}
+    """Return pydantic's findings as plain, JSON-safe items (never echoing the input back), worded as the forms are."""
+    return [field_detail(".".join(str(part) for part in item["loc"]) or "body",
+                         readable_validation_message(item["msg"]), item["type"])
             for item in error.errors(include_url=False, include_context=False, include_input=False)]
+
+
+def field_detail(field: str, message: str, kind: str) -> dict[str, str]:
+    """One finding about one field of the request, as every 422's details list them."""
+    return {"field": field, "message": message, "type": kind}
 
 
 def validation_error(error: ValidationError) -> ApiError:
     """Return the 422 for a request that does not match its schema."""
     details = validation_details(error)
-    first = details[0] if details else {"field": "body", "message": "invalid"}
+    first = details[0] if details else field_detail("body", "Invalid", "value_error")
     return ApiError(422, f"{first['field']}: {first['message']}", details=details)
 
 
@@ -79,54 +85,56 @@ def _http_error(error: HTTPException) -> Response:
     return error_response(status, message, headers=headers)
 
 
-def register(bp: Any) -> None:
+def _invalid(error: ValidationError) -> Response:
+    return api_error_response(validation_error(error))
+
+
+def _check_failed(error: CheckFailed) -> Response:
+    return error_response(422, error.message, code="check_failed", details=error.check.to_dict())
+
+
+def _not_found(error: NotFound) -> Response:
+    return error_response(404, error.message)
+
+
+def _forbidden(error: PermissionDenied) -> Response:
+    return error_response(403, error.message)
+
+
+def _conflict(error: Conflict) -> Response:
+    return error_response(409, error.message, details={"field": error.field} if error.field else None)
+
+
+def _domain(error: DomainError) -> Response:
+    if error.field:
+        return error_response(422, error.message, details=[field_detail(error.field, error.message, "domain")])
+    return error_response(409, error.message, code="invalid_state")
+
+
+def _unexpected(error: Exception) -> Response:
+    current_app.logger.exception("API request failed: %s %s", request.method, request.path)
+    return error_response(500, MESSAGES[500])
+
+
+def _unknown_api_address() -> Response | None:
+    # Routing failures belong to no blueprint, so the blueprint's handlers never see them.
+    routing_error = request.routing_exception
+    if (isinstance(routing_error, HTTPException) and routing_error.code in (404, 405)
+            and request.path.startswith(API_PREFIX)):
+        return _http_error(routing_error)
+    return None
+
+
+# Flask picks the handler of the most specific class, so a NotFound never reaches `_domain`.
+HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response]], ...] = (
+    (ApiError, api_error_response), (ValidationError, _invalid), (CheckFailed, _check_failed),
+    (NotFound, _not_found), (PermissionDenied, _forbidden), (Conflict, _conflict), (DomainError, _domain),
+    (HTTPException, _http_error), (Exception, _unexpected),
+)
+
+
+def register(bp: Blueprint) -> None:
     """Register the API's error handlers on its blueprint, and JSON 404/405 for unknown /api/ addresses."""
-
-    @bp.errorhandler(ApiError)
-    def _api(error: ApiError) -> Response:
-        return api_error_response(error)
-
-    @bp.errorhandler(ValidationError)
-    def _invalid(error: ValidationError) -> Response:
-        return api_error_response(validation_error(error))
-
-    @bp.errorhandler(CheckFailed)
-    def _check_failed(error: CheckFailed) -> Response:
-        return error_response(422, error.message, code="check_failed", details=error.check.to_dict())
-
-    @bp.errorhandler(NotFound)
-    def _not_found(error: NotFound) -> Response:
-        return error_response(404, error.message)
-
-    @bp.errorhandler(PermissionDenied)
-    def _forbidden(error: PermissionDenied) -> Response:
-        return error_response(403, error.message)
-
-    @bp.errorhandler(Conflict)
-    def _conflict(error: Conflict) -> Response:
-        return error_response(409, error.message, details={"field": error.field} if error.field else None)
-
-    @bp.errorhandler(DomainError)
-    def _domain(error: DomainError) -> Response:
-        if error.field:
-            return error_response(422, error.message, details=[{"field": error.field, "message": error.message,
-                                                                "type": "domain"}])
-        return error_response(409, error.message, code="invalid_state")
-
-    @bp.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Response:
-        return _http_error(error)
-
-    @bp.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        current_app.logger.exception("API request failed: %s %s", request.method, request.path)
-        return error_response(500, MESSAGES[500])
-
-    @bp.before_app_request
-    def _unknown_api_address() -> Response | None:
-        # Routing failures belong to no blueprint, so the blueprint's handlers never see them.
-        routing_error = request.routing_exception
-        if (isinstance(routing_error, HTTPException) and routing_error.code in (404, 405)
-                and request.path.startswith(API_PREFIX)):
-            return _http_error(routing_error)
-        return None
+    for kind, handler in HANDLERS:
+        bp.register_error_handler(kind, handler)
+    bp.before_app_request(_unknown_api_address)

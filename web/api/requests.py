@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from web.api.errors import ApiError
+from web.api.errors import ApiError, field_detail
 from web.api.schemas import MAX_DB_INT
 from web.api.spec import spec
 
@@ -47,9 +47,8 @@ def _check_body() -> None:
     except (ValueError, RecursionError) as error:
         raise ApiError(400, f"The body is not valid JSON: {str(error)[:120]}", code="invalid_json") from None
     if not isinstance(body, dict):
-        raise ApiError(422, "The body must be a JSON object.", details=[{"field": "body",
-                                                                          "message": "expected an object",
-                                                                          "type": "model_type"}])
+        raise ApiError(422, "The body must be a JSON object.",
+                       details=[field_detail("body", "Expected an object", "model_type")])
     _refuse_unstorable(body, "body")
 
 
@@ -71,7 +70,7 @@ def _refuse_unstorable(value: Any, where: str) -> None:
             _refuse_unstorable(item, f"{where}.{index}")
     elif isinstance(value, str) and not _storable(value):
         raise ApiError(422, f"{where}: text may not contain NUL characters or unpaired surrogates.",
-                       details=[{"field": where, "message": "unstorable character", "type": "string_chars"}])
+                       details=[field_detail(where, "Unstorable character", "string_chars")])
 
 
 def _storable(text: str) -> bool:
