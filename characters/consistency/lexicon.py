@@ -145,28 +145,30 @@ class TermMatcher:
         if not self._surfaces:
             return []
         tokens = tokenize(text)
-        found: list[TermMatch] = []
-        for i, first in enumerate(tokens):
-            key = ""
-            spaces = 0
-            best: TermMatch | None = None
-            for j in range(i, min(i + self._window, len(tokens))):
-                token = tokens[j]
-                if j > i:
-                    if token.gap == "space":
-                        spaces += 1
-                    elif token.gap != "hyphen":
-                        break
-                key += token.lower
-                for index, separators in self._surfaces.get(key, ()):
-                    if spaces <= separators:
-                        best = TermMatch(index, first.start, token.end, text[first.start : token.end])
-                        break
-                if not self._extends(key):
+        found = (self._longest_at(text, tokens, i) for i in range(len(tokens)))
+        return _without_overlaps([match for match in found if match is not None])
+
+    def _longest_at(self, text: str, tokens: Sequence[Token], i: int) -> TermMatch | None:
+        """Return the longest term starting at token `i`, growing the window while some term still extends it."""
+        first = tokens[i]
+        key = ""
+        spaces = 0
+        best: TermMatch | None = None
+        for j in range(i, min(i + self._window, len(tokens))):
+            token = tokens[j]
+            if j > i:
+                if token.gap == "space":
+                    spaces += 1
+                elif token.gap != "hyphen":
                     break
-            if best is not None:
-                found.append(best)
-        return _without_overlaps(found)
+            key += token.lower
+            for index, separators in self._surfaces.get(key, ()):
+                if spaces <= separators:
+                    best = TermMatch(index, first.start, token.end, text[first.start : token.end])
+                    break
+            if not self._extends(key):
+                break
+        return best
 
 
 def _without_overlaps(matches: Sequence[TermMatch]) -> list[TermMatch]:

@@ -363,47 +363,9 @@ def check_pov(rules: RuleSet, text: str, who: str) -> list[Finding]:
     singular = _pronoun_spans(text, _SINGULAR)
     plural = _pronoun_spans(text, _PLURAL)
     if pov in ("first_singular", "first_plural") and rules.self_reference is not None:
-        quoted = [(q.start(), q.end()) for q in _QUOTED.finditer(normalised)]
-        for m in rules.self_reference.finditer(normalised):
-            if _SELF_INTRO.search(normalised[max(0, m.start() - 20) : m.start()]):
-                continue  # "I'm Biscuit", "my name is Walt Hadley" is the first person
-            if any(start <= m.start() < end for start, end in quoted):
-                continue  # somebody else's words about the character
-            findings.append(
-                Finding(
-                    "voice.pov",
-                    "fail",
-                    f"Third-person self-reference ('{text[m.start() : m.end()].strip()}'): {who} speaks as "
-                    f"{'I' if pov == 'first_singular' else 'we'}.",
-                    m.start(),
-                    m.end(),
-                    "I" if pov == "first_singular" else "we",
-                )
-            )
+        findings += _third_person_self_references(rules.self_reference, text, normalised, who, pov)
     if pov == "first_singular":
-        institutional = list(_INSTITUTIONAL_WE.finditer(normalised))
-        for m in institutional:
-            findings.append(
-                Finding(
-                    "voice.pov",
-                    "fail",
-                    f"Institutional 'we' ('{text[m.start() : m.end()]}'): {who} speaks as I, not for an organisation.",
-                    m.start(),
-                    m.end(),
-                    "I",
-                )
-            )
-        if not institutional and len(plural) >= 2 and not singular and not rules.plural_voice_in_canon:
-            findings.append(
-                Finding(
-                    "voice.pov",
-                    "fail",
-                    f"Speaks as 'we' throughout; {who} speaks as I.",
-                    plural[0].start,
-                    plural[0].end,
-                    "I",
-                )
-            )
+        findings += _we_for_i(rules, text, normalised, who, singular, plural)
     elif pov == "first_plural" and len(singular) >= 2 and not plural and not rules.singular_voice_in_canon:
         findings.append(
             Finding(
@@ -421,6 +383,61 @@ def check_pov(rules: RuleSet, text: str, who: str) -> list[Finding]:
             )
         )
     return _capped(findings)
+
+
+def _third_person_self_references(
+    self_reference: regex.Pattern[str], text: str, normalised: str, who: str, pov: str
+) -> list[Finding]:
+    """Fail a first-person character naming themself, outside introductions and quotations."""
+    findings: list[Finding] = []
+    quoted = [(q.start(), q.end()) for q in _QUOTED.finditer(normalised)]
+    for m in self_reference.finditer(normalised):
+        if _SELF_INTRO.search(normalised[max(0, m.start() - 20) : m.start()]):
+            continue  # "I'm Biscuit", "my name is Walt Hadley" is the first person
+        if any(start <= m.start() < end for start, end in quoted):
+            continue  # somebody else's words about the character
+        findings.append(
+            Finding(
+                "voice.pov",
+                "fail",
+                f"Third-person self-reference ('{text[m.start() : m.end()].strip()}'): {who} speaks as "
+                f"{'I' if pov == 'first_singular' else 'we'}.",
+                m.start(),
+                m.end(),
+                "I" if pov == "first_singular" else "we",
+            )
+        )
+    return findings
+
+
+def _we_for_i(
+    rules: RuleSet, text: str, normalised: str, who: str, singular: Sequence[Span], plural: Sequence[Span]
+) -> list[Finding]:
+    """Fail an institutional 'we', or 'we' throughout, from a character who speaks as I."""
+    institutional = list(_INSTITUTIONAL_WE.finditer(normalised))
+    findings = [
+        Finding(
+            "voice.pov",
+            "fail",
+            f"Institutional 'we' ('{text[m.start() : m.end()]}'): {who} speaks as I, not for an organisation.",
+            m.start(),
+            m.end(),
+            "I",
+        )
+        for m in institutional
+    ]
+    if not institutional and len(plural) >= 2 and not singular and not rules.plural_voice_in_canon:
+        findings.append(
+            Finding(
+                "voice.pov",
+                "fail",
+                f"Speaks as 'we' throughout; {who} speaks as I.",
+                plural[0].start,
+                plural[0].end,
+                "I",
+            )
+        )
+    return findings
 
 
 def check_format(rules: RuleSet, text: str, who: str, platform: str | None) -> list[Finding]:

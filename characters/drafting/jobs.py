@@ -228,30 +228,33 @@ class TextFieldStream:
                 out.append(char)
                 i += 1
                 continue
-            if i + 1 >= len(raw):
-                break  # wait for the escaped character
-            code = raw[i + 1]
-            if code != "u":
-                out.append(self._ESCAPES.get(code, code))
-                i += 2
-                continue
-            unit = self._unit(raw, i)
-            if unit is None:
+            escaped = self._escape(raw, i)
+            if escaped is None:
                 break  # wait for the rest of the escape
-            if 0xD800 <= unit < 0xDC00:
-                # A high surrogate: decode it together with the low one that follows, never half an emoji.
-                low = self._unit(raw, i + 6)
-                if low is None and len(raw) < i + 12:
-                    break
-                if low is not None and 0xDC00 <= low < 0xE000:
-                    out.append(chr(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)))
-                    i += 12
-                    continue
-                unit = 0xFFFD
-            out.append(chr(0xFFFD if 0xDC00 <= unit < 0xE000 else unit))
-            i += 6
+            decoded, i = escaped
+            out.append(decoded)
         self._position = i
         return "".join(out)
+
+    def _escape(self, raw: str, i: int) -> tuple[str, int] | None:
+        """Return the character escaped at `i` and the index after it, or None until all of it has arrived."""
+        if i + 1 >= len(raw):
+            return None
+        code = raw[i + 1]
+        if code != "u":
+            return self._ESCAPES.get(code, code), i + 2
+        unit = self._unit(raw, i)
+        if unit is None:
+            return None
+        if 0xD800 <= unit < 0xDC00:
+            # A high surrogate: decode it together with the low one that follows, never half an emoji.
+            low = self._unit(raw, i + 6)
+            if low is None and len(raw) < i + 12:
+                return None
+            if low is not None and 0xDC00 <= low < 0xE000:
+                return chr(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)), i + 12
+            unit = 0xFFFD
+        return chr(0xFFFD if 0xDC00 <= unit < 0xE000 else unit), i + 6
 
     @staticmethod
     def _unit(raw: str, i: int) -> int | None:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import regex
 
-from characters.bibles.card_data import CardData, CharacterBook, LoreEntry
+from characters.bibles.card_data import CardData, CharacterBook, LoreEntry, Voice
 from characters.llm.adapter import ChatMessage
 
 DEFAULT_BUDGET = 1500  # tokens; leaves room for the answer in a 2,048-token context (the smallest we support)
@@ -173,7 +173,18 @@ def _lore_section(entry: LoreEntry, card: CardData) -> Section:
 def voice_rules(card: CardData) -> str:
     """Return the card's voice rules as plain instructions (what the checker enforces, said up front)."""
     greenroom = card.greenroom
-    voice = greenroom.voice
+    lines = _speech_rules(card) + _format_rules(greenroom.voice)
+    if greenroom.era.end_year is not None:
+        lines.append(f"You live in {greenroom.era.label or greenroom.era.end_year}: mention nothing invented later.")
+    banned = [item.term for item in greenroom.vocabulary.banned]
+    if banned:
+        lines.append("Never use these words: " + ", ".join(banned) + ".")
+    return "\n".join(lines)
+
+
+def _speech_rules(card: CardData) -> list[str]:
+    """Return how the character speaks: point of view, register, catchphrases."""
+    voice = card.greenroom.voice
     lines: list[str] = []
     pov = {
         "first_singular": "Write in the first person singular (I, me, my).",
@@ -186,8 +197,13 @@ def voice_rules(card: CardData) -> str:
         lines.append(f"Register: {voice.register_}.")
     if voice.catchphrases:
         lines.append("Catchphrases you sometimes use: " + "; ".join(voice.catchphrases) + ".")
+    return lines
+
+
+def _format_rules(voice: Voice) -> list[str]:
+    """Return the format policy: emoji, hashtags, links and length."""
     emoji = {"never": "Never use emoji.", "rare": "Use at most one emoji.", "often": "Emoji are fine."}
-    lines.append(emoji[voice.emoji])
+    lines = [emoji[voice.emoji]]
     tags = voice.hashtags
     if tags.max == 0:
         lines.append("Never use hashtags.")
@@ -199,12 +215,7 @@ def voice_rules(card: CardData) -> str:
         lines.append("Never include links.")
     if voice.max_chars:
         lines.append(f"Keep every post within {voice.max_chars} characters.")
-    if greenroom.era.end_year is not None:
-        lines.append(f"You live in {greenroom.era.label or greenroom.era.end_year}: mention nothing invented later.")
-    banned = [item.term for item in greenroom.vocabulary.banned]
-    if banned:
-        lines.append("Never use these words: " + ", ".join(banned) + ".")
-    return "\n".join(lines)
+    return lines
 
 
 def example_answer(text: str) -> str:

@@ -50,18 +50,26 @@ def _decode_text_chunk(kind: bytes, body: bytes) -> tuple[str, str] | None:
     keyword_raw, sep, rest = body.partition(b"\x00")
     if not sep:
         return None
-    keyword = keyword_raw.decode("latin-1")
-    if keyword.lower() not in CARD_KEYWORDS:
+    keyword = keyword_raw.decode("latin-1").lower()
+    if keyword not in CARD_KEYWORDS:
         return None  # other metadata: never decompressed, so it cannot be a bomb for us
-    keyword = keyword.lower()
     what = f"`{keyword}` {kind.decode('ascii')} chunk"
     if kind == b"tEXt":
         return keyword, _latin_or_utf8(rest)
     if kind == b"zTXt":
-        if rest[:1] != b"\x00":
-            raise CardError(f"the {what} uses an unknown compression method")
-        return keyword, _latin_or_utf8(_inflate(rest[1:], what))
-    # iTXt: compression flag, method, language tag\0, translated keyword\0, UTF-8 text.
+        return keyword, _ztxt_text(rest, what)
+    return keyword, _itxt_text(rest, what)
+
+
+def _ztxt_text(rest: bytes, what: str) -> str:
+    """Decode a zTXt chunk after its keyword: compression method 0 (zlib), then Latin-1 (or UTF-8) text."""
+    if rest[:1] != b"\x00":
+        raise CardError(f"the {what} uses an unknown compression method")
+    return _latin_or_utf8(_inflate(rest[1:], what))
+
+
+def _itxt_text(rest: bytes, what: str) -> str:
+    """Decode an iTXt chunk after its keyword: flag, method, NUL-ended language tag and keyword, UTF-8 text."""
     if len(rest) < 2:
         raise CardError(f"the {what} is truncated")
     flag, method, tail = rest[0], rest[1], rest[2:]
@@ -74,7 +82,7 @@ def _decode_text_chunk(kind: bytes, body: bytes) -> tuple[str, str] | None:
             raise CardError(f"the {what} uses an unknown compression method")
         text = _inflate(text, what)
     try:
-        return keyword, text.decode("utf-8")
+        return text.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CardError(f"the {what} is not valid UTF-8 text") from exc
 

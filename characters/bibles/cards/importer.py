@@ -22,6 +22,7 @@ from characters.bibles.cards.errors import (
 )
 from characters.bibles.cards.examples import canon_posts_from
 from characters.bibles.cards.images import ImageProblem, ImageTooLarge, decode_image, sniff_image
+from characters.core.errors import readable_validation_message
 
 V3_DEFAULT_ASSETS: list[dict[str, str]] = [{"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"}]
 """What a V3 reader assumes when `assets` is absent: the card's own image is the main icon."""
@@ -229,7 +230,7 @@ def _describe(exc: ValidationError, prefix: str = "") -> str:
         for part in error["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
         message = "is required" if error["type"] == "missing" else str(error["msg"])
-        message = message.removeprefix("Value error, ")
+        message = readable_validation_message(message)
         problems.append(f"field `{path or 'data'}`: {message[:1].lower()}{message[1:]}")
     more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
     return "the card is invalid: " + "; ".join(problems) + more
@@ -240,18 +241,7 @@ def _card_from_object(obj: Any) -> tuple[CardData, str, list[str]]:
     if not isinstance(obj, dict):
         raise CardError(f"the card must be a JSON object, not {_kind(obj)}")
     if "spec" in obj:
-        spec = obj["spec"]
-        if not isinstance(spec, str):
-            raise CardError(f'`spec` must be a string such as "chara_card_v2", not {_kind(spec)}')
-        versions = {"chara_card_v3": "v3", "chara_card_v2": "v2", "chara_card_v1": "v1"}
-        if spec not in versions:
-            raise CardError(f'unsupported spec "{spec[:60]}": expected "chara_card_v2" or "chara_card_v3"')
-        version = versions[spec]
-        if "data" not in obj:
-            raise CardError(f"the {spec} card has no `data` object")
-        if not isinstance(obj["data"], dict):
-            raise CardError(f"`data` must be an object, not {_kind(obj['data'])}")
-        data = _from_v3(obj["data"]) if version == "v3" else dict(obj["data"])
+        version, data = _spec_data(obj)
     elif "data" in obj:
         raise CardError('the card has a `data` object but no `spec`: expected "chara_card_v2" or "chara_card_v3"')
     else:
@@ -268,6 +258,22 @@ def _card_from_object(obj: Any) -> tuple[CardData, str, list[str]]:
         raise CardError(_describe(exc)) from exc
     warnings = _check_greenroom(card)
     return _with_greenroom(card), version, warnings
+
+
+def _spec_data(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return the version ("v2", "v3") and the `data` object of a card that names its spec, V3 data as V2."""
+    spec = obj["spec"]
+    if not isinstance(spec, str):
+        raise CardError(f'`spec` must be a string such as "chara_card_v2", not {_kind(spec)}')
+    versions = {"chara_card_v3": "v3", "chara_card_v2": "v2", "chara_card_v1": "v1"}
+    if spec not in versions:
+        raise CardError(f'unsupported spec "{spec[:60]}": expected "chara_card_v2" or "chara_card_v3"')
+    version = versions[spec]
+    if "data" not in obj:
+        raise CardError(f"the {spec} card has no `data` object")
+    if not isinstance(obj["data"], dict):
+        raise CardError(f"`data` must be an object, not {_kind(obj['data'])}")
+    return version, _from_v3(obj["data"]) if version == "v3" else dict(obj["data"])
 
 
 def _check_greenroom(card: CardData) -> list[str]:
