@@ -21,6 +21,10 @@ from characters.core.migrations import upgrade_database
 PG_ADMIN_DSN = os.environ.get("GREENROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
 
+# Hashing at the production cost is most of what a login costs; one test checks the production default.
+# Set before anything reads settings, and inherited by the processes tests start (CLI, scheduler, servers).
+os.environ["ARGON2_PROFILE"] = "cheapest"
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:

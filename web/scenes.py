@@ -34,6 +34,7 @@ from characters.posting.workflow import CheckFailed, StaleVersion
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
+from web.formtools import FORM, FieldErrors, save_form, validation_errors
 from web.posts.present import character_zone, int_arg, local_input, parse_local, viewer_zone
 
 bp = workspace_blueprint("scenes", __name__, "/scenes")
@@ -76,14 +77,17 @@ def _render_form(data: dict[str, Any], errors: list[str], scene: Scene | None) -
                            campaigns=list_campaigns(db, member.workspace), max_lines=MAX_LINES)
 
 
-def _errors_of(error: ValidationError) -> list[str]:
-    messages = []
-    for item in error.errors():
-        loc = item["loc"]
-        where = f"Line {int(loc[1]) + 1}: " if len(loc) > 1 and loc[0] == "lines" and isinstance(loc[1], int) else ""
-        field = {"title": "Title: "}.get(str(loc[0]) if loc else "", "")
-        messages.append(f"{where or field}{item['msg'].removeprefix('Value error, ')}")
-    return messages
+def _scene_field(loc: tuple[int | str, ...]) -> str:
+    """Name the part of the scene a pydantic error is about: "Line 3", "Title" or the form as a whole."""
+    if len(loc) > 1 and loc[0] == "lines" and isinstance(loc[1], int):
+        return f"Line {loc[1] + 1}"
+    return "Title" if loc and loc[0] == "title" else FORM
+
+
+def _messages(errors: FieldErrors) -> list[str]:
+    """Return the errors as the scene form lists them, each prefixed with the line or field it is about."""
+    return [message if name == FORM else f"{name}: {message}" for name, messages in errors.items()
+            for message in messages]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -102,13 +106,10 @@ def new() -> str | Response:
     data, op = _parse_lines()
     if op != "save":
         return _render_form(data, [], None)
-    try:
-        with unit_of_work() as db:
-            scene = create_scene(session=db, member=member, data=SceneInput.model_validate(data))
-    except ValidationError as error:
-        return _render_form(data, _errors_of(error), None)
-    except DomainError as error:
-        return _render_form(data, [error.message], None)
+    scene, errors = save_form(lambda db: create_scene(session=db, member=member,
+                                                      data=SceneInput.model_validate(data)), _scene_field)
+    if scene is None:
+        return _render_form(data, _messages(errors), None)
     flash(f"Scene “{scene.title}” saved as a draft.", "success")
     return redirect(url_for("scenes.detail", scene_id=scene.id))
 
@@ -156,7 +157,7 @@ def edit(scene_id: int) -> str | Response | tuple[str, int]:
             save_scene(session=db, member=member, scene=scene, expected_version=version,
                        data=SceneInput.model_validate(data))
     except ValidationError as error:
-        return _render_form(data, _errors_of(error), scene)
+        return _render_form(data, _messages(validation_errors(error, _scene_field)), scene)
     except StaleVersion as stale:
         data["version"] = stale.post.version
         return _render_form(data, [f"{stale.message} Your lines are below; saving again replaces theirs."],

@@ -1,18 +1,22 @@
 """Users and passwords: argon2 hashes, generic failures, no Flask."""
 
-from argon2 import PasswordHasher
+from functools import cache
+
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from characters.core.config import get_settings
 from characters.core.errors import Conflict
 from characters.core.models import User
 
 MIN_PASSWORD_LENGTH = 10
-_hasher = PasswordHasher()
-# Verified when the email is unknown, so a failed login takes the same time either way.
-_DUMMY_HASH = _hasher.hash("greenroom-timing-equaliser")
+ARGON2_PROFILES: dict[str, Parameters] = {
+    "rfc_9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
+    "cheapest": profiles.CHEAPEST,
+}
 
 
 class UserCreate(BaseModel):
@@ -50,7 +54,7 @@ def create_user(*, session: Session, user_create: UserCreate) -> User:
     user = User(
         email=email,
         display_name=user_create.display_name,
-        password_hash=_hasher.hash(user_create.password),
+        password_hash=_hasher().hash(user_create.password),
         is_admin=user_create.is_admin,
     )
     session.add(user)
@@ -61,13 +65,14 @@ def create_user(*, session: Session, user_create: UserCreate) -> User:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """Return the active user for these credentials, or None without saying which part was wrong."""
     user = find_user_by_email(session, email)
+    hasher = _hasher()
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(hasher, _dummy_hash(hasher), password)
         return None
-    if not _verify(user.password_hash, password) or not user.is_active:
+    if not _verify(hasher, user.password_hash, password) or not user.is_active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
         session.add(user)
     return user
 
@@ -76,7 +81,7 @@ def set_password(session: Session, user: User, password: str) -> None:
     """Replace a user's password after checking its length."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     session.add(user)
 
 
@@ -85,8 +90,24 @@ def count_users(session: Session) -> int:
     return session.exec(select(func.count()).select_from(User)).one()
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _hasher() -> PasswordHasher:
+    """Return the hasher at the cost ARGON2_PROFILE names (read on use, so tests can lower it)."""
+    return _hasher_for(get_settings().argon2_profile)
+
+
+@cache
+def _hasher_for(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(ARGON2_PROFILES[profile])
+
+
+@cache  # keyed by the hasher's identity: one per profile
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Return a hash verified when the email is unknown, so a failed login takes the same time either way."""
+    return hasher.hash("greenroom-timing-equaliser")
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False

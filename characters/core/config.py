@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     channel_secrets_old_keys: str = ""
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    argon2_profile: Literal["rfc_9106_low_memory", "cheapest"] = "rfc_9106_low_memory"
 
     @field_validator("database_url")
     @classmethod

@@ -12,18 +12,12 @@ from characters.posting.posts import PostContent, create_draft
 from characters.posting.recurring import RuleInput, create_rule
 from characters.posting.scenes import SceneInput, create_scene
 from characters.publishing.channels import WebhookChannelCreate, create_channel
-from characters.publishing.secrets import SecretBox, generate_key
+from characters.publishing.secrets import SecretBox
 from tests.factories import DEFAULT_PASSWORD, make_character, member
 from tests.web.test_api_helpers import make_api_world
+from tests.web.test_channels import KEY, channel_key  # noqa: F401 - an autouse fixture: the app's channel key
 
-KEY = generate_key()
 HOOK_URL = "https://hooks.example.org/in/tok-in-the-path?token=tok-in-the-query"
-
-
-@pytest.fixture(autouse=True)
-def channel_key(monkeypatch):
-    """The app reads CHANNEL_SECRETS_KEY from the environment when it is created."""
-    monkeypatch.setenv("CHANNEL_SECRETS_KEY", KEY)
 
 
 @pytest.fixture
