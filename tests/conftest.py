@@ -20,6 +20,10 @@ from characters.core.migrations import upgrade_database
 
 PG_ADMIN_DSN = os.environ.get("GREENROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+EVAL_DEV_SET = SHARED_DIR / "eval" / "consistency-dev"
+# The shared app's config; a test that needs CSRF sets app.config["WTF_CSRF_ENABLED"] (put back after the test).
+TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
 
 # Hashing at the production cost is most of what a login costs; one test checks the production default.
 # Set before anything reads settings, and inherited by the processes tests start (CLI, scheduler, servers).
@@ -84,16 +88,41 @@ def session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def apps() -> Iterator[dict[str, Flask]]:
+    """The apps built so far in this run, keyed by their settings (so one per backend, see `app`)."""
+    built: dict[str, Flask] = {}
+    yield built
+    for app in built.values():
+        app.extensions["greenroom.engine"].dispose()
+
+
 @pytest.fixture
-def app(engine: Engine) -> Iterator[Flask]:
-    """The app on the test database, with CSRF and rate limits off (tests that need them turn them on)."""
+def app(engine: Engine, apps: dict[str, Flask]) -> Iterator[Flask]:
+    """The app on the test database, with CSRF and rate limits off, built once per backend for the whole run.
+
+    The settings are read again for each test, and an app is built for each new set of them, so a test whose
+    fixture sets the environment (CHANNEL_SECRETS_KEY, say) still gets an app made from it. Whatever a test
+    changes in app.config or app.extensions is put back afterwards. Tests that need rate limits build their own
+    app with create_app.
+    """
     from web import create_app
+    from web.extensions import limiter
 
     settings = Settings(database_url=engine.url.render_as_string(hide_password=False), secret_key="test-secret",
                         greenroom_env="test")
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}, settings=settings)
+    key = settings.model_dump_json()
+    if key not in apps:
+        apps[key] = create_app(TEST_CONFIG, settings=settings)
+    app = apps[key]
+    # Every app shares the one Limiter, and an app a test built with rate limits on leaves it switched on.
+    limiter.enabled = False
+    config, extensions = dict(app.config), dict(app.extensions)
     yield app
-    app.extensions["greenroom.engine"].dispose()
+    app.config.clear()
+    app.config.update(config)
+    app.extensions.clear()
+    app.extensions.update(extensions)
 
 
 @pytest.fixture
@@ -126,8 +155,16 @@ def auth(client: FlaskClient) -> AuthActions:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The shared/ folder beside the repository (docs and the labelled eval set)."""
-    path = Path(__file__).resolve().parents[1].parent / "shared"
-    assert path.is_dir(), f"expected the shared folder at {path}"
-    return path
+def eval_dev_set() -> Path:
+    """The labelled eval set in ../shared; fails (never skips) with one line saying where it must be."""
+    if not EVAL_DEV_SET.is_dir():
+        pytest.fail(f"the labelled eval set must be at {EVAL_DEV_SET} (../shared/eval/consistency-dev beside "
+                    "the repository, from the product brief's shared folder); the consistency regression tests "
+                    "need it", pytrace=False)
+    return EVAL_DEV_SET
+
+
+@pytest.fixture(scope="session")
+def shared_dir(eval_dev_set: Path) -> Path:
+    """The shared/ folder beside the repository (docs and the labelled eval set, which must be there)."""
+    return SHARED_DIR

@@ -14,7 +14,7 @@ from characters.posting.posts import PostContent, create_draft
 from characters.posting.scenes import SceneInput, SceneLine, create_scene
 from characters.publishing.channels import ensure_feed_channel
 from tests.factories import DEFAULT_PASSWORD, member
-from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from characters.bibles.cards import parse_card
-from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
 

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from characters.publishing.delivery import claim_due_deliveries, complete_delivery, load_deliveries, start_sending
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.feed import FeedPublisher
-from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
 

@@ -3,15 +3,12 @@
 Plain functions (not fixtures), so each API test module builds exactly the world it needs.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from sqlmodel import Session
 
 from characters.accounts.tokens import TokenCreate, create_token
-from characters.consistency import default_checker
 from characters.core.models import Character, Role, TokenScope, User, Workspace
 from tests.factories import make_character, member, workspace_with_roles
 
@@ -54,15 +51,3 @@ def make_api_world(session: Session, slug: str = "fans", *, character: str | Non
     if character:
         world.character = make_character(session, workspace, people["owner"], character, **RHYTHM)
     return world
-
-
-@pytest.fixture
-def fresh_checker() -> Iterator[None]:
-    """Empty the checker's cache before and after a test.
-
-    The checker caches each character's model by id and bible version, and SQLite hands the same ids out again
-    once a test has emptied the tables: without this, one test's character would be checked with another's rules.
-    """
-    default_checker().clear()
-    yield
-    default_checker().clear()

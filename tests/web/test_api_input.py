@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
 

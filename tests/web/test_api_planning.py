@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from characters.core.config import Settings
 from characters.core.models import utcnow
 from tests.factories import make_character
-from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
 

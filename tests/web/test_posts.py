@@ -8,18 +8,9 @@ from PIL import Image
 from sqlmodel import select
 
 from characters.core.models import AuditEvent, Post, PostPart, PostStatus, utcnow
-from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
+from tests.factories import DEFAULT_PASSWORD
 
 GOOD = "A fine morning for a walk."
-
-
-@pytest.fixture
-def people(session):
-    people = workspace_with_roles(session)
-    make_character(session, people["workspace"], people["owner"], "Walt Test",
-                   vocabulary={"banned": [{"term": "awesome"}]}, timezone="America/New_York",
-                   rhythm={"slots": [{"days": "daily", "time": "09:15"}]})
-    return people
 
 
 def _draft(client, text=GOOD, **extra):

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from characters.core.models import Delivery, DeliveryStatus, PostStatus
 from tests.factories import DEFAULT_PASSWORD
-from tests.web.test_posts import _only_post, _submitted_then_editor, people  # noqa: F401 - the shared fixture
+from tests.web.test_posts import _only_post, _submitted_then_editor
 
 
 def _approved_with_target_in(client, auth, session, status: DeliveryStatus) -> tuple[int, Delivery]:

@@ -24,7 +24,7 @@ from characters.posting.posts import PostContent, create_draft
 from characters.posting.scenes import SceneInput, SceneLine, create_scene
 from characters.posting.workflow import approve_post, submit_post
 from tests.factories import member
-from tests.web.test_api_helpers import fresh_checker, make_api_world  # noqa: F401 - a fixture
+from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
 
