@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
 
     app.add_template_filter(format_datetime, "datetime")
     # The editor's live counter reads the same table as the checker and the publishers (base.html hands it over).
-    app.add_template_global(platform_limits(), "platform_limits")
+    app.jinja_env.globals["platform_limits"] = platform_limits()
 
 
 def _my_workspaces() -> list[Any]:
