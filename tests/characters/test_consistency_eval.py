@@ -8,17 +8,10 @@ import pytest
 
 from characters.consistency.evaluation import EvalReport, evaluate_directory, main
 
-DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "consistency-dev"
 UNSEEN_SET = Path(__file__).parent / "fixtures" / "consistency-unseen"
 
 RULE_KINDS = ("banned", "ai_leak", "pov", "format")
 VOICE_KINDS = ("cross", "generic", "tone")
-
-
-@pytest.fixture(scope="module")
-def dev() -> EvalReport:
-    assert DEV_SET.is_dir(), f"the shared development set is not beside the repository ({DEV_SET})"
-    return evaluate_directory(DEV_SET)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from characters.bibles.card_data import CardData
 from characters.drafting.jobs import PostAnswer, collect, generate_job, reply_job, rewrite_job, run_job
 from characters.drafting.prompting import estimate_messages
 from characters.llm.adapter import CallOptions, ChatMessage, Completion, OpenAIChatModel, TextDelta
-from tests.services.llm.llama import LlamaServer, llama_server_fixture  # noqa: F401 - provides `llama_server`
+from tests.services.llm.llama import LlamaServer
 
 DEMO_CARD = Path(__file__).resolve().parents[2] / "characters" / "demo" / "cards" / "dez-okafor.json"
 MESSAGES: list[ChatMessage] = [
