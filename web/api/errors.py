@@ -93,12 +93,8 @@ def _check_failed(error: CheckFailed) -> Response:
     return error_response(422, error.message, code="check_failed", details=error.check.to_dict())
 
 
-def _not_found(error: NotFound) -> Response:
-    return error_response(404, error.message)
-
-
-def _forbidden(error: PermissionDenied) -> Response:
-    return error_response(403, error.message)
+def _answer_with(status: int) -> Callable[[DomainError], Response]:
+    return lambda error: error_response(status, error.message)
 
 
 def _conflict(error: Conflict) -> Response:
@@ -128,7 +124,7 @@ def _unknown_api_address() -> Response | None:
 # Flask picks the handler of the most specific class, so a NotFound never reaches `_domain`.
 HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response]], ...] = (
     (ApiError, api_error_response), (ValidationError, _invalid), (CheckFailed, _check_failed),
-    (NotFound, _not_found), (PermissionDenied, _forbidden), (Conflict, _conflict), (DomainError, _domain),
+    (NotFound, _answer_with(404)), (PermissionDenied, _answer_with(403)), (Conflict, _conflict), (DomainError, _domain),
     (HTTPException, _http_error), (Exception, _unexpected),
 )
 
