@@ -20,10 +20,11 @@ FORM = "form"
 FieldErrors = dict[str, list[str]]
 Result = TypeVar("Result")
 LocationMap = Callable[[tuple[int | str, ...]], str]
+# Form field names by model field name, or a function of pydantic's whole location; unmapped names pass through.
+FieldMap = Mapping[str, str] | LocationMap | None
 
 
-def run_form(action: Callable[[], Result], field_map: Mapping[str, str] | LocationMap | None = None,
-             ) -> tuple[Result | None, FieldErrors]:
+def run_form(action: Callable[[], Result], field_map: FieldMap = None) -> tuple[Result | None, FieldErrors]:
     """Run parse-and-call; return its result and no errors, or None and the errors by field."""
     try:
         return action(), {}
@@ -33,8 +34,7 @@ def run_form(action: Callable[[], Result], field_map: Mapping[str, str] | Locati
         return None, domain_errors(error, field_map)
 
 
-def save_form(action: Callable[[Session], Result], field_map: Mapping[str, str] | LocationMap | None = None,
-              ) -> tuple[Result | None, FieldErrors]:
+def save_form(action: Callable[[Session], Result], field_map: FieldMap = None) -> tuple[Result | None, FieldErrors]:
     """Like run_form, with `action` given the session of one unit of work: committed, or rolled back on any error."""
 
     def in_transaction() -> Result:
@@ -44,8 +44,7 @@ def save_form(action: Callable[[Session], Result], field_map: Mapping[str, str] 
     return run_form(in_transaction, field_map)
 
 
-def validation_errors(error: ValidationError, field_map: Mapping[str, str] | LocationMap | None = None,
-                      ) -> FieldErrors:
+def validation_errors(error: ValidationError, field_map: FieldMap = None) -> FieldErrors:
     """Group pydantic's errors by the form field each one belongs to."""
     errors: FieldErrors = {}
     for item in error.errors():
@@ -53,7 +52,7 @@ def validation_errors(error: ValidationError, field_map: Mapping[str, str] | Loc
     return errors
 
 
-def domain_errors(error: DomainError, field_map: Mapping[str, str] | LocationMap | None = None) -> FieldErrors:
+def domain_errors(error: DomainError, field_map: FieldMap = None) -> FieldErrors:
     """Put a domain error on the field it names, or on the form as a whole."""
     return {_field_for((error.field,) if error.field else (), field_map): [error.message]}
 
@@ -73,7 +72,7 @@ def first_errors(errors: FieldErrors) -> dict[str, str]:
     return {name: " ".join(messages) for name, messages in errors.items()}
 
 
-def _field_for(loc: tuple[Any, ...], field_map: Mapping[str, str] | LocationMap | None) -> str:
+def _field_for(loc: tuple[Any, ...], field_map: FieldMap) -> str:
     if callable(field_map):
         return field_map(loc)
     name = str(loc[0]) if loc else FORM
