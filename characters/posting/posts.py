@@ -174,12 +174,12 @@ def write_parts(session: Session, post: Post, parts: list[PartInput], previous: 
 
 
 def set_channels(session: Session, post: Post, character: Character, channel_ids: list[int] | None) -> None:
-    """Make the post's targets match the chosen channels; only still-pending deliveries are removed."""
+    """Make the post's deliveries match the chosen channels; only still-pending deliveries are removed."""
     wanted = _valid_channels(session, character, channel_ids)
-    existing = {target.channel_id: target for target in targets_of(session, post)}
-    for channel_id, target in existing.items():
-        if channel_id not in wanted and target.status == DeliveryStatus.PENDING:
-            session.delete(target)
+    existing = {delivery.channel_id: delivery for delivery in deliveries_of(session, post)}
+    for channel_id, delivery in existing.items():
+        if channel_id not in wanted and delivery.status == DeliveryStatus.PENDING:
+            session.delete(delivery)
     for channel_id in wanted:
         if channel_id not in existing:
             session.add(Delivery(post_id=require_id(post), channel_id=channel_id, status=DeliveryStatus.PENDING))
@@ -280,17 +280,17 @@ def get_part(session: Session, workspace: Workspace, post_id: int, part_id: int)
     return part
 
 
-def targets_of(session: Session, post: Post) -> list[Delivery]:
+def deliveries_of(session: Session, post: Post) -> list[Delivery]:
     """Return the post's deliveries, one per channel."""
     return list(session.exec(select(Delivery).where(Delivery.post_id == post.id).order_by(col(Delivery.id))))
 
 
-def targets_with_channels(session: Session, post: Post) -> list[tuple[Delivery, Channel | None]]:
+def deliveries_with_channels(session: Session, post: Post) -> list[tuple[Delivery, Channel | None]]:
     """Return the post's deliveries with their channels (None when the channel was deleted)."""
     rows = session.exec(select(Delivery, Channel)
                         .join(Channel, col(Channel.id) == col(Delivery.channel_id), isouter=True)
                         .where(Delivery.post_id == post.id).order_by(col(Delivery.id))).all()
-    return [(target, channel) for target, channel in rows]
+    return [(delivery, channel) for delivery, channel in rows]
 
 
 def platforms_of(session: Session, post: Post) -> list[str | None]:

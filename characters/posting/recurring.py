@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
 from characters.audit.log import record_event
+from characters.bibles.editing import parse_days
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import (
     Character,
@@ -33,15 +34,15 @@ from characters.core.models import (
     utcnow,
 )
 from characters.posting.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, add_revision, set_channels
-from characters.posting.rhythm import is_zone, local_to_utc, parse_days, parse_time, zone_named
+from characters.posting.rhythm import is_zone, local_to_utc, parse_time, zone_named
 from characters.posting.workflow import (
     CANCELLABLE,
-    cancel_targets,
+    cancel_deliveries,
     check_texts,
     conditional_update,
     own_work,
     require_reviewer,
-    schedule_targets,
+    schedule_deliveries,
 )
 from characters.publishing.channels import channels_of
 
@@ -198,7 +199,7 @@ def stop_rule(*, session: Session, member: Member, rule: RecurringRule, expected
     for post in pending:
         post.status, post.due_at = PostStatus.CANCELLED, None
         session.add(post)
-        cancel_targets(session, post)
+        cancel_deliveries(session, post)
     session.flush()
     return len(pending)
 
@@ -311,7 +312,7 @@ def _materialize_one(session: Session, rule: RecurringRule, character: Character
             session.flush()
             set_channels(session, post, character, rule.channel_ids or None)
             if approved:
-                schedule_targets(session, post, moment)
+                schedule_deliveries(session, post, moment)
     except IntegrityError:
         return None
     author = session.get(User, rule.author_id) if rule.author_id else None

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from characters.bibles.bible import current_card, list_characters
 from characters.bibles.card_data import GreenroomExtension
-from characters.bibles.editing import parse_days as parse_days  # re-exported: recurring rules read days here too
+from characters.bibles.editing import parse_days
 from characters.core.errors import DomainError
 from characters.core.models import Character, Post, PostStatus, Workspace
 

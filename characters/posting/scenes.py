@@ -24,17 +24,17 @@ from characters.posting.posts import (
     PostContent,
     add_revision,
     checked_campaign_id,
+    deliveries_of,
     first_texts,
     parts_of,
     set_channels,
-    targets_of,
     write_parts,
 )
 from characters.posting.workflow import (
     CANCELLABLE,
     CheckFailed,
     PostCheck,
-    cancel_targets,
+    cancel_deliveries,
     check_post,
     conditional_update,
     ensure_not_in_flight,
@@ -42,8 +42,8 @@ from characters.posting.workflow import (
     refusal,
     require_future,
     require_reviewer,
-    schedule_targets,
-    unschedule_targets,
+    schedule_deliveries,
+    unschedule_deliveries,
 )
 
 MAX_LINES = 40
@@ -118,7 +118,7 @@ def _write_lines(session: Session, member: Member, scene: Scene, data: SceneInpu
         if position < len(existing):
             post = existing[position]
             if post.character_id == line.character_id:
-                keep_channels = [t.channel_id for t in targets_of(session, post) if t.channel_id is not None]
+                keep_channels = [t.channel_id for t in deliveries_of(session, post) if t.channel_id is not None]
             post.character_id = require_id(character)
             post.bible_version = character.current_version
             post.version += 1
@@ -185,7 +185,7 @@ def save_scene(*, session: Session, member: Member, scene: Scene, expected_versi
     for post in existing:
         ensure_not_in_flight(session, post)
         if leaving:
-            unschedule_targets(session, post)
+            unschedule_deliveries(session, post)
             post.status, post.due_at, post.approved_by_id, post.approved_at = PostStatus.IN_REVIEW, None, None, None
     _write_lines(session, member, scene, data, characters, existing)
     record_event(session, workspace_id=scene.workspace_id, actor=member.user, action="scene_edit", scene_id=scene.id,
@@ -261,7 +261,7 @@ def approve_scene(*, session: Session, member: Member, scene: Scene, expected_ve
         session.add(post)
         session.flush()
         ensure_not_in_flight(session, post)
-        schedule_targets(session, post, due)
+        schedule_deliveries(session, post, due)
     record_event(session, workspace_id=scene.workspace_id, actor=member.user, action="scene_approve",
                  scene_id=scene.id, from_status=PostStatus.IN_REVIEW.value, to_status=PostStatus.APPROVED.value,
                  reason=reason if failing else None,
@@ -296,7 +296,7 @@ def cancel_scene(*, session: Session, member: Member, scene: Scene, expected_ver
                        verb="cancelled", values={"status": PostStatus.CANCELLED.value})
     for post in _move_lines(session, scene, PostStatus.CANCELLED, due_at=None):
         ensure_not_in_flight(session, post)
-        cancel_targets(session, post)
+        cancel_deliveries(session, post)
     record_event(session, workspace_id=scene.workspace_id, actor=member.user, action="scene_cancel",
                  scene_id=scene.id, from_status=old, to_status=PostStatus.CANCELLED.value)
 

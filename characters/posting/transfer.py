@@ -21,7 +21,14 @@ from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError
 from characters.core.models import Campaign, Channel, Character, Post, Workspace, require_id
 from characters.posting.campaigns import list_campaigns
-from characters.posting.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, PostContent, create_draft, parts_of, targets_of
+from characters.posting.posts import (
+    MAX_POST_CHARS,
+    MAX_THREAD_PARTS,
+    PostContent,
+    create_draft,
+    deliveries_of,
+    parts_of,
+)
 from characters.publishing.channels import channels_of, ensure_feed_channel
 
 Format = Literal["csv", "json"]
@@ -69,7 +76,7 @@ def export_posts(session: Session, workspace: Workspace, fmt: Format) -> bytes:
             "id": post.id, "character": character.slug if character else "", "status": post.status,
             "version": post.version, "due_at": post.due_at.isoformat() if post.due_at else "",
             "campaign": campaigns.get(post.campaign_id or 0, ""),
-            "channels": [_channel_name(channels[t.channel_id]) for t in targets_of(session, post)
+            "channels": [_channel_name(channels[t.channel_id]) for t in deliveries_of(session, post)
                          if t.channel_id in channels],
             "parts": [part.text for part in parts_of(session, post)],
         })

@@ -43,10 +43,10 @@ from characters.posting.posts import (
     PostContent,
     add_revision,
     checked_campaign_id,
+    deliveries_of,
     parts_of,
     platforms_of,
     set_channels,
-    targets_of,
     write_parts,
 )
 from characters.publishing.channels import ensure_feed_channel
@@ -207,50 +207,51 @@ def require_reviewer(member: Member, post: Versioned) -> None:
 
 def ensure_not_in_flight(session: Session, post: Post) -> None:
     """Refuse when the scheduler has claimed or published any of the post's deliveries."""
-    statuses = {target.status for target in targets_of(session, post)}
+    statuses = {delivery.status for delivery in deliveries_of(session, post)}
     if statuses & IN_FLIGHT:
         raise Conflict("The scheduler has already started publishing this post; it can no longer be changed.")
 
 
-def schedule_targets(session: Session, post: Post, due_at: datetime) -> None:
+def schedule_deliveries(session: Session, post: Post, due_at: datetime) -> None:
     """Give every not-yet-published delivery the due time and this version's idempotency key."""
-    targets = targets_of(session, post)
-    if not targets:
+    deliveries = deliveries_of(session, post)
+    if not deliveries:
         character = character_of(session, post)
-        targets = [Delivery(post_id=require_id(post), channel_id=require_id(ensure_feed_channel(session, character)))]
-    for target in targets:
-        if target.status in IN_FLIGHT:
+        feed = ensure_feed_channel(session, character)
+        deliveries = [Delivery(post_id=require_id(post), channel_id=require_id(feed))]
+    for delivery in deliveries:
+        if delivery.status in IN_FLIGHT:
             continue
-        target.status = DeliveryStatus.PENDING
-        target.due_at = due_at
-        target.idempotency_key = f"gr-{post.id}-v{post.version}-c{target.channel_id}"
-        target.attempts = 0
-        target.next_attempt_at = None
-        target.last_error = None
-        session.add(target)
+        delivery.status = DeliveryStatus.PENDING
+        delivery.due_at = due_at
+        delivery.idempotency_key = f"gr-{post.id}-v{post.version}-c{delivery.channel_id}"
+        delivery.attempts = 0
+        delivery.next_attempt_at = None
+        delivery.last_error = None
+        session.add(delivery)
     session.flush()
 
 
-def _pending_targets(post_id: int) -> Any:
+def _pending_deliveries(post_id: int) -> Any:
     return update(Delivery).where(col(Delivery.post_id) == post_id,
                                     col(Delivery.status) == DeliveryStatus.PENDING.value)
 
 
-def unschedule_targets(session: Session, post: Post) -> None:
+def unschedule_deliveries(session: Session, post: Post) -> None:
     """Take the post's pending deliveries off the clock (the scheduler claims only due_at <= now)."""
-    session.execute(_pending_targets(require_id(post)).values(due_at=None)
+    session.execute(_pending_deliveries(require_id(post)).values(due_at=None)
                     .execution_options(synchronize_session=False))
 
 
-def cancel_targets(session: Session, post: Post) -> None:
+def cancel_deliveries(session: Session, post: Post) -> None:
     """Cancel the post's pending deliveries."""
-    session.execute(_pending_targets(require_id(post)).values(status=DeliveryStatus.CANCELLED.value)
+    session.execute(_pending_deliveries(require_id(post)).values(status=DeliveryStatus.CANCELLED.value)
                     .execution_options(synchronize_session=False))
 
 
-def move_targets(session: Session, post: Post, due_at: datetime) -> None:
+def move_deliveries(session: Session, post: Post, due_at: datetime) -> None:
     """Move the post's pending deliveries to a new due time."""
-    session.execute(_pending_targets(require_id(post)).values(due_at=due_at)
+    session.execute(_pending_deliveries(require_id(post)).values(due_at=due_at)
                     .execution_options(synchronize_session=False))
 
 
@@ -287,7 +288,7 @@ def save_post(*, session: Session, member: Member, post: Post, expected_version:
                        values=values)
     if leaving_schedule:
         ensure_not_in_flight(session, post)
-        unschedule_targets(session, post)
+        unschedule_deliveries(session, post)
     write_parts(session, post, content.parts, previous)
     set_channels(session, post, character, content.channel_ids)
     add_revision(session, post, member.user)
@@ -366,7 +367,7 @@ def apply_approval(session: Session, member: Member, post: Post, *, expected_ver
                            "override_reason": override_reason, "approved_by_id": member.user.id,
                            "approved_at": utcnow()})
     ensure_not_in_flight(session, post)
-    schedule_targets(session, post, due_at)
+    schedule_deliveries(session, post, due_at)
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="approve", post=post,
                  from_status=PostStatus.IN_REVIEW.value, to_status=PostStatus.APPROVED.value,
                  reason=override_reason, details={"due_at": due_at.isoformat(), "score": check.score,
@@ -406,7 +407,7 @@ def cancel_post(*, session: Session, member: Member, post: Post, expected_versio
     conditional_update(session, post, expected_version=expected_version, from_statuses=CANCELLABLE,
                        verb="cancelled", values={"status": PostStatus.CANCELLED.value, "due_at": None})
     ensure_not_in_flight(session, post)
-    cancel_targets(session, post)
+    cancel_deliveries(session, post)
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="cancel", post=post,
                  from_status=old_status, to_status=PostStatus.CANCELLED.value,
                  reason=_clean_reason(reason, "a reason", required=False))
@@ -440,7 +441,7 @@ def reschedule_post(*, session: Session, member: Member, post: Post, expected_ve
         conditional_update(session, part, expected_version=version, from_statuses=[PostStatus.APPROVED],
                            verb="rescheduled", values={"due_at": new_due})
         ensure_not_in_flight(session, part)
-        move_targets(session, part, new_due)
+        move_deliveries(session, part, new_due)
     if post.scene_id is not None:
         _shift_scene_start(session, post.scene_id, delta)
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reschedule", post=post,

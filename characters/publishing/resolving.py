@@ -45,10 +45,10 @@ def _resolve(session: Session, member: Member, delivery: Delivery, values: dict[
     session.expire_all()
 
 
-def resolve_unconfirmed(*, session: Session, member: Member, target_id: int, published: bool, now: datetime,
+def resolve_unconfirmed(*, session: Session, member: Member, delivery_id: int, published: bool, now: datetime,
                         url: str | None = None) -> None:
-    """Settle an unconfirmed delivery (`target_id`) by hand: it did go out (`published`), or send it again now."""
-    delivery = _held_delivery(session, member, target_id, DeliveryStatus.UNCONFIRMED)
+    """Settle an unconfirmed delivery (`delivery_id`) by hand: it did go out (`published`), or send it again now."""
+    delivery = _held_delivery(session, member, delivery_id, DeliveryStatus.UNCONFIRMED)
     if published:
         values: dict[str, Any] = {"status": DeliveryStatus.PUBLISHED.value, "published_at": now,
                                   "remote_url": url or delivery.remote_url, "last_error": None}
@@ -59,9 +59,9 @@ def resolve_unconfirmed(*, session: Session, member: Member, target_id: int, pub
     _resolve(session, member, delivery, values, now, "resolve_unconfirmed", reason)
 
 
-def requeue_missed(*, session: Session, member: Member, target_id: int, now: datetime) -> None:
-    """Send a delivery (`target_id`) that was held as missed now, despite being late."""
-    delivery = _held_delivery(session, member, target_id, DeliveryStatus.MISSED)
+def requeue_missed(*, session: Session, member: Member, delivery_id: int, now: datetime) -> None:
+    """Send a delivery (`delivery_id`) that was held as missed now, despite being late."""
+    delivery = _held_delivery(session, member, delivery_id, DeliveryStatus.MISSED)
     _resolve(session, member, delivery, _requeue_values(now), now, "requeue_missed", "Sent late on purpose.")
 
 

@@ -405,7 +405,7 @@ def test_an_editor_can_send_a_missed_post_anyway(engine, world, session):
     sweep_missed(engine, "w1", NOW)
     editor = member_of(session, world, Role.EDITOR)
 
-    requeue_missed(session=session, member=editor, target_id=deliveries(engine)[0].id, now=NOW)
+    requeue_missed(session=session, member=editor, delivery_id=deliveries(engine)[0].id, now=NOW)
     session.commit()
 
     assert sweep_missed(engine, "w1", NOW + timedelta(minutes=1)) == []
@@ -469,7 +469,7 @@ def test_an_editor_confirms_an_unconfirmed_delivery_was_published(engine, world,
     post_id, delivery_id = unconfirmed_delivery(engine, world)
     editor = member_of(session, world, Role.EDITOR)
 
-    resolve_unconfirmed(session=session, member=editor, target_id=delivery_id, published=True, now=NOW,
+    resolve_unconfirmed(session=session, member=editor, delivery_id=delivery_id, published=True, now=NOW,
                         url="https://example.test/found")
     session.commit()
 
@@ -482,7 +482,7 @@ def test_an_editor_confirms_an_unconfirmed_delivery_was_published(engine, world,
 
 def test_an_editor_sends_an_unconfirmed_delivery_again(engine, world, session):
     post_id, delivery_id = unconfirmed_delivery(engine, world)
-    resolve_unconfirmed(session=session, member=member_of(session, world, Role.OWNER), target_id=delivery_id,
+    resolve_unconfirmed(session=session, member=member_of(session, world, Role.OWNER), delivery_id=delivery_id,
                         published=False, now=NOW + timedelta(minutes=30))
     session.commit()
     assert post_row(engine, post_id).status == PostStatus.PUBLISHING
@@ -494,16 +494,16 @@ def test_only_editors_of_the_workspace_resolve_deliveries(engine, world, session
     _, delivery_id = unconfirmed_delivery(engine, world)
     other = make_world(engine, "other")
     with pytest.raises(PermissionDenied):
-        resolve_unconfirmed(session=session, member=member_of(session, world, Role.WRITER), target_id=delivery_id,
+        resolve_unconfirmed(session=session, member=member_of(session, world, Role.WRITER), delivery_id=delivery_id,
                             published=True, now=NOW)
     with pytest.raises(NotFound):
-        resolve_unconfirmed(session=session, member=member_of(session, other, Role.OWNER), target_id=delivery_id,
+        resolve_unconfirmed(session=session, member=member_of(session, other, Role.OWNER), delivery_id=delivery_id,
                             published=True, now=NOW)
     editor = member_of(session, world, Role.EDITOR)
-    resolve_unconfirmed(session=session, member=editor, target_id=delivery_id, published=True, now=NOW)
+    resolve_unconfirmed(session=session, member=editor, delivery_id=delivery_id, published=True, now=NOW)
     session.commit()
     with pytest.raises(DomainError, match="not unconfirmed"):
-        resolve_unconfirmed(session=session, member=editor, target_id=delivery_id, published=False, now=NOW)
+        resolve_unconfirmed(session=session, member=editor, delivery_id=delivery_id, published=False, now=NOW)
 
 
 @pytest.mark.parametrize(("statuses", "current", "expected"), [

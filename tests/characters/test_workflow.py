@@ -19,7 +19,7 @@ from characters.core.models import (
     Role,
     utcnow,
 )
-from characters.posting.posts import PostContent, create_draft, parts_of, targets_of
+from characters.posting.posts import PostContent, create_draft, deliveries_of, parts_of
 from characters.posting.workflow import (
     CheckFailed,
     StaleVersion,
@@ -78,7 +78,7 @@ def test_draft_submit_approve_schedules_every_target(session, crew):
     assert post.check_score is not None
     assert post.approved_by_id == crew["editor"].id
     assert post.submitted_by_id == crew["writer"].id
-    [target] = targets_of(session, post)
+    [target] = deliveries_of(session, post)
     assert target.status == DeliveryStatus.PENDING
     assert target.due_at == post.due_at
     assert target.idempotency_key == f"gr-{post.id}-v{post.version}-c{target.channel_id}"
@@ -89,7 +89,7 @@ def test_draft_submit_approve_schedules_every_target(session, crew):
 
 def test_targets_stay_pending_and_off_the_clock_until_approval(session, crew):
     post = submitted(session, crew)
-    [target] = targets_of(session, post)
+    [target] = deliveries_of(session, post)
     assert target.status == DeliveryStatus.PENDING
     assert target.due_at is None
     assert target.idempotency_key is None
@@ -171,13 +171,13 @@ def test_editing_an_approved_post_bumps_version_and_takes_it_off_the_clock(sessi
     assert post.status == PostStatus.IN_REVIEW
     assert post.version == 2
     assert post.due_at is None
-    [target] = targets_of(session, post)
+    [target] = deliveries_of(session, post)
     assert target.status == DeliveryStatus.PENDING
     assert target.due_at is None
     assert [r.version for r in session.exec(select(PostRevision).where(PostRevision.post_id == post.id))] == [1, 2]
     approve_post(session=session, member=crew["as"][Role.EDITOR], post=post, expected_version=2,
                  due_at=utcnow() + timedelta(hours=3))
-    assert targets_of(session, post)[0].idempotency_key.startswith(f"gr-{post.id}-v2-")
+    assert deliveries_of(session, post)[0].idempotency_key.startswith(f"gr-{post.id}-v2-")
 
 
 def test_editing_a_post_in_review_refreshes_its_check(session, crew):
@@ -211,7 +211,7 @@ def test_cancel_cancels_pending_targets(session, crew):
     session.commit()
     assert post.status == PostStatus.CANCELLED
     assert post.due_at is None
-    assert [t.status for t in targets_of(session, post)] == [DeliveryStatus.CANCELLED]
+    assert [t.status for t in deliveries_of(session, post)] == [DeliveryStatus.CANCELLED]
 
 
 def test_writer_cannot_cancel_an_approved_post(session, crew):
@@ -227,7 +227,7 @@ def test_reschedule_moves_pending_targets(session, crew):
                     due_at=new_due)
     session.commit()
     assert post.due_at == new_due
-    assert targets_of(session, post)[0].due_at == new_due
+    assert deliveries_of(session, post)[0].due_at == new_due
 
 
 def test_reject_returns_to_draft_with_a_comment(session, crew):
@@ -267,7 +267,7 @@ def test_posts_out_of_our_hands_cannot_be_edited_rescheduled_or_cancelled(sessio
 
 def test_edit_refused_when_the_scheduler_already_claimed_a_target(session, crew):
     post = approved(session, crew)
-    [target] = targets_of(session, post)
+    [target] = deliveries_of(session, post)
     target.status = DeliveryStatus.PUBLISHING
     session.add(target)
     session.commit()
@@ -315,6 +315,6 @@ def test_two_concurrent_approvals_cannot_both_win(session, crew, engine):
     session.expire_all()
     events = session.exec(select(AuditEvent).where(AuditEvent.post_id == post.id,
                                                    AuditEvent.action == "approve")).all()
-    [target] = targets_of(session, post)
+    [target] = deliveries_of(session, post)
     assert len(events) == 1
     assert target.due_at == session.get(Post, post.id).due_at

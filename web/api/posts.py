@@ -13,12 +13,12 @@ from characters.posting.posts import (
     PostContent,
     add_comment,
     create_draft,
+    deliveries_of,
     get_post,
     history_of,
     page_posts,
     parts_of,
     process_post_image,
-    targets_of,
 )
 from characters.posting.workflow import cancel_post, save_post
 from web.api import bp
@@ -122,7 +122,7 @@ def update_post(post_id: int, json: PostPatch, headers: VersionHeaders) -> Respo
                         keep_image_of=require_id(part) if part.image is not None else None)
               for part in parts_of(db, post)])
     channel_ids = (json.channel_ids if "channel_ids" in given else
-                   [target.channel_id for target in targets_of(db, post) if target.channel_id is not None])
+                   [delivery.channel_id for delivery in deliveries_of(db, post) if delivery.channel_id is not None])
     campaign_id = json.campaign_id if "campaign_id" in given else post.campaign_id
     return _save(post_id, version, PostContent(parts=parts, channel_ids=channel_ids, campaign_id=campaign_id))
 

@@ -11,7 +11,7 @@ from characters.accounts.workspaces import Member
 from characters.bibles.bible import current_card
 from characters.bibles.editing import edit_values
 from characters.core.models import Character, Post, require_id
-from characters.posting.posts import first_texts, parts_of, targets_with_channels
+from characters.posting.posts import deliveries_with_channels, first_texts, parts_of
 from characters.posting.rhythm import zone_named
 from characters.posting.workflow import StaleVersion, allowed_actions
 from web.api.auth import api_member
@@ -87,11 +87,11 @@ def post_out(session: Session, member: Member, post: Post) -> PostOut:
         **summary.model_dump(),
         parts=[PartOut(id=require_id(part), position=part.position, text=part.text, has_image=part.image is not None,
                        image_alt=part.image_alt) for part in parts],
-        deliveries=[DeliveryOut(channel_id=target.channel_id, channel_kind=channel.kind if channel else None,
-                                channel_label=channel.label if channel else None, status=target.status,
-                                due_at=target.due_at, published_at=target.published_at,
-                                remote_url=target.remote_url, last_error=target.last_error)
-                    for target, channel in targets_with_channels(session, post)],
+        deliveries=[DeliveryOut(channel_id=delivery.channel_id, channel_kind=channel.kind if channel else None,
+                                channel_label=channel.label if channel else None, status=delivery.status,
+                                due_at=delivery.due_at, published_at=delivery.published_at,
+                                remote_url=delivery.remote_url, last_error=delivery.last_error)
+                    for delivery, channel in deliveries_with_channels(session, post)],
         check=check, bible_version=post.bible_version, override_reason=post.override_reason,
         author_id=post.author_id, submitted_by_id=post.submitted_by_id, approved_by_id=post.approved_by_id,
         approved_at=post.approved_at, published_at=post.published_at, last_error=post.last_error,

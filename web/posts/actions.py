@@ -144,20 +144,20 @@ def comment(post_id: int) -> Response:
     return _run(post_id, action)
 
 
-@bp.route("/<int:post_id>/deliveries/<int:target_id>/resolve", methods=["POST"])
-def resolve_delivery(post_id: int, target_id: int) -> Response:
+@bp.route("/<int:post_id>/deliveries/<int:delivery_id>/resolve", methods=["POST"])
+def resolve_delivery(post_id: int, delivery_id: int) -> Response:
     """Settle a delivery the scheduler could not confirm, or send a missed one late (editors)."""
     def action(post: Post) -> str:
         outcome = _form("outcome")
         db, member = get_session(), current_member()
         if outcome == "published":
-            resolve_unconfirmed(session=db, member=member, target_id=target_id, published=True, now=utcnow())
+            resolve_unconfirmed(session=db, member=member, delivery_id=delivery_id, published=True, now=utcnow())
             return "Marked as published."
         if outcome == "resend":
-            resolve_unconfirmed(session=db, member=member, target_id=target_id, published=False, now=utcnow())
+            resolve_unconfirmed(session=db, member=member, delivery_id=delivery_id, published=False, now=utcnow())
             return "It will be sent again within moments."
         if outcome == "send-late":
-            requeue_missed(session=db, member=member, target_id=target_id, now=utcnow())
+            requeue_missed(session=db, member=member, delivery_id=delivery_id, now=utcnow())
             return "It will be sent now, late."
         raise DomainError("Pick what happened to this delivery.")
     return _run(post_id, action)

@@ -16,12 +16,12 @@ from characters.posting.posts import (
     MAX_POST_CHARS,
     MAX_THREAD_PARTS,
     create_draft,
+    deliveries_of,
     diff_parts,
     get_post,
     latest_editor,
     parts_of,
     platforms_for_kinds,
-    targets_of,
 )
 from characters.posting.workflow import StaleVersion, character_of, check_texts, refusal, save_post, submit_post
 from characters.publishing.channels import channels_of
@@ -87,7 +87,7 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
     if post.status not in EDITABLE:
         flash(refusal(post.status, "edited"), "info")
         return redirect(url_for("posts.detail", post_id=post.id))
-    state = state_from_parts(parts_of(db, post), [t.channel_id for t in targets_of(db, post) if t.channel_id],
+    state = state_from_parts(parts_of(db, post), [t.channel_id for t in deliveries_of(db, post) if t.channel_id],
                              post.campaign_id, post.version)
     return _render_editor(state, character, [], post=post)
 

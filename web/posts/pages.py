@@ -7,13 +7,13 @@ from characters.core.errors import NotFound
 from characters.core.models import Campaign, Character, PostStatus, Scene, utcnow
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import (
+    deliveries_with_channels,
     first_texts,
     get_part,
     get_post,
     history_of,
     page_posts,
     parts_of,
-    targets_with_channels,
 )
 from characters.posting.rhythm import next_free_slot
 from characters.posting.workflow import allowed_actions
@@ -58,7 +58,7 @@ def detail(post_id: int) -> str:
         suggestion = next_free_slot(db, character, utcnow(), exclude_post_id=post.id)
     return render_template(
         "posts/detail.html", post=post, character=character, parts=parts_of(db, post),
-        targets=targets_with_channels(db, post), history=history_of(db, post), actions=actions,
+        deliveries=deliveries_with_channels(db, post), history=history_of(db, post), actions=actions,
         char_zone=zone, zone=viewer_zone(), suggestion=suggestion, suggestion_input=local_input(suggestion, zone),
         due_input=local_input(post.due_at, zone),
         campaign=db.get(Campaign, post.campaign_id) if post.campaign_id else None,
