@@ -1,14 +1,19 @@
 """The Greenroom web app: `create_app()` is a list of register_* calls and does no I/O."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # imported by create_app, so the `greenroom` command (web.cli) starts without Flask
+    from flask import Flask
 
-from characters.core.config import Settings, load_settings
+    from characters.core.config import Settings
 
 
-def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, settings: "Settings | None" = None) -> "Flask":
     """Build the Flask app from settings (environment and .env), with `test_config` overriding."""
+    from flask import Flask
+
+    from characters.core.config import load_settings
+
     settings = settings or load_settings()
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(_flask_config(settings))
@@ -29,7 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     return app
 
 
-def _flask_config(settings: Settings) -> dict[str, Any]:
+def _flask_config(settings: "Settings") -> dict[str, Any]:
     return {
         "SECRET_KEY": settings.secret_key,
         "DATABASE_URL": settings.database_url,
@@ -49,7 +54,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: "Flask") -> None:
     from web import (
         api,
         audit,
@@ -75,7 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-def _register_template_helpers(app: Flask) -> None:
+def _register_template_helpers(app: "Flask") -> None:
     from web import templating
 
     templating.register(app)

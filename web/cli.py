@@ -1,4 +1,8 @@
-"""The `greenroom` command: database, users, workspaces, demo data and serving."""
+"""The `greenroom` command: database, users, workspaces, demo data and serving.
+
+Each command imports the domain it uses when it runs, so `greenroom --help` starts without the database layer,
+scikit-learn or the publishers' clients.
+"""
 
 import json
 import subprocess
@@ -7,25 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
-from pydantic import ValidationError
-from sqlmodel import Session
 
-from characters.accounts.users import UserCreate, create_user, find_user_by_email
-from characters.accounts.workspaces import WorkspaceCreate, create_workspace, get_workspace_by_slug, set_member_role
-from characters.bibles.bible import acting_owner, export_character, get_character, import_card, list_characters
-from characters.bibles.cards import MAX_CARD_BYTES
-from characters.consistency.evaluation import evaluate_directory
-from characters.core.config import ConfigError, Settings, load_settings
-from characters.core.db import make_engine, session_scope
 from characters.core.errors import DomainError
-from characters.core.migrations import make_revision, upgrade_database
-from characters.core.models import Role
-from characters.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
-from characters.publishing.channels import create_channel, list_channels, parse_channel_create, rotate_secrets
-from characters.publishing.secrets import generate_key, secret_box
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from characters.core.config import Settings
+    from characters.core.models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +31,10 @@ def friendly_errors(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        from characters.core.config import ConfigError
+
         try:
             return command(*args, **kwargs)
         except ConfigError as error:
@@ -49,8 +49,11 @@ def friendly_errors(command: F) -> F:
 
 
 @contextmanager
-def database_session(settings: Settings | None = None) -> Iterator[Session]:
+def database_session(settings: "Settings | None" = None) -> Iterator["Session"]:
     """Open a session on the configured database; commit at the end, roll back on error."""
+    from characters.core.config import load_settings
+    from characters.core.db import make_engine, session_scope
+
     engine = make_engine((settings or load_settings()).database_url)
     try:
         with session_scope(engine) as session:
@@ -73,6 +76,10 @@ def db() -> None:
 @friendly_errors
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
+    from characters.core.config import load_settings
+    from characters.core.db import make_engine
+    from characters.core.migrations import upgrade_database
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     upgrade_database(engine)
@@ -85,6 +92,9 @@ def db_upgrade() -> None:
 @friendly_errors
 def db_revision(message: str) -> None:
     """Autogenerate a migration from the difference between the models and the database."""
+    from characters.core.config import load_settings
+    from characters.core.migrations import make_revision
+
     make_revision(load_settings().database_url, message)
 
 
@@ -101,6 +111,8 @@ def users() -> None:
 @friendly_errors
 def users_create(email: str, display_name: str | None, admin: bool, password_stdin: bool) -> None:
     """Create a user; asks for the password unless --password-stdin is given."""
+    from characters.accounts.users import UserCreate, create_user
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -124,6 +136,8 @@ def workspaces() -> None:
 @friendly_errors
 def workspaces_create(slug: str, name: str, owner_email: str) -> None:
     """Create a workspace owned by an existing user."""
+    from characters.accounts.workspaces import WorkspaceCreate, create_workspace
+
     workspace_create = WorkspaceCreate(slug=slug, name=name)
     with database_session() as session:
         owner = _existing_user(session, owner_email)
@@ -136,18 +150,30 @@ def members() -> None:
     """Manage workspace members."""
 
 
+def _role(context: click.Context, parameter: click.Parameter, value: str) -> "Role":
+    """Read --role as a Role (checked here rather than by click.Choice, which would import the tables at start)."""
+    from characters.core.models import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(role.value for role in Role)}.") from None
+
+
 @members.command("add")
 @click.argument("slug")
 @click.argument("email")
-@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--role", required=True, callback=_role, help="owner, editor, writer or viewer.")
 @friendly_errors
-def members_add(slug: str, email: str, role: str) -> None:
+def members_add(slug: str, email: str, role: "Role") -> None:
     """Add an existing user to a workspace (or change their role)."""
+    from characters.accounts.workspaces import get_workspace_by_slug, set_member_role
+
     with database_session() as session:
         workspace = get_workspace_by_slug(session, slug)
         user = _existing_user(session, email)
-        set_member_role(session=session, workspace=workspace, user=user, role=Role(role))
-    click.echo(f"{email} is now {role} in {slug}.")
+        set_member_role(session=session, workspace=workspace, user=user, role=role)
+    click.echo(f"{email} is now {role.value} in {slug}.")
 
 
 @main.group()
@@ -161,6 +187,10 @@ def characters() -> None:
 @friendly_errors
 def characters_import(file: Path, workspace_slug: str) -> None:
     """Create a character from a card file (JSON, PNG or CHARX) and print its slug."""
+    from characters.accounts.workspaces import get_workspace_by_slug
+    from characters.bibles.bible import acting_owner, import_card
+    from characters.bibles.cards import MAX_CARD_BYTES
+
     with file.open("rb") as handle:
         raw = handle.read(MAX_CARD_BYTES + 1)  # the importer refuses anything longer, so read no more
     with database_session() as session:
@@ -182,6 +212,9 @@ def characters_import(file: Path, workspace_slug: str) -> None:
 def characters_export(character_slug: str, workspace_slug: str, file_format: Literal["json", "png"],
                       out: Path) -> None:
     """Write a character's current bible as a Character Card V2 (JSON, or PNG on its avatar)."""
+    from characters.accounts.workspaces import get_workspace_by_slug
+    from characters.bibles.bible import export_character, get_character
+
     with database_session() as session:
         workspace = get_workspace_by_slug(session, workspace_slug)
         card_file = export_character(session, get_character(session, workspace, character_slug), file_format)
@@ -210,6 +243,12 @@ def channels_add(workspace_slug: str, character_slug: str, kind: str, label: str
                  handle: str | None, app_password_stdin: bool, api_base_url: str | None, token_stdin: bool,
                  url: str | None) -> None:
     """Add a channel; secrets are read from stdin (or asked for) and never echoed."""
+    from characters.accounts.workspaces import get_workspace_by_slug
+    from characters.bibles.bible import acting_owner, get_character
+    from characters.core.config import load_settings
+    from characters.publishing.channels import create_channel, parse_channel_create
+    from characters.publishing.secrets import secret_box
+
     fields: dict[str, Any] = {"label": label}
     if kind == "bluesky":
         fields |= {"service_url": service_url, "handle": handle,
@@ -236,6 +275,10 @@ def channels_add(workspace_slug: str, character_slug: str, kind: str, label: str
 @friendly_errors
 def channels_list(workspace_slug: str) -> None:
     """List every character's channels (never their secrets)."""
+    from characters.accounts.workspaces import get_workspace_by_slug
+    from characters.bibles.bible import list_characters
+    from characters.publishing.channels import list_channels
+
     with database_session() as session:
         workspace = get_workspace_by_slug(session, workspace_slug)
         for character in list_characters(session, workspace):
@@ -247,6 +290,8 @@ def channels_list(workspace_slug: str) -> None:
 @channels.command("new-key")
 def channels_new_key() -> None:
     """Print a new random CHANNEL_SECRETS_KEY."""
+    from characters.publishing.secrets import generate_key
+
     click.echo(generate_key())
 
 
@@ -254,6 +299,10 @@ def channels_new_key() -> None:
 @friendly_errors
 def channels_rotate_key() -> None:
     """Re-encrypt every channel secret with CHANNEL_SECRETS_KEY (old keys from CHANNEL_SECRETS_OLD_KEYS)."""
+    from characters.core.config import load_settings
+    from characters.publishing.channels import rotate_secrets
+    from characters.publishing.secrets import secret_box
+
     settings = load_settings()
     box = secret_box(settings)
     with database_session(settings) as session:
@@ -278,6 +327,8 @@ def eval_group() -> None:
 @friendly_errors
 def eval_consistency(directory: Path) -> None:
     """Score DIR (personas/*.json + posts.jsonl); print a table, then the summary JSON as the last line."""
+    from characters.consistency.evaluation import evaluate_directory
+
     try:
         report = evaluate_directory(directory)
     except (OSError, ValueError, KeyError) as error:
@@ -290,6 +341,8 @@ def eval_consistency(directory: Path) -> None:
 @friendly_errors
 def seed_demo_command() -> None:
     """Create the demo workspace, characters and logins (safe to run again)."""
+    from characters.demo.seed import seed_demo
+
     with database_session() as session:
         workspace = seed_demo(session)
     click.echo(f"Demo workspace: {workspace.slug}")
@@ -307,6 +360,7 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Serve the web app (waitress) and, by default, the scheduler beside it."""
     from waitress import serve as waitress_serve
 
+    from characters.core.config import load_settings
     from web import create_app
 
     app = create_app(settings=load_settings())
@@ -326,7 +380,9 @@ def scheduler_command() -> None:
     raise SystemExit(subprocess.call([sys.executable, "-m", "scheduler"]))  # noqa: S603
 
 
-def _existing_user(session: Session, email: str) -> Any:
+def _existing_user(session: "Session", email: str) -> Any:
+    from characters.accounts.users import find_user_by_email
+
     user = find_user_by_email(session, email)
     if user is None:
         raise DomainError(f"No user with email {email}; create it with `greenroom users create {email}`.")
@@ -334,6 +390,8 @@ def _existing_user(session: Session, email: str) -> Any:
 
 
 def _print_demo_logins() -> None:
+    from characters.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
+
     click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")
     for login in DEMO_LOGINS:
         click.echo(f"  {login.role.value:<7} {login.email}")
