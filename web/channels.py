@@ -31,7 +31,7 @@ from characters.publishing.secrets import secret_box
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
-from web.formtools import apply_domain_error, apply_validation_error
+from web.formtools import apply_errors, domain_errors, validation_errors
 
 bp = workspace_blueprint("channels", __name__, "/channels")
 # While a connection test is pending the page reloads itself this often (seconds); no JavaScript needed.
@@ -106,13 +106,13 @@ def add(character_slug: str, kind: str) -> Response:
             created = create_channel(session=db, member=member, character=character, channel_create=channel_create,
                                      box=secret_box(current_app.extensions["greenroom.settings"]))
     except ValidationError as error:
-        apply_validation_error(form, error)
+        apply_errors(form, validation_errors(error))
         return _render(character, forms=forms, status=400)
     except ConfigError as error:
         form.form_errors.append(f"Channel credentials cannot be stored: {error}")
         return _render(character, forms=forms, status=503)
     except DomainError as error:
-        apply_domain_error(form, error)
+        apply_errors(form, domain_errors(error))
         return _render(character, forms=forms, status=400)
     flash(f"Added “{created.channel.label}”. Use “Test connection” to check it.", "success")
     if created.signing_secret is not None:

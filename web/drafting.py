@@ -18,6 +18,7 @@ from characters.bibles.card_data import CardData
 from characters.consistency.checker import card_key
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import Character
+from characters.core.platforms import PLATFORMS as PLATFORM_TABLE
 from characters.drafting.jobs import (
     DraftInputError,
     DraftJob,
@@ -35,14 +36,14 @@ from characters.drafting.jobs import (
 )
 from characters.drafting.prompting import DEFAULT_BUDGET
 from characters.llm.adapter import LanguageModel, OpenAIChatModel
-from characters.posting.threads import PLATFORM_LIMITS, split_for_platform
+from characters.posting.threads import split_for_platform
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 
 bp = workspace_blueprint("drafting", __name__, "/drafting")
 
 LLM_EXTENSION = "greenroom.llm"
-PLATFORMS = tuple(PLATFORM_LIMITS)
+PLATFORMS = tuple(PLATFORM_TABLE)
 DISABLED_REASON = "Generation is off: no language model is configured (LLM_BASE_URL and LLM_MODEL are empty)."
 JOB_KINDS: tuple[JobKind, ...] = ("generate", "rewrite", "reply")
 

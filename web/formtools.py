@@ -82,12 +82,3 @@ def _field_for(loc: tuple[Any, ...], field_map: FieldMap) -> str:
 def _add(errors: FieldErrors, name: str, message: str) -> None:
     errors.setdefault(name, []).append(message)
 
-
-def apply_validation_error(form: FlaskForm, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
-    """Attach each pydantic error to its form field (or to the form when no field matches)."""
-    apply_errors(form, validation_errors(error, field_map))
-
-
-def apply_domain_error(form: FlaskForm, error: DomainError, field_map: dict[str, str] | None = None) -> None:
-    """Attach a domain error to the field it names, or to the form as a whole."""
-    apply_errors(form, domain_errors(error, field_map))

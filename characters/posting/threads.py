@@ -11,10 +11,7 @@ from functools import lru_cache
 
 import regex
 
-from characters.core.platforms import PLATFORMS, grapheme_count, platform_named
-
-# The table's limits by name, for the drafting pages' platform lists.
-PLATFORM_LIMITS = {name: platform.max_chars for name, platform in PLATFORMS.items()}
+from characters.core.platforms import grapheme_count, platform_named
 
 Measure = Callable[[str], int]
 

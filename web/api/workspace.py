@@ -7,7 +7,7 @@ from characters.core.models import TokenScope, require_id
 from characters.posting.calendar import calendar_entries
 from web.api import bp
 from web.api.auth import api_member, current_access
-from web.api.errors import ApiError
+from web.api.errors import ApiError, field_detail
 from web.api.present import EXCERPT_CHARS, Zones, local
 from web.api.schemas import MeOut
 from web.api.schemas_planning import ScheduleItem, ScheduleOut, ScheduleQuery
@@ -35,7 +35,7 @@ def schedule(query: ScheduleQuery) -> ScheduleOut:
     """List posts due in [start, end) (at most a year), soonest first, with each character's local time."""
     if not query.start < query.end <= query.start + MAX_SCHEDULE_RANGE:
         raise ApiError(422, "end must be after start, at most 366 days later.",
-                       details=[{"field": "end", "message": "out of range", "type": "range"}])
+                       details=[field_detail("end", "Out of range", "range")])
     db = get_session()
     workspace = api_member().workspace
     character = get_character(db, workspace, query.character) if query.character else None
