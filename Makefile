@@ -8,7 +8,7 @@ STAMPS := .stamps
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest postgres bench clean initial-migration
+.PHONY: run test quick lint typecheck pytest postgres bench clean initial-migration
 
 $(STAMPS)/venv: pyproject.toml uv.lock
 	@mkdir -p $(STAMPS)
@@ -68,6 +68,14 @@ pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/pds $(STAMPS)/llm-test $(WEB
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The checks to run while working: everything `make test` runs except the slow tiers (browser, the real model, the
+# Bluesky PDS, chaos, schemathesis; see the markers in pyproject.toml), so it needs neither Chromium nor npm's PDS
+# nor the llama server build.
+QUICK_TESTS := not (browser or real_model or pds or chaos or schemathesis)
+
+quick: lint typecheck $(WEB_ASSETS) postgres
+	$(BIN)/pytest -m "$(QUICK_TESTS)"
 
 bench: $(STAMPS)/venv
 	$(BIN)/python -m bench

@@ -25,9 +25,26 @@ EVAL_DEV_SET = SHARED_DIR / "eval" / "consistency-dev"
 # The shared app's config; a test that needs CSRF sets app.config["WTF_CSRF_ENABLED"] (put back after the test).
 TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
 
+# The slow tiers `make quick` leaves out (`make test` runs them): marked here by the module that holds them, or
+# by the service a test starts, so a new test that uses the real model or the PDS is marked too.
+SLOW_MODULES = {"scheduler/test_chaos.py": "chaos", "web/test_schemathesis.py": "schemathesis"}
+SLOW_FIXTURES = {"llama_server": "real_model", "pds": "pds"}
+
 # Hashing at the production cost is most of what a login costs; one test checks the production default.
 # Set before anything reads settings, and inherited by the processes tests start (CLI, scheduler, servers).
 os.environ["ARGON2_PROFILE"] = "cheapest"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow tiers (see SLOW_MODULES and SLOW_FIXTURES)."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        module = item.path.relative_to(tests_dir).as_posix()
+        if module in SLOW_MODULES:
+            item.add_marker(SLOW_MODULES[module])
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in SLOW_FIXTURES:
+                item.add_marker(SLOW_FIXTURES[fixture])
 
 
 @pytest.fixture(scope="session")
