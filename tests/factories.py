@@ -9,8 +9,10 @@ from characters.accounts.workspaces import Member, WorkspaceCreate, create_works
 from characters.bibles.bible import create_character
 from characters.bibles.card_data import CardData, GreenroomExtension
 from characters.core.models import Character, Role, User, Workspace
+from characters.publishing.secrets import generate_key
 
 DEFAULT_PASSWORD = "correct-horse-battery"
+CHANNEL_KEY = generate_key()  # the CHANNEL_SECRETS_KEY of the `channel_key` fixture (tests/web/conftest.py)
 
 
 def make_user(session: Session, email: str = "writer@example.com", *, name: str | None = None,

@@ -7,7 +7,14 @@ import pytest
 from sqlmodel import Session
 
 from characters.consistency import default_checker
-from tests.factories import make_character, workspace_with_roles
+from tests.factories import CHANNEL_KEY, make_character, workspace_with_roles
+
+
+@pytest.fixture
+def channel_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Set CHANNEL_SECRETS_KEY to CHANNEL_KEY before the app is made (the app reads it when it is created)."""
+    monkeypatch.setenv("CHANNEL_SECRETS_KEY", CHANNEL_KEY)
+    return CHANNEL_KEY
 
 
 @pytest.fixture

@@ -6,18 +6,14 @@ import pytest
 from sqlmodel import select
 
 from characters.core.models import Channel, ChannelKind, Role
-from characters.publishing.secrets import SecretBox, generate_key
+from characters.publishing.secrets import SecretBox
+from tests.factories import CHANNEL_KEY as KEY
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
-KEY = generate_key()
+pytestmark = pytest.mark.usefixtures("channel_key")
+
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 TOKEN = "mastodon-token-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def channel_key(monkeypatch):
-    """The app reads CHANNEL_SECRETS_KEY from the environment when it is created."""
-    monkeypatch.setenv("CHANNEL_SECRETS_KEY", KEY)
 
 
 @pytest.fixture

@@ -13,9 +13,11 @@ from characters.posting.recurring import RuleInput, create_rule
 from characters.posting.scenes import SceneInput, create_scene
 from characters.publishing.channels import WebhookChannelCreate, create_channel
 from characters.publishing.secrets import SecretBox
+from tests.factories import CHANNEL_KEY as KEY
 from tests.factories import DEFAULT_PASSWORD, make_character, member
 from tests.web.test_api_helpers import make_api_world
-from tests.web.test_channels import KEY, channel_key  # noqa: F401 - an autouse fixture: the app's channel key
+
+pytestmark = pytest.mark.usefixtures("channel_key")
 
 HOOK_URL = "https://hooks.example.org/in/tok-in-the-path?token=tok-in-the-query"
 
