@@ -1,15 +1,20 @@
 """Settings from the environment and `.env`, validated once at start by every entry point."""
 
+import math
+import zlib
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 PLACEHOLDER_SECRET_KEY = "change-me"  # noqa: S105 - the value .env.example ships, refused in production
+MIN_SECRET_KEY_BITS = 128
+SECRET_KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105 - a command, not a secret
 
 
 class ConfigError(RuntimeError):
@@ -36,7 +41,10 @@ class Settings(BaseSettings):
     consistency_llm_judge: bool = False
     channel_secrets_key: str = ""
     channel_secrets_old_keys: str = ""
-    webhook_allow_private_targets: bool = False
+    # Lets webhooks, Mastodon, Bluesky and their connection tests reach loopback and private addresses (a receiver
+    # on this machine, a self-hosted PDS). WEBHOOK_ALLOW_PRIVATE_TARGETS is its older name and still works.
+    outbound_allow_private_addresses: bool = Field(default=False, validation_alias=AliasChoices(
+        "outbound_allow_private_addresses", "webhook_allow_private_targets"))
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     argon2_profile: Literal["rfc_9106_low_memory", "cheapest"] = "rfc_9106_low_memory"
 
@@ -50,12 +58,25 @@ class Settings(BaseSettings):
         return f"sqlite:///{INSTANCE_DIR / 'greenroom.sqlite3'}"
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret_in_production(self) -> "Settings":
-        if self.greenroom_env == "production" and (
-            self.secret_key == PLACEHOLDER_SECRET_KEY or len(self.secret_key) < 32
-        ):
-            raise ValueError("SECRET_KEY must be set to a random value of 32+ characters in production")
+    def _refuse_guessable_secret_in_production(self) -> "Settings":
+        if self.greenroom_env == "production" and secret_key_bits(self.secret_key) < MIN_SECRET_KEY_BITS:
+            raise ValueError(f"SECRET_KEY is too easy to guess for production (about "
+                             f"{secret_key_bits(self.secret_key):.0f} bits of entropy, {MIN_SECRET_KEY_BITS} needed); "
+                             f"make one with {SECRET_KEY_RECIPE}")
         return self
+
+
+def secret_key_bits(key: str) -> float:
+    """Estimate a key's entropy in bits: its character entropy times its length once repeats are compressed away."""
+    if not key:
+        return 0.0
+    # Length alone lets "a" * 40 through, and character entropy alone lets "changeme" * 10 through: zlib finds the
+    # repeats, so a key counts only as long as its compressed form (less zlib's fixed overhead).
+    counts = Counter(key).values()
+    per_character = -sum(count / len(key) * math.log2(count / len(key)) for count in counts)
+    data = key.encode("utf-8")
+    effective_length = min(len(key), len(zlib.compress(data, 9)) - len(zlib.compress(b"", 9)))
+    return per_character * max(effective_length, 0)
 
 
 def load_settings(env_file: str | Path | None = ".env") -> Settings:

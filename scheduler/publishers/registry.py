@@ -68,7 +68,7 @@ def default_registry(settings: Settings) -> PublisherRegistry:
     return PublisherRegistry([
         BlueskyPublisher(),
         MastodonPublisher(),
-        WebhookPublisher(allow_private_targets=settings.webhook_allow_private_targets,
+        WebhookPublisher(allow_private_targets=settings.outbound_allow_private_addresses,
                          timeout=settings.webhook_timeout_seconds),
         FeedPublisher(),
     ])

@@ -69,7 +69,7 @@ class WebhookPublisher:
                  resolver: Resolver = resolve_host, clock: Callable[[], float] = time.time) -> None:
         if allow_private_targets is None or timeout is None:
             settings = get_settings()
-            allow_private_targets = (settings.webhook_allow_private_targets if allow_private_targets is None
+            allow_private_targets = (settings.outbound_allow_private_addresses if allow_private_targets is None
                                      else allow_private_targets)
             timeout = settings.webhook_timeout_seconds if timeout is None else timeout
         self.allow_private_targets = allow_private_targets

@@ -1,4 +1,7 @@
+import secrets
+
 import pytest
+from pydantic import ValidationError
 
 from characters.core.config import PLACEHOLDER_SECRET_KEY, PROJECT_ROOT, ConfigError, Settings, load_settings
 
@@ -39,8 +42,27 @@ def test_production_refuses_placeholder_secret(monkeypatch, tmp_path):
 
 
 def test_production_accepts_a_real_secret():
-    settings = Settings(greenroom_env="production", secret_key="x" * 40)
-    assert settings.greenroom_env == "production"
+    for _ in range(50):
+        settings = Settings(greenroom_env="production", secret_key=secrets.token_urlsafe(32))
+        assert settings.greenroom_env == "production"
+    assert Settings(greenroom_env="production", secret_key=secrets.token_hex(32)).greenroom_env == "production"
+
+
+@pytest.mark.parametrize("key", ["x" * 40, "changeme" * 5, "changeme" * 20, "abcdefghijklmnop" * 3, "ab" * 32,
+                                 "0123456789" * 6, "correct-horse"])
+def test_production_refuses_a_guessable_secret_whatever_its_length(key):
+    with pytest.raises(ValidationError, match="SECRET_KEY") as caught:
+        Settings(greenroom_env="production", secret_key=key)
+    assert "secrets.token_urlsafe(32)" in str(caught.value)
+
+
+def test_a_guessable_secret_is_fine_outside_production():
+    assert Settings(greenroom_env="development", secret_key="x" * 40).secret_key == "x" * 40
+
+
+def test_the_old_webhook_setting_name_still_allows_private_addresses(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+    assert load_settings(env_file=None).outbound_allow_private_addresses
 
 
 def test_unreadable_env_file_is_reported(tmp_path):
