@@ -25,9 +25,15 @@ EVAL_DEV_SET = SHARED_DIR / "eval" / "consistency-dev"
 # The shared app's config; a test that needs CSRF sets app.config["WTF_CSRF_ENABLED"] (put back after the test).
 TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
 
-# The slow tiers `make quick` leaves out (`make test` runs them): marked here by the module that holds them, or
-# by the service a test starts, so a new test that uses the real model or the PDS is marked too.
-SLOW_MODULES = {"scheduler/test_chaos.py": "chaos", "web/test_schemathesis.py": "schemathesis"}
+# The slow tiers `make quick` leaves out (`make test` runs them): marked here by module or test, or by the service
+# a test starts, so a new test that uses the real model or the PDS is marked too.
+SLOW_TESTS = {
+    "scheduler/test_chaos.py": "chaos",
+    # Real scheduler processes, started and killed: about 50 s, most of the quick run's scheduler time.
+    "scheduler/test_process.py::test_a_real_process_publishes_due_posts_and_stops_on_sigterm": "chaos",
+    "scheduler/test_process.py::test_a_sigkill_mid_publish_never_sends_twice": "chaos",
+    "web/test_schemathesis.py": "schemathesis",
+}
 SLOW_FIXTURES = {"llama_server": "real_model", "pds": "pds"}
 
 # Hashing at the production cost is most of what a login costs; one test checks the production default.
@@ -36,12 +42,13 @@ os.environ["ARGON2_PROFILE"] = "cheapest"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow tiers (see SLOW_MODULES and SLOW_FIXTURES)."""
-    tests_dir = Path(__file__).parent
+    """Mark the slow tiers (see SLOW_TESTS and SLOW_FIXTURES)."""
     for item in items:
-        module = item.path.relative_to(tests_dir).as_posix()
-        if module in SLOW_MODULES:
-            item.add_marker(SLOW_MODULES[module])
+        module = f"{item.path.parent.name}/{item.path.name}"
+        test = f"{module}::{getattr(item, 'originalname', item.name)}"
+        for name in (module, test):
+            if name in SLOW_TESTS:
+                item.add_marker(SLOW_TESTS[name])
         for fixture in getattr(item, "fixturenames", ()):
             if fixture in SLOW_FIXTURES:
                 item.add_marker(SLOW_FIXTURES[fixture])
