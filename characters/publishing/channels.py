@@ -1,6 +1,5 @@
 """Channels: where a character publishes. Every character always has its own public feed."""
 
-import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.core.config import get_settings
 from characters.core.errors import DomainError, NotFound
 from characters.core.models import (
     Channel,
@@ -25,6 +25,7 @@ from characters.core.models import (
     require_id,
     utcnow,
 )
+from characters.publishing.addresses import AddressRefused, check_host
 from characters.publishing.secrets import SecretBox
 
 DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
@@ -44,7 +45,16 @@ def _service_url(value: str) -> str:
         raise ValueError("put credentials in their own field, not in the address")
     if parts.query or parts.fragment:
         raise ValueError("the address must not have a ?query or #fragment")
+    _check_outbound_host(parts.hostname)
     return value.rstrip("/")
+
+
+def _check_outbound_host(host: str) -> None:
+    """Refuse, when the channel is added, a host the outbound-address policy would refuse at every connection."""
+    try:
+        check_host(host, allow_private=get_settings().outbound_allow_private_addresses)
+    except AddressRefused as refused:
+        raise ValueError(refused.message) from None
 
 
 def _label(value: str) -> str:
@@ -102,6 +112,7 @@ class WebhookChannelCreate(BaseModel):
             raise ValueError("enter a full address starting with https://")
         if parts.username or parts.password:
             raise ValueError("the address must not carry a user name or password")
+        _check_outbound_host(parts.hostname)
         return value
 
 
@@ -305,13 +316,6 @@ def feed_image(session: Session, character: Character, part_id: int) -> PostPart
     if published is None:
         raise NotFound("No such image.")
     return part
-
-
-def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Return whether an address is on the public internet (not private, loopback, link-local or reserved)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
 
 
 def _ensure_in_workspace(character: Character, member: Member) -> None:

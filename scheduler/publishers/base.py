@@ -5,8 +5,11 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
+import httpx
+
 from characters.core.models import ChannelKind
 from characters.core.platforms import Platform
+from characters.publishing.addresses import AddressRefused, HostUnresolvable, Resolver, resolve_checked, resolve_host
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,41 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def checked_addresses(host: str, port: int, *, allow_private: bool, resolver: Resolver = resolve_host) -> list[str]:
+    """Resolve a host through the outbound-address policy; a refusal is final, a DNS failure worth retrying."""
+    try:
+        return resolve_checked(host, port, allow_private=allow_private, resolver=resolver)
+    except AddressRefused as refused:
+        raise PublishError(refused.message, retryable=False) from None
+    except HostUnresolvable as unresolvable:
+        raise PublishError(unresolvable.message, retryable=True) from None
+
+
+class PinnedTransport(httpx.BaseTransport):
+    """Checks every request's host (redirects too) with the policy, then connects to the address it checked.
+
+    Connecting to the checked address, not the name, means a second DNS answer cannot point elsewhere; the Host
+    header and the TLS server name still carry the name, so virtual hosts and certificates work as before.
+    """
+
+    def __init__(self, *, allow_private: bool, resolver: Resolver = resolve_host,
+                 inner: httpx.BaseTransport | None = None) -> None:
+        self.allow_private = allow_private
+        self._resolve = resolver
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Refuse a non-public host (PublishError) before anything is sent, else send to its checked address."""
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        addresses = checked_addresses(url.host, port, allow_private=self.allow_private, resolver=self._resolve)
+        if url.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": url.host}
+        request.url = url.copy_with(host=addresses[0])
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the connections of the transport underneath."""
+        self._inner.close()

@@ -17,11 +17,14 @@ from atproto_client import exceptions as atproto_errors
 from atproto_client.request import Request
 from PIL import Image, UnidentifiedImageError
 
+from characters.core.config import get_settings
 from characters.core.models import ChannelKind
 from characters.core.platforms import BLUESKY
+from characters.publishing.addresses import Resolver, resolve_host
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,
+    PinnedTransport,
     PublishError,
     PublishOutcome,
     PublishRequest,
@@ -38,7 +41,8 @@ _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TID_WINDOW_START_US = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
 _TID_WINDOW_US = 365 * 24 * 3600 * 1_000_000
 
-ClientFactory = Callable[[str, float], Client]
+# (service URL, timeout, the transport that applies the outbound-address policy) → a client.
+ClientFactory = Callable[[str, float, httpx.BaseTransport], Client]
 
 
 def record_key(idempotency_key: str, part_index: int) -> str:
@@ -65,8 +69,9 @@ def check_part(part: PartContent, position: int) -> None:
             raise PublishError(f"{label}'s attachment is {part.image_mime}, not an image.", retryable=False)
 
 
-def _default_client(service_url: str, timeout: float) -> Client:
-    return Client(base_url=service_url, request=Request(timeout=timeout))
+def _default_client(service_url: str, timeout: float, transport: httpx.BaseTransport) -> Client:
+    # trust_env=False: a proxy from the environment would take requests past the transport and its checks.
+    return Client(base_url=service_url, request=Request(timeout=timeout, transport=transport, trust_env=False))
 
 
 class BlueskyPublisher:
@@ -74,10 +79,13 @@ class BlueskyPublisher:
 
     kind = ChannelKind.BLUESKY
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, client_factory: ClientFactory = _default_client
-                 ) -> None:
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, client_factory: ClientFactory = _default_client,
+                 allow_private_addresses: bool | None = None, resolver: Resolver = resolve_host) -> None:
         self.timeout = timeout
         self._client_factory = client_factory
+        self.allow_private_addresses = (get_settings().outbound_allow_private_addresses
+                                        if allow_private_addresses is None else allow_private_addresses)
+        self._resolve = resolver
 
     def publish(self, request: PublishRequest) -> PublishOutcome:
         """Publish every part, each replying to the one before; parts already on the network are reused."""
@@ -119,7 +127,8 @@ class BlueskyPublisher:
         password = str(secrets.get("app_password") or "")
         if not handle or not password:
             raise PublishError("The Bluesky channel has no handle or app password; add it again.", retryable=False)
-        client = self._client_factory(service_url, self.timeout)
+        transport = PinnedTransport(allow_private=self.allow_private_addresses, resolver=self._resolve)
+        client = self._client_factory(service_url, self.timeout, transport)
         try:
             # There may be no AppView behind the PDS (self-hosted): the profile is not needed.
             client.login(handle, password, fetch_bsky_profile=False)

@@ -21,8 +21,11 @@ from mastodon import (
     MastodonServerError,
     MastodonUnauthorizedError,
 )
+from requests.adapters import HTTPAdapter
 
+from characters.core.config import get_settings
 from characters.core.models import ChannelKind
+from characters.publishing.addresses import Resolver, resolve_host
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,
@@ -30,6 +33,7 @@ from scheduler.publishers.base import (
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    checked_addresses,
     retry_after_seconds,
 )
 
@@ -40,13 +44,35 @@ USER_AGENT = "Greenroom/1 (+https://github.com/greenroom)"
 _REMOTE_MENTION = re.compile(r"(?<![\w@])@([\w.]+)@[\w.-]+\w")
 
 
+class _CheckedAdapter(HTTPAdapter):
+    """Checks every request's host (redirects too) with the outbound-address policy before it is sent.
+
+    Unlike PinnedTransport (httpx), requests cannot be told which checked address to connect to while keeping the
+    name for TLS, so urllib3 resolves again: the check narrows, but does not close, a DNS-rebinding window.
+    """
+
+    def __init__(self, *, allow_private: bool, resolver: Resolver) -> None:
+        super().__init__()
+        self.allow_private = allow_private
+        self._resolve = resolver
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        """Refuse a non-public host (PublishError) before the request, and the token in it, leaves."""
+        parts = urlsplit(request.url or "")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        checked_addresses(parts.hostname or "", port, allow_private=self.allow_private, resolver=self._resolve)
+        return super().send(request, *args, **kwargs)
+
+
 class _Connection:
     """A Mastodon.py client plus the headers of the last answer (Mastodon.py keeps Retry-After to itself)."""
 
-    def __init__(self, api_base_url: str, access_token: str, timeout: float) -> None:
+    def __init__(self, api_base_url: str, access_token: str, timeout: float, adapter: _CheckedAdapter) -> None:
         self.last_headers: dict[str, str] = {}
         session = requests.Session()
         session.trust_env = False  # no proxy or .netrc surprises when publishing with someone's token
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         session.hooks["response"].append(self._remember)
         self.api = Mastodon(access_token=access_token, api_base_url=api_base_url, request_timeout=timeout,
                             ratelimit_method="throw", version_check_mode="none", session=session,
@@ -61,8 +87,12 @@ class MastodonPublisher:
 
     kind = ChannelKind.MASTODON
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, allow_private_addresses: bool | None = None,
+                 resolver: Resolver = resolve_host) -> None:
         self.timeout = timeout
+        self.allow_private_addresses = (get_settings().outbound_allow_private_addresses
+                                        if allow_private_addresses is None else allow_private_addresses)
+        self._resolve = resolver
 
     def publish(self, request: PublishRequest) -> PublishOutcome:
         """Publish every part, each replying to the one before; the server dedupes a resent part by its key."""
@@ -112,7 +142,8 @@ class MastodonPublisher:
         if not base or not token:
             raise PublishError("The Mastodon channel has no instance address or access token; add it again.",
                                retryable=False)
-        return _Connection(base, token, self.timeout), base
+        adapter = _CheckedAdapter(allow_private=self.allow_private_addresses, resolver=self._resolve)
+        return _Connection(base, token, self.timeout, adapter), base
 
     def _upload(self, connection: _Connection, part: PartContent) -> str:
         # An upload that may have arrived is harmless: an unattached upload is cleaned up by the server.
@@ -146,6 +177,8 @@ class MastodonPublisher:
             raise PublishError(f"Could not {what}: the server is rate limiting this account (HTTP 429).",
                                retryable=True, retry_after=_retry_after(connection)) from None
         except MastodonNetworkError as error:
+            if isinstance(error.__context__, PublishError):
+                raise error.__context__ from None  # the address policy refused the host before anything was sent
             if sent_may_have_arrived and _sent_without_answer(error):
                 raise OutcomeUnknown(f"Mastodon did not answer after the post was sent: {error}") from None
             raise PublishError(f"Could not {what}: {error}", retryable=True) from None

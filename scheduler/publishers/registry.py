@@ -65,10 +65,11 @@ def default_registry(settings: Settings) -> PublisherRegistry:
     from scheduler.publishers.mastodon import MastodonPublisher
     from scheduler.publishers.webhook import WebhookPublisher
 
+    allow_private = settings.outbound_allow_private_addresses
     return PublisherRegistry([
-        BlueskyPublisher(),
-        MastodonPublisher(),
-        WebhookPublisher(allow_private_targets=settings.outbound_allow_private_addresses,
+        BlueskyPublisher(allow_private_addresses=allow_private),
+        MastodonPublisher(allow_private_addresses=allow_private),
+        WebhookPublisher(allow_private_targets=allow_private,
                          timeout=settings.webhook_timeout_seconds),
         FeedPublisher(),
     ])

@@ -3,12 +3,9 @@
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -16,9 +13,10 @@ import httpx
 
 from characters.core.config import get_settings
 from characters.core.models import ChannelKind
-from characters.publishing.channels import is_public_address
+from characters.publishing.addresses import Resolver, resolve_host
 from scheduler.publishers.base import (
     OutcomeUnknown,
+    PinnedTransport,
     PublishError,
     PublishOutcome,
     PublishRequest,
@@ -33,31 +31,11 @@ MAX_REDIRECTS = 3
 FOLLOWED_REDIRECTS = frozenset({307, 308})
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
-Resolver = Callable[[str, int], list[str]]
-
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """Return the signature header value for `body` sent at `timestamp` (see docs/webhooks.md)."""
     digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """Return every address `host` resolves to (an IP literal resolves to itself, without DNS)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise PublishError(f"Cannot resolve the webhook host {host}: {error}", retryable=True) from None
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-@dataclass(frozen=True)
-class _Target:
-    """A webhook URL pinned to one checked address, so a second DNS answer cannot point elsewhere."""
-
-    url: httpx.URL
-    host_header: str
-    sni_hostname: str | None
 
 
 class WebhookPublisher:
@@ -108,39 +86,20 @@ class WebhookPublisher:
         timestamp = int(self._clock())
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Idempotency-Key": idempotency_key,
                    SIGNATURE_HEADER: sign(secret, timestamp, body)}
-        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False) as client:
+        transport = PinnedTransport(allow_private=self.allow_private_targets, resolver=self._resolve)
+        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False, transport=transport) as client:
             for _hop in range(MAX_REDIRECTS + 1):
-                response = self._post(client, self._target(url), headers, body)
+                response = self._post(client, _checked_url(url), headers, body)
                 if response.status_code not in FOLLOWED_REDIRECTS or "location" not in response.headers:
                     return _accept(response)
                 url = urljoin(url, response.headers["location"])  # the next target is checked like the first
         raise PublishError(f"The webhook redirected more than {MAX_REDIRECTS} times.", retryable=False)
 
-    def _target(self, url: str) -> _Target:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PublishError(f"Webhooks need an http(s) URL, not {url!r}.", retryable=False)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = self._resolve(parts.hostname, port)
-        if not addresses:
-            raise PublishError(f"The webhook host {parts.hostname} has no address.", retryable=True)
-        if not self.allow_private_targets:
-            refused = [address for address in addresses if not is_public_address(ipaddress.ip_address(address))]
-            if refused:
-                raise PublishError(
-                    f"Refusing to send to {parts.hostname}: it resolves to a private, loopback or link-local address "
-                    f"({', '.join(refused)}). An operator can allow this with WEBHOOK_ALLOW_PRIVATE_TARGETS=true.",
-                    retryable=False)
-        pinned = httpx.URL(url).copy_with(host=addresses[0])
-        return _Target(url=pinned, host_header=parts.netloc.rsplit("@", 1)[-1],
-                       sni_hostname=parts.hostname if parts.scheme == "https" else None)
-
     @staticmethod
-    def _post(client: httpx.Client, target: _Target, headers: dict[str, str], body: bytes) -> httpx.Response:
-        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+    def _post(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) -> httpx.Response:
+        """POST once; the client's PinnedTransport refuses a non-public host before anything is sent."""
         try:
-            return client.post(target.url, content=body, headers={**headers, "Host": target.host_header},
-                               extensions=extensions)
+            return client.post(url, content=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             raise PublishError(f"Cannot connect to the webhook: {error}", retryable=True) from None
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
@@ -149,6 +108,14 @@ class WebhookPublisher:
             raise OutcomeUnknown(f"The webhook did not answer after the post was sent: {error!r}") from None
         except httpx.HTTPError as error:
             raise PublishError(f"The webhook request failed: {error}", retryable=True) from None
+
+
+def _checked_url(url: str) -> str:
+    """Return `url` if it is an http(s) URL with a host (redirect targets included), else refuse it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PublishError(f"Webhooks need an http(s) URL, not {url!r}.", retryable=False)
+    return url
 
 
 def _part_json(position: int, part: Any) -> dict[str, Any]:

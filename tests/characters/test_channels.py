@@ -6,8 +6,10 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
+from characters.core.config import get_settings
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import Channel, ChannelKind, Delivery, DeliveryStatus, Post, PostPart, PostStatus, Role
+from characters.publishing.addresses import ALLOW_SETTING, is_public_address
 from characters.publishing.channels import (
     BlueskyChannelCreate,
     MastodonChannelCreate,
@@ -17,7 +19,6 @@ from characters.publishing.channels import (
     feed_image,
     feed_items,
     get_channel,
-    is_public_address,
     list_channels,
     parse_channel_create,
     public_feed_character,
@@ -91,6 +92,36 @@ def test_invalid_input_is_refused_with_the_field_named(data, field):
     with pytest.raises(ValidationError) as caught:
         parse_channel_create(kind, data)
     assert caught.value.errors()[0]["loc"] == (field,)
+
+
+PRIVATE_TARGETS = [
+    ("bluesky", "service_url", {"handle": "pip.bsky.social", "app_password": "abcdefgh"}),
+    ("mastodon", "api_base_url", {"access_token": "abcdefgh"}),
+    ("webhook", "url", {}),
+]
+
+
+@pytest.mark.parametrize(("kind", "field", "other_fields"), PRIVATE_TARGETS)
+@pytest.mark.parametrize("address", ["http://127.0.0.1:2583", "https://localhost", "https://pds.localhost./",
+                                     "http://2130706433", "http://0x7f.1", "http://[::1]:3000", "https://[fec0::1]",
+                                     "https://[2002:7f00:1::1]", "http://169.254.169.254", "http://10.0.0.8:8080"])
+def test_a_private_address_is_refused_on_its_field_when_the_channel_is_added(kind, field, other_fields, address):
+    with pytest.raises(ValidationError) as caught:
+        parse_channel_create(kind, {**other_fields, field: address})
+    [error] = caught.value.errors()
+    assert error["loc"] == (field,)
+    assert ALLOW_SETTING in error["msg"]
+
+
+@pytest.mark.parametrize(("kind", "field", "other_fields"), PRIVATE_TARGETS)
+def test_the_operator_may_allow_private_addresses(kind, field, other_fields, monkeypatch):
+    monkeypatch.setenv(ALLOW_SETTING, "true")
+    get_settings.cache_clear()
+    try:
+        created = parse_channel_create(kind, {**other_fields, field: "http://127.0.0.1:2583"})
+    finally:
+        get_settings.cache_clear()
+    assert getattr(created, field) == "http://127.0.0.1:2583"
 
 
 def test_only_network_channels_can_be_added():

@@ -16,6 +16,8 @@ from scheduler.publishers.bluesky import BlueskyPublisher, record_key
 from tests.services.pds import running_pds
 
 _names = itertools.count(1)
+# The test servers listen on 127.0.0.1, which the outbound-address policy refuses by default.
+pytestmark = pytest.mark.usefixtures("private_addresses_allowed")
 
 
 @pytest.fixture(scope="session")
@@ -175,7 +177,9 @@ class _TimeoutOnCreate(httpx.HTTPTransport):
 
 
 def _client_factory(deliver: bool):
-    return lambda url, timeout: Client(base_url=url, request=Request(transport=_TimeoutOnCreate(deliver=deliver)))
+    # The test's own transport stands in for the policy's one, which would only pass 127.0.0.1 through.
+    return lambda url, timeout, transport: Client(base_url=url,
+                                                  request=Request(transport=_TimeoutOnCreate(deliver=deliver)))
 
 
 def test_a_lost_answer_is_recovered_by_finding_the_record_under_its_derived_key(pds, account):

@@ -10,6 +10,9 @@ from scheduler.publishers.base import OutcomeUnknown, PartContent, PublishError,
 from scheduler.publishers.mastodon import MastodonPublisher
 from tests.services.mastodon import SEEDED_TOKEN, running_mastodon
 
+# The test servers listen on 127.0.0.1, which the outbound-address policy refuses by default.
+pytestmark = pytest.mark.usefixtures("private_addresses_allowed")
+
 
 @pytest.fixture(scope="session")
 def mastodon_server(tmp_path_factory):

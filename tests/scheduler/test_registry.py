@@ -12,6 +12,9 @@ def test_the_default_registry_serves_every_kind_with_its_own_publisher():
     assert all(registry.get(kind).kind == kind for kind in ChannelKind)
     webhook = registry.get(ChannelKind.WEBHOOK)
     assert (webhook.allow_private_targets, webhook.timeout) == (True, 3)
+    assert registry.get(ChannelKind.MASTODON).allow_private_addresses
+    assert registry.get(ChannelKind.BLUESKY).allow_private_addresses
+    assert not default_registry(Settings()).get(ChannelKind.BLUESKY).allow_private_addresses
 
 
 def test_publishers_can_be_swapped_and_restored():

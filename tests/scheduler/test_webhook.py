@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from scheduler.publishers import webhook
+from characters.publishing import addresses
+from characters.publishing.addresses import ALLOW_SETTING
 from scheduler.publishers.base import (
     OutcomeUnknown,
     PartContent,
@@ -138,7 +139,7 @@ def test_private_loopback_and_link_local_targets_are_refused_by_default(url, rec
     with pytest.raises(PublishError) as caught:
         publisher.publish(_request(url))
     assert not caught.value.retryable
-    assert "WEBHOOK_ALLOW_PRIVATE_TARGETS" in caught.value.message
+    assert ALLOW_SETTING in caught.value.message
 
 
 def test_every_resolved_address_is_checked():
@@ -166,7 +167,7 @@ def test_the_operator_allow_setting_reaches_local_receivers(receiver, monkeypatc
 
 def test_redirects_to_private_targets_are_not_followed(receiver, monkeypatch):
     # Pretend the local receiver is a public host; the private address it redirects to must still be refused.
-    monkeypatch.setattr(webhook, "is_public_address", lambda address: str(address) == "127.0.0.1")
+    monkeypatch.setattr(addresses, "is_public_address", lambda address: str(address) == "127.0.0.1")
     receiver.answer_once(307, {"Location": "http://10.1.2.3/steal"})
     with pytest.raises(PublishError, match="10.1.2.3"):
         WebhookPublisher(allow_private_targets=False, timeout=2).publish(_request(receiver.url))

@@ -84,6 +84,15 @@ def test_invalid_input_is_shown_on_the_form_and_nothing_is_saved(client, auth, s
     assert b"https://" in response.data
 
 
+def test_a_private_instance_address_is_refused_on_its_field_before_the_token_is_stored(client, auth, session, world):
+    auth.login("owner@fans.example", DEFAULT_PASSWORD)
+    response = _add(client, world, "mastodon", api_base_url="http://127.0.0.1:3000", access_token=TOKEN)
+    assert response.status_code == 400
+    assert b"OUTBOUND_ALLOW_PRIVATE_ADDRESSES" in response.data
+    assert TOKEN.encode() not in response.data
+    assert _channels(session, ChannelKind.MASTODON) == []
+
+
 def test_a_missing_key_is_explained_instead_of_crashing(client, auth, session, world, monkeypatch, app):
     auth.login("owner@fans.example", DEFAULT_PASSWORD)
     settings = app.extensions["greenroom.settings"]
