@@ -1,20 +1,31 @@
-"""One database session per request, closed when the request ends."""
+"""One database session per request, closed when the request ends.
+
+A request that may write (any method but GET, HEAD and OPTIONS) gets a session whose SQLite transactions take
+the write lock at BEGIN (BEGIN IMMEDIATE): it then waits its turn behind other writers instead of failing when one
+of them commits between its reads and its first write. Reads keep SQLite's deferred transactions, which never wait.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from characters.core.db import committing, make_engine
+from characters.core.db import committing, immediate, make_engine
 
 _ENGINE_KEY = "greenroom.engine"
+_WRITER_ENGINE_KEY = "greenroom.writer_engine"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# app.config key: False gives writing requests deferred transactions again (the benchmark's "before" run).
+IMMEDIATE_WRITES = "GREENROOM_IMMEDIATE_WRITES"
 
 
 def init_database(app: Flask) -> None:
     """Create the engine lazily-configured from the app's DATABASE_URL and register teardown."""
-    app.extensions[_ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions[_ENGINE_KEY] = engine
+    app.extensions[_WRITER_ENGINE_KEY] = immediate(engine)
     app.teardown_appcontext(_close_session)
 
 
@@ -24,10 +35,18 @@ def get_engine() -> Engine:
     return engine
 
 
+def _request_engine() -> Engine:
+    """Return the engine for this request's session: the writer's one unless the request only reads."""
+    if has_request_context() and request.method not in SAFE_METHODS and current_app.config.get(IMMEDIATE_WRITES, True):
+        writer: Engine = current_app.extensions[_WRITER_ENGINE_KEY]
+        return writer
+    return get_engine()
+
+
 def get_session() -> Session:
     """Return this request's session, opening it on first use."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(), expire_on_commit=False)
+        g.db_session = Session(_request_engine(), expire_on_commit=False)
     session: Session = g.db_session
     return session
 

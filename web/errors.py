@@ -4,6 +4,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from characters.core.db import DatabaseBusy
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 
 _TITLES = {
@@ -14,13 +15,21 @@ _TITLES = {
     413: "That upload is too large",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "The database is busy",
 }
+# A 503 for a busy database says when to come back; the API sends the same header (web/api/requests.py).
+BUSY_RETRY_AFTER = {"Retry-After": "1"}
 
 
 def render_error(status: int, message: str) -> tuple[str, int]:
     """Render the error page for `status` with a helpful message."""
     return render_template("error.html", status=status, title=_TITLES.get(status, "Error"),
                            message=message), status
+
+
+def database_busy(error: DatabaseBusy) -> tuple[str, int, dict[str, str]]:
+    """Answer 503, never 500, when other writers kept the database locked through every attempt."""
+    return (*render_error(503, str(error)), BUSY_RETRY_AFTER)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -42,6 +51,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> tuple[str, int]:
         return render_error(400, error.message)
+
+    app.register_error_handler(DatabaseBusy, database_busy)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int]:

@@ -9,8 +9,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import CursorResult, or_, update
 from sqlmodel import Session, col, func, select
 
 from characters.accounts.workspaces import Action, Member
@@ -136,12 +138,21 @@ def authenticate_token(session: Session, secret: str) -> TokenAccess | None:
     return TokenAccess(token=token, member=member)
 
 
+def use_is_due(token: ApiToken, now: datetime) -> bool:
+    """Return whether a use at `now` is to be recorded: the last recorded one is LAST_USED_RESOLUTION old or more."""
+    return token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
+
+
 def mark_used(session: Session, token: ApiToken, now: datetime | None = None) -> bool:
-    """Record that the token was used, at most once per LAST_USED_RESOLUTION; return whether it wrote."""
+    """Record that the token was used, at most once per LAST_USED_RESOLUTION; return whether it wrote.
+
+    One conditional UPDATE by id: `token` may belong to another session (the caller may note the use in a short
+    transaction of its own), and of two requests racing with one token only the first writes.
+    """
     moment = now or utcnow()
-    if token.last_used_at is not None and moment - token.last_used_at < LAST_USED_RESOLUTION:
+    if not use_is_due(token, moment):
         return False
-    token.last_used_at = moment
-    session.add(token)
-    session.flush()
-    return True
+    stale = or_(col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) <= moment - LAST_USED_RESOLUTION)
+    result = cast(CursorResult[Any], session.execute(
+        update(ApiToken).where(col(ApiToken.id) == token.id, stale).values(last_used_at=moment)))
+    return result.rowcount == 1

@@ -1,6 +1,8 @@
 """Engine and session factory shared by the web app, the scheduler and the CLI."""
 
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,9 +11,15 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A BEGIN IMMEDIATE still refused after the busy timeout is tried this often in all, a jittered pause apart,
+# before giving up with DatabaseBusy: a few more chances, yet a bounded wait for the person behind the request.
+SQLITE_BEGIN_ATTEMPTS = 3
+SQLITE_RETRY_PAUSE_S = (0.05, 0.25)
+_RETRY_RNG = random.Random()  # noqa: S311 - jitter, not security
 # Execution option read by the "begin" hook: which kind of BEGIN a SQLite connection issues.
 SQLITE_BEGIN_OPTION = "greenroom_sqlite_begin"
 _SQLITE_BEGIN_STATEMENTS = {"DEFERRED": "BEGIN", "IMMEDIATE": "BEGIN IMMEDIATE"}
@@ -31,10 +39,32 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class DatabaseBusy(Exception):
+    """Other writers held SQLite's write lock through every attempt; nothing was written, so trying again is safe."""
+
+    def __init__(self, message: str = "The database is busy; try again in a moment. Nothing was saved.") -> None:
+        super().__init__(message)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Return whether `error` is SQLite refusing a lock ("database is locked", SQLITE_BUSY)."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
 def _begin_sqlite(connection: Any) -> None:
     """Start every SQLite transaction explicitly so reads and writes see one snapshot."""
-    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
-    connection.exec_driver_sql(_SQLITE_BEGIN_STATEMENTS[mode])
+    statement = _SQLITE_BEGIN_STATEMENTS[connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")]
+    for attempt in range(1, SQLITE_BEGIN_ATTEMPTS + 1):
+        try:
+            connection.exec_driver_sql(statement)
+            return
+        except OperationalError as error:
+            if not is_busy(error):
+                raise
+            if attempt == SQLITE_BEGIN_ATTEMPTS:
+                raise DatabaseBusy from error
+        # Jitter, so writers refused together do not all come back at the same instant.
+        time.sleep(_RETRY_RNG.uniform(*SQLITE_RETRY_PAUSE_S))
 
 
 def make_engine(database_url: str, **engine_options: Any) -> Engine:
@@ -73,6 +103,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def immediate(engine: Engine) -> Engine:
+    """Return `engine` with SQLite transactions that take the write lock at BEGIN (BEGIN IMMEDIATE).
+
+    For transactions that may write after reading: a deferred one cannot upgrade its read snapshot once another
+    connection has committed (SQLITE_BUSY_SNAPSHOT, which the busy timeout cannot wait out). PostgreSQL ignores it.
+    """
+    return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
 def _sqlite_write_lock(engine: Engine) -> threading.Lock:
     """Return the process-wide lock that queues this engine's SQLite writers."""
     with _sqlite_write_locks_guard:
@@ -92,7 +131,5 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as connection:
             yield connection
         return
-    with _sqlite_write_lock(engine), engine.connect() as connection:
-        connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        with connection.begin():
-            yield connection
+    with _sqlite_write_lock(engine), immediate(engine).begin() as connection:
+        yield connection

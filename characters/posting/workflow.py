@@ -23,6 +23,7 @@ from characters.bibles.bible import current_card, list_characters
 from characters.bibles.card_data import CardData
 from characters.consistency import card_key, check_text
 from characters.consistency.judge import LlmJudge
+from characters.core.db import DatabaseBusy, immediate, is_busy
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.core.models import (
     Character,
@@ -164,18 +165,37 @@ def conditional_update(session: Session, post: Versioned, *, expected_version: i
     try:
         result = cast(CursorResult[Any], session.execute(statement))
     except OperationalError as error:
-        # SQLite refuses a writer whose snapshot is older than another writer's commit ("database is locked"):
-        # the same race PostgreSQL resolves by re-checking the WHERE. Say so instead of failing the request.
-        if "locked" not in str(error.orig):
+        # A deferred SQLite transaction cannot write while, or once, another writer wrote after its first read
+        # (writing web requests begin IMMEDIATE, so only other callers get here). Refuse only if that writer
+        # changed what the WHERE checks; otherwise the database was merely busy, and a conflict would be false.
+        if not is_busy(error):
             raise
-        raise Conflict("Someone else is saving this right now; nothing was changed. Reload and try again.",
-                       field="version") from error
+        version, status = _settled_row(session, post)
+        if version != expected_version:
+            raise Conflict("Someone else saved a newer version meanwhile; nothing was changed. Reload and try again.",
+                           field="version") from error
+        if status in allowed:
+            raise DatabaseBusy from error
+        raise DomainError(refusal(status, verb, _noun(post))) from error
     session.refresh(post)
     if result.rowcount == 1:
         return
     if post.version != expected_version:
         raise StaleVersion(post, expected_version)
-    raise DomainError(refusal(post.status, verb, type(post).__name__.lower().replace("recurringrule", "rule")))
+    raise DomainError(refusal(post.status, verb, _noun(post)))
+
+
+def _noun(item: Versioned) -> str:
+    """Name the kind of item in a refusal: post, scene or rule."""
+    return type(item).__name__.lower().replace("recurringrule", "rule")
+
+
+def _settled_row(session: Session, item: Versioned) -> tuple[int, str]:
+    """Return the row's version and status once the other writer is done: read under the write lock, apart."""
+    table = type(item)
+    with immediate(session.get_bind().engine).begin() as connection:
+        version, status = connection.execute(select(table.version, table.status).where(col(table.id) == item.id)).one()
+    return version, status
 
 
 def refusal(status: PostStatus | str, verb: str, what: str = "post") -> str:

@@ -5,13 +5,15 @@ operation reads, well-formed JSON that is an object, and no text the database ca
 import json
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
-from web.api.errors import ApiError, field_detail
+from characters.core.db import DatabaseBusy
+from web.api.errors import ApiError, error_response, field_detail
 from web.api.schemas import MAX_DB_INT
 from web.api.spec import spec
+from web.database import SAFE_METHODS
+from web.errors import BUSY_RETRY_AFTER
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JSON_TYPE = "application/json"
 FORM_TYPE = "multipart/form-data"
 
@@ -82,7 +84,14 @@ def _storable(text: str) -> bool:
     return "\x00" not in text
 
 
+def _database_busy(error: DatabaseBusy) -> Response:
+    """Answer 503 when other writers kept the database locked through every attempt; trying again is safe."""
+    return error_response(503, str(error), code="database_busy", headers=BUSY_RETRY_AFTER)
+
+
 def register(bp: Blueprint) -> None:
-    """Check every API request's ids, media type, body and parameters before any view runs."""
+    """Check every API request's ids, media type, body and parameters before any view runs; a busy database is 503."""
     for check in (_check_ids, _check_content_type, _check_parameters, _check_body):
         bp.before_request(check)
+    # Registered on the blueprint: its catch-all handler would otherwise answer 500 before the app's 503.
+    bp.register_error_handler(DatabaseBusy, _database_busy)
