@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: "Settings | 
 
     from web import database, errors, extensions, security
 
+    security.init_converters(app)
     database.init_database(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
@@ -35,6 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None, settings: "Settings | 
 
 
 def _flask_config(settings: "Settings") -> dict[str, Any]:
+    # Production is served over HTTPS (it sends HSTS), so its cookies never travel in clear text.
+    secure_cookies = settings.session_cookie_secure or settings.greenroom_env == "production"
     return {
         "SECRET_KEY": settings.secret_key,
         "DATABASE_URL": settings.database_url,
@@ -45,10 +48,10 @@ def _flask_config(settings: "Settings") -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": settings.session_cookie_secure,
+        "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": settings.session_cookie_secure,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "MAX_CONTENT_LENGTH": 9 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -1,11 +1,15 @@
-"""Login wiring and security headers."""
+"""Login wiring, security headers, and URL ids the database can hold."""
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask_login import current_user
+from werkzeug.routing import IntegerConverter, Map
 
 from characters.core.models import User
+from web.api.schemas import MAX_DB_INT
 from web.database import get_session
 from web.extensions import login_manager
 
@@ -13,6 +17,7 @@ _CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
+_STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 @dataclass
@@ -60,7 +65,8 @@ def _load_user(user_id: str) -> LoginUser | None:
 
 
 def init_headers(app: Flask) -> None:
-    """Send security headers on every response."""
+    """Send security headers on every response; HSTS in production, which is served over HTTPS only."""
+    production = app.config["GREENROOM_ENV"] == "production"
 
     @app.after_request
     def _add_headers(response: Response) -> Response:
@@ -68,7 +74,38 @@ def init_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if production:
+            response.headers["Strict-Transport-Security"] = _STRICT_TRANSPORT_SECURITY
+        if _is_private_response(response):
+            # A shared or back-button cache must not keep a member's pages, API answers or exports.
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _is_private_response(response: Response) -> bool:
+    """Return whether a response is a download, or for a logged-in user or API token with no caching rule of its own.
+
+    Views that set Cache-Control chose it (private images, a no-cache event stream, public feeds) and keep it.
+    """
+    if response.headers.get("Content-Disposition", "").startswith("attachment"):
+        return True
+    if "Cache-Control" in response.headers:
+        return False
+    return "Authorization" in request.headers or bool(current_user.is_authenticated)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` that does not match (404) numbers no id column holds, which the database would fail on (500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's parameter name
+        super().__init__(map, *args, **kwargs)
+        # Ids are INTEGER columns: PostgreSQL refuses 2**31 and beyond, SQLite's driver 2**63 and beyond.
+        self.max = MAX_DB_INT if self.max is None else min(self.max, MAX_DB_INT)
+
+
+def init_converters(app: Flask) -> None:
+    """Bound `<int:…>` in every route; call before any blueprint is registered (rules pick converters then)."""
+    app.url_map.converters["int"] = BoundedIntConverter
 
 
 def is_safe_next(target: str | None) -> bool:
