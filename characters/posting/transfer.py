@@ -37,6 +37,8 @@ MAX_IMPORT_ROWS = 1000
 PART_SEPARATOR = "\n---\n"
 COLUMNS = ("character", "text", "channels", "campaign")
 EXPORT_ONLY = ("id", "status", "version", "due_at")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,22 @@ def export_posts(session: Session, workspace: Workspace, fmt: Format) -> bytes:
     writer = csv.DictWriter(out, fieldnames=[*EXPORT_ONLY, *COLUMNS], lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({**{k: record[k] for k in (*EXPORT_ONLY, "character", "campaign")},
-                         "text": PART_SEPARATOR.join(record["parts"]), "channels": ", ".join(record["channels"])})
+        row = {**{k: record[k] for k in (*EXPORT_ONLY, "character", "campaign")},
+               "text": PART_SEPARATOR.join(record["parts"]), "channels": ", ".join(record["channels"])}
+        writer.writerow({column: inert_cell(value) for column, value in row.items()})
     return out.getvalue().encode()
+
+
+def inert_cell(value: Any) -> Any:
+    """Return a CSV cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _live_cell(value: Any) -> Any:
+    """Undo inert_cell, so a post that starts with "@name" or "-" imports again as it was exported."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def _channel_name(channel: Channel) -> str:
@@ -141,7 +156,7 @@ def _read_csv(text: str) -> list[tuple[int, dict[str, Any]]] | RowError:
         if "character" not in header or "text" not in header:
             return RowError(1, "header", "The first row must name the columns: character, text (channels, "
                                          "campaign optional).")
-        return [(reader.line_num, dict(record)) for record in reader]
+        return [(reader.line_num, {key: _live_cell(value) for key, value in record.items()}) for record in reader]
     except csv.Error as error:
         return RowError(0, "file", f"This is not readable CSV ({error}).")
 

@@ -93,6 +93,20 @@ def test_export_then_import_round_trips(session, crew):
     assert json.loads(export_posts(session, crew["workspace"], "json"))["posts"][0]["channels"] == ["Walt Test's feed"]
 
 
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_exported_as_text(session, crew, start):
+    text = f"{start}HYPERLINK(\"https://evil.example\",\"x\")"
+    create_draft(session=session, member=crew["writer_m"], character=crew["walt"],
+                 content=PostContent.of_texts([text]))
+    session.commit()
+    [row] = csv.DictReader(io.StringIO(export_posts(session, crew["workspace"], "csv").decode(), newline=""))
+    assert row["text"] == "'" + text
+    assert json.loads(export_posts(session, crew["workspace"], "json"))["posts"][0]["parts"] == [text]
+    [imported] = import_posts(session=session, member=crew["writer_m"],
+                              raw=export_posts(session, crew["workspace"], "csv"), fmt="csv")
+    assert [part.text for part in parts_of(session, imported)] == [text]
+
+
 def test_viewers_cannot_import(session, crew):
     with pytest.raises(Exception, match="does not allow"):
         import_posts(session=session, member=member(crew["workspace"], crew["viewer"], Role.VIEWER),
