@@ -274,12 +274,17 @@ class FeedItem:
 
 
 def public_feed_character(session: Session, workspace_slug: str, character_slug: str) -> Character:
-    """Return the character whose public feed this is, or raise NotFound (archived characters have none)."""
+    """Return the character whose public feed this is, or raise NotFound (archived characters and disabled feeds)."""
     character = session.exec(
         select(Character).join(Workspace, col(Workspace.id) == col(Character.workspace_id))
         .where(Workspace.slug == workspace_slug, Character.slug == character_slug,
                col(Character.archived_at).is_(None))).first()
     if character is None:
+        raise NotFound("No such feed.")
+    disabled_feed = session.exec(
+        select(Channel.id).where(Channel.character_id == character.id, Channel.kind == ChannelKind.FEED,
+                                 col(Channel.disabled_at).is_not(None))).first()
+    if disabled_feed is not None:
         raise NotFound("No such feed.")
     return character
 

@@ -106,3 +106,18 @@ def test_unknown_and_unpublished_things_are_404(client, feed_world):
     assert client.get("/feeds/fans/nobody.atom").status_code == 404
     assert client.get(f"/feeds/other/{feed_world['character'].slug}.json").status_code == 404
     assert client.get(_url(feed_world, f"/images/{hidden.id}")).status_code == 404
+
+
+def test_a_disabled_feed_is_not_served(client, session, feed_world):
+    feed_world["post"](["Out in the open"], image=b"\x89PNG\r\n\x1a\nfake")
+    feed = ensure_feed_channel(session, feed_world["character"])
+    image_url = client.get(_url(feed_world, ".json")).json["items"][0]["image"].split("localhost", 1)[1]
+    feed.disabled_at = MOMENT
+    session.add(feed)
+    session.commit()
+    for path in (_url(feed_world, ".atom"), _url(feed_world, ".json"), image_url):
+        assert client.get(path).status_code == 404, path
+    feed.disabled_at = None
+    session.add(feed)
+    session.commit()
+    assert client.get(_url(feed_world, ".atom")).status_code == 200
