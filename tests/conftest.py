@@ -1,6 +1,8 @@
 """Shared fixtures in the style of Flask's tutorial: app, client, runner, auth — on SQLite and PostgreSQL."""
 
+import gc
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from flask import Flask
+from flask import Flask, has_request_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -143,10 +145,23 @@ def app(engine: Engine, apps: dict[str, Flask]) -> Iterator[Flask]:
     limiter.enabled = False
     config, extensions = dict(app.config), dict(app.extensions)
     yield app
+    if has_request_context():
+        _release_a_failed_tests_stream()
     app.config.clear()
     app.config.update(config)
     app.extensions.clear()
     app.extensions.update(extensions)
+
+
+def _release_a_failed_tests_stream() -> None:
+    """Free a failed test's locals now, so an unread streamed response closes and pops its request context.
+
+    A response made with stream_with_context keeps its context pushed until it is closed. pytest keeps a failure's
+    traceback (and with it the test's locals) in sys.last_*, so the response would close at some later moment,
+    inside another test or pytest's own reporting, and break it.
+    """
+    sys.last_type = sys.last_value = sys.last_traceback = None
+    gc.collect()
 
 
 @pytest.fixture
