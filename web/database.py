@@ -51,6 +51,12 @@ def get_session() -> Session:
     return session
 
 
+def read_only_session() -> None:
+    """Give the rest of this request a reading session (deferred BEGIN, never waits), closing the one it had."""
+    _close_session(None)
+    g.db_session = Session(get_engine(), expire_on_commit=False)
+
+
 def _close_session(error: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from characters.core.db import DatabaseBusy
 from characters.core.errors import DomainError, NotFound, PermissionDenied
+from web.database import read_only_session
 
 _TITLES = {
     400: "That request could not be understood",
@@ -29,6 +30,7 @@ def render_error(status: int, message: str) -> tuple[str, int]:
 
 def database_busy(error: DatabaseBusy) -> tuple[str, int, dict[str, str]]:
     """Answer 503, never 500, when other writers kept the database locked through every attempt."""
+    read_only_session()  # the page reads (who is signed in); reading needs no lock
     return (*render_error(503, str(error)), BUSY_RETRY_AFTER)
 
 
