@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     def _refuse_guessable_secret_in_production(self) -> "Settings":
         if self.greenroom_env == "production" and secret_key_bits(self.secret_key) < MIN_SECRET_KEY_BITS:
             raise ValueError(f"SECRET_KEY is too easy to guess for production (about "
-                             f"{secret_key_bits(self.secret_key):.0f} bits of entropy, {MIN_SECRET_KEY_BITS} needed); "
+                             f"{max(0, round(secret_key_bits(self.secret_key)))} bits of entropy, {MIN_SECRET_KEY_BITS} needed); "
                              f"make one with {SECRET_KEY_RECIPE}")
         return self
 

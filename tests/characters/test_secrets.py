@@ -1,5 +1,6 @@
 """Channel credentials at rest: Fernet round trip, rotation with old keys, and clear errors for bad or wrong keys."""
 
+import secrets
 import stat
 
 import pytest
@@ -55,7 +56,7 @@ def test_settings_supply_the_primary_and_old_keys(tmp_path):
 
 @pytest.mark.parametrize("env", ["production", "test"])
 def test_a_missing_key_outside_development_is_a_config_error(env, tmp_path):
-    settings = Settings(greenroom_env=env, secret_key="x" * 40, channel_secrets_key="")
+    settings = Settings(greenroom_env=env, secret_key=secrets.token_urlsafe(32), channel_secrets_key="")
     with pytest.raises(ConfigError, match="CHANNEL_SECRETS_KEY is not set"):
         secret_box(settings, dev_key_file=tmp_path / "k")
 
