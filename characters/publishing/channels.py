@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlmodel import Session, col, select
@@ -35,17 +35,23 @@ HANDLE_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])
 FEED_LENGTH = 50
 
 
-def _service_url(value: str) -> str:
-    """Return an http(s) base URL without a trailing slash, or raise ValueError."""
-    value = value.strip()
+def _outbound_url(value: str) -> SplitResult:
+    """Split an http(s) address with a host the outbound policy allows and no credentials, or raise ValueError."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("enter a full address starting with https://")
     if parts.username or parts.password:
         raise ValueError("put credentials in their own field, not in the address")
+    _check_outbound_host(parts.hostname)
+    return parts
+
+
+def _service_url(value: str) -> str:
+    """Return an http(s) base URL without a trailing slash, or raise ValueError."""
+    value = value.strip()
+    parts = _outbound_url(value)
     if parts.query or parts.fragment:
         raise ValueError("the address must not have a ?query or #fragment")
-    _check_outbound_host(parts.hostname)
     return value.rstrip("/")
 
 
@@ -107,12 +113,7 @@ class WebhookChannelCreate(BaseModel):
     @classmethod
     def _check_url(cls, value: str) -> str:
         value = value.strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("enter a full address starting with https://")
-        if parts.username or parts.password:
-            raise ValueError("the address must not carry a user name or password")
-        _check_outbound_host(parts.hostname)
+        _outbound_url(value)
         return value
 
 
