@@ -141,8 +141,8 @@ def serving(app: Flask) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        server.task_dispatcher.shutdown()  # first, so no request thread pulls the trigger of a closed server
         server.close()
-        server.task_dispatcher.shutdown()
 
 
 def _logged_in(base: str, email: str) -> requests.Session:

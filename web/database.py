@@ -52,9 +52,11 @@ def get_session() -> Session:
 
 
 def read_only_session() -> None:
-    """Give the rest of this request a reading session (deferred BEGIN, never waits), closing the one it had."""
-    _close_session(None)
-    g.db_session = Session(get_engine(), expire_on_commit=False)
+    """Let the rest of this request only read (deferred BEGIN, never waits), e.g. to render an error page."""
+    session = get_session()
+    session.rollback()
+    # Same session, so what the request loaded (and the rollback expired) still loads again, now without a lock.
+    session.bind = get_engine()
 
 
 def _close_session(error: BaseException | None) -> None:

@@ -18,6 +18,7 @@ from characters.core.migrations import upgrade_database
 from characters.core.models import ApiToken
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.test_api_helpers import ApiWorld, make_api_world
+from web.database import IMMEDIATE_WRITES
 
 POST = {"character": "pip-the-otter", "parts": [{"text": "Splash!"}]}
 
@@ -90,3 +91,16 @@ def test_a_read_with_a_token_works_while_the_database_is_locked_and_skips_record
     with Session(busy.app.extensions["greenroom.engine"]) as session:
         used = session.exec(select(ApiToken.last_used_at).where(ApiToken.user_id == busy.world.people["editor"].id))
         assert used.one() is None
+
+
+def test_the_busy_page_still_shows_who_is_signed_in_after_the_request_had_loaded_them(busy):
+    busy.app.config[IMMEDIATE_WRITES] = False  # a deferred transaction meets the lock at its first write
+    client = busy.app.test_client()
+    client.post("/login", data={"email": "writer@fans.example", "password": DEFAULT_PASSWORD})
+    created = client.post("/w/fans/posts/new", data={"character": "pip-the-otter", "parts-0-text": "Splash!"})
+    holder = _hold_write_lock(busy.path)
+    refused = client.post(f"{created.headers['Location']}/submit", data={"version": "1"})
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert refused.status_code == 503
+    assert b"writer@fans.example" in refused.data or b"Writer" in refused.data
