@@ -52,7 +52,7 @@ def is_busy(error: BaseException) -> bool:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    """Start every SQLite transaction explicitly so reads and writes see one snapshot."""
+    """Start every SQLite transaction explicitly (one snapshot); a refused BEGIN IMMEDIATE is retried, then busy."""
     statement = _SQLITE_BEGIN_STATEMENTS[connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")]
     for attempt in range(1, SQLITE_BEGIN_ATTEMPTS + 1):
         try:
