@@ -5,8 +5,9 @@ the write lock at BEGIN (BEGIN IMMEDIATE): it then waits its turn behind other w
 of them commits between its reads and its first write. Reads keep SQLite's deferred transactions, which never wait.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.engine import Engine
@@ -19,6 +20,13 @@ _WRITER_ENGINE_KEY = "greenroom.writer_engine"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # app.config key: False gives writing requests deferred transactions again (the benchmark's "before" run).
 IMMEDIATE_WRITES = "GREENROOM_IMMEDIATE_WRITES"
+View = TypeVar("View", bound=Callable[..., object])
+
+
+def reads_only(view: View) -> View:
+    """Mark a POST view that never writes (a live check): it reads without queueing behind the writers."""
+    view.greenroom_reads_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def init_database(app: Flask) -> None:
@@ -38,8 +46,10 @@ def get_engine() -> Engine:
 def _request_engine() -> Engine:
     """Return the engine for this request's session: the writer's one unless the request only reads."""
     if has_request_context() and request.method not in SAFE_METHODS and current_app.config.get(IMMEDIATE_WRITES, True):
-        writer: Engine = current_app.extensions[_WRITER_ENGINE_KEY]
-        return writer
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "greenroom_reads_only", False):
+            writer: Engine = current_app.extensions[_WRITER_ENGINE_KEY]
+            return writer
     return get_engine()
 
 

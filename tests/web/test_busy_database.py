@@ -104,3 +104,17 @@ def test_the_busy_page_still_shows_who_is_signed_in_after_the_request_had_loaded
     holder.close()
     assert refused.status_code == 503
     assert b"writer@fans.example" in refused.data or b"Writer" in refused.data
+
+
+def test_the_live_check_answers_while_another_writer_holds_the_lock(busy):
+    client = busy.app.test_client()
+    client.post("/login", data={"email": "writer@fans.example", "password": DEFAULT_PASSWORD})
+    api, headers = busy.app.test_client(), busy.world.headers("writer")
+    holder = _hold_write_lock(busy.path)
+    web_check = client.post("/w/fans/posts/check", json={"character": "pip-the-otter", "parts": ["Splash!"]})
+    api_check = api.post("/api/v1/characters/pip-the-otter/check", headers=headers, json={"text": "Splash!"})
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert web_check.status_code == 200, web_check.data
+    assert "verdict" in web_check.json
+    assert api_check.status_code == 200, api_check.data

@@ -42,7 +42,7 @@ from web.api.schemas_characters import (
 )
 from web.api.spec import operation
 from web.api.versions import expected_version
-from web.database import get_session, unit_of_work
+from web.database import get_session, reads_only, unit_of_work
 
 TAG = "characters"
 
@@ -174,6 +174,7 @@ def export_card(slug: str, query: CardQuery) -> Response:
 
 
 @bp.post("/characters/<slug>/check")
+@reads_only
 @operation(TAG, CheckOut, writes=True)
 def check_character_text(slug: str, json: CheckIn) -> CheckOut:
     """Check any text against the character's current bible, as the post editor does while typing."""

@@ -26,7 +26,7 @@ from characters.posting.posts import (
 from characters.posting.workflow import StaleVersion, character_of, check_texts, refusal, save_post, submit_post
 from characters.publishing.channels import channels_of
 from web.context import current_member
-from web.database import get_session, unit_of_work
+from web.database import get_session, reads_only, unit_of_work
 from web.forms import EmptyForm
 from web.judging import configured_judge
 from web.posts import bp
@@ -175,6 +175,7 @@ def _render_conflict(stale: StaleVersion, state: EditorState, character: Charact
 
 
 @bp.route("/check", methods=["POST"])
+@reads_only
 def check() -> Response | tuple[Response, int]:
     """Check draft text against a character as the writer types: score, verdict and findings with spans."""
     member = current_member()
