@@ -94,12 +94,28 @@ def _is_private_response(response: Response) -> bool:
     return "Authorization" in request.headers or bool(current_user.is_authenticated)
 
 
+def digits_up_to(limit: int) -> str:
+    """Return a regex matching the decimal numbers 0..limit (no leading zeros), and nothing else."""
+    text = str(limit)
+    choices = ["0", f"[1-9]\\d{{0,{len(text) - 2}}}"] if len(text) > 1 else ["0"]
+    for position, digit in enumerate(text):
+        lowest = 1 if position == 0 else 0
+        if int(digit) > lowest:
+            choices.append(f"{text[:position]}[{lowest}-{int(digit) - 1}]\\d{{{len(text) - position - 1}}}")
+    choices.append(text)
+    return "(?:" + "|".join(choices) + ")"
+
+
 class BoundedIntConverter(IntegerConverter):
     """`<int:…>` that does not match (404) numbers no id column holds, which the database would fail on (500)."""
 
+    # Ids are INTEGER columns: PostgreSQL refuses 2**31 and beyond, SQLite's driver 2**63 and beyond. The bound is
+    # in the regex, not only in `max`: werkzeug answers a path whose converter refuses the value with 405 whenever
+    # another method's rule has the same path, where 404 is the truth.
+    regex = digits_up_to(MAX_DB_INT)
+
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's parameter name
         super().__init__(map, *args, **kwargs)
-        # Ids are INTEGER columns: PostgreSQL refuses 2**31 and beyond, SQLite's driver 2**63 and beyond.
         self.max = MAX_DB_INT if self.max is None else min(self.max, MAX_DB_INT)
 
 

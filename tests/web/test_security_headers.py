@@ -1,5 +1,6 @@
 """Production mode (HSTS, Secure cookies), no-store on everything personal, and ids no column can hold."""
 
+import re
 import secrets
 
 import pytest
@@ -8,6 +9,7 @@ from characters.core.config import Settings
 from characters.core.models import Role
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 from tests.web.test_api_helpers import make_token
+from web.security import digits_up_to
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -74,4 +76,19 @@ def test_ids_beyond_what_the_database_holds_are_not_found(client, auth, session,
     auth.login("owner@fans.example", DEFAULT_PASSWORD)
     assert client.get(f"/w/fans/posts/{post_id}").status_code == 404
     token = make_token(session, people["workspace"], people["owner"], Role.OWNER)
-    assert client.get(f"/api/v1/posts/{post_id}", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/posts/{post_id}", headers=headers).status_code == 404
+    # Every method: werkzeug would say 405 when only the converter refused the number and another method's rule
+    # shares the path.
+    for method in ("put", "patch", "delete"):
+        assert getattr(client, method)(f"/api/v1/posts/{post_id}", headers=headers, json={}).status_code == 404
+    assert client.delete(f"/api/v1/channels/{post_id}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/posts/{post_id}/comments", headers=headers, json={"body": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("limit", [0, 1, 5, 9, 10, 19, 100, 305, 999, 2**31 - 1])
+def test_the_id_pattern_matches_exactly_the_numbers_up_to_its_limit(limit):
+    pattern = re.compile(digits_up_to(limit) + r"\Z")
+    near = {*range(0, 1200), *(limit + d for d in range(-1200, 1200) if limit + d >= 0), 10 * limit, limit * 2 + 7}
+    assert [n for n in sorted(near) if bool(pattern.match(str(n))) != (n <= limit)] == []
+    assert not pattern.match("007")
