@@ -71,11 +71,12 @@ test: lint typecheck pytest
 
 # The checks to run while working: everything `make test` runs except the slow tiers (browser, the real model, the
 # Bluesky PDS, chaos, schemathesis; see the markers in pyproject.toml), so it needs neither Chromium nor npm's PDS
-# nor the llama server build.
+# nor the llama server build. It spreads the tests over every core (pytest-xdist; each worker has its own SQLite file
+# and throwaway PostgreSQL database).
 QUICK_TESTS := not (browser or real_model or pds or chaos or schemathesis)
 
 quick: lint typecheck $(WEB_ASSETS) postgres
-	$(BIN)/pytest -m "$(QUICK_TESTS)"
+	$(BIN)/pytest -m "$(QUICK_TESTS)" -n auto
 
 bench: $(STAMPS)/venv
 	$(BIN)/python -m bench
