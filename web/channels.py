@@ -17,6 +17,7 @@ from characters.core.models import ChannelKind, Character
 from characters.publishing.channels import (
     DEFAULT_BLUESKY_SERVICE,
     CreatedChannel,
+    channel_character,
     check_pending,
     create_channel,
     describe_channel,
@@ -153,7 +154,7 @@ def _act(channel_id: int, action: Any, done: str) -> Response:
     member.require(Action.MANAGE_CHANNELS)
     db = get_session()
     channel = get_channel(db, member, channel_id)
-    character = db.get(Character, channel.character_id)
+    character = channel_character(db, channel)
     if EmptyForm().validate_on_submit():
         try:
             with unit_of_work() as db:

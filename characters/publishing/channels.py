@@ -217,6 +217,14 @@ def get_channel(session: Session, member: Member, channel_id: int) -> Channel:
     return channel
 
 
+def channel_character(session: Session, channel: Channel) -> Character:
+    """Return the character a channel publishes for (channels are removed with their character)."""
+    character = session.get(Character, channel.character_id)
+    if character is None:
+        raise NotFound("This channel's character no longer exists.")
+    return character
+
+
 def set_disabled(*, session: Session, member: Member, channel: Channel, disabled: bool) -> None:
     """Pause or resume a channel; while it is disabled the scheduler sends nothing to it."""
     member.require(Action.MANAGE_CHANNELS)

@@ -10,6 +10,7 @@ from characters.bibles.bible import get_character, list_characters
 from characters.core.config import ConfigError
 from characters.core.models import Channel, Character, require_id
 from characters.publishing.channels import (
+    channel_character,
     create_channel,
     describe_channel,
     get_channel,
@@ -54,13 +55,7 @@ def get_one_channel(channel_id: int) -> ChannelOut:
     """Return one channel."""
     db = get_session()
     channel = get_channel(db, api_member(), channel_id)
-    return _out(channel, _character_of(db, channel))
-
-
-def _character_of(db: Session, channel: Channel) -> Character:
-    character = db.get(Character, channel.character_id)
-    assert character is not None  # noqa: S101 - channels cascade with their character
-    return character
+    return _out(channel, channel_character(db, channel))
 
 
 @bp.post("/characters/<slug>/channels")
@@ -83,7 +78,7 @@ def _act(channel_id: int, act: Callable[[Session, Member, Channel], None]) -> Ch
     with unit_of_work() as db:
         channel = get_channel(db, member, channel_id)
         act(db, member, channel)
-    return _out(channel, _character_of(get_session(), channel))
+    return _out(channel, channel_character(get_session(), channel))
 
 
 @bp.post("/channels/<int:channel_id>/check")

@@ -13,7 +13,7 @@ from characters.bibles.editing import edit_values
 from characters.core.models import Character, Post, require_id
 from characters.posting.posts import deliveries_with_channels, first_texts, parts_of
 from characters.posting.rhythm import zone_named
-from characters.posting.workflow import StaleVersion, allowed_actions
+from characters.posting.workflow import StaleVersion, allowed_actions, character_of
 from web.api.auth import api_member
 from web.api.errors import error_response
 from web.api.schemas_characters import CharacterOut, CharacterSummary
@@ -76,8 +76,7 @@ def _summary(post: Post, character: Character, text: str, zone: ZoneInfo) -> Pos
 
 def post_out(session: Session, member: Member, post: Post) -> PostOut:
     """Return one post with its parts, deliveries, check and what this token may do to it."""
-    character = session.get(Character, post.character_id)
-    assert character is not None  # noqa: S101 - posts cascade with their character
+    character = character_of(session, post)
     zone = Zones(session).of(character)
     parts = parts_of(session, post)
     summary = _summary(post, character, parts[0].text if parts else "", zone)
