@@ -235,14 +235,12 @@ def _worse(one: PostCheck, other: PostCheck) -> PostCheck:
 def approve_scene(*, session: Session, member: Member, scene: Scene, expected_version: int, starts_at: datetime,
                   now: datetime | None = None, override_reason: str | None = None) -> list[Post]:
     """Approve every line: line N is due at start + the delays of lines 2..N; a failing line needs a reason."""
-    require_reviewer(member, scene)
+    posts = scene_posts(session, scene)
+    require_reviewer(member, scene, *posts)  # whoever wrote or changed any line counts, in one query
     if scene.status != PostStatus.IN_REVIEW:
         raise DomainError(refusal(scene.status, "approved", "scene"))
     require_future(starts_at, now)
     reason = (override_reason or "").strip()[:2000] or None
-    posts = scene_posts(session, scene)
-    for post in posts:
-        require_reviewer(member, post)
     checks = [check_post(session, post) for post in posts]
     failing = [check for check in checks if check.failed]
     if failing and not reason:

@@ -13,7 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
@@ -31,6 +34,7 @@ from characters.core.models import (
     Delivery,
     DeliveryStatus,
     Post,
+    PostRevision,
     PostStatus,
     RecurringRule,
     Scene,
@@ -209,18 +213,48 @@ def refusal(status: PostStatus | str, verb: str, what: str = "post") -> str:
     return f"A {what} that is {status.value.replace('_', ' ')} cannot be {verb}."
 
 
-def own_work(member: Member, *items: Versioned) -> bool:
-    """Return whether the two-person rule keeps this member from approving `items`: they wrote or submitted one."""
-    if not member.workspace.two_person_rule:
-        return False
-    return any(member.user.id in {getattr(item, "author_id", None), getattr(item, "submitted_by_id", None)}
-               for item in items)
+def edited_posts(session: OrmSession, member: Member, posts: Iterable[Post]) -> set[int]:
+    """Return the ids of `posts` whose text this member wrote or changed (saved any revision of), in one query."""
+    ids = [post.id for post in posts if post.id is not None]
+    if not ids:
+        return set()
+    return set(session.scalars(sa_select(col(PostRevision.post_id)).distinct().where(
+        col(PostRevision.post_id).in_(ids), col(PostRevision.edited_by_id) == member.user.id)))
 
 
-def require_reviewer(member: Member, post: Versioned) -> None:
-    """Refuse approval by someone without the right, or by the post's own author or submitter."""
+def _hand_in(member: Member, items: tuple[Versioned, ...], edited: set[int] | None) -> str | None:
+    """Say how this member had a hand in `items` ("wrote or submitted", "changed"), or None if they did not.
+
+    Every saved revision counts, not only the latest: whoever changed any version shaped the text that is there now.
+    `edited` is `edited_posts` read once for a whole list; without it, one query reads it through the items' session.
+    """
+    me = member.user.id
+    if any(me in {getattr(item, "author_id", None), getattr(item, "submitted_by_id", None)} for item in items):
+        return "wrote or submitted"
+    posts = [item for item in items if isinstance(item, Post)]
+    if edited is None and posts:
+        session = object_session(posts[0])
+        if session is None:
+            raise RuntimeError("The two-person rule reads a post's revisions through its session; this post has none.")
+        edited = edited_posts(session, member, posts)
+    return "changed" if any(post.id in (edited or set()) for post in posts) else None
+
+
+def own_work(member: Member, *items: Versioned, edited: set[int] | None = None) -> bool:
+    """Return whether the two-person rule bars this member from approving `items`: they wrote, submitted or edited."""
+    return member.workspace.two_person_rule and _hand_in(member, items, edited) is not None
+
+
+def require_reviewer(member: Member, item: Versioned, *lines: Post) -> None:
+    """Refuse approval without the right, or by anyone who wrote, submitted or changed the item or its lines."""
     member.require(Action.APPROVE)
-    if own_work(member, post):
+    if not member.workspace.two_person_rule:
+        return
+    hand = _hand_in(member, (item, *lines), None)
+    if hand == "changed":
+        raise PermissionDenied(f"You changed this {_noun(item)}'s text, and this workspace has the two-person rule: "
+                               "another editor must approve it.")
+    if hand:
         raise PermissionDenied("You wrote or submitted this, and this workspace has the two-person rule: "
                                "another editor must approve it.")
 
@@ -483,11 +517,14 @@ def _shift_scene_start(session: Session, scene_id: int, delta: timedelta) -> Non
         session.flush()
 
 
-def allowed_actions(member: Member, post: Post) -> dict[str, bool]:
-    """Return which buttons to offer this member on this post (the server re-checks every one)."""
+def allowed_actions(member: Member, post: Post, *, edited: set[int] | None = None) -> dict[str, bool]:
+    """Return which buttons to offer this member on this post (the server re-checks every one).
+
+    A page listing many posts passes `edited` (`edited_posts` of them all) so the two-person rule costs one query.
+    """
     status = PostStatus(post.status)
     in_scene = post.scene_id is not None
-    own = own_work(member, post)
+    own = own_work(member, post, edited=edited)
     return {
         "edit": member.can(Action.DRAFT) and status in EDITABLE and not in_scene,
         "submit": member.can(Action.SUBMIT) and status is PostStatus.DRAFT and not in_scene,
