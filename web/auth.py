@@ -5,7 +5,14 @@ from flask_login import current_user, login_user, logout_user
 from sqlmodel import Session
 from werkzeug.wrappers import Response
 
-from characters.accounts.users import UserCreate, authenticate, count_users, create_user
+from characters.accounts.users import (
+    FAILED_LOGIN_MESSAGE,
+    UserCreate,
+    authenticate,
+    count_users,
+    create_user,
+    sign_up_or_log_in,
+)
 from characters.accounts.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
 from characters.core.errors import NotFound
 from characters.core.models import User, Workspace
@@ -16,7 +23,6 @@ from web.formtools import apply_errors, save_form
 from web.security import LoginUser, is_safe_next
 
 bp = Blueprint("auth", __name__)
-FAILED_LOGIN_MESSAGE = "That email and password don't match an account."
 # The setup form names the workspace's fields apart from the person's.
 SETUP_FIELDS = {"slug": "workspace_slug", "name": "workspace_name"}
 
@@ -78,14 +84,15 @@ def setup() -> str | Response:
 
 
 def _create_admin(db: Session, form: SetupForm) -> tuple[User, Workspace]:
-    user = _create_user(db, form, is_admin=True)
+    user = create_user(session=db, user_create=_user_create(form, is_admin=True),
+                       context=[form.workspace_name.data or "", form.workspace_slug.data or ""])
     return user, create_workspace(session=db, owner=user, workspace_create=WorkspaceCreate(
         slug=form.workspace_slug.data or "", name=form.workspace_name.data or ""))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def invite(token: str) -> str | Response | tuple[str, int]:
-    """Join a workspace from an invite link, signing up first when needed."""
+    """Join a workspace from an invite link: logged in, or with an existing account's password, or signing up."""
     db = get_session()
     try:
         invitation, workspace = find_invite(db, token)
@@ -99,7 +106,7 @@ def invite(token: str) -> str | Response | tuple[str, int]:
         flash(f"You joined {joined.name} as {invitation.role}.", "success")
         return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
     if not current_user.is_authenticated and signup.validate_on_submit():
-        created, errors = save_form(lambda db: _sign_up_and_join(db, signup, token))
+        created, errors = save_form(lambda db: _sign_up_and_join(db, signup, token, workspace))
         apply_errors(signup, errors)
         if created is not None:
             user, joined = created
@@ -110,15 +117,17 @@ def invite(token: str) -> str | Response | tuple[str, int]:
                            join=join, token=token)
 
 
-def _sign_up_and_join(db: Session, signup: AccountFields, token: str) -> tuple[User, Workspace]:
-    user = _create_user(db, signup)
+def _sign_up_and_join(db: Session, signup: AccountFields, token: str,
+                      workspace: Workspace) -> tuple[User, Workspace]:
+    # An existing account joins with its password, and a failure reads like any failed login: an invite
+    # link must not tell its holder which emails have accounts.
+    user = sign_up_or_log_in(session=db, user_create=_user_create(signup), context=[workspace.name, workspace.slug])
     return user, accept_invite(session=db, token=token, user=user)
 
 
-def _create_user(db: Session, fields: AccountFields, *, is_admin: bool = False) -> User:
-    return create_user(session=db, user_create=UserCreate(
-        email=fields.email.data, display_name=fields.display_name.data or "", password=fields.password.data or "",
-        is_admin=is_admin))
+def _user_create(fields: AccountFields, *, is_admin: bool = False) -> UserCreate:
+    return UserCreate(email=fields.email.data, display_name=fields.display_name.data or "",
+                      password=fields.password.data or "", is_admin=is_admin)
 
 
 def _start_session(user: User, *, remember: bool) -> None:

@@ -1,5 +1,7 @@
 """Users and passwords: argon2 hashes, generic failures, no Flask."""
 
+import re
+from collections.abc import Sequence
 from functools import cache
 
 from argon2 import Parameters, PasswordHasher, profiles
@@ -7,12 +9,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
+from zxcvbn import zxcvbn
 
 from characters.core.config import get_settings
-from characters.core.errors import Conflict
+from characters.core.errors import Conflict, DomainError
 from characters.core.models import User
 
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's scale is 0-4; 3 means "safely unguessable" (about 10^8 guesses or more) for an offline attack.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's cost grows with length; scoring the first 100 characters keeps a huge password from stalling a request.
+SCORED_PASSWORD_CHARS = 100
+# zxcvbn gives no suggestion for some weak passwords; this one always applies.
+DEFAULT_ADVICE = "Add another word or two. Uncommon words are better."
+FAILED_LOGIN_MESSAGE = "That email and password don't match an account."
 ARGON2_PROFILES: dict[str, Parameters] = {
     "rfc_9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
     "cheapest": profiles.CHEAPEST,
@@ -46,19 +56,40 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(func.lower(User.email) == normalize_email(email))).first()
 
 
-def create_user(*, session: Session, user_create: UserCreate) -> User:
-    """Add a user; refuses a duplicate email with a clear message."""
-    email = normalize_email(str(user_create.email))
-    if find_user_by_email(session, email) is not None:
+def check_password_strength(password: str, *, user_inputs: Sequence[str] = ()) -> None:
+    """Refuse a short, common or guessable password; `user_inputs` (email, name, workspace) count as guessable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    result = zxcvbn(password[:SCORED_PASSWORD_CHARS], user_inputs=_guessable_words(user_inputs))
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        advice = [text for text in [feedback["warning"], *feedback["suggestions"]] if text] or [DEFAULT_ADVICE]
+        raise DomainError(" ".join(["This password is too easy to guess.", *advice]), field="password")
+
+
+def create_user(*, session: Session, user_create: UserCreate, context: Sequence[str] = ()) -> User:
+    """Add a user with a strong password; refuses a duplicate email with a clear message.
+
+    `context` names other words an attacker would try first, such as the workspace's name.
+    """
+    check_password_strength(user_create.password, user_inputs=_user_inputs(user_create, context))
+    if find_user_by_email(session, str(user_create.email)) is not None:
         raise Conflict("An account with this email already exists.", field="email")
-    user = User(
-        email=email,
-        display_name=user_create.display_name,
-        password_hash=_hasher().hash(user_create.password),
-        is_admin=user_create.is_admin,
-    )
-    session.add(user)
-    session.flush()
+    return _insert_user(session, user_create)
+
+
+def sign_up_or_log_in(*, session: Session, user_create: UserCreate, context: Sequence[str] = ()) -> User:
+    """Create the account, or return the existing one if the password is its own.
+
+    Every failure reads the same whether or not the email has an account, and both paths run one argon2
+    operation, so neither the answer nor its timing tells which emails are registered.
+    """
+    check_password_strength(user_create.password, user_inputs=_user_inputs(user_create, context))
+    if find_user_by_email(session, str(user_create.email)) is None:
+        return _insert_user(session, user_create)
+    user = authenticate(session, str(user_create.email), user_create.password)
+    if user is None:
+        raise DomainError(FAILED_LOGIN_MESSAGE, field="password")
     return user
 
 
@@ -78,9 +109,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """Replace a user's password after checking its length."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    """Replace a user's password after checking its strength."""
+    check_password_strength(password, user_inputs=[user.email, user.display_name])
     user.password_hash = _hasher().hash(password)
     session.add(user)
 
@@ -88,6 +118,31 @@ def set_password(session: Session, user: User, password: str) -> None:
 def count_users(session: Session) -> int:
     """Return how many users exist (the first-run setup page shows only at zero)."""
     return session.exec(select(func.count()).select_from(User)).one()
+
+
+def _insert_user(session: Session, user_create: UserCreate) -> User:
+    user = User(
+        email=normalize_email(str(user_create.email)),
+        display_name=user_create.display_name,
+        password_hash=_hasher().hash(user_create.password),
+        is_admin=user_create.is_admin,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _user_inputs(user_create: UserCreate, context: Sequence[str]) -> list[str]:
+    return [str(user_create.email), user_create.display_name, *context]
+
+
+def _guessable_words(user_inputs: Sequence[str]) -> list[str]:
+    """Return the inputs, their words, and the words run together as a slug would (zxcvbn matches whole words)."""
+    words: set[str] = set()
+    for text in (text.lower() for text in user_inputs if text):
+        parts = [part for part in re.split(r"[^a-z0-9]+", text) if part]
+        words.update([text, "-".join(parts), "".join(parts), *(part for part in parts if len(part) >= 3)])
+    return sorted(words)
 
 
 def _hasher() -> PasswordHasher:

@@ -74,6 +74,16 @@ def test_setup_page_only_while_no_user_exists(client, session):
     assert client.get("/setup").headers["Location"].endswith("/login")
 
 
+@pytest.mark.parametrize("password", ["password12", "riverside-players2026"])
+def test_setup_refuses_a_guessable_password(client, session, password):
+    form = {"display_name": "Ada", "email": "ada@example.com", "password": password, "confirm": password,
+            "workspace_name": "Riverside Players", "workspace_slug": "riverside-players"}
+    response = client.post("/setup", data=form)
+    assert response.status_code == 200
+    assert re.search(rb'<p class="error" id="password-error">[^<]*too easy to guess', response.data)
+    assert client.get("/login").headers["Location"].endswith("/setup")
+
+
 def test_setup_reports_bad_fields_without_saving(client, session):
     form = {"display_name": "Ada", "email": "ada@example.com", "password": DEFAULT_PASSWORD,
             "confirm": DEFAULT_PASSWORD, "workspace_name": "Ada's Fans", "workspace_slug": "Not A Slug"}
@@ -140,17 +150,59 @@ def test_invite_signup_joins_workspace(client, session):
     assert client.get(f"/invite/{token}").status_code == 404
 
 
-def test_invite_signup_with_taken_email_shows_field_error(client, session):
+def _invite(session, people, role=Role.WRITER):
     from characters.accounts.workspaces import create_invite
     from tests.factories import member
 
-    people = workspace_with_roles(session)
-    token = create_invite(session=session, member=member(people["workspace"], people["owner"], Role.OWNER),
-                          role=Role.WRITER)
+    token = create_invite(session=session, member=member(people["workspace"], people["owner"], Role.OWNER), role=role)
     session.commit()
-    response = client.post(f"/invite/{token}", data={
-        "signup-display_name": "Dup", "signup-email": people["editor"].email,
-        "signup-password": DEFAULT_PASSWORD, "signup-confirm": DEFAULT_PASSWORD})
+    return token
+
+
+def _join(client, token, email, password, confirm=None):
+    return client.post(f"/invite/{token}", data={
+        "signup-display_name": "Someone", "signup-email": email,
+        "signup-password": password, "signup-confirm": password if confirm is None else confirm})
+
+
+def test_invite_joins_an_existing_account_with_its_password(client, session):
+    people = workspace_with_roles(session)
+    make_user(session, "elsewhere@example.com", name="Elsewhere")
+    token = _invite(session, people)
+    response = _join(client, token, "elsewhere@example.com", DEFAULT_PASSWORD)
+    assert response.headers["Location"].endswith("/w/fans/")
+    assert b"Elsewhere" in client.get("/w/fans/members/").data
+    assert client.get(f"/invite/{token}").status_code == 404
+
+
+def test_invite_refuses_a_wrong_password_like_a_failed_login(client, session):
+    from characters.accounts.users import FAILED_LOGIN_MESSAGE
+
+    people = workspace_with_roles(session)
+    token = _invite(session, people)
+    response = _join(client, token, people["editor"].email, "Tangerine lighthouse oboe")
     assert response.status_code == 200
-    assert re.search(rb'<p class="error" id="signup-email-error">[^<]*already exists', response.data)
+    assert re.search(rb'<p class="error" id="signup-password-error">' + re.escape(
+        FAILED_LOGIN_MESSAGE.replace("'", "&#39;").encode()), response.data)
+    assert b"already exists" not in response.data
+    assert client.get(f"/invite/{token}").status_code == 200
+
+
+@pytest.mark.parametrize(("password", "confirm"), [
+    ("password12", None),                                   # refused by the policy, before any lookup
+    ("Tangerine lighthouse oboe", "Tangerine lighthouse"),  # a mistyped confirmation
+    ("short", None),                                        # a form error
+])
+def test_invite_answers_alike_whether_or_not_the_email_has_an_account(client, session, password, confirm):
+    people = workspace_with_roles(session)
+    token = _invite(session, people)
+
+    def page(email):
+        html = _join(client, token, email, password, confirm).data.decode()
+        html = re.sub(r'name="(signup-|join-)?csrf_token" type="hidden" value="[^"]*"', "CSRF", html)
+        return html.replace(email, "EMAIL")
+
+    existing, new = page(people["editor"].email), page("newcomer@example.com")
+    assert existing == new
+    assert 'class="error"' in existing
     assert client.get(f"/invite/{token}").status_code == 200
