@@ -1,7 +1,8 @@
 """Personal access tokens for the JSON API: one user in one workspace, scoped, shown once, stored as a SHA-256.
 
 A token acts as the member who created it, with that member's role as it is *now*: a demoted member's tokens
-lose the rights at once, and a removed or deactivated member's tokens stop working. A read-scoped token acts
+lose the rights at once, a deactivated member's tokens stop working, and a removed member's are revoked (so
+re-adding the person does not bring them back). A read-scoped token acts
 with at most the viewer's rights, so every domain function refuses its writes the way it refuses a viewer's.
 """
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from characters.core.models import Invite, Membership, Role, User, Workspace, require_id, utcnow
+from characters.core.models import ApiToken, Invite, Membership, Role, User, Workspace, require_id, utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 DEFAULT_INVITE_LIFETIME = timedelta(days=7)
@@ -152,13 +153,17 @@ def set_member_role(*, session: Session, workspace: Workspace, user: User, role:
 
 
 def remove_member(*, session: Session, workspace: Workspace, user: User) -> None:
-    """Remove a member; the last owner cannot be removed."""
+    """Remove a member and revoke their API tokens here; the last owner cannot be removed."""
     membership = _membership_row(session, workspace, user)
     if membership is None:
         raise NotFound("That person is not a member of this workspace.")
     if membership.role == Role.OWNER:
         _ensure_another_owner(session, workspace, user)
     session.delete(membership)
+    # A token acts as its member: without this, re-adding the person would bring their old tokens back to life.
+    session.execute(update(ApiToken).where(
+        col(ApiToken.workspace_id) == workspace.id, col(ApiToken.user_id) == user.id,
+        col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow()))
     session.flush()
 
 

@@ -82,6 +82,27 @@ def test_revoked_tokens_and_removed_or_inactive_members_stop_working(session, pe
     assert [authenticate_token(session, t.secret) for t in (revoked, removed, inactive)] == [None, None, None]
 
 
+def test_removing_a_member_revokes_their_tokens_so_re_adding_them_does_not_revive_them(session, people):
+    writer_token, owner_token = _new(session, people, "writer"), _new(session, people, "owner")
+    remove_member(session=session, workspace=people["workspace"], user=people["writer"])
+    set_member_role(session=session, workspace=people["workspace"], user=people["writer"], role=Role.WRITER)
+    session.commit()
+    assert authenticate_token(session, writer_token.secret) is None
+    assert session.get(ApiToken, writer_token.token.id).revoked_at is not None
+    assert authenticate_token(session, owner_token.secret) is not None  # nobody else's
+
+
+def test_removal_revokes_only_the_tokens_of_that_workspace(session, people):
+    elsewhere = make_workspace(session, people["owner"], "elsewhere")
+    set_member_role(session=session, workspace=elsewhere, user=people["writer"], role=Role.WRITER)
+    other = create_token(session=session, member=member(elsewhere, people["writer"], Role.WRITER),
+                         token_create=TokenCreate(name="other"))
+    session.commit()
+    remove_member(session=session, workspace=people["workspace"], user=people["writer"])
+    session.commit()
+    assert authenticate_token(session, other.secret) is not None
+
+
 def test_members_see_their_own_tokens_and_owners_see_everyones(session, people):
     _new(session, people, "writer", name="mine")
     _new(session, people, "editor", name="theirs")

@@ -1,6 +1,9 @@
 import re
 
+from characters.accounts.workspaces import set_member_role
+from characters.core.models import Role
 from tests.factories import DEFAULT_PASSWORD, workspace_with_roles
+from tests.web.test_api_helpers import make_api_world
 
 
 def test_owner_creates_an_invite_link_shown_once(client, auth, session):
@@ -71,3 +74,14 @@ def test_empty_settings_name_is_a_field_error(client, auth, session):
     response = client.post("/w/fans/settings", data={"name": "   "})
     assert response.status_code == 200
     assert b"1 to 120 characters" in response.data or b"This field is required" in response.data
+
+
+def test_a_removed_members_token_stays_dead_when_they_are_added_again(client, auth, session):
+    world = make_api_world(session, character=None)
+    assert client.get("/api/v1/me", headers=world.headers("writer")).status_code == 200
+    auth.login("owner@fans.example", DEFAULT_PASSWORD)
+    client.post(f"/w/fans/members/{world.people['writer'].id}/remove")
+    set_member_role(session=session, workspace=world.workspace, user=world.people["writer"], role=Role.WRITER)
+    session.commit()
+    assert client.get("/api/v1/me", headers=world.headers("writer")).status_code == 401
+    assert client.get("/api/v1/me", headers=world.headers("editor")).status_code == 200
