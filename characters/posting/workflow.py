@@ -223,16 +223,13 @@ def edited_posts(session: OrmSession, member: Member, posts: Iterable[Post]) -> 
 
 
 def _hand_in(member: Member, items: tuple[Versioned, ...], edited: set[int] | None) -> str | None:
-    """Say how this member had a hand in `items` ("wrote or submitted", "changed"), or None if they did not.
-
-    Every saved revision counts, not only the latest: whoever changed any version shaped the text that is there now.
-    `edited` is `edited_posts` read once for a whole list; without it, one query reads it through the items' session.
-    """
+    """Say how this member had a hand in `items` ("wrote or submitted", "changed"), or None if they did not."""
+    # Every saved revision counts, not only the latest: whoever changed any version shaped the text there now.
     me = member.user.id
     if any(me in {getattr(item, "author_id", None), getattr(item, "submitted_by_id", None)} for item in items):
         return "wrote or submitted"
     posts = [item for item in items if isinstance(item, Post)]
-    if edited is None and posts:
+    if edited is None and posts:  # a list passes `edited` read once for all; one post reads it here, one query
         session = object_session(posts[0])
         if session is None:
             raise RuntimeError("The two-person rule reads a post's revisions through its session; this post has none.")
@@ -518,10 +515,8 @@ def _shift_scene_start(session: Session, scene_id: int, delta: timedelta) -> Non
 
 
 def allowed_actions(member: Member, post: Post, *, edited: set[int] | None = None) -> dict[str, bool]:
-    """Return which buttons to offer this member on this post (the server re-checks every one).
-
-    A page listing many posts passes `edited` (`edited_posts` of them all) so the two-person rule costs one query.
-    """
+    """Return which buttons to offer this member on this post (the server re-checks every one)."""
+    # A page listing many posts passes `edited` (`edited_posts` of them all): one query for the whole list.
     status = PostStatus(post.status)
     in_scene = post.scene_id is not None
     own = own_work(member, post, edited=edited)
