@@ -10,7 +10,7 @@ from characters.accounts.users import (
     UserCreate,
     authenticate,
     count_users,
-    create_user,
+    register_user,
     sign_up_or_log_in,
 )
 from characters.accounts.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
@@ -84,8 +84,8 @@ def setup() -> str | Response:
 
 
 def _create_admin(db: Session, form: SetupForm) -> tuple[User, Workspace]:
-    user = create_user(session=db, user_create=_user_create(form, is_admin=True),
-                       context=[form.workspace_name.data or "", form.workspace_slug.data or ""])
+    user = register_user(session=db, user_create=_user_create(form, is_admin=True),
+                         context=[form.workspace_name.data or "", form.workspace_slug.data or ""])
     return user, create_workspace(session=db, owner=user, workspace_create=WorkspaceCreate(
         slug=form.workspace_slug.data or "", name=form.workspace_name.data or ""))
 

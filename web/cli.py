@@ -111,7 +111,7 @@ def users() -> None:
 @friendly_errors
 def users_create(email: str, display_name: str | None, admin: bool, password_stdin: bool) -> None:
     """Create a user; asks for the password unless --password-stdin is given."""
-    from characters.accounts.users import UserCreate, create_user
+    from characters.accounts.users import UserCreate, register_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -120,7 +120,7 @@ def users_create(email: str, display_name: str | None, admin: bool, password_std
     user_create = UserCreate(email=email, display_name=display_name or email.split("@")[0], password=password,
                              is_admin=admin)
     with database_session() as session:
-        user = create_user(session=session, user_create=user_create)
+        user = register_user(session=session, user_create=user_create)
     click.echo(f"Created {'administrator' if admin else 'user'} {user.email}.")
 
 

@@ -67,12 +67,17 @@ def check_password_strength(password: str, *, user_inputs: Sequence[str] = ()) -
         raise DomainError(" ".join(["This password is too easy to guess.", *advice]), field="password")
 
 
-def create_user(*, session: Session, user_create: UserCreate, context: Sequence[str] = ()) -> User:
-    """Add a user with a strong password; refuses a duplicate email with a clear message.
+def register_user(*, session: Session, user_create: UserCreate, context: Sequence[str] = ()) -> User:
+    """Add a person's account: the password policy first, then create_user.
 
     `context` names other words an attacker would try first, such as the workspace's name.
     """
     check_password_strength(user_create.password, user_inputs=_user_inputs(user_create, context))
+    return create_user(session=session, user_create=user_create)
+
+
+def create_user(*, session: Session, user_create: UserCreate) -> User:
+    """Add a user as given (the demo seed's documented password); a person signing up goes through register_user."""
     if find_user_by_email(session, str(user_create.email)) is not None:
         raise Conflict("An account with this email already exists.", field="email")
     return _insert_user(session, user_create)

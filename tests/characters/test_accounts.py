@@ -8,6 +8,7 @@ from characters.accounts.users import (
     authenticate,
     check_password_strength,
     create_user,
+    register_user,
     set_password,
     sign_up_or_log_in,
 )
@@ -91,12 +92,12 @@ def test_a_password_made_of_the_workspace_name_is_refused_only_where_it_is_guess
                                 user_inputs=["ada@example.com", "Ada", "Riverside Players", "riverside-players"])
 
 
-def test_create_user_applies_the_policy_with_the_context(session):
+def test_register_user_applies_the_policy_with_the_context(session):
     user_create = UserCreate(email="ada@example.com", display_name="Ada Lovelace", password="riverside-players2026")
     with pytest.raises(DomainError, match="too easy to guess"):
-        create_user(session=session, user_create=user_create, context=["Riverside Players"])
+        register_user(session=session, user_create=user_create, context=["Riverside Players"])
     with pytest.raises(DomainError, match="too easy to guess"):  # the person's own name is as guessable
-        create_user(session=session, user_create=user_create.model_copy(update={"password": "ada-lovelace-2026"}))
+        register_user(session=session, user_create=user_create.model_copy(update={"password": "ada-lovelace-2026"}))
 
 
 def test_set_password_applies_the_policy(session):

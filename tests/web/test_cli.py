@@ -34,6 +34,14 @@ def test_cli_errors_are_one_clear_line(runner, session):
     assert "Traceback" not in duplicate.output + short.output
 
 
+def test_users_create_refuses_a_guessable_password_with_advice(runner, session):
+    result = runner.invoke(main, ["users", "create", "ada@example.com", "--password-stdin"], input="password12\n")
+    assert result.exit_code == 1
+    assert "too easy to guess" in result.output
+    assert "common password" in result.output
+    assert session.exec(select(User)).first() is None
+
+
 def test_workspaces_and_members(runner, session):
     runner.invoke(main, ["users", "create", "ada@example.com", "--password-stdin"], input="correct-horse-battery\n")
     runner.invoke(main, ["users", "create", "bo@example.com", "--password-stdin"], input="correct-horse-battery\n")
