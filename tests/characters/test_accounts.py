@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 from argon2 import PasswordHasher
 from pydantic import ValidationError
@@ -130,3 +132,25 @@ def test_sign_up_or_log_in_refuses_a_wrong_password_like_a_failed_login(session)
         sign_up_or_log_in(session=session, user_create=UserCreate(
             email="ada@example.com", display_name="Ada", password="Tangerine lighthouse oboe"))
     assert (caught.value.message, caught.value.field) == (FAILED_LOGIN_MESSAGE, "password")
+
+
+def _counting(calls, name):
+    original = getattr(PasswordHasher, name)
+
+    def counted(self, *args):
+        calls.append(name)
+        return original(self, *args)
+    return counted
+
+
+@pytest.mark.parametrize(("email", "operation"), [("ada@example.com", "verify"), ("bo@example.com", "hash")])
+def test_sign_up_or_log_in_does_one_argon2_operation_either_way(session, monkeypatch, email, operation):
+    # Timing: an existing account costs one verify, a new one one hash; argon2 makes both take about as long.
+    make_user(session, "ada@example.com")
+    calls = []
+    for name in ("hash", "verify"):
+        monkeypatch.setattr(PasswordHasher, name, _counting(calls, name))
+    with contextlib.suppress(DomainError):
+        sign_up_or_log_in(session=session, user_create=UserCreate(
+            email=email, display_name="Ada", password="Tangerine lighthouse oboe"))
+    assert calls == [operation]
