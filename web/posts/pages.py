@@ -4,8 +4,8 @@ from flask import Response, render_template, request
 
 from characters.bibles.bible import list_characters
 from characters.core.errors import NotFound
-from characters.core.models import Campaign, Character, PostStatus, Scene, utcnow
-from characters.posting.campaigns import list_campaigns
+from characters.core.models import PostStatus, utcnow
+from characters.posting.campaigns import get_campaign, list_campaigns
 from characters.posting.posts import (
     deliveries_with_channels,
     first_texts,
@@ -16,7 +16,8 @@ from characters.posting.posts import (
     parts_of,
 )
 from characters.posting.rhythm import next_free_slot
-from characters.posting.workflow import allowed_actions
+from characters.posting.scenes import get_scene
+from characters.posting.workflow import allowed_actions, character_of
 from web.context import current_member
 from web.database import get_session
 from web.posts import bp
@@ -50,19 +51,19 @@ def detail(post_id: int) -> str:
     member = current_member()
     db = get_session()
     post = get_post(db, member.workspace, post_id)
-    character = db.get(Character, post.character_id)
-    zone = character_zone(character) if character else viewer_zone()
+    character = character_of(db, post)
+    zone = character_zone(character)
     actions = allowed_actions(member, post)
     suggestion = None
-    if character is not None and (actions["approve"] or actions["reschedule"]):
+    if actions["approve"] or actions["reschedule"]:
         suggestion = next_free_slot(db, character, utcnow(), exclude_post_id=post.id)
     return render_template(
         "posts/detail.html", post=post, character=character, parts=parts_of(db, post),
         deliveries=deliveries_with_channels(db, post), history=history_of(db, post), actions=actions,
         char_zone=zone, zone=viewer_zone(), suggestion=suggestion, suggestion_input=local_input(suggestion, zone),
         due_input=local_input(post.due_at, zone),
-        campaign=db.get(Campaign, post.campaign_id) if post.campaign_id else None,
-        scene=db.get(Scene, post.scene_id) if post.scene_id else None)
+        campaign=get_campaign(db, member.workspace, post.campaign_id) if post.campaign_id else None,
+        scene=get_scene(db, member.workspace, post.scene_id) if post.scene_id else None)
 
 
 @bp.route("/<int:post_id>/images/<int:part_id>")
