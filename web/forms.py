@@ -24,7 +24,8 @@ class AccountFields(FlaskForm):
     display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
     password = PasswordField(
-        "Password", description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        "Password",
+        description=f"At least {MIN_PASSWORD_LENGTH} characters, and not easy to guess: a few unrelated words work well.",
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)])
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", message="The passwords differ.")])
