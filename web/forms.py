@@ -25,7 +25,7 @@ class AccountFields(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
     password = PasswordField(
         "Password",
-        description=f"At least {MIN_PASSWORD_LENGTH} characters, and not easy to guess: a few unrelated words work well.",
+        description=f"At least {MIN_PASSWORD_LENGTH} characters and hard to guess (several unrelated words work well).",
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)])
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", message="The passwords differ.")])
