@@ -7,6 +7,7 @@ Any number of these processes may share one PostgreSQL database: claims never ov
 
 import argparse
 import logging
+import os
 import signal
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -55,6 +56,8 @@ def parse_args(argv: Sequence[str] | None, settings: Settings) -> argparse.Names
     parser.add_argument("--check-seconds", type=float, default=2.0,
                         help="how often to look for requested connection tests (default 2)")
     parser.add_argument("--claim-batch", type=int, default=64, help="deliveries claimed per transaction (default 64)")
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="stop gracefully once this process is no longer our parent (`greenroom serve` passes it)")
     args = parser.parse_args(argv)
     for name in ("threads", "lease_seconds", "poll_seconds", "reap_seconds", "sweep_seconds", "check_seconds",
                  "claim_batch"):
@@ -111,12 +114,17 @@ def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namesp
         add("recurring", materialize, RECURRING_SECONDS, now)
 
 
-def stop_on_signal(scheduler: BaseScheduler) -> None:
-    """Stop the scheduler on SIGTERM or SIGINT, from a job rather than from the signal handler.
+def stop_on_signal(scheduler: BaseScheduler, parent_pid: int | None = None) -> None:
+    """Stop the scheduler on SIGTERM or SIGINT, or once `parent_pid` is no longer our parent, from a job.
 
     A handler runs wherever the main thread happens to be, e.g. inside APScheduler handing a job to its
     thread pool while holding the pool's lock; shutting down from there waited for that same lock forever.
     So the handler only raises a flag, and a job that runs every STOP_CHECK_SECONDS acts on it.
+
+    A parent that dies (even SIGKILLed) leaves us reparented, so `os.getppid()` changes. Polling it here rather
+    than prctl(PR_SET_PDEATHSIG): it works on every POSIX system, has no race with a parent that died before we
+    started (the parent passes its own pid), does not fire when merely the parent's forking thread ends, and
+    stops gracefully like a SIGTERM.
     """
     requested: list[int] = []
 
@@ -124,6 +132,9 @@ def stop_on_signal(scheduler: BaseScheduler) -> None:
         requested.append(signum)  # nothing that takes a lock: see above
 
     def stop_if_requested() -> None:
+        if parent_pid is not None and not requested and os.getppid() != parent_pid:
+            log.info("the parent process %d is gone", parent_pid)
+            requested.append(signal.SIGTERM)  # what the parent would have sent
         if requested and scheduler.running:
             log.info("stopping on signal %d: finishing deliveries in progress", requested[0])
             scheduler.shutdown(wait=False)
@@ -159,7 +170,7 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     scheduler = build_scheduler()
     install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine))
 
-    stop_on_signal(scheduler)
+    stop_on_signal(scheduler, parent_pid=args.parent_pid)
     log.info("scheduler %s started on %s; publishing to %s", worker.worker_id,
              engine.url.render_as_string(hide_password=True),
              ", ".join(worker.registry.kinds()) or "no channel kinds yet")

@@ -5,10 +5,12 @@ scikit-learn or the publishers' clients.
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -364,20 +366,59 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     from web import create_app
 
     app = create_app(settings=load_settings())
-    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"]) if with_scheduler else None  # noqa: S603
-    click.echo(f"Greenroom is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    try:
+    with _scheduler_child() if with_scheduler else nullcontext():
+        click.echo(f"Greenroom is running at http://{host}:{port}/  (Ctrl+C to stop)")
+        # waitress stops serving on the SystemExit our signal handler raises, then the child is stopped.
         waitress_serve(app, host=host, port=port, threads=threads, ident="Greenroom")
-    finally:
-        if scheduler is not None:
-            scheduler.terminate()
-            scheduler.wait(timeout=10)
 
 
 @main.command("scheduler")
 def scheduler_command() -> None:
     """Run the publishing scheduler in the foreground."""
-    raise SystemExit(subprocess.call([sys.executable, "-m", "scheduler"]))  # noqa: S603
+    # On a signal the context forwards it and waits; the child's own exit code is ours.
+    with _scheduler_child() as child, suppress(SystemExit):
+        child.wait()
+    raise SystemExit(child.returncode)
+
+
+# The scheduler lets sends in progress finish for 30 s after SIGTERM; beyond this it is SIGKILLed.
+SCHEDULER_STOP_SECONDS = 40.0
+
+
+@contextmanager
+def _scheduler_child() -> "Iterator[subprocess.Popen[bytes]]":
+    """Run `python -m scheduler` as a child that never outlives this process.
+
+    SIGTERM or SIGINT here becomes SystemExit, so the `finally` below forwards SIGTERM to the child and waits
+    for its graceful stop (bounded). If this process is SIGKILLed, no handler runs: the child notices that its
+    parent changed (`--parent-pid`) and stops itself.
+    """
+    child = subprocess.Popen([sys.executable, "-m", "scheduler", "--parent-pid", str(os.getpid())])  # noqa: S603
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield child
+    finally:
+        # A second Ctrl+C must not abandon the child half-way; the wait is bounded anyway.
+        for signum in previous:
+            signal.signal(signum, signal.SIG_IGN)
+        _stop_child(child)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_child(child: "subprocess.Popen[bytes]") -> None:
+    """SIGTERM the child and wait for it; SIGKILL it if it overruns SCHEDULER_STOP_SECONDS."""
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=SCHEDULER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _existing_user(session: "Session", email: str) -> Any:
