@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from characters.core.db import write_transaction
-from characters.core.models import Channel, Delivery, DeliveryStatus, Notification, Post
+from characters.core.models import Channel, Character, Delivery, DeliveryStatus, Membership, Notification, Post, Role
 from characters.publishing.post_status import PostInfo, refresh_posts
 from characters.publishing.sql import NOT_SENT, PENDING, PUBLISHING, Statement, ids_of, in_ids, owned, post_is_live
 
@@ -149,37 +149,70 @@ def settle(engine: Engine, worker_id: str, settlements: Sequence[Settlement], no
 
 def settle_in_transaction(connection: Connection, worker_id: str, settlements: Sequence[Settlement],
                           now: datetime, rng: random.Random | None = None) -> set[int]:
-    """Apply outcomes inside the caller's transaction, then the posts' statuses and the authors' notifications."""
+    """Apply outcomes inside the caller's transaction, then the posts' statuses and the notifications."""
     by_id = {settlement.delivery_id: settlement for settlement in settlements}
     rows = {row.id: row for row in connection.execute(_SETTLING.on(connection),
                                                       {"b_ids": sorted(by_id), "b_worker": worker_id})}
     changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    notes: list[tuple[int, str]] = []  # (post id, message)
+    notes: list[tuple[int, str, bool]] = []  # (post id, message, held for a person)
     for delivery_id, row in rows.items():
         kind, values, note = _change_for(by_id[delivery_id], row, now, rng or _DEFAULT_RNG)
         if kind is None:
             continue
         changes[kind].append({"b_id": delivery_id, **values})
         if note:
-            notes.append((row.post_id, note))
+            notes.append((row.post_id, note, kind in _HELD))
     for kind, params in changes.items():
         connection.execute(_SETTLE_STATEMENTS[kind], params)
     applied = {param["b_id"] for params in changes.values() for param in params}
     locked = {row.post_id: PostInfo(row.post_status, row.workspace_id, row.author_id, row.scene_id)
               for delivery_id, row in rows.items() if delivery_id in applied}
     posts = refresh_posts(connection, set(locked), now, locked=locked)
-    _add_notifications(connection, [
-        {"user_id": posts[post_id].author_id, "workspace_id": posts[post_id].workspace_id, "post_id": post_id,
-         "message": message} for post_id, message in notes if post_id in posts], now)
+    _add_notifications(connection, _notification_rows(connection, notes, posts), now)
     return applied
+
+
+# Outcomes that wait for a person: anyone who may resolve them is told, not only the author.
+_HELD = frozenset({"unconfirmed", "missed"})
+_RESOLVERS = (Role.OWNER.value, Role.EDITOR.value)
+
+
+def _notification_rows(connection: Connection, notes: list[tuple[int, str, bool]],
+                       posts: dict[int, PostInfo]) -> list[dict[str, Any]]:
+    """Address each note: the author always; for a held post also every editor and owner, once per post."""
+    held_workspaces = {posts[post_id].workspace_id for post_id, _, held in notes if held and post_id in posts}
+    resolvers: dict[int, list[int]] = defaultdict(list)
+    if held_workspaces:  # one query per batch, whatever its size
+        for workspace_id, user_id in connection.execute(
+                select(col(Membership.workspace_id), col(Membership.user_id))
+                .where(col(Membership.workspace_id).in_(sorted(held_workspaces)),
+                       col(Membership.role).in_(_RESOLVERS))
+                .order_by(col(Membership.user_id))):
+            resolvers[workspace_id].append(user_id)
+    rows: list[dict[str, Any]] = []
+    told: set[tuple[int, int | None]] = set()  # (post id, user id) already told about a held post
+    for post_id, message, held in notes:
+        if post_id not in posts:
+            continue
+        info = posts[post_id]
+        recipients: list[int | None] = [info.author_id, *(resolvers[info.workspace_id] if held else [])]
+        for recipient in recipients:
+            if held and (post_id, recipient) in told:
+                continue
+            told.add((post_id, recipient))
+            rows.append({"user_id": recipient, "workspace_id": info.workspace_id, "post_id": post_id,
+                         "message": message})
+    return rows
 
 
 def _settling_statement(postgresql: bool) -> Any:
     """Return the fenced read of the deliveries being settled with their posts, both locked on PostgreSQL."""
     query: Any = (select(col(Delivery.id), col(Delivery.post_id), col(Delivery.attempts),
                     col(Delivery.sending_started_at), col(Channel.label), col(Post.status).label("post_status"),
-                    col(Post.workspace_id), col(Post.author_id), col(Post.scene_id))
+                    col(Post.workspace_id), col(Post.author_id), col(Post.scene_id),
+                    col(Character.name).label("character_name"))
              .join(Post, col(Post.id) == col(Delivery.post_id))
+             .join(Character, col(Character.id) == col(Post.character_id))
              .outerjoin(Channel, col(Channel.id) == col(Delivery.channel_id))
              .where(in_ids(col(Delivery.id), postgresql), owned()).order_by(col(Post.id), col(Delivery.id)))
     # Post rows are locked in id order, as refresh_posts does, so two settlers never wait on each other in a circle.
@@ -212,7 +245,7 @@ _SETTLE_STATEMENTS = {
 
 def _change_for(settlement: Settlement, row: Any, now: datetime,
                 rng: random.Random) -> tuple[str | None, dict[str, Any], str | None]:
-    """Return (statement kind, bind values, notification for the author) for one settlement."""
+    """Return (statement kind, bind values, notification message) for one settlement."""
     label = row.label or "a removed channel"
     if isinstance(settlement, Published):
         return "published", {"b_now": now, "b_refs": settlement.refs, "b_url": settlement.url}, None
@@ -226,11 +259,11 @@ def _change_for(settlement: Settlement, row: Any, now: datetime,
         return "failed", {"b_error": message}, f"Post #{row.post_id} could not be published to {label}: {message}"
     if isinstance(settlement, Unconfirmed):
         return "unconfirmed", {"b_error": settlement.reason[:MAX_ERROR_CHARS]}, (
-            f"Post #{row.post_id} may or may not have reached {label}: {settlement.reason} "
+            f"Post #{row.post_id} ({row.character_name}) may or may not have reached {label}: {settlement.reason} "
             "Check the account, then mark it published or send it again.")
     if isinstance(settlement, Missed):
         return "missed", {"b_error": settlement.reason[:MAX_ERROR_CHARS]}, (
-            f"Post #{row.post_id} was not published to {label}: {settlement.reason}")
+            f"Post #{row.post_id} ({row.character_name}) was not published to {label}: {settlement.reason}")
     if row.sending_started_at is not None:  # a release of something maybe sent would be a blind resend
         return None, {}, None
     if settlement.unschedule:
