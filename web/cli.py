@@ -147,6 +147,21 @@ def workspaces_create(slug: str, name: str, owner_email: str) -> None:
     click.echo(f"Created workspace {workspace.slug} owned by {owner.email}.")
 
 
+@workspaces.command("set")
+@click.argument("slug")
+@click.option("--late-grace-minutes", type=int, required=True,
+              help="How late (0-1440 minutes) the scheduler may still publish a post; later ones are held.")
+@friendly_errors
+def workspaces_set(slug: str, late_grace_minutes: int) -> None:
+    """Change a workspace's settings."""
+    from characters.accounts.workspaces import get_workspace_by_slug, update_workspace_settings
+
+    with database_session() as session:
+        workspace = update_workspace_settings(session=session, workspace=get_workspace_by_slug(session, slug),
+                                              late_grace_minutes=late_grace_minutes)
+        click.echo(f"{workspace.slug}: late-post grace period {workspace.late_grace_minutes} minutes")
+
+
 @main.group()
 def members() -> None:
     """Manage workspace members."""

@@ -16,6 +16,7 @@ from characters.core.models import ApiToken, Invite, Membership, Role, User, Wor
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 DEFAULT_INVITE_LIFETIME = timedelta(days=7)
+MAX_LATE_GRACE_MINUTES = 1440  # a day: a post found later than that is stale for any audience
 
 
 class Action(enum.StrEnum):
@@ -243,9 +244,12 @@ def _hash_token(token: str) -> str:
 
 
 def update_settings(*, session: Session, member: Member, name: str, two_person_rule: bool,
-                    writers_edit_bibles: bool, store_prompts: bool | None = None) -> Workspace:
+                    writers_edit_bibles: bool, store_prompts: bool | None = None,
+                    late_grace_minutes: int | None = None) -> Workspace:
     """Change the workspace's name and rules (owners only)."""
     member.require(Action.MANAGE_SETTINGS)
+    if late_grace_minutes is not None:
+        update_workspace_settings(session=session, workspace=member.workspace, late_grace_minutes=late_grace_minutes)
     name = name.strip()
     if not name or len(name) > 120:
         raise DomainError("A workspace name needs 1 to 120 characters.", field="name")
@@ -255,6 +259,17 @@ def update_settings(*, session: Session, member: Member, name: str, two_person_r
     workspace.writers_edit_bibles = writers_edit_bibles
     if store_prompts is not None:
         workspace.store_prompts = store_prompts
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def update_workspace_settings(*, session: Session, workspace: Workspace, late_grace_minutes: int) -> Workspace:
+    """Set how late the scheduler may still publish a post (callers check who may; the CLI is the operator)."""
+    if not 0 <= late_grace_minutes <= MAX_LATE_GRACE_MINUTES:
+        raise DomainError(f"The late-post grace period must be 0 to {MAX_LATE_GRACE_MINUTES} minutes "
+                          f"(got {late_grace_minutes}).", field="late_grace_minutes")
+    workspace.late_grace_minutes = late_grace_minutes
     session.add(workspace)
     session.flush()
     return workspace

@@ -96,3 +96,16 @@ class CheckOut(BaseModel):
     score: int
     verdict: str
     findings: list[dict[str, Any]]
+
+
+class WorkspaceSettingsOut(BaseModel):
+    """The workspace's scheduling settings."""
+
+    late_grace_minutes: int = Field(description="How late the scheduler may still publish a post; later ones are "
+                                                "held as missed for an editor.")
+
+
+class WorkspaceSettingsPatch(BaseModel):
+    """New scheduling settings (owners only)."""
+
+    late_grace_minutes: int = Field(description="0 to 1440 minutes.")

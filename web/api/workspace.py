@@ -1,7 +1,8 @@
-"""Who the token acts as, and the schedule: posts due in a time range, in each character's local time."""
+"""Who the token acts as, the workspace's settings, and the schedule: posts due in a range, in local time."""
 
 from datetime import timedelta
 
+from characters.accounts.workspaces import Action, update_workspace_settings
 from characters.bibles.bible import get_character
 from characters.core.models import TokenScope, require_id
 from characters.posting.calendar import calendar_entries
@@ -9,10 +10,10 @@ from web.api import bp
 from web.api.auth import api_member, current_access
 from web.api.errors import ApiError, field_detail
 from web.api.present import EXCERPT_CHARS, Zones, local
-from web.api.schemas import MeOut
+from web.api.schemas import MeOut, WorkspaceSettingsOut, WorkspaceSettingsPatch
 from web.api.schemas_planning import ScheduleItem, ScheduleOut, ScheduleQuery
 from web.api.spec import operation
-from web.database import get_session
+from web.database import get_session, unit_of_work
 
 MAX_SCHEDULE_RANGE = timedelta(days=366)
 
@@ -27,6 +28,25 @@ def me() -> MeOut:
                  workspace=member.workspace.slug, workspace_name=member.workspace.name, role=member.role,
                  scope=TokenScope(access.token.scope), token_name=access.token.name,
                  two_person_rule=member.workspace.two_person_rule)
+
+
+@bp.get("/settings")
+@operation("workspace", WorkspaceSettingsOut)
+def settings() -> WorkspaceSettingsOut:
+    """Return the workspace's scheduling settings."""
+    return WorkspaceSettingsOut(late_grace_minutes=api_member().workspace.late_grace_minutes)
+
+
+@bp.patch("/settings")
+@operation("workspace", WorkspaceSettingsOut, writes=True)
+def update_settings(json: WorkspaceSettingsPatch) -> WorkspaceSettingsOut:
+    """Change the workspace's scheduling settings (owners only)."""
+    member = api_member()
+    member.require(Action.MANAGE_SETTINGS)
+    with unit_of_work() as db:
+        workspace = update_workspace_settings(session=db, workspace=member.workspace,
+                                              late_grace_minutes=json.late_grace_minutes)
+        return WorkspaceSettingsOut(late_grace_minutes=workspace.late_grace_minutes)
 
 
 @bp.get("/schedule")
