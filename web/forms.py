@@ -3,9 +3,10 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.fields import IntegerField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from characters.accounts.users import MIN_PASSWORD_LENGTH
+from characters.accounts.workspaces import MAX_LATE_GRACE_MINUTES
 from characters.core.models import Role
 
 ROLE_CHOICES = [SelectChoice(Role.WRITER.value, "Writer — drafts and submits posts"),
@@ -50,6 +51,11 @@ class WorkspaceSettingsForm(FlaskForm):
     writers_edit_bibles = BooleanField("Writers may edit character bibles")
     store_prompts = BooleanField("Keep the full prompt of each LLM generation",
                                  description="Off by default: prompts contain the whole character bible.")
+    # Left empty: unchanged. The domain checks the range, so the message is the same on the web, the API and the CLI.
+    late_grace_minutes = IntegerField(
+        "Late-post grace period (minutes)", validators=[Optional()],
+        description=f"0 to {MAX_LATE_GRACE_MINUTES}. A post the scheduler finds later than this is held for an "
+                    "editor instead of published.")
 
 
 class InviteForm(FlaskForm):

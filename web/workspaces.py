@@ -3,11 +3,8 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
-from wtforms import IntegerField
-from wtforms.validators import Optional
 
 from characters.accounts.workspaces import (
-    MAX_LATE_GRACE_MINUTES,
     Action,
     WorkspaceCreate,
     create_workspace,
@@ -23,15 +20,6 @@ from web.forms import WorkspaceForm, WorkspaceSettingsForm
 from web.formtools import apply_errors, save_form
 
 bp = workspace_blueprint("workspaces", __name__)
-
-
-class SettingsForm(WorkspaceSettingsForm):
-    """The settings form with the late-post grace period (left empty: unchanged); the domain checks its range."""
-
-    late_grace_minutes = IntegerField(
-        "Late-post grace period (minutes)", validators=[Optional()],
-        description=f"0 to {MAX_LATE_GRACE_MINUTES}. A post the scheduler finds later than this is held for an "
-                    "editor instead of published.")
 home_bp = Blueprint("home", __name__)
 
 
@@ -79,7 +67,7 @@ def settings() -> str | Response:
     """Owners change the workspace's name and rules."""
     member = current_member()
     member.require(Action.MANAGE_SETTINGS)
-    form = SettingsForm(obj=member.workspace)
+    form = WorkspaceSettingsForm(obj=member.workspace)
     if form.validate_on_submit():
         saved, errors = save_form(lambda db: update_settings(
             session=db, member=member, name=form.name.data or "", two_person_rule=form.two_person_rule.data,
