@@ -47,7 +47,7 @@ class WorkspaceForm(FlaskForm):
 
 class WorkspaceSettingsForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    two_person_rule = BooleanField("Two-person rule: nobody approves their own post")
+    two_person_rule = BooleanField("Two-person rule: nobody approves a post they wrote or changed")
     writers_edit_bibles = BooleanField("Writers may edit character bibles")
     store_prompts = BooleanField("Keep the full prompt of each LLM generation",
                                  description="Off by default: prompts contain the whole character bible.")
