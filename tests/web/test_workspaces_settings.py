@@ -47,7 +47,7 @@ def test_the_api_reads_and_changes_the_grace_period_for_owners_only(client, sess
     assert grace(session) == 90
 
 
-@pytest.mark.parametrize("value", [-1, 1441, "abc"])
+@pytest.mark.parametrize("value", [-1, 1441, "abc", False, "30", 2.5, None])
 def test_the_api_refuses_a_bad_grace_period(client, session, value):
     world = make_api_world(session, character=None)
     response = client.patch("/api/v1/settings", json={"late_grace_minutes": value}, headers=world.headers("owner"))

@@ -108,4 +108,5 @@ class WorkspaceSettingsOut(BaseModel):
 class WorkspaceSettingsPatch(BaseModel):
     """New scheduling settings (owners only)."""
 
+    model_config = BODY_CONFIG
     late_grace_minutes: int = Field(description="0 to 1440 minutes.")
