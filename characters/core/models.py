@@ -73,6 +73,32 @@ class User(SQLModel, table=True):
     created_at: datetime = _now_field()
 
 
+class UserSession(SQLModel, table=True):
+    """One signed-in browser: its cookie carries the token, so ending the row ends that sign-in everywhere."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    remember: bool = False
+    created_at: datetime = _now_field()
+    last_seen_at: datetime = _now_field()
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    user_agent: str = Field(default="", max_length=300)
+    ip_address: str = Field(default="", max_length=64)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time password-reset link sent by email; stored hashed, short-lived, used at most once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = _now_field()
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class Workspace(SQLModel, table=True):
     """One fan community or one marketing team; everything else belongs to one."""
 
@@ -279,6 +305,9 @@ class Channel(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Fernet token of the credentials; never rendered back to anyone.
     secret_token: str | None = Field(default=None, max_length=8000)
+    # Fernet token of the platform's login session (Bluesky), reused by every process until it expires.
+    session_token: str | None = Field(default=None, max_length=8000)
+    session_saved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # "Test connection" runs in the scheduler process (it owns the publishers); the web app only asks.
     check_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

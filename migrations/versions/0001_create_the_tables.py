@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:03:43.772766
+Create Date: 2026-12-03 13:17:41.665444
 """
 
 from collections.abc import Sequence
@@ -131,6 +131,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_membership_user_id'), ['user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('passwordreset',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('passwordreset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_passwordreset_user_id'), ['user_id'], unique=False)
+
+    op.create_table('usersession',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('remember', sa.Boolean(), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('user_agent', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('ip_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('ended_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('usersession', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_usersession_user_id'), ['user_id'], unique=False)
+
     op.create_table('channel',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -139,6 +171,8 @@ def upgrade() -> None:
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('secret_token', sqlmodel.sql.sqltypes.AutoString(length=8000), nullable=True),
+    sa.Column('session_token', sqlmodel.sql.sqltypes.AutoString(length=8000), nullable=True),
+    sa.Column('session_saved_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('disabled_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('check_requested_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_checked_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
@@ -330,6 +364,36 @@ def upgrade() -> None:
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comment_post_id'), ['post_id'], unique=False)
 
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('due_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=120), nullable=True),
+    sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('lease_expires_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('remote_refs', sa.JSON(), nullable=False),
+    sa.Column('remote_url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+    sa.Column('published_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sending_started_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('idempotency_key'),
+    sa.UniqueConstraint('post_id', 'channel_id', name='uq_delivery_channel')
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_channel_id'), ['channel_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_post_id'), ['post_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
+        batch_op.create_index('ix_delivery_status_due_at', ['status', 'due_at'], unique=False)
+
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -375,50 +439,11 @@ def upgrade() -> None:
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_postrevision_post_id'), ['post_id'], unique=False)
 
-    op.create_table('delivery',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('post_id', sa.Integer(), nullable=False),
-    sa.Column('channel_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('due_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('idempotency_key', sa.String(length=120), nullable=True),
-    sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
-    sa.Column('lease_expires_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('remote_refs', sa.JSON(), nullable=False),
-    sa.Column('remote_url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
-    sa.Column('published_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sending_started_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('idempotency_key'),
-    sa.UniqueConstraint('post_id', 'channel_id', name='uq_delivery_channel')
-    )
-    with op.batch_alter_table('delivery', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_delivery_channel_id'), ['channel_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_due_at'), ['due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_post_id'), ['post_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
-        batch_op.create_index('ix_delivery_status_due_at', ['status', 'due_at'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('delivery', schema=None) as batch_op:
-        batch_op.drop_index('ix_delivery_status_due_at')
-        batch_op.drop_index(batch_op.f('ix_delivery_status'))
-        batch_op.drop_index(batch_op.f('ix_delivery_post_id'))
-        batch_op.drop_index(batch_op.f('ix_delivery_lease_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_delivery_due_at'))
-        batch_op.drop_index(batch_op.f('ix_delivery_channel_id'))
-
-    op.drop_table('delivery')
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_postrevision_post_id'))
 
@@ -431,6 +456,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notification_user_id'))
 
     op.drop_table('notification')
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_status_due_at')
+        batch_op.drop_index(batch_op.f('ix_delivery_status'))
+        batch_op.drop_index(batch_op.f('ix_delivery_post_id'))
+        batch_op.drop_index(batch_op.f('ix_delivery_lease_expires_at'))
+        batch_op.drop_index(batch_op.f('ix_delivery_due_at'))
+        batch_op.drop_index(batch_op.f('ix_delivery_channel_id'))
+
+    op.drop_table('delivery')
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comment_post_id'))
 
@@ -473,6 +507,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_channel_character_id'))
 
     op.drop_table('channel')
+    with op.batch_alter_table('usersession', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_usersession_user_id'))
+
+    op.drop_table('usersession')
+    with op.batch_alter_table('passwordreset', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_passwordreset_user_id'))
+
+    op.drop_table('passwordreset')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_membership_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_membership_user_id'))
