@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 Severity = Literal["fail", "warn", "info"]
 Verdict = Literal["pass", "warn", "fail"]
+Confidence = Literal["low", "medium", "high"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,10 +18,14 @@ class Finding:
     start: int | None = None
     end: int | None = None
     suggestion: str | None = None
+    # Concrete texts that can replace text[start:end] with one click ("" deletes the span); best first, no repeats.
+    replacements: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the finding as plain JSON types."""
-        return asdict(self)
+        data = asdict(self)
+        data["replacements"] = list(self.replacements)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,9 @@ class CheckResult:
     similarity: float | None = None
     sounds_like: str | None = None
     details: dict[str, float] = field(default_factory=dict)
+    # How far the voice evidence can be trusted (canon size, draft length) and why, in words an editor reads.
+    confidence: Confidence = "high"
+    confidence_note: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -48,6 +56,8 @@ class CheckResult:
             "similarity": self.similarity,
             "sounds_like": self.sounds_like,
             "details": dict(self.details),
+            "confidence": self.confidence,
+            "confidence_note": self.confidence_note,
         }
 
 
