@@ -181,23 +181,51 @@ def _without_overlaps(matches: Sequence[TermMatch]) -> list[TermMatch]:
     return kept
 
 
+# A lexicon term may be a pattern: "(a|b)" is one of the choices, "[a|b]" one of them or nothing, so that
+# "[the|a] war in (Korea|Vietnam)" stands for eight phrases ("the war in Korea", "war in Vietnam", ...).
+_GROUP = regex.compile(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]")
+
+
+def expand_pattern(term: str) -> list[str]:
+    """Return the phrases a lexicon term stands for (the term itself when it has no groups)."""
+    pieces: list[tuple[str, ...]] = []
+    position = 0
+    for group in _GROUP.finditer(term):
+        pieces.append((term[position : group.start()],))
+        required, optional = group.group(1), group.group(2)
+        choices = (required if required is not None else optional).split("|")
+        pieces.append(tuple(choice.strip() for choice in choices) + (() if required is not None else ("",)))
+        position = group.end()
+    pieces.append((term[position:],))
+    phrases = (" ".join("".join(choice).split()) for choice in itertools.product(*pieces))
+    return list(dict.fromkeys(phrase for phrase in phrases if phrase))
+
+
 @dataclass(frozen=True, slots=True)
 class Anachronism:
-    """A lexicon row: a term and the first year it existed (or was current)."""
+    """A lexicon row: a term, the first year it existed (or was current), and period replacements for it."""
 
     term: str
     first_year: int
     category: str
     note: str
+    alternatives: tuple[str, ...] = ()
 
 
 class AnachronismLexicon:
-    """The anachronism terms with a matcher over all of them."""
+    """The anachronism terms with a matcher over every phrase they stand for."""
 
     def __init__(self, entries: Sequence[Anachronism]) -> None:
         """Index the entries."""
         self.entries = tuple(entries)
-        self._matcher = TermMatcher(entry.term for entry in self.entries)
+        owners: list[int] = []
+        phrases: list[str] = []
+        for index, entry in enumerate(self.entries):
+            for phrase in expand_pattern(entry.term):
+                owners.append(index)
+                phrases.append(phrase)
+        self._owners = tuple(owners)
+        self._matcher = TermMatcher(phrases)
 
     def __len__(self) -> int:
         """Return the number of terms."""
@@ -205,15 +233,12 @@ class AnachronismLexicon:
 
     def find(self, text: str, end_year: int) -> list[tuple[Anachronism, TermMatch]]:
         """Return the terms in the text that first appeared after `end_year`."""
-        return [
-            (self.entries[match.index], match)
-            for match in self._matcher.find(text)
-            if self.entries[match.index].first_year > end_year
-        ]
+        found = ((self.entries[self._owners[match.index]], match) for match in self._matcher.find(text))
+        return [(entry, match) for entry, match in found if entry.first_year > end_year]
 
     @classmethod
     def from_csv(cls, path: Path) -> "AnachronismLexicon":
-        """Read a CSV with columns term, first_year, category, note; skip malformed rows."""
+        """Read a CSV with columns term, first_year, category, alternatives ("a|b"), note; skip malformed rows."""
         entries: list[Anachronism] = []
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
@@ -221,9 +246,9 @@ class AnachronismLexicon:
                 year = (row.get("first_year") or "").strip()
                 if not term or not year.lstrip("-").isdigit():
                     continue
-                entries.append(
-                    Anachronism(term, int(year), (row.get("category") or "").strip(), (row.get("note") or "").strip())
-                )
+                alternatives = tuple(a.strip() for a in (row.get("alternatives") or "").split("|") if a.strip())
+                category, note = (row.get("category") or "").strip(), (row.get("note") or "").strip()
+                entries.append(Anachronism(term, int(year), category, note, alternatives))
         return cls(entries)
 
 
