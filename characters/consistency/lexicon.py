@@ -16,7 +16,8 @@ ANACHRONISMS_CSV = Path(__file__).with_name("data") / "anachronisms.csv"
 
 _TOKEN = regex.compile(r"\w+(?:'\w+)*")
 _TERM_SEPARATOR = regex.compile(r"[\s\-‐‑–—/]+")
-_HYPHEN_GAP = regex.compile(r"[-‐‑]")
+# A slash joins like a hyphen, so that "24/7" and "9/11" can be terms.
+_HYPHEN_GAP = regex.compile(r"[-‐‑/]")
 # Spaces, possibly with an ampersand or the quotes of "rock 'n' roll", separate the words of a term.
 _SPACE_GAP = regex.compile(r"[ \t\u00a0]+(?:'[ \t\u00a0]*)?|'[ \t\u00a0]+|[ \t\u00a0]*&[ \t\u00a0]*")
 _VOWELS = frozenset("aeiou")
