@@ -1,0 +1,159 @@
+"""The shipped anachronism lexicon: its shape, its period alternatives, phrase patterns and no false alarms in voice."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from characters.consistency.lexicon import (
+    ANACHRONISMS_CSV,
+    Anachronism,
+    AnachronismLexicon,
+    anachronism_lexicon,
+    expand_pattern,
+)
+
+DEV_SET = Path("/work/shared/eval/consistency-dev")
+UNSEEN_SET = Path(__file__).parent / "fixtures" / "consistency-unseen"
+CATEGORIES = {
+    "slang",
+    "technology",
+    "media",
+    "product",
+    "sports",
+    "fashion",
+    "food",
+    "politics",
+    "event",
+    "institution",
+    "science",
+    "transport",
+}
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    with ANACHRONISMS_CSV.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> AnachronismLexicon:
+    return anachronism_lexicon()
+
+
+def test_every_row_is_well_formed(rows: list[dict[str, str]], lexicon: AnachronismLexicon) -> None:
+    assert len(rows) >= 2000
+    assert len(lexicon) == len(rows), "the loader skipped a row"
+    for row in rows:
+        assert row["term"] == row["term"].strip().lower(), row
+        assert 1800 <= int(row["first_year"]) <= 2025, row
+        assert row["category"] in CATEGORIES, row
+        assert row["note"].strip(), row
+
+
+def test_terms_are_unique_as_phrases(lexicon: AnachronismLexicon) -> None:
+    owner: dict[str, str] = {}
+    for entry in lexicon.entries:
+        for phrase in expand_pattern(entry.term):
+            key = " ".join(phrase.replace("-", " ").split())
+            assert key not in owner, (entry.term, owner.get(key))
+            owner[key] = entry.term
+
+
+def test_every_entry_has_an_alternative_from_before_it(lexicon: AnachronismLexicon) -> None:
+    later: list[tuple[str, str, list[str]]] = []
+    for entry in lexicon.entries:
+        assert entry.alternatives, entry.term
+        for alternative in entry.alternatives:
+            # An alternative must not itself be an anachronism wherever the term is one.
+            newer = [found.term for found, _ in lexicon.find(alternative, entry.first_year - 1)]
+            if newer:
+                later.append((entry.term, alternative, newer))
+    assert later == []
+
+
+def test_alternatives_are_exposed_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.csv"
+    path.write_text(
+        "term,first_year,category,alternatives,note\ntelevision,1927,technology,the wireless| the radio |,Baird\n",
+        encoding="utf-8",
+    )
+    (entry,) = AnachronismLexicon.from_csv(path).entries
+    assert entry == Anachronism("television", 1927, "technology", "Baird", ("the wireless", "the radio"))
+
+
+def test_patterns_expand_required_and_optional_groups() -> None:
+    assert expand_pattern("[the|a] war in (korea|vietnam)") == [
+        "the war in korea",
+        "the war in vietnam",
+        "a war in korea",
+        "a war in vietnam",
+        "war in korea",
+        "war in vietnam",
+    ]
+    assert expand_pattern("email") == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("text", "end_year", "surface"),
+    [
+        ("Nobody has slept right since the airlift.", 1944, "airlift"),
+        ("He came home after the war in Korea.", 1949, "the war in Korea"),
+        ("My brother is in the Korean War.", 1949, "Korean War"),
+        ("The Cuban missile crisis kept us up.", 1961, "Cuban missile crisis"),
+        ("Everything changed after Pearl Harbor.", 1940, "after Pearl Harbor"),
+        ("We all went jogging before the broadcast.", 1960, "went jogging before"),
+        ("The network ran an instant replay of the catch.", 1955, "instant replay"),
+        ("She teaches an aerobics class on Tuesdays.", 1950, "aerobics class"),
+        ("Since 9/11 nobody flies for fun.", 1999, "Since 9/11"),
+    ],
+)
+def test_events_and_fads_match_as_phrases(lexicon: AnachronismLexicon, text: str, end_year: int, surface: str) -> None:
+    assert [match.surface for _, match in lexicon.find(text, end_year)] == [surface]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The cart went jogging down the lane to market.",
+        "On 9/11/1890 we sailed from Liverpool.",
+        "The wave broke over the bow and the sea was cool.",
+        "Her hearing aids and teaching aids were on the table.",
+        "The Greeks ran from Marathon; the vat of cider was cool.",
+    ],
+)
+def test_older_senses_are_not_anachronisms(lexicon: AnachronismLexicon, text: str) -> None:
+    assert lexicon.find(text, 1893) == []
+
+
+def in_voice_posts(directory: Path) -> list[tuple[str, int, str]]:
+    """Return (persona, era end year, text) for each canon and heldout post of a character with an era."""
+    eras: dict[str, int] = {}
+    posts: list[tuple[str, int, str]] = []
+    for path in sorted((directory / "personas").glob("*.json")):
+        greenroom = json.loads(path.read_text(encoding="utf-8"))["data"]["extensions"]["greenroom"]
+        end_year = (greenroom.get("era") or {}).get("end_year")
+        if end_year is not None:
+            eras[path.stem] = end_year
+            posts += [(path.stem, end_year, text) for text in greenroom.get("canon_posts", [])]
+    for line in (directory / "posts.jsonl").read_text(encoding="utf-8").splitlines():
+        post = json.loads(line)
+        if post["kind"] == "heldout" and post["persona"] in eras:
+            posts.append((post["persona"], eras[post["persona"]], post["text"]))
+    return posts
+
+
+@pytest.mark.parametrize("directory", [DEV_SET, UNSEEN_SET], ids=["dev", "unseen"])
+def test_in_voice_posts_raise_nothing(lexicon: AnachronismLexicon, directory: Path) -> None:
+    if not directory.exists():
+        pytest.skip(f"{directory} is not on this machine")
+    posts = in_voice_posts(directory)
+    assert len(posts) >= 55
+    alarms = [
+        (persona, entry.term, match.surface)
+        for persona, end_year, text in posts
+        for entry, match in lexicon.find(text, end_year)
+    ]
+    assert alarms == []
