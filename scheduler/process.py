@@ -25,7 +25,7 @@ from characters.core.models import utcnow
 from characters.posting.recurring import materialize_recurring
 from characters.publishing.secrets import secret_box
 from scheduler.publishers.registry import PublisherRegistry, default_registry
-from scheduler.worker import SecretsReader, Worker, WorkerConfig
+from scheduler.worker import SecretsReader, SecretsWriter, Worker, WorkerConfig
 
 log = logging.getLogger("greenroom.scheduler")
 
@@ -145,8 +145,12 @@ def stop_on_signal(scheduler: BaseScheduler, parent_pid: int | None = None) -> N
 
 
 def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None = None,
-         read_secrets: SecretsReader | None = None) -> None:
-    """Validate settings, check the database is reachable, then run until SIGTERM/SIGINT."""
+         read_secrets: SecretsReader | None = None, write_secrets: SecretsWriter | None = None) -> None:
+    """Validate settings, check the database is reachable, then run until SIGTERM/SIGINT.
+
+    Credentials and saved sessions are read with `read_secrets` and sessions saved with `write_secrets`; by default
+    both use CHANNEL_SECRETS_KEY. Without `write_secrets` sessions are kept in memory only.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
     # APScheduler logs every run of every job at INFO: several lines a second here.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -156,17 +160,20 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
         raise SystemExit(str(error)) from None
     args = parse_args(argv, settings)
     # Enough connections for the claim job, the writer thread and the upkeep jobs running at once (publisher
-    # threads never touch the database), and few enough that many processes fit PostgreSQL's max_connections.
+    # threads only save a channel's session now and then), and few enough that many processes fit PostgreSQL's
+    # max_connections.
     engine = make_engine(settings.database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     with engine.connect():
         pass
     if read_secrets is None:
         try:
-            read_secrets = secret_box(settings).decrypt
+            box = secret_box(settings)
         except ConfigError as error:
             raise SystemExit(str(error)) from None
+        read_secrets, write_secrets = box.decrypt, box.encrypt
     config = WorkerConfig(threads=args.threads, lease_seconds=args.lease_seconds, claim_batch=args.claim_batch)
-    worker = Worker(engine, registry or default_registry(settings), config=config, read_secrets=read_secrets)
+    worker = Worker(engine, registry or default_registry(settings), config=config, read_secrets=read_secrets,
+                    write_secrets=write_secrets)
     scheduler = build_scheduler()
     install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine))
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -23,10 +24,12 @@ from characters.core.models import utcnow
 from characters.publishing.delivery import (
     ClaimedDelivery,
     Failure,
+    LookupLater,
     Missed,
     OutgoingDelivery,
     Published,
     Released,
+    Resend,
     Settlement,
     Unconfirmed,
     claim_due_deliveries,
@@ -37,12 +40,16 @@ from characters.publishing.delivery import (
     reap_expired_leases,
     record_connection_check,
     release_unsent,
+    save_channel_session,
     settle,
     sweep_missed,
     take_connection_checks,
     write_batch,
 )
 from scheduler.publishers.base import (
+    CannotTell,
+    Found,
+    Lookup,
     OutcomeUnknown,
     PartContent,
     Publisher,
@@ -50,6 +57,7 @@ from scheduler.publishers.base import (
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    SessionSlot,
 )
 from scheduler.publishers.registry import PublisherRegistry
 
@@ -57,6 +65,7 @@ log = logging.getLogger("greenroom.scheduler")
 
 Clock = Callable[[], datetime]
 SecretsReader = Callable[[str], dict[str, Any]]
+SecretsWriter = Callable[[dict[str, Any]], str]
 Item = TypeVar("Item")
 Key = TypeVar("Key", bound=Hashable)
 
@@ -66,6 +75,12 @@ PARENT_WAIT = timedelta(seconds=15)
 NO_PUBLISHER_WAIT = timedelta(seconds=60)
 # The claim job never sleeps less than this, so it never asks APScheduler to run it while it is still running.
 MIN_WAKE_GAP = timedelta(milliseconds=20)
+# A maybe-sent delivery whose network could not be asked is asked again after a pause of half the time since it was
+# sent, within these bounds, and held as unconfirmed for a person once asking has failed for LOOKUP_GIVE_UP.
+LOOKUP_RETRY_MIN = timedelta(seconds=5)
+LOOKUP_RETRY_MAX = timedelta(minutes=5)
+LOOKUP_GIVE_UP = timedelta(hours=1)
+REAPER_WHY = "the scheduler stopped between sending it and recording the answer."
 
 
 def new_worker_id() -> str:
@@ -180,18 +195,32 @@ def _published(delivery_id: int, outcome: PublishOutcome) -> Published:
     return Published(delivery_id, refs=[_ref_dict(ref) for ref in outcome.refs], url=outcome.url)
 
 
+def _lookup_failed(delivery_id: int, error: str, why: str, sent_at: datetime, now: datetime) -> Settlement:
+    """Ask again later, with a pause that grows with the time since sending; hold for a person after LOOKUP_GIVE_UP."""
+    waited = now - sent_at
+    if waited >= LOOKUP_GIVE_UP:
+        minutes = int(waited.total_seconds() // 60)
+        return Unconfirmed(delivery_id, f"It may have been sent: {why} Asking the network whether it arrived failed "
+                                        f"for {minutes} minutes, so Greenroom stopped trying (last error: {error}).")
+    pause = min(max(waited / 2, LOOKUP_RETRY_MIN), LOOKUP_RETRY_MAX)
+    return LookupLater(delivery_id, f"Could not ask the network whether it arrived ({error}); asking again at "
+                                    f"{now + pause:%H:%M:%S} UTC.", not_before=now + pause)
+
+
 class Worker:
     """One scheduler process's publishing machinery; APScheduler jobs call its *_cycle methods."""
 
     def __init__(self, engine: Engine, registry: PublisherRegistry, *, config: WorkerConfig | None = None,
                  worker_id: str | None = None, clock: Clock = utcnow,
-                 read_secrets: SecretsReader = unreadable_secrets) -> None:
+                 read_secrets: SecretsReader = unreadable_secrets, write_secrets: SecretsWriter | None = None) -> None:
         self.engine = engine
         self.registry = registry
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
         self.read_secrets = read_secrets
+        # Encrypts network sessions for the channel row; without it sessions live in this process's memory only.
+        self.write_secrets = write_secrets
         self._pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="publish")
         self._inflight: dict[int, datetime] = {}  # claimed delivery id -> when it was claimed
         self._running = 0  # publisher threads inside _deliver
@@ -340,6 +369,7 @@ class Worker:
         if not isinstance(ready, tuple):
             return ready
         publisher, request = ready
+        sent_at = self.clock()  # no later than the marker, so no later than anything this attempt sends
         if not self._writes.submit(_Marker(delivery_id)).result():
             return None  # the lease was lost or the post changed since the claim; nothing was sent
         try:
@@ -347,7 +377,9 @@ class Worker:
         except PublishError as error:
             return Failure(delivery_id, error.message, retryable=error.retryable, retry_after=error.retry_after)
         except OutcomeUnknown as error:
-            return self.look_up(delivery, publisher, request, f"the network did not answer clearly ({error}).")
+            why = f"the network did not answer clearly ({error})."
+            answer = self._ask(publisher, request, delivery, sent_at)
+            return self._conclude(delivery, answer, why, sent_at, in_process=True)
         except Exception as error:
             # An answer the publisher could not make sense of: failed with the reason, never sent again.
             log.warning("delivery %d: %s publisher raised %r", delivery_id, publisher.kind, error)
@@ -370,6 +402,14 @@ class Worker:
             return Missed(delivery_id, missed_reason(delivery, now))
         if delivery.waiting_for_parent:
             return Released(delivery_id, "waiting for the post it answers", not_before=now + PARENT_WAIT)
+        return self._request(delivery, now)
+
+    def _request(self, delivery: OutgoingDelivery, now: datetime) -> tuple[Publisher, PublishRequest] | Settlement:
+        """Return the publisher and request for a delivery's channel, or why there is none."""
+        delivery_id = delivery.claimed.id
+        channel = delivery.channel
+        if channel is None:
+            return Failure(delivery_id, "The channel this post was scheduled for was removed.")
         publisher = self.registry.get(channel.kind)
         if publisher is None:
             log.error("no publisher for %s channels in this scheduler; delivery %d left for later", channel.kind,
@@ -386,20 +426,62 @@ class Worker:
                                image_alt=part.image_alt) for part in delivery.parts],
             settings=dict(channel.settings), secrets=credentials, character_name=delivery.character_name,
             reply_to=RemoteRef(id=str(reply_to.get("id")), url=reply_to.get("url"),
-                               extra=dict(reply_to.get("extra") or {})) if reply_to else None)
+                               extra=dict(reply_to.get("extra") or {})) if reply_to else None,
+            session=self.session_slot(channel.id, channel.session_token))
 
-    def look_up(
-        self, delivery: OutgoingDelivery, publisher: Publisher, request: PublishRequest, why: str
-    ) -> Settlement:
-        """Ask the network whether a maybe-sent delivery is there: published if found, else unconfirmed."""
+    def session_slot(self, channel_id: int, token: str | None) -> SessionSlot:
+        """Return the channel's saved network session (if readable) and how to save a new one."""
+        saved = None
+        if token:
+            try:
+                saved = self.read_secrets(token)
+            except Exception as error:  # a changed key: the publisher logs in again and saves a readable one
+                log.warning("channel %d: the saved session cannot be read (%s)", channel_id, error)
+        return SessionSlot(channel_id=channel_id, saved=saved, save=partial(self._save_session, channel_id))
+
+    def _save_session(self, channel_id: int, session: dict[str, Any]) -> None:
+        """Store a channel's new session, encrypted, in its own short transaction; a failure only costs a login."""
+        if self.write_secrets is None:
+            return
         try:
-            found = publisher.find_published(request)
+            save_channel_session(self.engine, channel_id, self.write_secrets(session), self.clock())
+        except Exception:
+            log.exception("channel %d: could not save its session; a restarted scheduler will log in again",
+                          channel_id)
+
+    # --- looking up what may have been sent ---------------------------------------------------------------------
+
+    def _ask(self, publisher: Publisher, request: PublishRequest, delivery: OutgoingDelivery,
+             sent_at: datetime) -> Lookup | str:
+        """Ask the network about a maybe-sent delivery; return its answer, or why it could not be asked."""
+        claimed = delivery.claimed
+        # The earliest an earlier attempt may have reached the network: this attempt's marker on a first attempt;
+        # after any retry or resend, the due time (nothing is ever sent before it).
+        since = sent_at if claimed.next_attempt_at is None else min(claimed.due_at, sent_at)
+        try:
+            return publisher.look_up(request, since=since, now=self.clock())
+        except PublishError as error:
+            return error.message
         except Exception as error:
-            log.warning("delivery %d: lookup failed: %r", delivery.claimed.id, error)
-            found = None
-        if found is not None:
-            return _published(delivery.claimed.id, found)
-        return Unconfirmed(delivery.claimed.id, f"It may have been sent: {why}")
+            log.warning("delivery %d: %s look-up raised %r", claimed.id, publisher.kind, error)
+            return f"the network answered something unexpected ({type(error).__name__}: {error})"
+
+    def _conclude(self, delivery: OutgoingDelivery, answer: Lookup | str, why: str, sent_at: datetime, *,
+                  in_process: bool) -> Settlement:
+        """Settle a maybe-sent delivery by what its look-up found; a failed look-up is never taken as absence."""
+        delivery_id = delivery.claimed.id
+        now = self.clock()
+        if isinstance(answer, str):
+            return _lookup_failed(delivery_id, answer, why, sent_at, now)
+        if isinstance(answer, Found):
+            return _published(delivery_id, answer.outcome)
+        if isinstance(answer, CannotTell):
+            return Unconfirmed(delivery_id, f"It may have been sent: {why} {answer.reason}")
+        if delivery.too_late(now):  # safe to send again, but too late to do it without an editor
+            return Unconfirmed(delivery_id, f"It may have been sent: {why} {missed_reason(delivery, now)}")
+        if in_process:  # the network was struggling: back off like any retry
+            return Failure(delivery_id, f"Not confirmed: {why} {answer.reason}", retryable=True)
+        return Resend(delivery_id, f"Sent again: {why} {answer.reason}")
 
     # --- recovery and upkeep ----------------------------------------------------------------------------------
 
@@ -423,18 +505,29 @@ class Worker:
         if result.requeued:
             log.info("reaper: %d unsent deliveries back to pending", len(result.requeued))
         settlements: list[Settlement] = []
-        deliveries = load_deliveries(self.engine, result.to_check)
-        why = "the scheduler stopped between sending it and recording the answer."
-        for delivery in deliveries:
-            ready = self.prepare(delivery, now)
-            if isinstance(ready, tuple):
-                settlements.append(self.look_up(delivery, *ready, why))
-            else:
-                settlements.append(Unconfirmed(delivery.claimed.id, f"It may have been sent: {why}"))
+        unreachable: dict[int, str] = {}  # channel id -> why its network could not be asked in this cycle
+        for delivery in load_deliveries(self.engine, result.to_check):
+            settlements.append(self._recover(delivery, now, unreachable))
         applied = settle(self.engine, self.worker_id, settlements, self.clock())
         if applied:
             log.info("reaper: resolved %d maybe-sent deliveries", len(applied))
         return len(result.requeued) + len(applied)
+
+    def _recover(self, delivery: OutgoingDelivery, now: datetime, unreachable: dict[int, str]) -> Settlement:
+        """Settle one maybe-sent delivery whose worker vanished, by asking its network."""
+        claimed = delivery.claimed
+        sent_at = claimed.sending_started_at or now
+        ready = self._request(delivery, now)
+        if not isinstance(ready, tuple):
+            reason = ready.message if isinstance(ready, Failure) else "no publisher for its channel."
+            return Unconfirmed(claimed.id, f"It may have been sent: {REAPER_WHY} It cannot be looked up: {reason}")
+        channel_id = delivery.channel.id if delivery.channel is not None else 0
+        if channel_id in unreachable:  # one failed look-up per channel and cycle: a network that is down is slow
+            return _lookup_failed(claimed.id, unreachable[channel_id], REAPER_WHY, sent_at, now)
+        answer = self._ask(*ready, delivery, sent_at)
+        if isinstance(answer, str):
+            unreachable[channel_id] = answer
+        return self._conclude(delivery, answer, REAPER_WHY, sent_at, in_process=False)
 
     def sweep_cycle(self) -> int:
         """Hold deliveries found past their grace period as missed; return how many."""
@@ -452,7 +545,8 @@ class Worker:
                 if publisher is None:
                     raise PublishError(f"This scheduler cannot publish to {check.kind} channels.", retryable=False)
                 credentials = self.read_secrets(check.secret_token) if check.secret_token else {}
-                ok, message = True, publisher.check_connection(check.settings, credentials)
+                session = self.session_slot(check.channel_id, check.session_token)
+                ok, message = True, publisher.check_connection(check.settings, credentials, session)
             except PublishError as error:
                 ok, message = False, error.message
             except Exception as error:

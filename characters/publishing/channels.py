@@ -26,7 +26,7 @@ from characters.core.models import (
     utcnow,
 )
 from characters.publishing.addresses import AddressRefused, check_host
-from characters.publishing.secrets import SecretBox
+from characters.publishing.secrets import SecretBox, SecretsUnreadable
 
 DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
 # A handle is a domain name (atproto spec): labels of letters, digits and hyphens, at least two of them.
@@ -262,11 +262,19 @@ def check_pending(channel: Channel) -> bool:
 
 
 def rotate_secrets(session: Session, box: SecretBox) -> int:
-    """Re-encrypt every stored channel secret with the primary key; return how many were rewritten."""
+    """Re-encrypt every stored channel secret with the primary key; return how many were rewritten.
+
+    A saved network session is re-encrypted too; one no key opens any more is dropped (the scheduler logs in again).
+    """
     count = 0
     for channel in session.exec(select(Channel).where(col(Channel.secret_token).is_not(None))).all():
         assert channel.secret_token is not None  # noqa: S101 - filtered by the query
         channel.secret_token = box.rotate(channel.secret_token)
+        if channel.session_token is not None:
+            try:
+                channel.session_token = box.rotate(channel.session_token)
+            except SecretsUnreadable:
+                channel.session_token, channel.session_saved_at = None, None
         session.add(channel)
         count += 1
     session.flush()

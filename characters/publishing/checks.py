@@ -21,6 +21,7 @@ class ChannelCheck:
     kind: str
     settings: dict[str, Any]
     secret_token: str | None
+    session_token: str | None = None
 
 
 def take_connection_checks(engine: Engine, limit: int = 20) -> list[ChannelCheck]:
@@ -40,9 +41,10 @@ def take_connection_checks(engine: Engine, limit: int = 20) -> list[ChannelCheck
         rows = connection.execute(
             update(Channel).where(col(Channel.id).in_(ids), col(Channel.check_requested_at).is_not(None))
             .values(check_requested_at=None)
-            .returning(col(Channel.id), col(Channel.kind), col(Channel.settings), col(Channel.secret_token))).all()
+            .returning(col(Channel.id), col(Channel.kind), col(Channel.settings), col(Channel.secret_token),
+                       col(Channel.session_token))).all()
     return [ChannelCheck(channel_id=row.id, kind=row.kind, settings=dict(row.settings or {}),
-                         secret_token=row.secret_token) for row in rows]
+                         secret_token=row.secret_token, session_token=row.session_token) for row in rows]
 
 
 def record_connection_check(engine: Engine, channel_id: int, ok: bool, message: str, now: datetime) -> None:

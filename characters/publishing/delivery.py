@@ -26,13 +26,16 @@ from characters.publishing.loading import ChannelData, OutgoingDelivery, PartDat
 from characters.publishing.post_status import post_status_for
 from characters.publishing.recovery import ReapResult, missed_reason, reap_expired_leases, sweep_missed
 from characters.publishing.resolving import requeue_missed, resolve_unconfirmed
+from characters.publishing.sessions import save_channel_session
 from characters.publishing.settling import (
     MAX_ATTEMPTS,
     BatchResult,
     Failure,
+    LookupLater,
     Missed,
     Published,
     Released,
+    Resend,
     Settlement,
     Unconfirmed,
     complete_delivery,
@@ -46,10 +49,10 @@ from characters.publishing.settling import (
 )
 
 __all__ = [
-    "MAX_ATTEMPTS", "BatchResult", "ChannelCheck", "ChannelData", "ClaimedDelivery", "Failure", "Missed",
-    "OutgoingDelivery", "PartData", "Published", "ReapResult", "Released", "Settlement", "Unconfirmed",
+    "MAX_ATTEMPTS", "BatchResult", "ChannelCheck", "ChannelData", "ClaimedDelivery", "Failure", "LookupLater", "Missed",
+    "OutgoingDelivery", "PartData", "Published", "ReapResult", "Released", "Resend", "Settlement", "Unconfirmed",
     "claim_due_deliveries", "complete_delivery", "fail_delivery", "heartbeat", "load_deliveries", "mark_unconfirmed",
     "missed_reason", "next_due_time", "post_status_for", "reap_expired_leases", "record_connection_check",
-    "release_unsent", "requeue_missed", "resolve_unconfirmed", "retry_delay", "settle", "start_sending",
-    "sweep_missed", "take_connection_checks", "write_batch",
+    "release_unsent", "requeue_missed", "resolve_unconfirmed", "retry_delay", "save_channel_session", "settle",
+    "start_sending", "sweep_missed", "take_connection_checks", "write_batch",
 ]

@@ -35,6 +35,7 @@ class ChannelData:
     settings: dict[str, Any]
     secret_token: str | None
     disabled: bool
+    session_token: str | None = None  # the saved network session, encrypted like the secrets
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ _LOAD_PARTS = Statement(lambda postgresql: (
     .where(in_ids(col(PostPart.post_id), postgresql)).order_by(col(PostPart.post_id), col(PostPart.position))))
 _LOAD_CHANNELS = Statement(lambda postgresql: (
     select(col(Channel.id), col(Channel.kind), col(Channel.label), col(Channel.settings), col(Channel.secret_token),
-           col(Channel.disabled_at))
+           col(Channel.disabled_at), col(Channel.session_token))
     .where(in_ids(col(Channel.id), postgresql))))
 _LOAD_PARENTS = Statement(lambda postgresql: (
     select(col(Delivery.post_id), col(Delivery.status), col(Delivery.remote_refs), col(Channel.kind))
@@ -95,7 +96,8 @@ def load_deliveries(engine: Engine, claimed: Sequence[ClaimedDelivery]) -> list[
             parts[row.post_id].append(PartData(text=row.text, image=row.image, image_mime=row.image_mime,
                                                image_alt=row.image_alt))
         channels = {row.id: ChannelData(id=row.id, kind=row.kind, label=row.label, settings=dict(row.settings or {}),
-                                        secret_token=row.secret_token, disabled=row.disabled_at is not None)
+                                        secret_token=row.secret_token, disabled=row.disabled_at is not None,
+                                        session_token=row.session_token)
                     for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})}
         parents = _parent_deliveries(connection, {row.reply_to_post_id for row in posts.values()} - {None})
     deliveries = []

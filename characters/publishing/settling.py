@@ -73,7 +73,31 @@ class Released:
     unschedule: bool = False
 
 
-Settlement = Published | Failure | Unconfirmed | Missed | Released
+@dataclass(frozen=True)
+class Resend:
+    """Maybe sent, but the network proved a resend safe (absent, or deduplicated): back to pending, same key.
+
+    Only ever the outcome of a look-up; it clears the sending marker, which nothing else may do once set.
+    """
+
+    delivery_id: int
+    reason: str
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LookupLater:
+    """Maybe sent, and the network could not be asked: stays publishing, looked up again after `not_before`.
+
+    The lease is handed back with that expiry, so any reaper takes it up then; never taken as absence.
+    """
+
+    delivery_id: int
+    reason: str
+    not_before: datetime
+
+
+Settlement = Published | Failure | Unconfirmed | Missed | Released | Resend | LookupLater
 
 
 @dataclass(frozen=True)
@@ -239,6 +263,10 @@ _SETTLE_STATEMENTS = {
     "unconfirmed": _delivery_update(status=DeliveryStatus.UNCONFIRMED.value, last_error=bindparam("b_error")),
     "missed": _delivery_update(status=DeliveryStatus.MISSED.value, last_error=bindparam("b_error")),
     "released": _delivery_update(status=PENDING, next_attempt_at=bindparam("b_next"), sending_started_at=None),
+    # Still publishing with its marker; the lease runs out at b_until, when a reaper looks it up again.
+    "lookup_later": (update(Delivery)
+                     .where(col(Delivery.id) == bindparam("b_id"), col(Delivery.status) == PUBLISHING)
+                     .values(lease_owner=None, lease_expires_at=bindparam("b_until"), last_error=bindparam("b_error"))),
     "unscheduled": _delivery_update(status=PENDING, due_at=None, sending_started_at=None),
 }
 
@@ -264,11 +292,24 @@ def _change_for(settlement: Settlement, row: Any, now: datetime,
     if isinstance(settlement, Missed):
         return "missed", {"b_error": settlement.reason[:MAX_ERROR_CHARS]}, (
             f"Post #{row.post_id} ({row.character_name}) was not published to {label}: {settlement.reason}")
+    if isinstance(settlement, LookupLater | Resend):
+        return _after_lookup(settlement, row, now, label)
     if row.sending_started_at is not None:  # a release of something maybe sent would be a blind resend
         return None, {}, None
     if settlement.unschedule:
         return "unscheduled", {}, None
     return "released", {"b_next": settlement.not_before}, None
+
+
+def _after_lookup(settlement: "LookupLater | Resend", row: Any, now: datetime,
+                  label: str) -> tuple[str, dict[str, Any], str | None]:
+    """Return the change for a maybe-sent delivery after a look-up: ask again later, or send it again."""
+    if isinstance(settlement, LookupLater):
+        return "lookup_later", {"b_until": settlement.not_before, "b_error": settlement.reason[:MAX_ERROR_CHARS]}, None
+    if row.attempts >= MAX_ATTEMPTS:  # interrupted every time: stop, although nothing is on the network
+        message = f"Gave up after {row.attempts} interrupted attempts, none of which reached the network."
+        return "failed", {"b_error": message}, f"Post #{row.post_id} could not be published to {label}: {message}"
+    return "retry", {"b_next": settlement.not_before or now, "b_error": settlement.reason[:MAX_ERROR_CHARS]}, None
 
 
 _INSERT_NOTIFICATION = insert(Notification)

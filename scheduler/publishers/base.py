@@ -1,7 +1,9 @@
 """The small interface every publisher implements, the errors it may raise, and what all of them share."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
@@ -32,6 +34,19 @@ class RemoteRef:
 
 
 @dataclass(frozen=True)
+class SessionSlot:
+    """Where a channel keeps its network session between processes: the one saved last, and how to save a new one.
+
+    `saved` is what the publisher gave `save` last time (decrypted); `save` writes it encrypted in its own short
+    transaction and never raises.
+    """
+
+    channel_id: int
+    saved: dict[str, Any] | None
+    save: Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
 class PublishRequest:
     """Everything a publisher needs for one delivery; built by the scheduler from the database."""
 
@@ -41,6 +56,7 @@ class PublishRequest:
     secrets: dict[str, Any]
     reply_to: RemoteRef | None = None
     character_name: str = ""
+    session: SessionSlot | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,32 @@ class OutcomeUnknown(Exception):
     """The request may have reached the network (e.g. a timeout after sending): never blindly resend."""
 
 
+@dataclass(frozen=True)
+class Found:
+    """Every part of the delivery is on the network."""
+
+    outcome: PublishOutcome
+
+
+@dataclass(frozen=True)
+class SafeToResend:
+    """The network proves that sending again cannot make a second post (absent, or deduplicated); `reason` says how."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class CannotTell:
+    """The network cannot say whether an earlier attempt arrived, nor dedupe a resend: a person must decide."""
+
+    reason: str
+
+
+# What a look-up of a maybe-sent delivery concludes. A look-up that could not ask raises PublishError instead:
+# that is never taken as absence.
+Lookup = Found | SafeToResend | CannotTell
+
+
 class Publisher(Protocol):
     """Publishes deliveries for one kind of channel."""
 
@@ -78,11 +120,15 @@ class Publisher(Protocol):
         """Publish all parts (a thread as replies) or raise PublishError / OutcomeUnknown."""
         ...
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
-        """Look for an earlier attempt of this delivery on the network; None when it cannot tell."""
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
+        """Say whether an attempt that may have reached the network (no earlier than `since`) is there.
+
+        Raises PublishError when the network could not be asked (down, 5xx, rate limited): never guess absence.
+        """
         ...
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
+                         session: SessionSlot | None = None) -> str:
         """Return a short description of the connected account, or raise PublishError."""
         ...
 

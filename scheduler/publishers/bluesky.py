@@ -2,18 +2,28 @@
 
 Every part is written with a record key derived from the delivery's idempotency key, so a retry after an unknown
 outcome finds (or collides with) the earlier record instead of posting twice.
+
+One session per channel and process, shared by every thread and call (publishing, look-ups, connection checks):
+the reference PDS allows 30 logins per account in 5 minutes. The session is saved (encrypted, through the request's
+SessionSlot) whenever it is created or refreshed, so a restarted scheduler imports it instead of logging in. An
+expired or refused access token is refreshed; only a refused refresh logs in again with the app password.
 """
 
 import hashlib
 import io
+import logging
+import threading
 import time
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 import httpx
 from atproto import Client, client_utils, models
 from atproto_client import exceptions as atproto_errors
+from atproto_client.client.session import Session, SessionEvent
 from atproto_client.request import Request
 from PIL import Image, UnidentifiedImageError
 
@@ -22,6 +32,8 @@ from characters.core.models import ChannelKind
 from characters.core.platforms import BLUESKY
 from characters.publishing.addresses import Resolver, resolve_host
 from scheduler.publishers.base import (
+    Found,
+    Lookup,
     OutcomeUnknown,
     PartContent,
     PinnedTransport,
@@ -29,9 +41,14 @@ from scheduler.publishers.base import (
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    SafeToResend,
+    SessionSlot,
     check_length,
     retry_after_seconds,
 )
+
+log = logging.getLogger("greenroom.scheduler")
+Result = TypeVar("Result")
 
 POST_COLLECTION = "app.bsky.feed.post"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -74,6 +91,31 @@ def _default_client(service_url: str, timeout: float, transport: httpx.BaseTrans
     return Client(base_url=service_url, request=Request(timeout=timeout, transport=transport, trust_env=False))
 
 
+@dataclass(frozen=True)
+class _Account:
+    """Where and as whom a channel logs in; `fingerprint` tells whether a saved session belongs to it."""
+
+    service_url: str
+    handle: str
+    password: str
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"{self.service_url}\n{self.handle}\n{self.password}".encode()).hexdigest()
+
+
+class _ChannelSession:
+    """One channel's client and session in this process; `lock` makes threads share one login or refresh."""
+
+    def __init__(self, account: _Account) -> None:
+        self.account = account
+        self.lock = threading.Lock()
+        self.client: Client | None = None
+        self.did = ""
+        self.handle = ""
+        self.generation = 0  # bumped on every renewal, so threads refused with the old session renew it only once
+
+
 class BlueskyPublisher:
     """Publishes to the account named by the channel's service URL and handle, with an app password."""
 
@@ -86,62 +128,137 @@ class BlueskyPublisher:
         self.allow_private_addresses = (get_settings().outbound_allow_private_addresses
                                         if allow_private_addresses is None else allow_private_addresses)
         self._resolve = resolver
+        self._sessions: dict[Hashable, _ChannelSession] = {}
+        self._sessions_lock = threading.Lock()
 
     def publish(self, request: PublishRequest) -> PublishOutcome:
         """Publish every part, each replying to the one before; parts already on the network are reused."""
         for position, part in enumerate(request.parts):
             check_part(part, position)
-        client, did, handle = self._login(request.settings, request.secrets)
+        session = self._session(request.settings, request.secrets, request.session)
         parent = request.reply_to
         root = _root_of(parent)
         refs: list[RemoteRef] = []
         for position, part in enumerate(request.parts):
             rkey = record_key(request.idempotency_key, position)
-            ref = self._existing(client, did, rkey, root) or self._create(client, did, rkey, part, parent, root)
+            ref = self._existing(session, rkey, root) or self._create(session, rkey, part, parent, root)
             refs.append(ref)
             parent = ref
             root = root or (ref.id, ref.extra["cid"])
         return PublishOutcome(refs=refs)
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
-        """Return the delivery's records if every part is on the network, else None (publish resumes a partial one)."""
-        client, did, _handle = self._login(request.settings, request.secrets)
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
+        """Return the records if every part is there; if one is missing a resend is safe (it resumes from there)."""
+        session = self._session(request.settings, request.secrets, request.session)
         root = _root_of(request.reply_to)
         refs: list[RemoteRef] = []
         for position in range(len(request.parts)):
-            ref = self._existing(client, did, record_key(request.idempotency_key, position), root)
+            rkey = record_key(request.idempotency_key, position)
+            ref = self._existing(session, rkey, root)
             if ref is None:
-                return None
+                which = f"part {position + 1} of {len(request.parts)}" if len(request.parts) > 1 else "the post"
+                return SafeToResend(f"Bluesky has no record of {which} at its key {rkey}; a resend writes the same "
+                                    "keys, so it cannot post twice.")
             refs.append(ref)
             root = root or (ref.id, ref.extra["cid"])
-        return PublishOutcome(refs=refs)
+        return Found(PublishOutcome(refs=refs))
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
-        """Log in and name the account."""
-        _client, did, handle = self._login(settings, secrets)
-        return f"Logged in as @{handle} ({did})"
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
+                         session: SessionSlot | None = None) -> str:
+        """Check the channel's session (logging in only if it has none that works) and name the account."""
+        channel = self._session(settings, secrets, session)
+        self._call(channel, "check the Bluesky session", lambda client: client.com.atproto.server.get_session())
+        return f"Logged in as @{channel.handle} ({channel.did})"
 
-    def _login(self, settings: dict[str, Any], secrets: dict[str, Any]) -> tuple[Client, str, str]:
-        service_url = str(settings.get("service_url") or "https://bsky.social")
-        handle = str(settings.get("handle") or "")
-        password = str(secrets.get("app_password") or "")
-        if not handle or not password:
+    # --- the session ------------------------------------------------------------------------------------------
+
+    def _session(self, settings: dict[str, Any], secrets: dict[str, Any], slot: SessionSlot | None
+                 ) -> _ChannelSession:
+        """Return the channel's session in this process, importing the saved one or logging in on first use."""
+        account = _Account(service_url=str(settings.get("service_url") or "https://bsky.social"),
+                           handle=str(settings.get("handle") or ""), password=str(secrets.get("app_password") or ""))
+        if not account.handle or not account.password:
             raise PublishError("The Bluesky channel has no handle or app password; add it again.", retryable=False)
+        key: Hashable = slot.channel_id if slot is not None else account.fingerprint
+        with self._sessions_lock:
+            channel = self._sessions.get(key)
+            if channel is None or channel.account != account:  # new credentials: the old session is not theirs
+                channel = self._sessions[key] = _ChannelSession(account)
+        with channel.lock:
+            if channel.client is None:
+                self._start(channel, slot)
+        return channel
+
+    def _start(self, channel: _ChannelSession, slot: SessionSlot | None) -> None:
+        """Give the channel a client: with the saved session when it belongs to this account, else a login."""
+        account = channel.account
         transport = PinnedTransport(allow_private=self.allow_private_addresses, resolver=self._resolve)
-        client = self._client_factory(service_url, self.timeout, transport)
+        client = self._client_factory(account.service_url, self.timeout, transport)
+
+        def changed(event: SessionEvent, session: Session) -> None:
+            channel.did, channel.handle = session.did, session.handle
+            if slot is not None and event in (SessionEvent.CREATE, SessionEvent.REFRESH):
+                slot.save({"account": account.fingerprint, "session": session.export()})
+
+        client.on_session_change(changed)
+        saved = slot.saved if slot is not None else None
+        if saved and saved.get("account") == account.fingerprint and saved.get("session"):
+            try:
+                client.login(session_string=str(saved["session"]), fetch_bsky_profile=False)  # no network call
+            except (ValueError, atproto_errors.AtProtocolError):
+                self._log_in(client, account)  # unreadable: as if none was saved
+        else:
+            self._log_in(client, account)
+        channel.client = client
+
+    @staticmethod
+    def _log_in(client: Client, account: _Account) -> None:
         try:
             # There may be no AppView behind the PDS (self-hosted): the profile is not needed.
-            client.login(handle, password, fetch_bsky_profile=False)
-            session = client.com.atproto.server.get_session()
+            client.login(account.handle, account.password, fetch_bsky_profile=False)
         except atproto_errors.AtProtocolError as error:
             raise _publish_error(error, action="log in to Bluesky") from None
-        return client, str(session.did), str(session.handle)
+        log.info("logged in to Bluesky as @%s", account.handle)
 
-    def _existing(self, client: Client, did: str, rkey: str, root: tuple[str, str] | None) -> RemoteRef | None:
-        """Return the record at `rkey`, or None if there is none."""
+    def _call(self, channel: _ChannelSession, action: str, call: Callable[[Client], Result]) -> Result:
+        """Run one call with the channel's session; if the session is refused, renew it once and call again.
+
+        Errors other than a refused session are raised as the SDK's own, for the caller to read.
+        """
+        generation = channel.generation
+        client = channel.client
+        assert client is not None  # noqa: S101 - _session started it
         try:
-            record = client.com.atproto.repo.get_record(
-                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST_COLLECTION, rkey=rkey))
+            return call(client)
+        except atproto_errors.AtProtocolError as error:
+            if not _session_refused(error):
+                raise
+        with channel.lock:
+            if channel.generation == generation:  # nobody renewed it meanwhile
+                self._renew(channel, action)
+                channel.generation += 1
+        return call(client)
+
+    def _renew(self, channel: _ChannelSession, action: str) -> None:
+        """Refresh a refused session; log in again only when the refresh is refused too."""
+        client = channel.client
+        assert client is not None  # noqa: S101 - only called for a started session
+        try:
+            client._refresh_and_set_session()  # noqa: SLF001 - the SDK's own refresh; it has no public name
+            return
+        except atproto_errors.AtProtocolError as error:
+            if not _session_refused(error):
+                raise _publish_error(error, action=action) from None
+        self._log_in(client, channel.account)
+
+    # --- records ----------------------------------------------------------------------------------------------
+
+    def _existing(self, channel: _ChannelSession, rkey: str, root: tuple[str, str] | None) -> RemoteRef | None:
+        """Return the record at `rkey`, or None if there is none; a failed look-up raises PublishError."""
+        params = models.ComAtprotoRepoGetRecord.Params(repo=channel.did, collection=POST_COLLECTION, rkey=rkey)
+        try:
+            record = self._call(channel, "look up an earlier attempt",
+                                lambda client: client.com.atproto.repo.get_record(params))
         except atproto_errors.BadRequestError as error:
             if _error_name(error) == "RecordNotFound":
                 return None
@@ -150,47 +267,51 @@ class BlueskyPublisher:
             raise _publish_error(error, action="look up an earlier attempt") from None
         if not record.cid:
             return None
-        return _remote_ref(did, record.uri, record.cid, root)
+        return _remote_ref(channel.did, record.uri, record.cid, root)
 
-    def _create(self, client: Client, did: str, rkey: str, part: PartContent, parent: RemoteRef | None,
+    def _create(self, channel: _ChannelSession, rkey: str, part: PartContent, parent: RemoteRef | None,
                 root: tuple[str, str] | None) -> RemoteRef:
+        client = channel.client
+        assert client is not None  # noqa: S101 - _session started it
         record = models.AppBskyFeedPost.Record(
             text=part.text, facets=_facets(client, part.text) or None, created_at=client.get_current_time_iso(),
-            reply=_reply_ref(parent, root), embed=self._image_embed(client, part))
-        data = models.ComAtprotoRepoCreateRecord.Data(repo=did, collection=POST_COLLECTION, rkey=rkey, record=record)
+            reply=_reply_ref(parent, root), embed=self._image_embed(channel, part))
+        data = models.ComAtprotoRepoCreateRecord.Data(repo=channel.did, collection=POST_COLLECTION, rkey=rkey,
+                                                      record=record)
         try:
-            created = client.com.atproto.repo.create_record(data)
+            created = self._call(channel, "publish to Bluesky",
+                                 lambda client: client.com.atproto.repo.create_record(data))
         except atproto_errors.AtProtocolError as error:
             if _may_have_arrived(error):
                 # A record already at this key is an earlier attempt of this very part (the key is derived from it).
-                earlier = self._existing_or_none(client, did, rkey, root)
+                earlier = self._existing_or_none(channel, rkey, root)
                 if earlier is not None:
                     return earlier
             if _sent_without_answer(error):
                 raise OutcomeUnknown(f"Bluesky did not answer after the post was sent ({rkey}).") from None
             raise _publish_error(error, action="publish to Bluesky") from None
-        return _remote_ref(did, created.uri, created.cid, root)
+        return _remote_ref(channel.did, created.uri, created.cid, root)
 
-    def _existing_or_none(self, client: Client, did: str, rkey: str, root: tuple[str, str] | None
+    def _existing_or_none(self, channel: _ChannelSession, rkey: str, root: tuple[str, str] | None
                           ) -> RemoteRef | None:
         try:
-            return self._existing(client, did, rkey, root)
+            return self._existing(channel, rkey, root)
         except PublishError:
             return None
 
-    @staticmethod
-    def _image_embed(client: Client, part: PartContent) -> Any:
-        if part.image is None:
+    def _image_embed(self, channel: _ChannelSession, part: PartContent) -> Any:
+        image_bytes = part.image
+        if image_bytes is None:
             return None
         try:
             with warnings.catch_warnings():
                 # The SDK hands httpx raw bytes as `data=`, which httpx deprecates; the upload itself is right.
                 warnings.filterwarnings("ignore", message="Use 'content=", category=DeprecationWarning)
-                blob = client.upload_blob(part.image).blob
+                blob = self._call(channel, "upload the image", lambda client: client.upload_blob(image_bytes)).blob
         except atproto_errors.AtProtocolError as error:
             raise _publish_error(error, action="upload the image") from None
         image = models.AppBskyEmbedImages.Image(alt=part.image_alt or "", image=blob,
-                                                aspect_ratio=_aspect_ratio(part.image))
+                                                aspect_ratio=_aspect_ratio(image_bytes))
         return models.AppBskyEmbedImages.Main(images=[image])
 
 
@@ -253,6 +374,13 @@ def _status(error: atproto_errors.AtProtocolError) -> int | None:
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+def _session_refused(error: atproto_errors.AtProtocolError) -> bool:
+    """Return whether the server refused the session itself (expired, revoked, unknown), not the request."""
+    if isinstance(error, atproto_errors.LoginRequiredError | atproto_errors.UnauthorizedError):
+        return True
+    return _error_name(error) in ("ExpiredToken", "InvalidToken", "AuthenticationRequired")
 
 
 def _may_have_arrived(error: atproto_errors.AtProtocolError) -> bool:

@@ -4,6 +4,7 @@ import html
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import partial
 from html.parser import HTMLParser
 from typing import Any
@@ -27,19 +28,29 @@ from characters.core.config import get_settings
 from characters.core.models import ChannelKind
 from characters.publishing.addresses import Resolver, resolve_host
 from scheduler.publishers.base import (
+    CannotTell,
+    Found,
+    Lookup,
     OutcomeUnknown,
     PartContent,
     PublishError,
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    SafeToResend,
+    SessionSlot,
     checked_addresses,
     retry_after_seconds,
 )
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
-# How far back find_published looks on the account for an earlier attempt.
+# How far back a look-up searches the account for an earlier attempt.
 RECENT_STATUSES = 40
+# Mastodon keeps a status's Idempotency-Key for an hour ("stored for up to 1 hour", POST /api/v1/statuses): a resend
+# within it returns the first status instead of posting again.
+IDEMPOTENCY_WINDOW = timedelta(hours=1)
+# Resends stop this long before the window closes: server clocks differ, and a resend may wait for a retry.
+IDEMPOTENCY_MARGIN = timedelta(minutes=15)
 USER_AGENT = "Greenroom/1 (+https://github.com/greenroom)"
 _REMOTE_MENTION = re.compile(r"(?<![\w@])@([\w.]+)@[\w.-]+\w")
 
@@ -110,8 +121,30 @@ class MastodonPublisher:
             parent_id = ref.id
         return PublishOutcome(refs=refs)
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
-        """Look for the parts among the account's recent statuses (same text, same reply chain); None if absent."""
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
+        """Find the parts among the account's latest statuses; else resend while the Idempotency-Key still holds.
+
+        Within the key's window a resend is safe even when the account cannot be read right now.
+        """
+        resend_until = since + IDEMPOTENCY_WINDOW - IDEMPOTENCY_MARGIN
+        safe = SafeToResend(f"Mastodon answers a resend with the same Idempotency-Key with the first status until "
+                            f"{resend_until + IDEMPOTENCY_MARGIN:%H:%M} UTC, so it cannot post twice.")
+        try:
+            found = self._find(request)
+        except PublishError:
+            if now < resend_until:
+                return safe
+            raise
+        if found is not None:
+            return Found(found)
+        if now < resend_until:
+            return safe
+        return CannotTell(f"it is not among the account's {RECENT_STATUSES} latest statuses, and it may have been "
+                          f"sent at {since:%Y-%m-%d %H:%M} UTC, longer ago than Mastodon keeps an Idempotency-Key "
+                          "(an hour).")
+
+    def _find(self, request: PublishRequest) -> PublishOutcome | None:
+        """Return the parts found among the account's latest statuses (same text, same reply chain), else None."""
         connection, base = self._connect(request.settings, request.secrets)
         me = self._call(connection, "read the account", action=connection.api.account_verify_credentials)
         recent = self._call(connection, "read recent statuses",
@@ -129,7 +162,8 @@ class MastodonPublisher:
             parent_id = ref.id
         return PublishOutcome(refs=refs)
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
+                         session: SessionSlot | None = None) -> str:
         """Verify the token and name the account."""
         connection, base = self._connect(settings, secrets)
         account = self._call(connection, "verify the access token",

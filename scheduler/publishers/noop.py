@@ -1,9 +1,10 @@
 """A publisher that sends nothing and always succeeds: for benchmarks and dry runs, never for real channels."""
 
+from datetime import datetime
 from typing import Any
 
 from characters.core.models import ChannelKind
-from scheduler.publishers.base import PublishOutcome, PublishRequest, RemoteRef
+from scheduler.publishers.base import Found, Lookup, PublishOutcome, PublishRequest, RemoteRef, SessionSlot
 
 
 class NoopPublisher:
@@ -17,10 +18,11 @@ class NoopPublisher:
         return PublishOutcome(refs=[RemoteRef(id=f"{request.idempotency_key}/{index}")
                                     for index in range(len(request.parts))])
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
         """Return what `publish` would have returned: everything "sent" is "there"."""
-        return self.publish(request)
+        return Found(self.publish(request))
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
+                         session: SessionSlot | None = None) -> str:
         """Report the no-op account."""
         return "no-op publisher (nothing is sent anywhere)"

@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -15,12 +16,15 @@ from characters.core.config import get_settings
 from characters.core.models import ChannelKind
 from characters.publishing.addresses import Resolver, resolve_host
 from scheduler.publishers.base import (
+    CannotTell,
+    Lookup,
     OutcomeUnknown,
     PinnedTransport,
     PublishError,
     PublishOutcome,
     PublishRequest,
     RemoteRef,
+    SessionSlot,
     retry_after_seconds,
 )
 
@@ -67,11 +71,13 @@ class WebhookPublisher:
         response = self._send(request.settings, request.secrets, payload, request.idempotency_key)
         return PublishOutcome(refs=[RemoteRef(id=request.idempotency_key, extra={"status": response.status_code})])
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
-        """Return None: a webhook cannot be asked what it received (receivers dedupe on Idempotency-Key)."""
-        return None
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
+        """Cannot tell: a receiver cannot be asked what it got, and its deduplication is its own code, not a proof."""
+        return CannotTell("a webhook receiver cannot be asked what it received, and Greenroom cannot know whether "
+                          "it ignores a repeated Idempotency-Key.")
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
+                         session: SessionSlot | None = None) -> str:
         """Send a signed ping and describe the answer."""
         response = self._send(settings, secrets, {"type": "ping"}, f"ping-{int(self._clock())}")
         return f"{urlsplit(str(settings.get('url', ''))).hostname} answered the ping with HTTP {response.status_code}"

@@ -11,11 +11,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from characters.core.models import ChannelKind
-from scheduler.publishers.base import PublishError, PublishOutcome, PublishRequest, RemoteRef
+from scheduler.publishers.base import (
+    CannotTell,
+    Found,
+    Lookup,
+    PublishError,
+    PublishOutcome,
+    PublishRequest,
+    RemoteRef,
+    SafeToResend,
+    SessionSlot,
+)
 
 
 class Receiver:
@@ -108,16 +119,22 @@ class HttpPublisher:
             raise PublishError(f"receiver unreachable: {error}", retryable=True) from error
         return PublishOutcome(refs=[RemoteRef(id=answer["id"], url=answer["url"])])
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
+        """Found, or proven absent: the receiver records every key it got (unless lookups are switched off)."""
         if not self.lookups:
-            return None
+            return CannotTell("this test network cannot be searched.")
         query = urllib.parse.urlencode({"key": request.idempotency_key})
         try:
             with urllib.request.urlopen(f"{self.base_url}/lookup?{query}", timeout=10) as response:  # noqa: S310
                 answer = json.loads(response.read())
-        except urllib.error.HTTPError:
-            return None
-        return PublishOutcome(refs=[RemoteRef(id=answer["id"], url=answer["url"])])
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return SafeToResend("the receiver never got it.")
+            raise PublishError(f"receiver answered {error.code}", retryable=True) from error
+        except urllib.error.URLError as error:
+            raise PublishError(f"receiver unreachable: {error}", retryable=True) from error
+        return Found(PublishOutcome(refs=[RemoteRef(id=answer["id"], url=answer["url"])]))
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any]) -> str:
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
+                         session: SessionSlot | None = None) -> str:
         return f"test receiver at {self.base_url}"

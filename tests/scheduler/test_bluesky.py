@@ -1,8 +1,14 @@
 """The Bluesky publisher against a real PDS from npm (@atproto/pds with an in-memory PLC), checked with list_records."""
 
+import base64
 import io
 import itertools
+import json
 import re
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,7 +17,15 @@ from atproto_client.request import Request
 from PIL import Image
 
 from characters.core.platforms import grapheme_count
-from scheduler.publishers.base import OutcomeUnknown, PartContent, PublishError, PublishRequest
+from scheduler.publishers.base import (
+    Found,
+    OutcomeUnknown,
+    PartContent,
+    PublishError,
+    PublishRequest,
+    SafeToResend,
+    SessionSlot,
+)
 from scheduler.publishers.bluesky import BlueskyPublisher, record_key
 from tests.services.pds import running_pds
 
@@ -150,14 +164,23 @@ def test_publishing_the_same_delivery_twice_writes_each_part_once(pds, account):
     assert set(_records(pds, account)) == {record_key("delivery-1", 0), record_key("delivery-1", 1)}
 
 
-def test_find_published_sees_complete_deliveries_only_and_publish_resumes_a_partial_one(pds, account):
+def _look_up(publisher, request):
+    now = datetime.now(UTC)
+    return publisher.look_up(request, since=now, now=now)
+
+
+def test_a_look_up_finds_complete_deliveries_and_a_resend_resumes_a_partial_one(pds, account):
     publisher = BlueskyPublisher()
     request = _request(pds, account, "part one", "part two", key="partial")
-    assert publisher.find_published(request) is None
+    nothing = _look_up(publisher, request)
+    assert isinstance(nothing, SafeToResend)
+    assert "part 1 of 2" in nothing.reason
     publisher.publish(_request(pds, account, "part one", key="partial"))  # as if it stopped after part one
-    assert publisher.find_published(request) is None
+    partial = _look_up(publisher, request)
+    assert isinstance(partial, SafeToResend)
+    assert "part 2 of 2" in partial.reason
     outcome = publisher.publish(request)
-    assert publisher.find_published(request) == outcome
+    assert _look_up(publisher, request) == Found(outcome)
     assert len(_records(pds, account)) == 2
 
 
@@ -186,15 +209,15 @@ def test_a_lost_answer_is_recovered_by_finding_the_record_under_its_derived_key(
     outcome = BlueskyPublisher(client_factory=_client_factory(deliver=True)).publish(
         _request(pds, account, "The answer got lost"))
     assert len(_records(pds, account)) == 1
-    assert BlueskyPublisher().find_published(_request(pds, account, "The answer got lost")) == outcome
+    assert _look_up(BlueskyPublisher(), _request(pds, account, "The answer got lost")) == Found(outcome)
 
 
 def test_a_timeout_with_nothing_on_the_network_is_an_unknown_outcome(pds, account):
     request = _request(pds, account, "Did it go?")
     with pytest.raises(OutcomeUnknown):
         BlueskyPublisher(client_factory=_client_factory(deliver=False)).publish(request)
-    assert BlueskyPublisher().find_published(request) is None
-    BlueskyPublisher().publish(request)  # the retry the scheduler may then decide on
+    assert isinstance(_look_up(BlueskyPublisher(), request), SafeToResend)
+    BlueskyPublisher().publish(request)  # the resend the scheduler then makes
     assert len(_records(pds, account)) == 1
 
 
@@ -222,3 +245,132 @@ def test_check_connection_logs_in_and_names_the_account(pds, account):
     message = BlueskyPublisher().check_connection({"service_url": pds.url, "handle": account.handle},
                                                   {"app_password": account.app_password})
     assert message == f"Logged in as @{account.handle} ({account.did})"
+
+
+# --- one session per channel ----------------------------------------------------------------------------------
+
+
+class _Counting(httpx.BaseTransport):
+    """Counts the XRPC methods called, then hands each request to the policy's transport."""
+
+    def __init__(self, inner: httpx.BaseTransport, calls: Counter) -> None:
+        self.inner = inner
+        self.calls = calls
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.calls[request.url.path.rsplit("/", 1)[-1]] += 1
+        return self.inner.handle_request(request)
+
+
+def _counting_publisher(calls: Counter) -> BlueskyPublisher:
+    return BlueskyPublisher(client_factory=lambda url, timeout, transport: Client(
+        base_url=url, request=Request(timeout=timeout, transport=_Counting(transport, calls), trust_env=False)))
+
+
+class _Store:
+    """A channel's saved session, as the scheduler keeps it in the channel row."""
+
+    def __init__(self) -> None:
+        self.saved: dict | None = None
+        self.saves = 0
+
+    def slot(self) -> SessionSlot:
+        return SessionSlot(channel_id=7, saved=self.saved, save=self._save)
+
+    def _save(self, session: dict) -> None:
+        self.saved = session
+        self.saves += 1
+
+
+def _with_slot(request: PublishRequest, store: _Store) -> PublishRequest:
+    return PublishRequest(idempotency_key=request.idempotency_key, parts=request.parts, settings=request.settings,
+                          secrets=request.secrets, session=store.slot())
+
+
+def _reforged(session_string: str, *, exp: int) -> str:
+    """Return the session with its access token's expiry changed (the signature no longer matches)."""
+    handle, did, access, refresh, endpoint = session_string.split(":::")
+    header, payload, _signature = access.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = exp
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return ":::".join([handle, did, f"{header}.{forged}.bm90LXNpZ25lZA", refresh, endpoint])
+
+
+def test_many_deliveries_look_ups_and_checks_on_one_channel_log_in_once(pds, account):
+    calls: Counter = Counter()
+    store = _Store()
+    publisher = _counting_publisher(calls)
+    requests = [_with_slot(_request(pds, account, f"Post {n}", key=f"many-{n}"), store) for n in range(8)]
+    threads = [threading.Thread(target=publisher.publish, args=(request,)) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(_look_up(publisher, request), Found) for request in requests)
+    publisher.check_connection(requests[0].settings, requests[0].secrets, store.slot())
+
+    assert calls["com.atproto.server.createSession"] == 1
+    assert calls["com.atproto.repo.createRecord"] == 8
+    assert len(_records(pds, account)) == 8
+    assert store.saves == 1
+    assert store.saved is not None
+    assert store.saved["session"].split(":::")[1] == account.did
+
+
+def test_a_restarted_process_reuses_the_saved_session(pds, account):
+    store = _Store()
+    _counting_publisher(Counter()).publish(_with_slot(_request(pds, account, "Before the restart", key="r-1"), store))
+    calls: Counter = Counter()
+    restarted = _counting_publisher(calls)  # a new process: nothing in memory, the session from the channel row
+    restarted.publish(_with_slot(_request(pds, account, "After the restart", key="r-2"), store))
+    message = restarted.check_connection({"service_url": pds.url, "handle": account.handle},
+                                         {"app_password": account.app_password}, store.slot())
+    assert message == f"Logged in as @{account.handle} ({account.did})"
+    assert calls["com.atproto.server.createSession"] == 0
+    assert store.saves == 1
+
+
+def test_a_session_saved_for_other_credentials_is_not_used(pds, account):
+    store = _Store()
+    _counting_publisher(Counter()).publish(_with_slot(_request(pds, account, "Mine", key="o-1"), store))
+    other = pds.create_account(f"other{next(_names)}")
+    calls: Counter = Counter()
+    _counting_publisher(calls).publish(_with_slot(_request(pds, other, "Theirs", key="o-2"), store))
+    assert calls["com.atproto.server.createSession"] == 1
+    assert len(_records(pds, other)) == 1
+
+
+def test_an_expired_access_token_is_refreshed_without_logging_in(pds, account):
+    store = _Store()
+    _counting_publisher(Counter()).publish(_with_slot(_request(pds, account, "First", key="e-1"), store))
+    assert store.saved is not None
+    store.saved = {**store.saved, "session": _reforged(store.saved["session"], exp=int(time.time()) - 60)}
+    calls: Counter = Counter()
+    _counting_publisher(calls).publish(_with_slot(_request(pds, account, "Second", key="e-2"), store))
+    assert calls["com.atproto.server.refreshSession"] == 1
+    assert calls["com.atproto.server.createSession"] == 0
+    assert store.saves == 2  # the refreshed session is saved for the next process
+    assert len(_records(pds, account)) == 2
+
+
+def test_a_session_the_server_refuses_is_refreshed_then_logged_in_again(pds, account):
+    store = _Store()
+    _counting_publisher(Counter()).publish(_with_slot(_request(pds, account, "First", key="x-1"), store))
+    assert store.saved is not None
+    # Looks valid to the client for an hour, but the server refuses the signature: refresh, then call again.
+    store.saved = {**store.saved, "session": _reforged(store.saved["session"], exp=int(time.time()) + 3600)}
+    calls: Counter = Counter()
+    _counting_publisher(calls).publish(_with_slot(_request(pds, account, "Second", key="x-2"), store))
+    assert (calls["com.atproto.server.refreshSession"], calls["com.atproto.server.createSession"]) == (1, 0)
+
+    # A refresh token the server refuses too (revoked): only then log in again with the app password.
+    handle, did, access, _refresh, endpoint = _reforged(store.saved["session"], exp=int(time.time()) + 3600).split(
+        ":::")
+    store.saved = {**store.saved, "session": ":::".join([handle, did, access, access, endpoint])}
+    calls.clear()
+    _counting_publisher(calls).publish(_with_slot(_request(pds, account, "Third", key="x-3"), store))
+    assert (calls["com.atproto.server.refreshSession"], calls["com.atproto.server.createSession"]) == (1, 1)
+    assert len(_records(pds, account)) == 3

@@ -1,5 +1,7 @@
+from datetime import UTC, datetime
+
 from characters.core.models import ChannelKind
-from scheduler.publishers.base import PartContent, PublishRequest
+from scheduler.publishers.base import Found, PartContent, PublishRequest
 from scheduler.publishers.feed import FeedPublisher
 
 
@@ -15,4 +17,5 @@ def test_feed_publish_is_immediate_and_keyed():
 
 def test_an_interrupted_feed_delivery_counts_as_published():
     # Nothing leaves the database, so the reaper may settle it instead of asking a person.
-    assert FeedPublisher().find_published(_request()) == FeedPublisher().publish(_request())
+    now = datetime.now(UTC)
+    assert FeedPublisher().look_up(_request(), since=now, now=now) == Found(FeedPublisher().publish(_request()))

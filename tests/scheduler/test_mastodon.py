@@ -2,12 +2,21 @@
 
 import io
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
 
-from scheduler.publishers.base import OutcomeUnknown, PartContent, PublishError, PublishRequest
-from scheduler.publishers.mastodon import MastodonPublisher
+from scheduler.publishers.base import (
+    CannotTell,
+    Found,
+    OutcomeUnknown,
+    PartContent,
+    PublishError,
+    PublishRequest,
+    SafeToResend,
+)
+from scheduler.publishers.mastodon import IDEMPOTENCY_WINDOW, MastodonPublisher
 from tests.services.mastodon import SEEDED_TOKEN, running_mastodon
 
 # The test servers listen on 127.0.0.1, which the outbound-address policy refuses by default.
@@ -85,15 +94,42 @@ def test_the_same_idempotency_key_twice_gives_one_status(server):
     assert len(_own_statuses(server)) == 2
 
 
-def test_find_published_finds_an_earlier_attempt(server):
+NOW = datetime.now(UTC)
+
+
+def _look_up(publisher, request, sent_ago: timedelta = timedelta(minutes=1)):
+    return publisher.look_up(request, since=NOW - sent_ago, now=NOW)
+
+
+def test_a_look_up_finds_an_earlier_attempt(server):
     publisher = MastodonPublisher()
-    request = _request(server, "Did this go out? <yes> & more", "second part", key="maybe")
-    assert publisher.find_published(request) is None
+    request = _request(server, "Part one of two", "Part two of two")
     outcome = publisher.publish(request)
-    found = publisher.find_published(request)
-    assert found is not None
-    assert [ref.id for ref in found.refs] == [ref.id for ref in outcome.refs]
-    assert publisher.find_published(_request(server, "Something never posted", key="other")) is None
+    found = _look_up(publisher, request)
+    assert isinstance(found, Found)
+    assert [ref.id for ref in found.outcome.refs] == [ref.id for ref in outcome.refs]
+
+
+def test_a_resend_is_safe_only_while_the_idempotency_key_holds(server):
+    publisher = MastodonPublisher()
+    never_posted = _request(server, "Something never posted", key="other")
+    assert isinstance(_look_up(publisher, never_posted), SafeToResend)
+    late = _look_up(publisher, never_posted, sent_ago=IDEMPOTENCY_WINDOW - timedelta(minutes=10))
+    assert isinstance(late, CannotTell)
+    assert "Idempotency-Key" in late.reason
+
+
+def test_a_look_up_that_cannot_ask_resends_inside_the_window_and_fails_outside_it():
+    from tests.services.ports import free_port
+
+    down = PublishRequest(idempotency_key="k", parts=[PartContent("hi")],
+                          settings={"api_base_url": f"http://127.0.0.1:{free_port()}"},
+                          secrets={"access_token": SEEDED_TOKEN})
+    publisher = MastodonPublisher(timeout=2)
+    assert isinstance(_look_up(publisher, down), SafeToResend)  # the key makes the resend safe without asking
+    with pytest.raises(PublishError) as caught:  # never taken as absence
+        _look_up(publisher, down, sent_ago=timedelta(hours=2))
+    assert caught.value.retryable
 
 
 def test_a_bad_token_is_a_permanent_error(server):
@@ -156,7 +192,7 @@ def test_a_timeout_after_sending_is_an_unknown_outcome_and_a_resend_never_duplic
     time.sleep(1.5)  # whatever the server does with the first request, it has done it now
     publisher = MastodonPublisher()
     outcome = publisher.publish(request)  # resent with the same Idempotency-Key
-    assert publisher.find_published(request) == outcome
+    assert _look_up(publisher, request) == Found(outcome)
     assert len(_own_statuses(server)) == 1
 
 

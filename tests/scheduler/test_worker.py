@@ -10,10 +10,29 @@ from sqlmodel import col
 
 from characters.core.models import Channel, ChannelKind, Character, DeliveryStatus, Notification, PostStatus
 from characters.publishing.delivery import claim_due_deliveries, start_sending
-from scheduler.publishers.base import OutcomeUnknown, PublishError, PublishOutcome, PublishRequest, RemoteRef
+from characters.publishing.secrets import SecretBox, generate_key
+from scheduler.publishers.base import (
+    CannotTell,
+    Found,
+    Lookup,
+    OutcomeUnknown,
+    PublishError,
+    PublishOutcome,
+    PublishRequest,
+    RemoteRef,
+    SafeToResend,
+)
 from scheduler.publishers.noop import NoopPublisher
 from scheduler.publishers.registry import PublisherRegistry, registry_for_all_kinds
-from scheduler.worker import MIN_WAKE_GAP, NO_PUBLISHER_WAIT, PARENT_WAIT, GroupCommit, Worker, WorkerConfig
+from scheduler.worker import (
+    LOOKUP_GIVE_UP,
+    MIN_WAKE_GAP,
+    NO_PUBLISHER_WAIT,
+    PARENT_WAIT,
+    GroupCommit,
+    Worker,
+    WorkerConfig,
+)
 from tests.scheduler.seed import add_posts, deliveries, make_world, post_row, set_delivery
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -38,16 +57,20 @@ def succeed(request: PublishRequest, call: int) -> PublishOutcome:
                                 for n in range(len(request.parts))])
 
 
-class FakePublisher:
-    """Records every request; `behave` decides each answer; `found` answers lookups."""
+NOT_FOUND = CannotTell("this network cannot be searched.")
 
-    def __init__(self, behave: Behaviour = succeed, found: PublishOutcome | None = None,
+
+class FakePublisher:
+    """Records every request; `behave` decides each answer; `answer` answers look-ups (raised if an exception)."""
+
+    def __init__(self, behave: Behaviour = succeed, answer: Lookup | Exception = NOT_FOUND,
                  kind: ChannelKind = ChannelKind.FEED) -> None:
         self.kind = kind
         self.behave = behave
-        self.found = found
+        self.answer = answer
         self.requests: list[PublishRequest] = []
         self.lookups: list[str] = []
+        self.sinces: list[datetime] = []
         self.lock = threading.Lock()
 
     def publish(self, request: PublishRequest) -> PublishOutcome:
@@ -56,11 +79,14 @@ class FakePublisher:
             call = len(self.requests)
         return self.behave(request, call)
 
-    def find_published(self, request: PublishRequest) -> PublishOutcome | None:
+    def look_up(self, request: PublishRequest, *, since: datetime, now: datetime) -> Lookup:
         self.lookups.append(request.idempotency_key)
-        return self.found
+        self.sinces.append(since)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
 
-    def check_connection(self, settings, secrets):
+    def check_connection(self, settings, secrets, session=None):
         return f"connected as {settings.get('handle', '?')}"
 
 
@@ -223,13 +249,13 @@ def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, mak
     def timeout(request, call):
         raise OutcomeUnknown("read timed out after the request was sent")
 
-    publisher = FakePublisher(timeout, found=PublishOutcome([RemoteRef("remote-1", "https://net.test/remote-1")]))
+    publisher = FakePublisher(timeout, answer=Found(PublishOutcome([RemoteRef("remote-1", "https://net.test/remote-1")])))
     run(make_worker(publisher))
     assert statuses(engine) == [DeliveryStatus.PUBLISHED, DeliveryStatus.PUBLISHED]
     assert len(publisher.requests) == 2
     assert len(publisher.lookups) == 2
 
-    publisher.found = None
+    publisher.answer = NOT_FOUND
     third = due(engine, world)[0]
     run(make_worker(publisher))
     row = deliveries(engine, [third])[0]
@@ -326,7 +352,7 @@ def crashed_while_sending(engine, count=1, sent=True):
 def test_the_reaper_finds_maybe_sent_deliveries_and_never_resends(engine, world, make_worker, clock):
     due(engine, world)
     crashed_while_sending(engine)
-    publisher = FakePublisher(found=PublishOutcome([RemoteRef("found-1", "https://net.test/found-1")]))
+    publisher = FakePublisher(answer=Found(PublishOutcome([RemoteRef("found-1", "https://net.test/found-1")])))
     worker = make_worker(publisher)
     clock.advance(seconds=61)
 
@@ -338,18 +364,133 @@ def test_the_reaper_finds_maybe_sent_deliveries_and_never_resends(engine, world,
     assert len(publisher.lookups) == 1
 
 
-def test_the_reaper_holds_what_it_cannot_find_as_unconfirmed(engine, world, make_worker, clock):
+def test_the_reaper_holds_what_the_network_cannot_tell_as_unconfirmed(engine, world, make_worker, clock):
     due(engine, world)
     crashed_while_sending(engine)
-    publisher = FakePublisher(found=None)
+    publisher = FakePublisher(answer=NOT_FOUND)
     worker = make_worker(publisher)
     clock.advance(seconds=61)
     worker.reap_cycle()
     run(worker)
     row = deliveries(engine)[0]
     assert row.status == DeliveryStatus.UNCONFIRMED
-    assert "may have been sent" in row.last_error
+    assert row.last_error == ("It may have been sent: the scheduler stopped between sending it and recording the "
+                              "answer. this network cannot be searched.")
     assert publisher.requests == []
+
+
+def test_the_reaper_resends_what_the_network_proves_absent_with_the_same_key(engine, world, make_worker, clock):
+    post_id = due(engine, world)[0]
+    [claimed] = crashed_while_sending(engine)
+    publisher = FakePublisher(answer=SafeToResend("no record at its key."))
+    worker = make_worker(publisher)
+    clock.advance(seconds=61)
+
+    assert worker.reap_cycle() == 1
+    [row] = deliveries(engine)
+    assert (row.status, row.sending_started_at, row.next_attempt_at) == (DeliveryStatus.PENDING, None, clock.now)
+    assert row.last_error == ("Sent again: the scheduler stopped between sending it and recording the answer. "
+                              "no record at its key.")
+    assert publisher.sinces == [START]  # a first attempt: it cannot have arrived before its marker
+
+    run(worker)
+    [row] = deliveries(engine)
+    assert (row.status, row.attempts) == (DeliveryStatus.PUBLISHED, 2)
+    assert [request.idempotency_key for request in publisher.requests] == [claimed.idempotency_key]
+    assert post_row(engine, post_id).status == PostStatus.PUBLISHED
+    assert messages(engine) == []  # nobody had to be told
+
+
+def test_a_resend_found_too_late_is_held_for_a_person(engine, world, make_worker, clock):
+    due(engine, world)
+    crashed_while_sending(engine)
+    publisher = FakePublisher(answer=SafeToResend("no record at its key."))
+    worker = make_worker(publisher)
+    clock.advance(minutes=20)  # past the 15-minute grace period
+    worker.reap_cycle()
+    [row] = deliveries(engine)
+    assert row.status == DeliveryStatus.UNCONFIRMED
+    assert "grace period" in row.last_error
+    assert publisher.requests == []
+
+
+def test_a_failed_look_up_is_asked_again_later_and_never_taken_as_absence(engine, world, make_worker, clock):
+    due(engine, world, count=3)
+    crashed_while_sending(engine, count=3)
+    publisher = FakePublisher(answer=PublishError("Could not look up an earlier attempt: HTTP 503", retryable=True))
+    worker = make_worker(publisher)
+    clock.advance(seconds=61)
+
+    worker.reap_cycle()
+    rows = deliveries(engine)
+    assert len(publisher.lookups) == 1  # the network is down: one try per channel and cycle, not one per delivery
+    assert {row.status for row in rows} == {DeliveryStatus.PUBLISHING}
+    assert all(row.sending_started_at == START and row.lease_owner is None for row in rows)
+    assert {row.lease_expires_at for row in rows} == {clock.now + timedelta(seconds=30.5)}  # half of 61 s
+    assert "HTTP 503" in rows[0].last_error
+    assert run(worker) == 0  # not claimable meanwhile
+    assert worker.reap_cycle() == 0  # not yet
+
+    publisher.answer = Found(PublishOutcome([RemoteRef("found-1", "https://net.test/found-1")]))
+    clock.advance(seconds=31)
+    worker.reap_cycle()
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 3
+    assert publisher.requests == []
+
+
+def test_look_ups_that_keep_failing_are_held_after_a_bounded_time(engine, world, make_worker, clock):
+    due(engine, world)
+    crashed_while_sending(engine)
+    publisher = FakePublisher(answer=PublishError("Could not look up an earlier attempt: connection refused",
+                                                  retryable=True))
+    worker = make_worker(publisher)
+    clock.advance(seconds=61)
+    while deliveries(engine)[0].status == DeliveryStatus.PUBLISHING:
+        assert clock.now - START <= LOOKUP_GIVE_UP + timedelta(minutes=5)
+        worker.reap_cycle()
+        clock.now = max(clock.now, deliveries(engine)[0].lease_expires_at or clock.now) + timedelta(seconds=1)
+    [row] = deliveries(engine)
+    assert row.status == DeliveryStatus.UNCONFIRMED
+    assert "failed for 6" in row.last_error
+    assert "connection refused" in row.last_error
+    assert 8 <= len(publisher.lookups) <= 20  # backed off, not hammered
+    assert publisher.requests == []
+
+
+def test_an_unclear_outcome_proven_absent_is_retried_with_backoff(engine, world, make_worker, clock):
+    due(engine, world)
+
+    def timeout_once(request, call):
+        if call == 1:
+            raise OutcomeUnknown("read timed out after the request was sent")
+        return succeed(request, call)
+
+    publisher = FakePublisher(timeout_once, answer=SafeToResend("no record at its key."))
+    worker = make_worker(publisher)
+    run(worker)
+    [row] = deliveries(engine)
+    assert (row.status, row.sending_started_at) == (DeliveryStatus.PENDING, None)
+    assert START + timedelta(seconds=15) <= row.next_attempt_at <= START + timedelta(seconds=30)
+    assert "read timed out" in row.last_error
+    assert "no record at its key" in row.last_error
+
+    clock.now = row.next_attempt_at
+    run(worker)
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED]
+    assert publisher.requests[0].idempotency_key == publisher.requests[1].idempotency_key
+
+
+def test_after_a_retry_the_look_up_window_starts_at_the_due_time(engine, world, make_worker, clock):
+    due(engine, world)
+    [claimed] = crashed_while_sending(engine)
+    set_delivery(engine, claimed.id, next_attempt_at=START + timedelta(minutes=3),
+                 sending_started_at=START + timedelta(minutes=3))
+    publisher = FakePublisher(answer=NOT_FOUND)
+    worker = make_worker(publisher)
+    clock.advance(minutes=4, seconds=1)
+    worker.reap_cycle()
+    # An earlier attempt may have arrived any time after the due time, so windows (Mastodon's hour) start there.
+    assert publisher.sinces == [START - timedelta(seconds=1)]
 
 
 def test_the_reaper_requeues_what_was_never_sent(engine, world, make_worker, clock):
@@ -420,7 +561,7 @@ def test_connection_checks_record_what_the_network_says(engine, world, make_work
     change_channel(engine, feed, check_requested_at=START, settings={"handle": "walt.test"})
     change_channel(engine, webhook, check_requested_at=START)
 
-    def refuse(settings, secrets):
+    def refuse(settings, secrets, session=None):
         raise PublishError("HTTP 401: the token is not valid.", retryable=False)
 
     webhook_publisher = FakePublisher(kind=ChannelKind.WEBHOOK)
@@ -436,6 +577,70 @@ def test_connection_checks_record_what_the_network_says(engine, world, make_work
                                                                                 "HTTP 401: the token is not valid.")
     assert rows[feed].check_requested_at is None
     assert rows[feed].last_checked_at == START
+
+
+class SessionPublisher(FakePublisher):
+    """Logs in (saves a new session) only when the request brings no saved one, like the Bluesky publisher."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved_seen: list[dict | None] = []
+        self.logins = 0
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        self._use(request.session)
+        return super().publish(request)
+
+    def check_connection(self, settings, secrets, session=None):
+        self._use(session)
+        return "checked"
+
+    def _use(self, session) -> None:
+        assert session is not None
+        self.saved_seen.append(session.saved)
+        if session.saved is None:
+            self.logins += 1
+            session.save({"session": f"session-{self.logins}"})
+
+
+def test_a_channel_session_is_saved_encrypted_and_reused_by_later_deliveries_and_checks(engine, world, clock):
+    box = SecretBox(generate_key())
+    publisher = SessionPublisher()
+    channel_id = world.channels[ChannelKind.FEED]
+
+    def worker() -> Worker:
+        return Worker(engine, registry_for_all_kinds(publisher), config=WorkerConfig(threads=1), clock=clock,
+                      read_secrets=box.decrypt, write_secrets=box.encrypt)
+
+    first = worker()
+    due(engine, world)
+    run(first)
+    first.stop(timeout=5)
+    with engine.connect() as connection:
+        row = connection.execute(select(Channel).where(col(Channel.id) == channel_id)).one()
+    assert row.session_saved_at == START
+    assert "session-1" not in row.session_token  # encrypted at rest
+    assert box.decrypt(row.session_token) == {"session": "session-1"}
+
+    restarted = worker()  # a new process: it reads the saved session instead of logging in
+    due(engine, world)
+    run(restarted)
+    change_channel(engine, channel_id, check_requested_at=START)
+    restarted.check_cycle()
+    restarted.stop(timeout=5)
+    assert publisher.logins == 1
+    assert publisher.saved_seen == [None, {"session": "session-1"}, {"session": "session-1"}]
+
+
+def test_an_unreadable_saved_session_is_ignored(engine, world, make_worker):
+    change_channel(engine, world.channels[ChannelKind.FEED], session_token="not a token")
+    publisher = SessionPublisher()
+    worker = make_worker(publisher)
+    worker.read_secrets = lambda token: SecretBox(generate_key()).decrypt(token)
+    due(engine, world)
+    run(worker)
+    assert publisher.saved_seen == [None]
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED]
 
 
 def test_next_wake_is_the_next_due_time_within_the_poll_interval(engine, world, make_worker, clock):
