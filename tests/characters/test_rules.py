@@ -1,5 +1,9 @@
-"""Each rule the web views, the API and the scheduler share lives in one domain function: these test them."""
+"""Each rule the web views, the API and the scheduler share lives in one domain function: these test them.
 
+The last section tests the checker's hard rules' one-click fixes (characters/consistency/rules.py).
+"""
+
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +12,9 @@ from sqlmodel import func, select
 
 from characters.audit.log import audit_actions, audit_page, record_event, scene_events
 from characters.audit.notifications import notify, recent_notifications
+from characters.consistency import Checker
+from characters.consistency.lexicon import AnachronismLexicon
+from characters.consistency.rules import apply_replacement
 from characters.core.errors import DomainError
 from characters.core.models import Channel, ChannelKind, Character, PostStatus, Role, utcnow
 from characters.posting.posts import PostContent, create_draft, page_posts
@@ -24,7 +31,7 @@ from characters.posting.scenes import (
 )
 from characters.posting.workflow import allowed_actions, own_work, submit_post
 from characters.publishing.channels import describe_channel, list_channels
-from tests.factories import make_character, member, workspace_with_roles
+from tests.factories import make_card, make_character, member, workspace_with_roles
 
 FRIDAY_MORNING = datetime(2026, 12, 4, 12, tzinfo=UTC)  # Fri 07:00 in New York
 
@@ -228,3 +235,183 @@ def test_listing_the_channels_of_a_character_without_a_feed_creates_nothing(sess
     post = _draft(session, {**crew, "legacy": legacy}, character="legacy")  # saving a draft creates it
     assert post.status == PostStatus.DRAFT
     assert [c.kind for c in list_channels(session, legacy)] == [ChannelKind.FEED]
+
+
+# The checker's hard rules offer one-click fixes (characters/consistency/rules.py)
+
+@dataclass(frozen=True)
+class _Entry:
+    """A lexicon row with period alternatives (the shape of characters.consistency.lexicon.Anachronism)."""
+
+    term: str
+    first_year: int
+    category: str = "test"
+    note: str = ""
+    alternatives: tuple[str, ...] = ()
+
+
+FIX_LEXICON = AnachronismLexicon([  # type: ignore[list-item]
+    _Entry("television", 1936, alternatives=("a wireless set", "the wireless")),
+    _Entry("google", 1998, alternatives=("look up",)),
+    _Entry("go viral", 2004, alternatives=("catch on",)),
+    _Entry("iPod", 2001, alternatives=("a gramophone",)),
+    _Entry("email", 1982, alternatives=("fax", "swell note", "telegram")),  # fax is itself too late; swell banned
+    _Entry("fax", 1966, alternatives=("telegram",)),
+    _Entry("cool", 1990, alternatives=("swell", "grand")),
+])
+PERIOD_RULES = {
+    "era": {"label": "London, 1930", "end_year": 1930},
+    "voice": {"pov": "first_singular", "emoji": "never", "hashtags": {"max": 0}, "urls": False},
+    "vocabulary": {
+        "banned": [{"term": "awesome", "suggest": ["good", "right"], "reason": "modern slang"},
+                   {"term": "dude"}, {"term": "cool"}, {"term": "cop"}, {"term": "swell"}],
+        "preferred": [{"use": "chap", "instead_of": ["dude"]}],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def fix_checker():
+    return Checker(lexicon=FIX_LEXICON)
+
+
+def _fixes(checker, text, check, card=None):
+    """Return (flagged text, replacements) of each finding of `check`."""
+    result = checker.check(card or make_card("Walt Hadley", **PERIOD_RULES), text)
+    return [(text[f.start:f.end] if f.start is not None else None, f.replacements)
+            for f in result.findings if f.check == check]
+
+
+@pytest.mark.parametrize(("text", "flagged", "first", "fixed"), [
+    ("We watched television.", "television", "a wireless set", "We watched a wireless set."),
+    ("Television hummed all night.", "Television", "A wireless set", "A wireless set hummed all night."),
+    ("The television hummed.", "television", "wireless set", "The wireless set hummed."),
+    ("Two televisions, both loud.", "televisions", "wireless sets", "Two wireless sets, both loud."),
+    ("TELEVISION!", "TELEVISION", "A WIRELESS SET", "A WIRELESS SET!"),
+    ("She googled the address.", "googled", "looked up", "She looked up the address."),
+    ("Googling the address now.", "Googling", "Looking up", "Looking up the address now."),
+    ("It went viral overnight.", "went viral", "caught on", "It caught on overnight."),
+    ("My iPod broke.", "iPod", "gramophone", "My gramophone broke."),
+    ("The iPod’s case.", "iPod’s", "gramophone’s", "The gramophone’s case."),
+    ("Café 👩🏽‍💻 e\u0301 email at noon.", "email", "telegram", "Café 👩🏽‍💻 e\u0301 telegram at noon."),
+])
+def test_an_anachronism_offers_period_alternatives_shaped_like_the_draft(fix_checker, text, flagged, first, fixed):
+    result = fix_checker.check(make_card("Walt Hadley", **PERIOD_RULES), text)
+    [finding] = [f for f in result.findings if f.check == "era.anachronism"]
+    assert text[finding.start:finding.end] == flagged
+    assert finding.replacements[0] == first
+    assert len(set(finding.replacements)) == len(finding.replacements)
+    assert apply_replacement(text, finding.start, finding.end, first)[0] == fixed
+    assert not [f for f in fix_checker.check(make_card("Walt Hadley", **PERIOD_RULES), fixed).findings
+                if f.check == "era.anachronism"]
+
+
+def test_alternatives_that_are_themselves_late_or_banned_are_not_offered(fix_checker):
+    assert _fixes(fix_checker, "An email came.", "era.anachronism") == [("email", ("telegram",))]
+
+
+def test_years_and_post_furniture_of_a_later_era(fix_checker):
+    card = make_card("Walt Hadley", era={"end_year": 1930}, voice={"pov": "any"})
+    assert _fixes(fix_checker, "In 1969 we fly 😀.", "era.anachronism", card) == [("1969", ("1930",)), ("😀", ("",))]
+
+
+def test_a_banned_word_offers_the_cards_words_then_deletion(fix_checker):
+    text = "Awesome idea, awesome plan."
+    result = fix_checker.check(make_card("Walt Hadley", **PERIOD_RULES), text)
+    banned = [f for f in result.findings if f.check == "vocabulary.banned"]
+    assert [(text[f.start:f.end], f.replacements) for f in banned] == [
+        ("Awesome", ("Good", "Right", "")), ("awesome", ("good", "right", ""))]
+    for finding in banned:  # the hint is said once, by the replacements, never repeated in the message
+        assert "Try" not in finding.message
+        assert finding.message.count("wesome") == 1
+    assert apply_replacement(text, banned[1].start, banned[1].end, "")[0] == "Awesome idea, plan."
+
+
+def test_a_banned_word_uses_the_preferred_word_then_neutral_synonyms(fix_checker):
+    assert _fixes(fix_checker, "Thanks, dude. Dudes rule.", "vocabulary.banned") == [
+        ("dude", ("chap", "")), ("Dudes", ("Chaps", ""))]
+    # The same span is not warned about again as merely "not preferred": one word, one fix.
+    assert _fixes(fix_checker, "Thanks, dude.", "vocabulary.preferred") == []
+    assert _fixes(fix_checker, "A cool hat.", "vocabulary.banned") == [("cool", ("grand", ""))]  # swell is banned
+    assert _fixes(fix_checker, "A cool hat.", "era.anachronism") == []  # already failed as banned
+    assert _fixes(fix_checker, "The cops came.", "vocabulary.banned") == [("cops", ("",))]
+
+
+@pytest.mark.parametrize(("voice", "text", "check", "fixed"), [
+    ({"emoji": "never"}, "Coffee first 😀", "format.emoji", "Coffee first"),
+    ({"emoji": "never"}, "Done 👩🏽‍💻 and dusted.", "format.emoji", "Done and dusted."),
+    ({"hashtags": {"max": 0}}, "#Monday Coffee first.", "format.hashtags", "Coffee first."),
+    ({"urls": False}, "Details at https://x.co/a.", "format.urls", "Details at."),
+    ({"hashtags": {"max": 2, "required": ["#BiscuitBites"]}}, "Snack time  ", "format.hashtags",
+     "Snack time #BiscuitBites  "),
+    ({"hashtags": {"max": 1, "allowed": ["#CorgiLife"]}}, "Nap #Random", "format.hashtags", "Nap #CorgiLife"),
+])
+def test_format_findings_delete_or_add_with_whitespace_tidied(fix_checker, voice, text, check, fixed):
+    card = make_card("Biscuit", voice=voice)
+    [finding] = [f for f in fix_checker.check(card, text).findings if f.check == check]
+    assert apply_replacement(text, finding.start, finding.end, finding.replacements[0])[0] == fixed
+    assert not [f for f in fix_checker.check(card, fixed).findings if f.check == check]
+
+
+def test_too_long_says_how_much_to_cut_without_a_replacement(fix_checker):
+    [finding] = [f for f in fix_checker.check(make_card(voice={"max_chars": 5}), "abcdefgh").findings
+                 if f.check == "format.length"]
+    assert finding.replacements == ()
+    assert finding.suggestion.startswith("Cut 3 characters")
+
+
+@pytest.mark.parametrize(("name", "pov", "text", "fixed"), [
+    ("Walt Hadley", "first_singular", "Hadley is tired tonight.", "I am tired tonight."),
+    ("Walt Hadley", "first_singular", "Walt Hadley never writes jingles.", "I never write jingles."),
+    ("Inspector Aldous Crane", "first_singular", "Crane's landlady has views.", "My landlady has views."),
+    ("Inspector Aldous Crane", "first_singular", "Inspector Crane observed the mud.", "I observed the mud."),
+    ("Biscuit", "first_singular", "That's right, Biscuit did!", "That's right, I did!"),
+    ("Mae Delacroix", "first_plural", "Mae is tired.", "We are tired."),
+    ("Walt Hadley", "first_singular", "We at the Corliss Bakery are thrilled to bake.", "I am thrilled to bake."),
+    ("Walt Hadley", "first_singular", "Thank you for choosing us!", "Thank you for choosing me!"),
+    ("Walt Hadley", "first_singular", "We're so proud to serve.", "I'm so proud to serve."),
+    ("Walt Hadley", "first_singular", "Rain again. We were there and we saw it.",
+     "Rain again. I was there and we saw it."),
+    ("Walt Hadley", "third", "Well, I think so.", "Well, Walt thinks so."),
+    ("Walt Hadley", "third", "I am tired.", "Walt is tired."),
+])
+def test_point_of_view_fixes_keep_the_grammar(fix_checker, name, pov, text, fixed):
+    card = make_card(name, voice={"pov": pov})
+    finding = next(f for f in fix_checker.check(card, text).findings if f.check == "voice.pov")
+    assert apply_replacement(text, finding.start, finding.end, finding.replacements[0])[0] == fixed
+
+
+@pytest.mark.parametrize(("text", "fixed"), [
+    ("Speaking as an AI, I have no view. The rain falls.", "The rain falls."),
+    ("Here is a moody post in the requested style: the rain again.", "the rain again."),
+    ("The rain falls. I hope this helps!", "The rain falls."),
+])
+def test_a_break_of_character_deletes_its_sentence(fix_checker, text, fixed):
+    [finding] = [f for f in fix_checker.check(make_card(), text).findings if f.check == "character.break"]
+    assert finding.replacements == ("",)
+    assert apply_replacement(text, finding.start, finding.end, "")[0] == fixed
+
+
+def test_each_fix_of_overlapping_findings_removes_its_own_finding(fix_checker):
+    card = make_card("Walt Hadley", **PERIOD_RULES)
+    text = "Hadley's awesome television 😀 hums. I hope this helps, dude! #tag"
+    findings = [f for f in fix_checker.check(card, text).findings if f.replacements and f.start is not None]
+    assert {f.check for f in findings} >= {"voice.pov", "vocabulary.banned", "era.anachronism", "format.emoji",
+                                           "character.break", "format.hashtags"}
+    spans = sorted((f.start, f.end) for f in findings)
+    assert any(end > next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))  # overlaps
+    for finding in findings:
+        surface = text[finding.start:finding.end]
+        fixed, caret = apply_replacement(text, finding.start, finding.end, finding.replacements[0])
+        assert fixed[:caret].endswith(finding.replacements[0])
+        still = {(f.check, f.start, fixed[f.start:f.end]) for f in fix_checker.check(card, fixed).findings
+                 if f.start is not None}
+        assert (finding.check, finding.start, surface) not in still
+
+
+def test_applying_a_replacement_checks_its_span_and_appends_without_one():
+    assert apply_replacement("Snack", None, None, "#Tag") == ("Snack #Tag", 10)
+    assert apply_replacement("", None, None, "#Tag") == ("#Tag", 4)
+    assert apply_replacement("😀 hi", 0, 1, "") == ("hi", 0)
+    with pytest.raises(ValueError, match="outside"):
+        apply_replacement("short", 3, 9, "x")
