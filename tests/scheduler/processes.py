@@ -27,13 +27,14 @@ class SchedulerProcess:
     milliseconds instead of seconds, so a test can kill and restart processes every second on a busy machine.
     """
 
-    def __init__(self, engine: Engine, receiver_url: str, log_path: Path, *options: str, lookups: bool = True,
-                 forked: bool = False) -> None:
+    def __init__(self, engine: Engine, receiver_url: str | None, log_path: Path, *options: str, lookups: bool = True,
+                 forked: bool = False, env: dict[str, str] | None = None) -> None:
+        """Publish to the receiver at `receiver_url`, or with the real publishers when it is None (see entry.py)."""
         self.options = list(options)
         self.forked = forked
         self.env = {"DATABASE_URL": engine.url.render_as_string(hide_password=False),
-                    "GREENROOM_TEST_RECEIVER": receiver_url, "GREENROOM_TEST_LOOKUPS": "1" if lookups else "0",
-                    "GREENROOM_ENV": "test"}
+                    "GREENROOM_TEST_RECEIVER": receiver_url or "", "GREENROOM_TEST_LOOKUPS": "1" if lookups else "0",
+                    "GREENROOM_ENV": "test", **(env or {})}
         self.log_path = log_path
         self.log: IO[str] | None = None
         self.process: subprocess.Popen[str] | multiprocessing.process.BaseProcess | None = None
@@ -120,7 +121,9 @@ def _run_forked(log_path: str, env: dict[str, str], options: list[str]) -> None:
 
 
 _FORK_SERVER = multiprocessing.get_context("forkserver")
-_FORK_SERVER.set_forkserver_preload(["tests.scheduler.entry"])
+# The real publishers too: the Bluesky client alone takes seconds to import, and the PDS chaos run restarts often.
+_FORK_SERVER.set_forkserver_preload(["tests.scheduler.entry", "scheduler.publishers.bluesky",
+                                     "scheduler.publishers.mastodon", "scheduler.publishers.webhook"])
 
 
 def stop_all(processes: list[SchedulerProcess]) -> list[int]:
