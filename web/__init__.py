@@ -59,6 +59,7 @@ def _flask_config(settings: "Settings") -> dict[str, Any]:
 
 def _register_blueprints(app: "Flask") -> None:
     from web import (
+        account,
         api,
         audit,
         auth,
@@ -77,9 +78,9 @@ def _register_blueprints(app: "Flask") -> None:
         workspaces,
     )
 
-    for blueprint in (auth.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp, drafting.bp,
-                      inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp, channels.bp,
-                      feeds.bp, tokens.bp, notifications.bp, api.bp):
+    for blueprint in (auth.bp, account.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp,
+                      drafting.bp, inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp,
+                      channels.bp, feeds.bp, tokens.bp, notifications.bp, api.bp):
         app.register_blueprint(blueprint)
 
 

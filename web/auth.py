@@ -1,10 +1,14 @@
-"""Login, logout, first-run setup and invite acceptance."""
+"""Login, logout, forgotten passwords, first-run setup and invite acceptance."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from typing import Any
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlmodel import Session
 from werkzeug.wrappers import Response
 
+from characters.accounts.mail import mailer_from_settings, send_later
+from characters.accounts.passwords import find_reset, request_password_reset, reset_message, reset_password
 from characters.accounts.users import (
     FAILED_LOGIN_MESSAGE,
     UserCreate,
@@ -14,17 +18,21 @@ from characters.accounts.users import (
     sign_up_or_log_in,
 )
 from characters.accounts.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
+from characters.core.config import Settings
 from characters.core.errors import NotFound
 from characters.core.models import User, Workspace
 from web.database import get_session, unit_of_work
 from web.extensions import limiter
-from web.forms import AccountFields, EmptyForm, LoginForm, SetupForm
+from web.forms import AccountFields, EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 from web.formtools import apply_errors, save_form
-from web.security import LoginUser, is_safe_next
+from web.security import is_safe_next, sign_in_browser, sign_out_browser
 
 bp = Blueprint("auth", __name__)
 # The setup form names the workspace's fields apart from the person's.
 SETUP_FIELDS = {"slug": "workspace_slug", "name": "workspace_name"}
+# One answer whether or not the email has an account, so the form tells nobody which emails are registered.
+RESET_SENT_MESSAGE = ("If {email} belongs to an account, a link to choose a new password is on its way. "
+                      "It works once, within an hour. Nothing arrived? Check the spam folder, or ask again.")
 
 
 def _login_limit() -> str:
@@ -48,7 +56,7 @@ def login() -> str | Response:
         if user is None:
             form.password.errors = [FAILED_LOGIN_MESSAGE]
         else:
-            _start_session(user, remember=bool(form.remember.data))
+            sign_in_browser(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.display_name}.", "success")
             return redirect(destination)
     return render_template("auth/login.html", form=form, next_url=next_url if is_safe_next(next_url) else None)
@@ -59,8 +67,7 @@ def logout() -> str | Response:
     """Log out on POST; a GET only asks, so a link elsewhere cannot log anyone out."""
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
-        logout_user()
-        session.clear()
+        sign_out_browser()
         flash("You are logged out.", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/logout.html", form=form)
@@ -77,7 +84,7 @@ def setup() -> str | Response:
         apply_errors(form, errors)
         if created is not None:
             user, workspace = created
-            _start_session(user, remember=False)
+            sign_in_browser(user, remember=False)
             flash("Your account and workspace are ready. Add your first character.", "success")
             return redirect(url_for("workspaces.dashboard", workspace=workspace.slug))
     return render_template("auth/setup.html", form=form)
@@ -110,7 +117,7 @@ def invite(token: str) -> str | Response | tuple[str, int]:
         apply_errors(signup, errors)
         if created is not None:
             user, joined = created
-            _start_session(user, remember=False)
+            sign_in_browser(user, remember=False)
             flash(f"Welcome to {joined.name}.", "success")
             return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
     return render_template("auth/invite.html", invitation=invitation, workspace=workspace, signup=signup,
@@ -130,8 +137,49 @@ def _user_create(fields: AccountFields, *, is_admin: bool = False) -> UserCreate
                       password=fields.password.data or "", is_admin=is_admin)
 
 
-def _start_session(user: User, *, remember: bool) -> None:
-    # A fresh session on login defeats session fixation.
-    session.clear()
-    login_user(LoginUser(user), remember=remember)
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password() -> str | Response:
+    """Ask for a reset link by email; the answer is the same whether or not the email has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        with unit_of_work() as db:
+            reset = request_password_reset(db, email)
+        if reset is not None:
+            settings: Settings = current_app.extensions["greenroom.settings"]
+            link = _external_url(settings, "auth.reset", token=reset.secret)
+            send_later(mailer_from_settings(settings), reset_message(sender=settings.mail_from, user=reset.user,
+                                                                     link=link))
+        flash(RESET_SENT_MESSAGE.format(email=email), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset(token: str) -> Response | tuple[str, int]:
+    """Choose a new password from an emailed link: every sign-in ends, and this browser is signed in afresh."""
+    try:
+        find_reset(get_session(), token)
+    except NotFound as error:
+        return render_template("auth/reset_invalid.html", message=error.message), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user, errors = save_form(lambda db: reset_password(db, token, form.password.data or ""))
+        apply_errors(form, errors)
+        if user is not None:
+            sign_in_browser(user, remember=False)
+            flash("Your password is changed, and every device that was logged in is logged out.", "success")
+            return redirect(url_for("home.index"))
+    response = make_response(render_template("auth/reset.html", form=form))
+    response.headers["Cache-Control"] = "no-store"  # the page's address is the secret link
+    return response
+
+
+def _external_url(settings: Settings, endpoint: str, **values: Any) -> str:
+    """Return an absolute link for an email: on PUBLIC_BASE_URL if set, else on the address of this request."""
+    if settings.public_base_url:
+        return settings.public_base_url + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 

@@ -21,15 +21,35 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me logged in on this device")
 
 
+def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
+    """Return a new password and its repetition: the `password` and `confirm` fields of a form."""
+    password = PasswordField(
+        label,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters and hard to guess (several unrelated words work well).",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)])
+    confirm = PasswordField(f"Repeat the {label.lower()}",
+                            validators=[DataRequired(), EqualTo("password", message="The passwords differ.")])
+    return password, confirm
+
+
 class AccountFields(FlaskForm):
     display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
-    password = PasswordField(
-        "Password",
-        description=f"At least {MIN_PASSWORD_LENGTH} characters and hard to guess (several unrelated words work well).",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)])
-    confirm = PasswordField("Repeat the password",
-                            validators=[DataRequired(), EqualTo("password", message="The passwords differ.")])
+    password, confirm = new_password_fields()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    password, confirm = new_password_fields("New password")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", description="We send a link to choose a new password if it has an account here.",
+                       validators=[DataRequired(), Email(), Length(max=320)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = new_password_fields("New password")
 
 
 class SetupForm(AccountFields):

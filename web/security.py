@@ -1,16 +1,30 @@
-"""Login wiring, security headers, and URL ids the database can hold."""
+"""Login wiring, security headers, and URL ids the database can hold.
+
+Flask-Login's "alternative tokens": a LoginUser's id is the secret of its sign-in (characters/accounts/sessions.py),
+so the session and remember-me cookies carry that secret, never the user id, and stop working when the sign-in ends.
+"""
 
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, current_app, request, session
+from flask_login import current_user, login_user, logout_user
+from sqlmodel import Session
 from werkzeug.routing import IntegerConverter, Map
 
-from characters.core.models import User
+from characters.accounts.sessions import (
+    REMEMBER_LIFETIME,
+    end_session,
+    find_session,
+    mark_seen,
+    seen_is_due,
+    start_session,
+)
+from characters.core.db import DatabaseBusy, write_transaction
+from characters.core.models import User, UserSession, require_id, utcnow
 from web.api.schemas import MAX_DB_INT
-from web.database import get_session
+from web.database import get_engine, get_session, unit_of_work
 from web.extensions import login_manager
 
 _CONTENT_SECURITY_POLICY = (
@@ -22,9 +36,11 @@ _STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 @dataclass
 class LoginUser:
-    """What Flask-Login needs, wrapped around a User row so the table stays free of Flask."""
+    """What Flask-Login needs, wrapped around a User row and its sign-in so the tables stay free of Flask."""
 
     user: User
+    sign_in: UserSession
+    secret: str  # what the cookies carry: the sign-in is found by its hash
 
     @property
     def id(self) -> int:
@@ -44,7 +60,7 @@ class LoginUser:
         return False
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return self.secret
 
 
 def init_login(app: Flask) -> None:
@@ -55,13 +71,59 @@ def init_login(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
+    # The cookie lives as long as the remembered sign-in it carries; ending the sign-in ends it sooner.
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", REMEMBER_LIFETIME)
+    app.before_request(_load_user_first)
 
 
-def _load_user(user_id: str) -> LoginUser | None:
-    if not user_id.isdigit():
+def sign_in_browser(user: User, *, remember: bool) -> None:
+    """Start a sign-in for `user` and give this browser its cookies (a fresh session: no session fixation)."""
+    with unit_of_work() as db:
+        new = start_session(db, user, remember=remember, user_agent=request.user_agent.string,
+                            ip_address=request.remote_addr or "")
+    session.clear()
+    login_user(LoginUser(user, new.sign_in, new.secret), remember=remember)
+
+
+def sign_out_browser() -> None:
+    """End this browser's sign-in, so a copy of its cookies no longer works either, and drop its cookies."""
+    if current_user.is_authenticated:
+        with unit_of_work() as db:
+            end_session(db, current_user.user, require_id(current_user.sign_in))
+    logout_user()
+    session.clear()
+
+
+def _load_user_first() -> None:
+    """Look up who is signed in before any view runs, so noting their visit never commits a view's half-done work."""
+    if request.endpoint != "static":
+        current_user._get_current_object()  # noqa: SLF001 - werkzeug's documented way to resolve a LocalProxy
+
+
+def _load_user(secret: str) -> LoginUser | None:
+    found = find_session(get_session(), secret)
+    if found is None:
         return None
-    user = get_session().get(User, int(user_id))
-    return LoginUser(user) if user is not None and user.is_active else None
+    sign_in, user = found
+    _note_seen(sign_in)
+    return LoginUser(user, sign_in, secret)
+
+
+def _note_seen(sign_in: UserSession) -> None:
+    """Slide the sign-in's last visit (at most every few minutes) in a short transaction of its own, best effort.
+
+    As with an API token's last use (docs/concurrency.md): a reading request's transaction cannot write on SQLite
+    once another writer committed, and a request must not fail over bookkeeping; a busy database skips it.
+    """
+    now = utcnow()
+    if not seen_is_due(sign_in, now):
+        return
+    get_session().commit()  # nothing written yet; a writing request's lock would block the write below
+    try:
+        with write_transaction(get_engine()) as connection, Session(bind=connection) as db:
+            mark_seen(db, sign_in, now)
+    except DatabaseBusy:
+        current_app.logger.info("Skipped recording a visit of sign-in %s: the database is busy.", sign_in.id)
 
 
 def init_headers(app: Flask) -> None:

@@ -113,6 +113,11 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def check_password(user: User, password: str) -> bool:
+    """Return whether `password` is the user's (for changing it; logging in goes through authenticate)."""
+    return _verify(_hasher(), user.password_hash, password)
+
+
 def set_password(session: Session, user: User, password: str) -> None:
     """Replace a user's password after checking its strength."""
     check_password_strength(password, user_inputs=[user.email, user.display_name])

@@ -3,9 +3,11 @@
 import math
 import zlib
 from collections import Counter
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +49,16 @@ class Settings(BaseSettings):
         "outbound_allow_private_addresses", "webhook_allow_private_targets"))
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     argon2_profile: Literal["rfc_9106_low_memory", "cheapest"] = "rfc_9106_low_memory"
+    # Where links in emails point (password resets); empty = the address the request came in on.
+    public_base_url: str = ""
+    # Outgoing mail; without SMTP_HOST, messages are written to the log instead (development).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = "Greenroom <greenroom@localhost>"
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +68,22 @@ class Settings(BaseSettings):
                 raise ValueError("must start with sqlite:// or postgresql+psycopg://")
             return value
         return f"sqlite:///{INSTANCE_DIR / 'greenroom.sqlite3'}"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
+            raise ValueError("must be an absolute http(s) address such as https://greenroom.example.org")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError('must be an email address, e.g. "Greenroom <greenroom@example.org>"')
+        return value
 
     @model_validator(mode="after")
     def _refuse_guessable_secret_in_production(self) -> "Settings":
