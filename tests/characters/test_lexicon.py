@@ -120,7 +120,7 @@ def test_events_and_fads_match_as_phrases(lexicon: AnachronismLexicon, text: str
         "The cart went jogging down the lane to market.",
         "On 9/11/1890 we sailed from Liverpool.",
         "The wave broke over the bow and the sea was cool.",
-        "Her hearing aids and teaching aids were on the table.",
+        "The teaching aids and the first aids were on the table.",
         "The Greeks ran from Marathon; the vat of cider was cool.",
     ],
 )
