@@ -1,7 +1,8 @@
-"""Consistency-checker benchmark: time per check with the character's model cached versus rebuilt each time.
+"""Consistency-checker benchmark: quality per canon size, and time per check with the model cached versus rebuilt.
 
 Run: `.venv/bin/python -m bench.consistency_bench [DIR]` (default: the shared development set beside the repo).
-Prints a Markdown table; the comparison (cold model per check) runs in the same process on the same posts.
+Prints two Markdown tables: the eval numbers with each persona's canon cut to its first N posts (N = 5, 10, 20,
+40), and the timing, where the comparison (a cold model per check) runs in the same process on the same posts.
 """
 
 import json
@@ -11,10 +12,12 @@ import time
 from pathlib import Path
 
 from characters.consistency import Checker
-from characters.consistency.evaluation import load_card
+from characters.consistency.evaluation import evaluate_directory, load_card
 
 DEFAULT_SET = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "consistency-dev"
+CANON_SIZES = (5, 10, 20, 40)
 COLD_SAMPLE = 40
+RECALL_KINDS = ("cross", "generic", "tone", "anachronism")
 
 
 def _percentile(samples: list[float], share: float) -> float:
@@ -22,7 +25,25 @@ def _percentile(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(directory: Path) -> list[tuple[str, list[float]]]:
+def quality(directory: Path) -> list[str]:
+    """Return one Markdown row per canon size: ROC-AUC, false alarms, voice recall and the median check time."""
+    rows = []
+    for canon in CANON_SIZES:
+        report = evaluate_directory(directory, canon=canon)
+        recall = report.recall()
+        heldout = [o.flagged for o in report.outcomes if o.kind == "heldout"]
+        cells = [
+            str(canon),
+            f"{report.roc_auc():.3f}",
+            f"{report.false_alarm_rate():.1%} ({sum(heldout)}/{len(heldout)})",
+            *(f"{recall[kind]:.2f}" if kind in recall else "-" for kind in RECALL_KINDS),
+            f"{report.median_ms():.2f}",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def timing(directory: Path) -> list[tuple[str, list[float]]]:
     """Time every post warm (cached model) and a sample cold (a fresh checker per post)."""
     cards = {path.stem: load_card(path) for path in sorted((directory / "personas").glob("*.json"))}
     posts = [json.loads(line) for line in (directory / "posts.jsonl").read_text().splitlines() if line.strip()]
@@ -49,10 +70,14 @@ def run(directory: Path) -> list[tuple[str, list[float]]]:
 
 
 def main() -> None:
-    """Print the table."""
+    """Print both tables."""
     directory = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SET
-    rows = run(directory)
-    print(f"consistency check timing on {directory} (target: median <= 2 ms with the model built)\n")
+    print(f"consistency checker on {directory}, each persona's canon cut to its first N posts\n")
+    print("| canon N | ROC-AUC | false alarms | " + " | ".join(f"{k} recall" for k in RECALL_KINDS) + " | median ms |")
+    print("|---" * (4 + len(RECALL_KINDS)) + "|")
+    print("\n".join(quality(directory)))
+    rows = timing(directory)
+    print("\ntiming with the full canon (target: median <= 2 ms with the model built)\n")
     print("| case | n | median ms | p95 ms |")
     print("|---|---|---|---|")
     for label, samples in rows:

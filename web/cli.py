@@ -341,13 +341,15 @@ def eval_group() -> None:
 
 @eval_group.command("consistency")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--canon", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Cut each persona's canon to its first N posts (N >= 0), as a newer character would have.")
 @friendly_errors
-def eval_consistency(directory: Path) -> None:
+def eval_consistency(directory: Path, canon: int | None) -> None:
     """Score DIR (personas/*.json + posts.jsonl); print a table, then the summary JSON as the last line."""
     from characters.consistency.evaluation import evaluate_directory
 
     try:
-        report = evaluate_directory(directory)
+        report = evaluate_directory(directory, canon=canon)
     except (OSError, ValueError, KeyError) as error:
         raise click.ClickException(f"Cannot evaluate {directory}: {error}") from None
     click.echo(report.table())

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, CardData
 from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
 from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
-from characters.consistency.result import CheckResult, Finding, Severity, verdict_of
+from characters.consistency.result import CheckResult, Confidence, Finding, verdict_of
 from characters.consistency.rules import RuleSet, check_rules, compile_rules, short_name
 from characters.consistency.voice import (
     MIN_CANON,
@@ -23,6 +23,7 @@ from characters.consistency.voice import (
     calibrate_pair,
     explain,
     fit_voice_model,
+    signs,
     workspace_offset,
 )
 
@@ -34,9 +35,32 @@ EXPLAIN_Z = 3.0  # a habit this many spreads from the canon is worth a warning o
 MAX_EXPLANATIONS = 3
 PAIR_STEP = 0.5  # margin beyond the pair threshold at which "sounds like X" becomes a fail
 SOUNDS_LIKE_MIN_RATIO = 0.3  # a draft typical of this character cannot fail for resembling another one
+AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
+FAIR_CANON = 10  # fewer canon posts: voice hints only warn
+FULL_CANON = 20  # fewer: voice evidence is medium confidence
+SHORT_POST = 12  # fewer words: voice hints only warn
+FAIR_POST = 20  # fewer words: medium confidence
 RULE_FAIL_CEILING = 40  # a draft that breaks a hard rule scores at most this
 WARN_PENALTY = 3
 NEUTRAL_RISK = 0.5  # the voice risk assumed when there is no canon to compare with
+
+# How the signs a voice fail rests on read in a message.
+SIGN_WORDS = {
+    "length": "length",
+    "sentence_length": "sentence length",
+    "syllables": "word length",
+    "exclamation": "exclamation marks",
+    "question": "questions",
+    "lowercase": "capitalisation",
+    "shouting": "ALL-CAPS",
+    "emoji": "emoji",
+    "contractions": "contractions",
+    "first_person": "I/me/my",
+    "second_person": "you/your",
+    "wording": "wording",
+    "tone": "mood and register",
+    "tone, again": "more than one such phrase",
+}
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -179,6 +203,8 @@ class Checker:
             similarity=voice.similarity,
             sounds_like=voice.sounds_like,
             details=voice.details,
+            confidence=voice.confidence,
+            confidence_note=voice.confidence_note,
         )
 
     def _voice(self, model: CharacterModel, others: Sequence[CharacterModel], text: str) -> "_VoiceVerdict":
@@ -186,45 +212,57 @@ class Checker:
         voice = model.voice
         if not voice.usable:
             message = f"{model.name} has {len(voice.canon)} canon posts, too few to judge a voice by (need {MIN_CANON})"
-            return _VoiceVerdict(NEUTRAL_RISK, [Finding("voice.canon", "info", message)], None, None, {})
+            note = f"{model.name} has only {len(voice.canon)} canon posts: the voice is not judged, only the rules."
+            return _VoiceVerdict(NEUTRAL_RISK, [Finding("voice.canon", "info", message)], None, None, {}, "low", note)
         draft = Draft.of(text)
         reading = voice.read(draft)
-        findings = _explain(model, draft, reading)
+        confidence, note = confidence_of(model.name, len(voice.canon), draft.n_words)
+        hints = explain(voice, text, draft, reading, model.name, EXPLAIN_Z)
+        findings = [
+            Finding(hint.check, "warn", hint.message + ".", *(hint.span or (None, None)))
+            for hint in hints[:MAX_EXPLANATIONS]
+        ]
         risk = reading.ratio
-        sounds_like: str | None = None
+        agreeing = signs(reading)
         details = {
             "voice_ratio": round(reading.ratio, 3),
-            "voice_percentile": round(voice.percentile(reading.ratio), 3),
             "similarity_z": round(reading.similarity_z, 3),
+            **{f"{family}_ratio": round(value, 3) for family, value in reading.families.items()},
         }
         closest = self._closest_other(model, others, draft, reading)
+        leans_to: CharacterModel | None = None
         if closest is not None:
-            excess, other, theirs = closest
-            sounds_like = other.full_name
+            excess, other, _ = closest
             details["sounds_like_margin"] = round(excess, 3)
             if reading.ratio > SOUNDS_LIKE_MIN_RATIO and excess > 0:
                 risk = max(risk, excess / PAIR_STEP)
-                severity: Severity = "fail" if excess >= PAIR_STEP else "warn"
-                findings.append(
-                    Finding(
-                        "voice.sounds_like",
-                        severity,
-                        f"Sounds more like {other.full_name} than like {model.name} (as typical of "
-                        f"{other.name}'s posts as {other.voice.percentile(theirs.ratio):.0%} of them; "
-                        f"of {model.name}'s, {voice.percentile(reading.ratio):.0%}).",
-                    )
-                )
-        if reading.ratio > 1.0:
-            reason = findings[0].message if findings else "several habits are a little off at once"
-            findings.append(
-                Finding(
-                    "voice.consistency",
-                    "fail",
-                    f"Doesn't sound like {model.name}: {reason}; more unusual than "
-                    f"{voice.percentile(reading.ratio):.0%} of {model.name}'s own canon posts.",
-                )
+                leans_to = other
+                if excess >= PAIR_STEP:
+                    agreeing.append(f"closer to {other.name}'s canon")
+        details["signs"] = len(agreeing)
+        unusual = reading.ratio > voice.fail_ratio
+        clear_lean = leans_to is not None and details["sounds_like_margin"] >= PAIR_STEP
+        # A voice fail needs the evidence to be trustworthy and several separate signs to agree.
+        needed = AGREEING_SIGNS + (confidence == "medium")
+        fails = confidence != "low" and len(agreeing) >= needed and (unusual or clear_lean)
+        if leans_to is not None and not (fails and clear_lean):
+            lean = "" if clear_lean else " (a slight lean, not a clear one)"
+            message = f"Sounds more like {leans_to.full_name} than like {model.name}{lean}."
+            findings.append(Finding("voice.sounds_like", "warn", message))
+        if fails:
+            check, opening = (
+                ("voice.sounds_like", f"Sounds more like {leans_to.full_name} than like {model.name}")
+                if clear_lean and leans_to is not None
+                else ("voice.consistency", f"Doesn't sound like {model.name}")
             )
-        return _VoiceVerdict(risk, findings, reading.similarity, sounds_like, details)
+            findings.append(Finding(check, "fail", f"{opening}: {_agreement(agreeing)}."))
+        elif unusual:
+            doubt = "The evidence is thin" if confidence == "low" else "Too few separate signs agree"
+            noticed = f": {hints[0].message[0].lower()}{hints[0].message[1:]}" if hints else ""
+            message = f"May not sound like {model.name}{noticed}. {doubt}, so this is a hint, not a fail."
+            findings.append(Finding("voice.consistency", "warn", message))
+        sounds_like = closest[1].full_name if closest is not None else None
+        return _VoiceVerdict(risk, findings, reading.similarity, sounds_like, details, confidence, note)
 
     def _closest_other(
         self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft, reading: Reading
@@ -264,14 +302,33 @@ class _VoiceVerdict:
     similarity: float | None
     sounds_like: str | None
     details: dict[str, float]
+    confidence: Confidence = "high"
+    confidence_note: str | None = None
 
 
-def _explain(model: CharacterModel, draft: Draft, reading: Reading) -> list[Finding]:
-    """Warn about the habits that sit clearly outside the canon, strongest first."""
-    return [
-        Finding(check, "warn", message)
-        for check, message in explain(model.voice, draft, reading, model.name, EXPLAIN_Z)[:MAX_EXPLANATIONS]
-    ]
+def confidence_of(name: str, canon: int, words: int) -> tuple[Confidence, str]:
+    """Say how far voice evidence can be trusted for this canon size and post length, and why."""
+    by_canon: Confidence = "low" if canon < FAIR_CANON else "medium" if canon < FULL_CANON else "high"
+    by_length: Confidence = "low" if words < SHORT_POST else "medium" if words < FAIR_POST else "high"
+    level = min(by_canon, by_length, key=("low", "medium", "high").index)
+    if level == "high":
+        return level, f"{canon} canon posts and a {words}-word post: enough to judge the voice."
+    reasons = []
+    if by_canon == level:
+        reasons.append(f"{name} has only {canon} canon posts")
+    if by_length == level:
+        reasons.append(f"{'short' if level == 'low' else 'fairly short'} post ({words} words)")
+    reason = "; ".join(reasons)
+    reason = reason[0].upper() + reason[1:]
+    if level == "low":
+        return level, f"{reason}: voice hints are tentative and never fail a post on their own."
+    return level, f"{reason}: voice hints are indicative; a voice fail needs several signs to agree."
+
+
+def _agreement(signs: Sequence[str]) -> str:
+    """Say which separate signs agree, in plain words ("3 separate signs agree: sentence length, ...")."""
+    named = list(dict.fromkeys(SIGN_WORDS.get(sign, sign) for sign in signs))
+    return f"several separate signs agree ({', '.join(named)})"
 
 
 def _ask_judge(judge: LlmJudge, card: CardData, text: str, score: float) -> tuple[float, list[Finding]]:

@@ -1,7 +1,8 @@
-"""Small general-purpose lexicons of register and tone cues, counted per draft and compared with the canon.
+"""Small general-purpose lexicons of register, mood and stance cues, counted per draft and compared with the canon.
 
-They describe registers (marketing copy, hedging, self-pity, panic, malice, gushing) in general English, not any
-character: a cue only matters when a draft uses it clearly more than the character's own canon does.
+They describe registers and stances (corporate and marketing cheer, hedging, self-pity, panic, malice, gushing,
+despair, snobbery, sarcasm aimed at the reader) in general English, not any character: a cue only matters when a
+draft uses it clearly more than the character's own canon does.
 """
 
 from collections.abc import Mapping
@@ -38,6 +39,11 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"impactful|unlock|elevate|curated|seamless|innovative|cutting[\s-]edge|world[\s-]class|key\s+takeaways?",
         r"productive|productivity|(?:lifestyle|more\s+than\s+(?:a|just\s+a))\s+\w+|express\s+yourself|push\s+your",
         r"(?:the\s+)?best\s+team|so\s+proud\s+of|amazing\s+(?:team|community|people)|incredible\s+(?:team|crowd)",
+        # Corporate cheer.
+        r"valued\s+(?:customers?|partners?|members?|guests?)|customer\s+experience|going\s+forward|win[\s-]win",
+        r"best[\s-]in[\s-]class|rock\s?stars?|teamwork|onwards\s+and\s+upwards|stronger\s+together|new\s+chapter",
+        r"exciting\s+(?:times|things|journey|chapter|update|opportunit\w+)|super\s+excited|(?:so|really)\s+excited"
+        r"\s+(?:to|for|about)|we\s+(?:value|appreciate)\s+(?:you|your)|(?:our|the)\s+(?:mission|values)\s+(?:is|are)",
     ),
     # Meekness: hedging, apology, self-belittling, deference.
     "meek": (
@@ -78,13 +84,42 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"\s+(?:cry|pay|beg|suffer)",
         r"humiliat\w*|don't\s+(?:even\s+)?bother|revenge|mock(?:ed|ing)?\s+(?:him|her|them)|sneer\w*",
     ),
+    # Despair and hopelessness.
+    "despair": (
+        r"hopeless(?:ly|ness)?|no\s+hope|what's\s+the\s+use|no\s+point\s+(?:in\s+(?:anything|trying|going\s+on)|anymore)",
+        r"pointless|meaningless|(?:give|gave|giving)\s+up\s+on\s+(?:everything|it\s+all|myself|life)|despair\w*",
+        r"(?:nothing|none\s+of\s+(?:it|this))\s+(?:matters|means\s+anything)|doomed|can't\s+go\s+on|why\s+(?:even\s+)?bother",
+        r"everything\s+is\s+(?:ruined|lost|over|falling\s+apart|hopeless)|(?:empty|hollow|numb)\s+inside",
+        r"I\s+feel\s+(?:empty|nothing|numb|hollow|worthless)|never\s+(?:going\s+to\s+)?get\s+(?:any\s+)?better",
+        r"nothing\s+(?:will\s+)?ever\s+change|all\s+for\s+nothing|wish\s+I(?:'d|\s+had)\s+never|utterly\s+alone",
+    ),
+    # Snobbery: looking down on people.
+    "snobbish": (
+        r"beneath\s+(?:me|us|my|our)|common\s+(?:people|folk|sort|rabble)|the\s+masses|plebs?|plebeian|peasants?",
+        r"riff-?raff|rabble|uncultured|unrefined|lowbrow|low-?class|tacky|gauche|philistines?|hoi\s+polloi",
+        r"people\s+like\s+(?:that|them|those)|(?:their|that)\s+sort|(?:my|our)\s+(?:class|station|breeding)",
+        r"(?:so|how|terribly)\s+provincial|(?:I|we)\s+(?:don't|do\s+not)\s+mix\s+with|inferior\s+(?:people|minds|taste)",
+        r"nouveau\s+riche|commoners?|the\s+unwashed|(?:obviously|naturally)\s+superior|(?:only|truly)\s+discerning",
+    ),
+    # Sarcasm aimed at the reader or the audience.
+    "sarcastic": (
+        r"oh\s+(?:great|wonderful|fantastic|joy|goody)|(?:wow|gee),?\s+thanks|thanks\s+for\s+nothing|yeah,?\s+right",
+        r"as\s+if\s+(?:you|any\s+of\s+you)|news\s+flash|slow\s+clap|shocking,?\s+I\s+know|you\s+people",
+        r"(?:congratulations|congrats|bravo|well\s+done),?\s+(?:genius|einstein|sherlock|you\s+people)",
+        r"who\s+(?:could|would)\s+have\s+(?:guessed|thought)|(?:clearly|apparently)\s+(?:you|some\s+of\s+you|none\s+of\s+you)",
+        r"some\s+of\s+you\s+(?:still|actually|really|can't)|try\s+to\s+keep\s+up|reading\s+is\s+hard|spare\s+me",
+        r"bless\s+your\s+(?:heart|little)|good\s+luck\s+with\s+that|colou?r\s+me\s+shocked|how\s+original",
+        r"(?:I'll|I\s+will)\s+(?:type|say|spell\s+it)\s+(?:it\s+)?slowly|for\s+the\s+(?:slow|dim)\s+ones",
+        r"you\s+(?:guys\s+|lot\s+)?never\s+(?:learn|listen|read)|(?:sure|totally),\s+because",
+    ),
     # Gushing and swooning.
     "gushing": (
         r"adore|I\s+love\s+(?:you|this|it|every|everyone|everybody|them|him|her)|so\s+much\s+love",
         r"wonderful|glorious|fabulous|magnificent|marvell?ous|so\s+happy|overjoyed|ecstatic|over\s+the\s+moon",
         r"heart\s+is\s+(?:simply\s+)?(?:bursting|full|melting|soaring)|could\s+(?:hug|kiss|scream|burst)",
         r"best\s+day\s+(?:ever|of\s+my)|swoon\w*|oh\s+my|beyond\s+excited|so+\s+excited",
-        r"omg|xoxo|(?:love|adore)\s+(?:this|you)\s+(?:so\s+)?much",
+        r"omg|xoxo|(?:love|adore)\s+(?:this|you)\s+(?:so\s+)?much|(?:nearly|almost)\s+fainted|butterflies",
+        r"my\s+heart\s+(?:skipped|fluttered|raced|leapt|leaped|sang)|weak\s+at\s+the\s+knees|dreamy|head\s+over\s+heels",
     ),
 }
 
@@ -106,21 +141,31 @@ _SENTENCE = regex.compile(r"[^.!?;]+")
 _ALL = regex.compile(
     "|".join(rf"(?P<{name}>\b(?:{'|'.join(parts)})\b)" for name, parts in _CUES.items()), regex.IGNORECASE
 )
-# How a finding words each register ("much {wording} than Walt usually is") and what was counted.
+# How a finding words each register ("Sounds like marketing copy, which Walt doesn't write") and what was counted.
 CUE_WORDING: Mapping[str, tuple[str, str]] = {
-    "marketing": ("more like marketing copy", "marketing phrases"),
-    "meek": ("meeker and more apologetic", "hedges and apologies"),
-    "whiny": ("more self-pitying", "complaints"),
-    "panicky": ("more panicky", "alarm phrases"),
-    "cruel": ("crueller", "insults and gloating"),
-    "gushing": ("more gushing", "gushing phrases"),
+    "marketing": ("Sounds like marketing copy, which {who} doesn't write", "{v} marketing phrases"),
+    "meek": ("Meeker and more apologetic than {who} is", "{v} hedges and apologies"),
+    "whiny": ("More self-pitying than {who} is", "{v} complaints"),
+    "panicky": ("More panicky than {who} is", "{v} alarm phrases"),
+    "cruel": ("Crueller than {who} is", "{v} insults or gloating"),
+    "gushing": ("More gushing than {who} is", "{v} gushing phrases"),
+    "despair": ("More despairing than {who} is", "{v} phrases of despair"),
+    "snobbish": ("More snobbish than {who} is", "{v} sneering phrases"),
+    "sarcastic": ("Sarcastic toward the reader, which {who} isn't", "{v} jabs at the reader"),
 }
+
+
+def cue_spans(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Return where each register's cues are in the (apostrophe-normalised) text."""
+    found: dict[str, list[tuple[int, int]]] = {name: [] for name in _CUES}
+    for match in _ALL.finditer(text):
+        found[str(match.lastgroup)].append(match.span())
+    for sentence in _SENTENCE.finditer(text):
+        if _SUFFERING.search(sentence.group()) and _PLEASURE.search(sentence.group()):
+            found["cruel"].append(sentence.span())
+    return found
 
 
 def cue_counts(text: str) -> dict[str, int]:
     """Return how many cues of each register the (apostrophe-normalised) text contains."""
-    counts = dict.fromkeys(_CUES, 0)
-    for match in _ALL.finditer(text):
-        counts[str(match.lastgroup)] += 1
-    counts["cruel"] += sum(1 for s in _SENTENCE.findall(text) if _SUFFERING.search(s) and _PLEASURE.search(s))
-    return counts
+    return {name: len(spans) for name, spans in cue_spans(text).items()}

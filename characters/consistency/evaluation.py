@@ -1,5 +1,6 @@
 """Measure the checker on a labelled directory (personas/*.json + posts.jsonl, as shared/eval/consistency-dev)."""
 
+import argparse
 import json
 import math
 import statistics
@@ -38,6 +39,7 @@ class EvalReport:
 
     directory: str
     outcomes: tuple[Outcome, ...]
+    canon: int | None = None  # each persona's canon cut to its first N posts; None = all of it
 
     def roc_auc(self, persona: str | None = None) -> float:
         """Return the ROC-AUC of the score with `in` as the positive class (NaN if one class is missing)."""
@@ -73,7 +75,8 @@ class EvalReport:
     def table(self) -> str:
         """Return a plain-text table: ROC-AUC and false alarms overall and per persona, recall per kind, timing."""
         personas = sorted({o.persona for o in self.outcomes})
-        lines = [f"consistency eval: {self.directory} ({len(self.outcomes)} posts, {len(personas)} personas)", ""]
+        cut = "" if self.canon is None else f", canon cut to {self.canon} posts"
+        lines = [f"consistency eval: {self.directory} ({len(self.outcomes)} posts, {len(personas)} personas{cut})", ""]
         lines.append(f"{'persona':<24}{'ROC-AUC':>9}{'false alarms':>16}{'posts':>8}")
         for persona in [None, *personas]:
             chosen = [o for o in self.outcomes if persona is None or o.persona == persona]
@@ -105,9 +108,22 @@ def load_card(path: Path) -> CardData:
     return CardData.model_validate(raw.get("data", raw) if isinstance(raw, dict) else raw)
 
 
-def evaluate_directory(path: Path, *, checker: Checker | None = None) -> EvalReport:
-    """Check every post of the directory with its persona's card, the other personas standing for the workspace."""
+def cut_canon(card: CardData, canon: int) -> CardData:
+    """Return the card with only its first `canon` canon posts (as a newer character with less canon would have)."""
+    if canon < 0:
+        raise ValueError(f"canon must be 0 or more posts, not {canon}")
+    greenroom = card.greenroom
+    return card.with_greenroom(greenroom.model_copy(update={"canon_posts": greenroom.canon_posts[:canon]}))
+
+
+def evaluate_directory(path: Path, *, checker: Checker | None = None, canon: int | None = None) -> EvalReport:
+    """Check every post of the directory with its persona's card, the other personas standing for the workspace.
+
+    `canon` cuts every persona's canon to its first N posts (None keeps them all).
+    """
     cards = {card_path.stem: load_card(card_path) for card_path in sorted((path / "personas").glob("*.json"))}
+    if canon is not None:
+        cards = {slug: cut_canon(card, canon) for slug, card in cards.items()}
     posts = [
         json.loads(line) for line in (path / "posts.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
     ]
@@ -131,16 +147,22 @@ def evaluate_directory(path: Path, *, checker: Checker | None = None) -> EvalRep
         result = check(slug, post["text"])
         elapsed = (time.perf_counter() - started) * 1000
         outcomes.append(Outcome(slug, post["kind"], post["label"], result.score, result.failed, elapsed))
-    return EvalReport(str(path), tuple(outcomes))
+    return EvalReport(str(path), tuple(outcomes), canon)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table and then the summary as JSON on the last line."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m characters.consistency.evaluation DIR", file=sys.stderr)
+    parser = argparse.ArgumentParser(prog="python -m characters.consistency.evaluation")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--canon", type=int, default=None, help="cut each persona's canon to its first N posts")
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.canon is not None and args.canon < 0:
+        print(f"--canon must be 0 or more, not {args.canon}", file=sys.stderr)
         return 2
-    report = evaluate_directory(Path(args[0]))
+    report = evaluate_directory(args.directory, canon=args.canon)
     print(report.table())
     print(json.dumps(report.summary()))
     return 0

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import regex
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from characters.consistency.cues import CUE_WORDING, cue_counts
+from characters.consistency.cues import CUE_WORDING, cue_counts, cue_spans
 from characters.consistency.text import emoji_spans, normalise_apostrophes, sentences, words
 from characters.core.platforms import grapheme_count
 
@@ -33,10 +33,18 @@ class Feature:
     kind: Literal["count", "level"]
     direction: Direction
     floor: float  # count: extra variance, level: minimum spread; a canon that never varies still needs a margin
-    more: str  # completes "much ... than Walt usually is" for a high value ("" = not worth saying)
+    more: str  # what an editor reads for a high value, "{who}" the character ("" = not worth saying)
     less: str  # the same for a low value
-    unit: str
+    unit: str  # how the draft's value reads, "{v}" the number
     weight: float = 1.0  # noisy measures on short texts (length, syllables) count for less
+    # A level averaged over the draft's words (syllables, words per sentence, mood) is noisier in a short draft:
+    # its spread widens by sqrt(canon words / draft words), so a 9-word post is not judged like a 40-word one.
+    per_word: bool = False
+
+    @property
+    def family(self) -> str:
+        """Return the independent kind of evidence this habit belongs to: "tone" (mood, register) or "habits"."""
+        return "tone" if self.check in ("voice.tone", "voice.generic") else "habits"
 
     @property
     def check(self) -> str:
@@ -47,37 +55,59 @@ class Feature:
             return "voice.tone"
         return "voice.profile"
 
-    def shown(self, value: float, exposure: float = 1.0) -> float:
-        """Return a measured value in the unit a person reads (characters, words per sentence, a rate)."""
+    def shown(self, value: float) -> float:
+        """Return a measured value in the unit a person reads (characters, words per sentence, a count)."""
         if self.name == "length":
             return math.expm1(value)  # measured as log(1 + characters)
         if self.name == "sentence_length":
             return math.exp(value)  # measured as log(words per sentence)
-        return value / exposure if self.kind == "count" else value
+        if self.name == "intensity":
+            return 100.0 * value
+        return value
 
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("length", "level", "both", 0.3, "longer", "shorter", "characters", 0.5),
-    Feature("sentence_length", "level", "both", 0.2, "more long-winded", "more clipped", "words per sentence"),
-    Feature("syllables", "level", "both", 0.08, "wordier", "plainer", "syllables per word", 0.5),
-    Feature("sentiment", "level", "both", 0.25, "more upbeat", "more negative", "VADER compound"),
-    Feature("intensity", "level", "high", 0.1, "more emotional", "", "VADER emotional share"),
-    Feature("exclamation", "count", "high", 0.1, "more exclamatory", "", "'!' per sentence"),
-    Feature("question", "count", "high", 0.5, "more questioning", "", "'?' per sentence", 0.5),
+    # A short post is not out of voice: only an unusually long one is evidence.
+    Feature("length", "level", "high", 0.3, "Much longer than {who}'s posts usually are", "", "{v} characters", 0.5),
     Feature(
-        "lowercase",
-        "count",
-        "both",
-        0.3,
-        "more often lower-case",
-        "more often capitalised",
-        "lower-case starts per sentence",
+        "sentence_length", "level", "both", 0.2, "Longer sentences than {who} usually writes",
+        "Shorter, choppier sentences than {who} usually writes", "about {v} words a sentence", per_word=True,
     ),
-    Feature("shouting", "count", "both", 0.3, "shoutier", "quieter", "ALL-CAPS words per word"),
-    Feature("emoji", "count", "low", 0.5, "", "sparer with emoji", "emoji"),
-    Feature("contractions", "count", "both", 0.5, "more casual", "more formal", "contractions per word"),
-    Feature("first_person", "count", "both", 0.5, "more self-focused", "more impersonal", "I/me/my per word"),
-    Feature("second_person", "count", "high", 0.3, "more reader-addressing", "", "you/your per word"),
+    Feature(
+        "syllables", "level", "both", 0.08, "Longer words than {who} usually uses",
+        "Plainer, shorter words than {who} usually uses", "about {v} syllables a word", 0.5, per_word=True,
+    ),
+    Feature(
+        "sentiment", "level", "both", 0.25, "More upbeat than {who} usually sounds",
+        "Gloomier than {who} usually sounds", "mood {v} on a scale from -1 to +1", per_word=True,
+    ),
+    Feature(
+        "intensity", "level", "high", 0.1, "More emotional than {who} usually sounds", "",
+        "about {v}% of the wording charged with feeling", per_word=True,
+    ),
+    Feature("exclamation", "count", "high", 0.1, "More exclamation marks than {who} uses", "", "{v} '!'"),
+    Feature("question", "count", "high", 0.5, "More questions than {who} usually asks", "", "{v} '?'", 0.5),
+    Feature(
+        "lowercase", "count", "both", 0.3, "More sentences start in lower case than {who}'s do",
+        "Capitalised sentences, where {who} usually writes in lower case", "{v} lower-case sentence starts",
+    ),
+    Feature(
+        "shouting", "count", "both", 0.3, "More ALL-CAPS words than {who} uses",
+        "No ALL-CAPS words, where {who} often uses them", "{v} ALL-CAPS words",
+    ),
+    Feature("emoji", "count", "low", 0.5, "", "Fewer emoji than {who} usually uses", "{v} emoji"),
+    Feature(
+        "contractions", "count", "both", 0.5, "More casual, with more contractions (don't, I'm) than {who} uses",
+        "More formal, with fewer contractions (don't, I'm) than {who} uses", "{v} contractions",
+    ),
+    Feature(
+        "first_person", "count", "both", 0.5, "Talks about itself (I, me, my) more than {who} does",
+        "Less personal (fewer I, me, my) than {who} usually is", "I/me/my {v} times",
+    ),
+    Feature(
+        "second_person", "count", "high", 0.3, "Speaks to the reader (you, your) more than {who} does", "",
+        "you/your {v} times",
+    ),
     # A register cue is specific evidence (canon posts rarely carry one), so it outweighs a stylistic drift.
     *(Feature(f"cue_{name}", "count", "high", 0.1, more, "", unit, 3.0) for name, (more, unit) in CUE_WORDING.items()),
 )
@@ -86,6 +116,10 @@ _FLOOR = np.array([feature.floor for feature in FEATURES])
 _WEIGHT = np.array([feature.weight for feature in FEATURES])
 _HIGH = np.array([feature.direction != "low" for feature in FEATURES])
 _LOW = np.array([feature.direction != "high" for feature in FEATURES])
+_PER_WORD = np.array([feature.per_word for feature in FEATURES])
+_TONE = np.array([feature.family == "tone" for feature in FEATURES])
+WORD_EXPOSURE = [feature.name for feature in FEATURES].index("first_person")  # its exposure is the word count
+FAMILIES = ("habits", "wording", "tone")  # independent kinds of voice evidence; a voice fail needs two to agree
 
 _SINGULAR = frozenset(["i", "me", "my", "mine", "myself", "i'm", "i've", "i'll", "i'd"])
 _SECOND = frozenset(["you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'll", "you'd", "y'all"])
@@ -151,6 +185,7 @@ class ProfileStats:
 
     centre: Vector  # level: median; count: events per unit of exposure
     spread: Vector  # level: robust standard deviation; count: overdispersion factor (>= 1)
+    words: float = 1.0  # the canon's median post length in words (per-word levels of shorter drafts are noisier)
 
     @classmethod
     def fit(cls, values: Vector, exposures: Vector) -> "ProfileStats":
@@ -165,13 +200,14 @@ class ProfileStats:
         dispersion = ((values - expected) ** 2).sum(axis=0) / (expected + _FLOOR).sum(axis=0)
         centre = np.where(_COUNT, rate, median)
         spread = np.where(_COUNT, np.clip(dispersion, 1.0, 10.0), np.maximum((q75 - q25) / 1.349, _FLOOR))
-        return cls(centre, spread)
+        return cls(centre, spread, float(np.median(exposures[:, WORD_EXPOSURE])))
 
     def z(self, values: Vector, exposures: Vector) -> Vector:
         """Return how many spreads each habit of a text sits from the canon (signed)."""
         expected = self.centre * exposures
         count_z = (values - expected) / np.sqrt(self.spread * expected + _FLOOR)
-        level_z = (values - self.centre) / self.spread
+        shorter = math.sqrt(max(1.0, self.words / max(1.0, float(exposures[WORD_EXPOSURE]))))
+        level_z = (values - self.centre) / (self.spread * np.where(_PER_WORD, shorter, 1.0))
         result: Vector = np.where(_COUNT, count_z, level_z)
         return result
 
@@ -283,6 +319,10 @@ ANOMALY_NORM = 2.0
 EVIDENCE_CAP = 8.0  # one wild measure cannot outvote everything else
 THRESHOLD_QUANTILE = 0.9  # the anomaly at which a canon post is unusual for its own canon (leave-one-out)
 MIN_THRESHOLD = 0.5
+FAIL_RATIO = 1.0  # before the small-sample correction
+MIN_FAMILY_THRESHOLD = 1.0  # a kind of evidence the canon never shows still needs a clear deviation to count
+SIGN_Z = 2.0  # a habit this many spreads off counts as one sign against the draft
+STRONG_TONE = 3.0  # a tone ratio this high takes separate cue phrases: it counts as one more sign (and at twice it)
 PAIR_QUANTILE = 0.9
 MIN_CANON = 5  # fewer canon posts than this give no usable voice statistics
 
@@ -304,6 +344,11 @@ class Draft:
         tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
         return cls(values, exposures, tuple(counts), tf)
 
+    @property
+    def n_words(self) -> int:
+        """Return the number of words in the draft."""
+        return int(self.exposures[WORD_EXPOSURE])
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -314,20 +359,44 @@ class Reading:
     similarity_z: float
     anomaly: float
     ratio: float  # anomaly over the character's threshold: above 1 is outside the canon's own range
+    families: dict[str, float]  # per kind of evidence (FAMILIES), the same ratio against that kind's own threshold
 
 
-def anomaly(z: Vector, similarity_z: float) -> float:
-    """Combine the deviations beyond the dead zone, in the directions that matter, into one number."""
+def evidence(z: Vector, similarity_z: float) -> dict[str, float]:
+    """Return, per kind of evidence, the deviations beyond the dead zone in the directions that matter, combined."""
     directed = np.maximum(np.where(_HIGH, z, 0.0), np.where(_LOW, -z, 0.0))
-    evidence = np.clip(directed - DEAD_ZONE, 0.0, EVIDENCE_CAP)
+    weighted = _WEIGHT * np.clip(directed - DEAD_ZONE, 0.0, EVIDENCE_CAP) ** ANOMALY_NORM
     dissimilarity = min(max(0.0, -similarity_z - DEAD_ZONE), EVIDENCE_CAP)
-    total = float(_WEIGHT @ evidence**ANOMALY_NORM) + dissimilarity**ANOMALY_NORM
-    return float(total ** (1.0 / ANOMALY_NORM))
+    return {
+        "habits": float(weighted[~_TONE].sum()) ** (1.0 / ANOMALY_NORM),
+        "wording": dissimilarity,
+        "tone": float(weighted[_TONE].sum()) ** (1.0 / ANOMALY_NORM),
+    }
+
+
+def anomaly(parts: dict[str, float]) -> float:
+    """Combine the kinds of evidence into one number (root-sum-square)."""
+    return float(sum(value**ANOMALY_NORM for value in parts.values()) ** (1.0 / ANOMALY_NORM))
+
+
+def signs(reading: Reading) -> list[str]:
+    """Return the separate pieces of evidence against the draft: each habit clearly off, wording, tone.
+
+    Habits count one by one (a long sentence and a burst of '!' are two things noticed); tone counts up to three
+    times, as its ratio takes several separate mood or register phrases to reach 3 and 6.
+    """
+    directed = np.maximum(np.where(_HIGH, reading.z, 0.0), np.where(_LOW, -reading.z, 0.0))
+    found = [FEATURES[i].name for i in np.flatnonzero((directed > SIGN_Z) & ~_TONE)]
+    if reading.families["wording"] > 1.0:
+        found.append("wording")
+    tone = reading.families["tone"]
+    found += ["tone"] * (tone > 1.0) + ["tone, again"] * ((tone >= STRONG_TONE) + (tone >= 2 * STRONG_TONE))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
 class VoiceModel:
-    """A character's voice: canon habits, n-gram space and the calibrated threshold."""
+    """A character's voice: canon habits, n-gram space and the calibrated thresholds."""
 
     name: str
     stats: ProfileStats
@@ -337,25 +406,28 @@ class VoiceModel:
     canon: tuple[Draft, ...]
     canon_ratios: Vector  # each canon post's ratio against the other canon posts (leave-one-out)
     threshold: float
+    family_thresholds: dict[str, float]
+    canon_range: tuple[Vector, Vector]  # per feature, the canon's 10th and 90th percentile in readable units
 
     @property
     def usable(self) -> bool:
         """Return True when the canon is large enough to judge a voice by."""
         return len(self.canon) >= MIN_CANON
 
+    @property
+    def fail_ratio(self) -> float:
+        """Return the ratio beyond which a draft is outside the canon's range, corrected for a small canon."""
+        return small_sample_factor(len(self.canon)) * FAIL_RATIO
+
     def read(self, draft: Draft) -> Reading:
         """Compare a draft with the canon."""
         z = self.stats.z(draft.values, draft.exposures)
         similarity = top_k_mean(self.space.similarities(draft.grams, draft.tf))
         similarity_z = (similarity - self.similarity_centre) / self.similarity_spread
-        score = anomaly(z, similarity_z)
-        return Reading(z, similarity, similarity_z, score, score / self.threshold)
-
-    def percentile(self, ratio: float) -> float:
-        """Return the share of canon posts (left out in turn) that are more typical than this ratio."""
-        if not len(self.canon_ratios):
-            return 0.0
-        return float(np.mean(self.canon_ratios < ratio))
+        parts = evidence(z, similarity_z)
+        score = anomaly(parts)
+        families = {name: parts[name] / self.family_thresholds[name] for name in FAMILIES}
+        return Reading(z, similarity, similarity_z, score, score / self.threshold, families)
 
 
 def _similarity_stats(similarities: Vector) -> tuple[float, float]:
@@ -364,22 +436,36 @@ def _similarity_stats(similarities: Vector) -> tuple[float, float]:
     return float(np.median(similarities)), max(float(q75 - q25) / 1.349, 0.01)
 
 
+def _readable(values: Vector) -> Vector:
+    """Return canon rows in the units a message shows (characters, words per sentence, counts per post)."""
+    rows = np.array([[f.shown(float(v)) for f, v in zip(FEATURES, row, strict=True)] for row in values])
+    return rows.reshape(len(values), len(FEATURES))
+
+
 def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
-    """Fit the voice of a canon and calibrate its threshold by leaving each canon post out in turn."""
+    """Fit the voice of a canon and calibrate its thresholds by leaving each canon post out in turn."""
     posts = [post for post in canon_posts if post.strip()]
     drafts = tuple(Draft.of(post) for post in posts)
     values = np.array([d.values for d in drafts]).reshape(len(drafts), len(FEATURES))
     exposures = np.array([d.exposures for d in drafts]).reshape(len(drafts), len(FEATURES))
     similarities = leave_one_out_similarities(posts)
-    anomalies = np.zeros(len(posts))
+    parts = np.zeros((len(posts), len(FAMILIES)))
     if len(posts) >= 3:
         for i in range(len(posts)):
             rest = np.arange(len(posts)) != i
             centre, spread = _similarity_stats(similarities[rest])
             z = ProfileStats.fit(values[rest], exposures[rest]).z(values[i], exposures[i])
-            anomalies[i] = anomaly(z, (similarities[i] - centre) / spread)
-    threshold = max(float(np.quantile(anomalies, THRESHOLD_QUANTILE)) if len(posts) else 0.0, MIN_THRESHOLD)
+            found = evidence(z, (similarities[i] - centre) / spread)
+            parts[i] = [found[family] for family in FAMILIES]
+    anomalies = np.sqrt((parts**ANOMALY_NORM).sum(axis=1)) if len(posts) else np.zeros(0)
+    threshold = max(_quantile(anomalies, THRESHOLD_QUANTILE), MIN_THRESHOLD)
+    family_thresholds = {
+        family: max(_quantile(parts[:, i], THRESHOLD_QUANTILE), MIN_FAMILY_THRESHOLD)
+        for i, family in enumerate(FAMILIES)
+    }
     centre, spread = _similarity_stats(similarities) if len(posts) else (0.0, 1.0)
+    readable = _readable(values)
+    low, high = (np.percentile(readable, [10, 90], axis=0) if len(posts) else (np.zeros(len(FEATURES)),) * 2)
     return VoiceModel(
         name=name,
         stats=ProfileStats.fit(values, exposures),
@@ -389,7 +475,28 @@ def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
         canon=drafts,
         canon_ratios=anomalies / threshold,
         threshold=threshold,
+        family_thresholds=family_thresholds,
+        canon_range=(low, high),
     )
+
+
+@lru_cache(maxsize=64)
+def small_sample_factor(n: int) -> float:
+    """Return how much wider a threshold learnt from n posts (leave-one-out) must be to hold for new posts.
+
+    The 90th percentile of n values is itself uncertain; a Student-t prediction interval for one new value,
+    over the normal one, widens it: 1.13 at n=10, 1.06 at n=20, 1.03 at n=40.
+    """
+    from scipy.stats import norm, t
+
+    if n < 3:
+        return math.inf
+    return float(math.sqrt(1.0 + 1.0 / n) * t.ppf(THRESHOLD_QUANTILE, n - 1) / norm.ppf(THRESHOLD_QUANTILE))
+
+
+def _quantile(values: Vector, share: float) -> float:
+    """Return the quantile of the values (0 for none)."""
+    return float(np.quantile(values, share)) if len(values) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,24 +534,58 @@ def workspace_offset(pairs: Sequence[PairCalibration]) -> float:
     return max(0.0, float(np.quantile(np.max(np.vstack(usable), axis=0), PAIR_QUANTILE)))
 
 
-def explain(model: VoiceModel, draft: Draft, reading: Reading, who: str, min_z: float) -> list[tuple[str, str]]:
-    """Return (check, message) for each habit at least `min_z` spreads outside the canon, strongest first."""
-    found: list[tuple[float, str, str]] = []
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """One habit that sits clearly outside the canon, in words an editor reads."""
+
+    check: str
+    family: str
+    strength: float  # spreads from the canon
+    message: str
+    span: tuple[int, int] | None = None  # the first quoted phrase, for cues
+
+
+def explain(model: VoiceModel, text: str, draft: Draft, reading: Reading, who: str, min_z: float) -> list[Hint]:
+    """Return the habits at least `min_z` spreads outside the canon, strongest first, saying what was noticed."""
+    found: list[Hint] = []
+    cues = cue_spans(normalise_apostrophes(text)) if any(reading.z[_TONE] >= min_z) else {}
+    low, high = model.canon_range
     for i, feature in enumerate(FEATURES):
         z = float(reading.z[i])
-        word = feature.more if z > 0 else feature.less
-        if abs(z) < min_z or not word:
+        wording = feature.more if z > 0 else feature.less
+        if abs(z) < min_z or not wording:
             continue
-        value = feature.shown(float(draft.values[i]), float(draft.exposures[i]))
-        usual = feature.shown(float(model.stats.centre[i]))
-        message = f"much {word} than {who} usually is ({_number(value)} {feature.unit}; usually {_number(usual)})"
-        found.append((abs(z), feature.check, message))
+        usual = _range(float(low[i]), float(high[i]), feature.kind == "count")
+        value = feature.unit.format(v=_number(feature.shown(float(draft.values[i]))))
+        spans = cues.get(feature.name.removeprefix("cue_"), [])
+        if spans:
+            quotes = ", ".join(f'"{text[start:end].strip()}"' for start, end in spans[:3])
+            message = f"{wording.format(who=who)}: {quotes} ({who}'s canon: {usual})"
+        else:
+            message = f"{wording.format(who=who)} ({value}; {who}'s canon: {usual})"
+        found.append(Hint(feature.check, feature.family, abs(z), message, spans[0] if spans else None))
     if reading.similarity_z < -min_z:
-        found.append((-reading.similarity_z, "voice.similarity", f"shares little wording with {who}'s canon posts"))
-    found.sort(key=lambda item: -item[0])
-    return [(check, message) for _, check, message in found]
+        message = f"Shares little wording with {who}'s canon posts"
+        found.append(Hint("voice.similarity", "wording", -reading.similarity_z, message))
+    found.sort(key=lambda hint: -hint.strength)
+    return found
+
+
+def _range(low: float, high: float, count: bool) -> str:
+    """Say where the canon's values usually lie (its 10th to 90th percentile)."""
+    if count:
+        low, high = math.floor(low), math.ceil(high)
+        if high == 0:
+            return "none"
+    suffix = " a post" if count else ""
+    if _number(low) == _number(high):
+        return f"about {_number(low)}{suffix}"
+    joiner = " to " if low < 0 else "-"
+    return f"{_number(low)}{joiner}{_number(high)}{suffix}"
 
 
 def _number(value: float) -> str:
-    """Format a measurement for a message: whole numbers when large, two significant digits when small."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2g}"
+    """Format a measurement for a message: whole numbers from 10 on, otherwise up to two significant digits."""
+    if abs(value) >= 10 or value == round(value):
+        return f"{value:,.0f}"
+    return f"{value:.2g}"

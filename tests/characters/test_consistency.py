@@ -431,7 +431,7 @@ def test_voice_model_is_calibrated_on_its_own_canon(unseen: dict[str, CardData])
     model = build_voice_model(unseen["mae-delacroix"])
     assert model.usable
     assert len(model.canon) == 40
-    assert 0.85 <= model.percentile(1.0) <= 0.95  # the threshold sits at the canon's 90th percentile
+    assert 0.85 <= np.mean(model.canon_ratios <= 1.0) <= 0.95  # the threshold sits at the canon's 90th percentile
     in_voice = model.read(Draft.of("Rain on Halsted again, sugar, and a fella at the bar who tipped in nickels."))
     off_voice = model.read(Draft.of("SO excited!!! Our summer sale is live, shop now and tag a friend!!!"))
     assert in_voice.ratio < 1.0 < off_voice.ratio
@@ -441,9 +441,13 @@ def test_voice_fail_explains_why(checker: Checker, unseen: dict[str, CardData]) 
     card = unseen["mae-delacroix"]
     result = checker.check(card, "Thrilled to announce my new show! So grateful for your support. Link in bio!")
     assert result.verdict == "fail"
-    assert fails(result, "voice.consistency")
+    assert fails(result, "voice.consistency") or fails(result, "voice.sounds_like")
     messages = " ".join(f.message for f in result.findings if f.check.startswith("voice."))
-    assert "than Mae usually is" in messages
+    assert "Sounds like marketing copy, which Mae doesn't write" in messages
+    assert '"Thrilled to announce"' in messages
+    assert "Mae's canon: none" in messages
+    assert "separate signs agree" in messages
+    assert "%" not in messages  # no internal percentiles
     assert result.score < 50
 
 
