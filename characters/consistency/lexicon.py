@@ -1,6 +1,5 @@
 """Term matching with inflections and hyphen/space variants, and the anachronism lexicon and year finder."""
 
-import bisect
 import csv
 import itertools
 from collections.abc import Iterable, Sequence
@@ -21,6 +20,11 @@ _HYPHEN_GAP = regex.compile(r"[-‐‑/]")
 # Spaces, possibly with an ampersand or the quotes of "rock 'n' roll", separate the words of a term.
 _SPACE_GAP = regex.compile(r"[ \t\u00a0]+(?:'[ \t\u00a0]*)?|'[ \t\u00a0]+|[ \t\u00a0]*&[ \t\u00a0]*")
 _VOWELS = frozenset("aeiou")
+# Words that open or close phrase terms ("the war in Korea", "since 9/11") and have no inflections.
+_FUNCTION_WORDS = frozenset(
+    "a an the my your his her its our their this that these those of in on at to for from with by since after "
+    "before during post out".split()
+)
 _CONNECTORS = ("and", "n", "")  # "" stands for "&", which is not a word token
 # Irregular forms for verbs that head common multi-word terms ("go viral" -> "went viral").
 _IRREGULAR: dict[str, tuple[str, ...]] = {
@@ -51,8 +55,10 @@ def _middles(parts: Sequence[str]) -> set[str]:
 
 
 def inflections(word: str) -> frozenset[str]:
-    """Return the word with its plural, possessive, -ed and -ing forms (lower case)."""
+    """Return the word with its plural, possessive, -ed and -ing forms (lower case); function words as they are."""
     word = word.lower()
+    if word in _FUNCTION_WORDS:
+        return frozenset({word})
     forms = {word, word + "s", word + "'s", word + "s'"}
     forms.update(_IRREGULAR.get(word, ()))
     if not word.isalpha() or len(word) < 2:
@@ -113,6 +119,9 @@ class TermMatcher:
     def __init__(self, terms: Iterable[str]) -> None:
         """Index the surface forms of each term; `TermMatch.index` is the term's position in `terms`."""
         self._surfaces: dict[str, list[tuple[int, int]]] = {}
+        # The inner nodes of the token trie: a term's first words joined, so a window stops growing as soon as
+        # no term continues it (a word the text splits at a hyphen, "e-mail", is let through in _longest_at).
+        self._prefixes: set[str] = set()
         self._window = 1
         for index, term in enumerate(terms):
             spelled = normalise_apostrophes(term).lower().replace("&", " and ").strip()
@@ -124,18 +133,17 @@ class TermMatcher:
             self._window = max(self._window, len(parts) + 2)
             first = inflections(parts[0])
             last = inflections(parts[-1]) if separators else frozenset({""})
-            middles = _middles(parts[1:-1])
-            for head, middle, tail in itertools.product(first, middles, last):
-                entries = self._surfaces.setdefault(head + middle + tail, [])
-                if (index, separators) not in entries:
-                    entries.append((index, separators))
-
-        self._sorted = sorted(self._surfaces)
-
-    def _extends(self, key: str) -> bool:
-        """Return True when some surface form starts with `key` (so a longer window can still match)."""
-        i = bisect.bisect_left(self._sorted, key)
-        return i < len(self._sorted) and self._sorted[i].startswith(key)
+            inner = parts[1:-1]
+            entry = (index, separators)
+            for surface in {"".join(forms) for forms in itertools.product(first, _middles(inner), last)}:
+                entries = self._surfaces.get(surface)
+                if entries is None:
+                    self._surfaces[surface] = [entry]
+                elif entry not in entries:
+                    entries.append(entry)
+            if separators:
+                leads = {lead for k in range(len(inner) + 1) for lead in _middles(inner[:k])}
+                self._prefixes.update(head + lead for head in first for lead in leads)
 
     def __bool__(self) -> bool:
         """Return True when the matcher knows at least one term."""
@@ -167,7 +175,8 @@ class TermMatcher:
                 if spaces <= separators:
                     best = TermMatch(index, first.start, token.end, text[first.start : token.end])
                     break
-            if not self._extends(key):
+            hyphen_next = j + 1 < len(tokens) and tokens[j + 1].gap == "hyphen"
+            if not hyphen_next and key not in self._prefixes:
                 break
         return best
 
