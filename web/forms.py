@@ -44,8 +44,7 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", description="We send a link to choose a new password if it has an account here.",
-                       validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
 
 
 class ResetPasswordForm(FlaskForm):
