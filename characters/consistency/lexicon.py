@@ -246,6 +246,10 @@ class AnachronismLexicon:
         found = ((self.entries[self._owners[match.index]], match) for match in self._matcher.find(text))
         return [(entry, match) for entry, match in found if entry.first_year > end_year]
 
+    def alternatives_for(self, entry: Anachronism, end_year: int) -> tuple[str, ...]:
+        """Return the entry's alternatives that are not anachronisms themselves by `end_year`, in order."""
+        return tuple(alternative for alternative in entry.alternatives if not self.find(alternative, end_year))
+
     @classmethod
     def from_csv(cls, path: Path) -> "AnachronismLexicon":
         """Read a CSV with columns term, first_year, category, alternatives ("a|b"), note; skip malformed rows."""

@@ -84,6 +84,13 @@ def test_alternatives_are_exposed_in_order(tmp_path: Path) -> None:
     assert entry == Anachronism("television", 1927, "technology", "Baird", ("the wireless", "the radio"))
 
 
+def test_alternatives_for_an_era_leave_out_what_it_had_not_got_yet(lexicon: AnachronismLexicon) -> None:
+    (cell_phone,) = (entry for entry in lexicon.entries if entry.term == "cell phone")
+    assert cell_phone.alternatives[0] == "telephone"
+    assert lexicon.alternatives_for(cell_phone, 1962) == cell_phone.alternatives
+    assert lexicon.alternatives_for(cell_phone, 1870) == ("telegram",)  # no telephone before 1876
+
+
 def test_patterns_expand_required_and_optional_groups() -> None:
     assert expand_pattern("[the|a] war in (korea|vietnam)") == [
         "the war in korea",
