@@ -192,12 +192,24 @@ def _without_overlaps(matches: Sequence[TermMatch]) -> list[TermMatch]:
 
 
 # A lexicon term may be a pattern: "(a|b)" is one of the choices, "[a|b]" one of them or nothing, so that
-# "[the|a] war in (Korea|Vietnam)" stands for eight phrases ("the war in Korea", "war in Vietnam", ...).
+# "[the|a] war in (Korea|Vietnam)" stands for eight phrases ("the war in Korea", "war in Vietnam", ...). Braces mark
+# the part a finding points at when the rest is context: "(since|after) {9/11}" matches "since 9/11" but flags
+# "9/11", so that an alternative ("the attacks") replaces just that.
 _GROUP = regex.compile(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]")
+_CORE = regex.compile(r"^(.*)\{(.*)\}(.*)$")
 
 
-def expand_pattern(term: str) -> list[str]:
-    """Return the phrases a lexicon term stands for (the term itself when it has no groups)."""
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrase of a term: its words, and how many of them before and after the flagged part are context."""
+
+    text: str
+    lead: int
+    trail: int
+
+
+def _phrases(term: str) -> list[Phrase]:
+    """Return the phrases a lexicon term stands for, with their context words counted."""
     pieces: list[tuple[str, ...]] = []
     position = 0
     for group in _GROUP.finditer(term):
@@ -207,8 +219,25 @@ def expand_pattern(term: str) -> list[str]:
         pieces.append(tuple(choice.strip() for choice in choices) + (() if required is not None else ("",)))
         position = group.end()
     pieces.append((term[position:],))
-    phrases = (" ".join("".join(choice).split()) for choice in itertools.product(*pieces))
-    return list(dict.fromkeys(phrase for phrase in phrases if phrase))
+    phrases: dict[str, Phrase] = {}
+    for choice in itertools.product(*pieces):
+        spelled = " ".join("".join(choice).split())
+        core = _CORE.match(spelled)
+        before, after = (core.group(1), core.group(3)) if core else ("", "")
+        text = " ".join(spelled.replace("{", " ").replace("}", " ").split())
+        if text:
+            phrases.setdefault(text, Phrase(text, _word_count(before), _word_count(after)))
+    return list(phrases.values())
+
+
+def _word_count(words: str) -> int:
+    """Return the number of words the matcher sees in `words`."""
+    return len([part for part in _TERM_SEPARATOR.split(normalise_apostrophes(words)) if part])
+
+
+def expand_pattern(term: str) -> list[str]:
+    """Return the phrases a lexicon term stands for (the term itself when it has no groups)."""
+    return [phrase.text for phrase in _phrases(term)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +257,8 @@ class AnachronismLexicon:
     def __init__(self, entries: Sequence[Anachronism]) -> None:
         """Index the entries."""
         self.entries = tuple(entries)
-        owners: list[int] = []
-        phrases: list[str] = []
-        for index, entry in enumerate(self.entries):
-            for phrase in expand_pattern(entry.term):
-                owners.append(index)
-                phrases.append(phrase)
-        self._owners = tuple(owners)
-        self._matcher = TermMatcher(phrases)
+        self._phrases = [(index, phrase) for index, entry in enumerate(self.entries) for phrase in _phrases(entry.term)]
+        self._matcher = TermMatcher(phrase.text for _, phrase in self._phrases)
 
     def __len__(self) -> int:
         """Return the number of terms."""
@@ -243,8 +266,12 @@ class AnachronismLexicon:
 
     def find(self, text: str, end_year: int) -> list[tuple[Anachronism, TermMatch]]:
         """Return the terms in the text that first appeared after `end_year`."""
-        found = ((self.entries[self._owners[match.index]], match) for match in self._matcher.find(text))
-        return [(entry, match) for entry, match in found if entry.first_year > end_year]
+        found: list[tuple[Anachronism, TermMatch]] = []
+        for match in self._matcher.find(text):
+            owner, phrase = self._phrases[match.index]
+            if self.entries[owner].first_year > end_year:
+                found.append((self.entries[owner], _core(text, match, phrase)))
+        return found
 
     def alternatives_for(self, entry: Anachronism, end_year: int) -> tuple[str, ...]:
         """Return the entry's alternatives that are not anachronisms themselves by `end_year`, in order."""
@@ -264,6 +291,17 @@ class AnachronismLexicon:
                 category, note = (row.get("category") or "").strip(), (row.get("note") or "").strip()
                 entries.append(Anachronism(term, int(year), category, note, alternatives))
         return cls(entries)
+
+
+def _core(text: str, match: TermMatch, phrase: Phrase) -> TermMatch:
+    """Narrow a match to the flagged part of its phrase, leaving out the context words around it."""
+    if not (phrase.lead or phrase.trail):
+        return match
+    words = [token for token in tokenize(text) if match.start <= token.start and token.end <= match.end]
+    if phrase.lead + phrase.trail >= len(words):
+        return match
+    start, end = words[phrase.lead].start, words[len(words) - 1 - phrase.trail].end
+    return TermMatch(match.index, start, end, text[start:end])
 
 
 @lru_cache(maxsize=4)

@@ -101,6 +101,22 @@ def test_patterns_expand_required_and_optional_groups() -> None:
         "war in vietnam",
     ]
     assert expand_pattern("email") == ["email"]
+    assert expand_pattern("(since|after) {9/11}") == ["since 9/11", "after 9/11"]
+
+
+def test_context_words_match_but_only_the_core_is_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.csv"
+    path.write_text(
+        "term,first_year,category,alternatives,note\n"
+        "(go|went) {jogging} (in|before),1968,sports,running,fitness\n"
+        "(since|after) {9/11},2001,event,the attacks,2001\n",
+        encoding="utf-8",
+    )
+    lexicon = AnachronismLexicon.from_csv(path)
+    text = "We went jogging in the park after 9/11."
+    spans = [(entry.alternatives[0], text[match.start : match.end]) for entry, match in lexicon.find(text, 1950)]
+    assert spans == [("running", "jogging"), ("the attacks", "9/11")]
+    assert lexicon.find("The cart went jogging down the lane.", 1950) == []
 
 
 @pytest.mark.parametrize(
@@ -110,11 +126,11 @@ def test_patterns_expand_required_and_optional_groups() -> None:
         ("He came home after the war in Korea.", 1949, "the war in Korea"),
         ("My brother is in the Korean War.", 1949, "Korean War"),
         ("The Cuban missile crisis kept us up.", 1961, "Cuban missile crisis"),
-        ("Everything changed after Pearl Harbor.", 1940, "after Pearl Harbor"),
-        ("We all went jogging before the broadcast.", 1960, "went jogging before"),
+        ("Everything changed after Pearl Harbor.", 1940, "Pearl Harbor"),
+        ("We all went jogging before the broadcast.", 1960, "jogging"),
         ("The network ran an instant replay of the catch.", 1955, "instant replay"),
         ("She teaches an aerobics class on Tuesdays.", 1950, "aerobics class"),
-        ("Since 9/11 nobody flies for fun.", 1999, "Since 9/11"),
+        ("Since 9/11 nobody flies for fun.", 1999, "9/11"),
     ],
 )
 def test_events_and_fads_match_as_phrases(lexicon: AnachronismLexicon, text: str, end_year: int, surface: str) -> None:
