@@ -54,6 +54,13 @@ def _middles(parts: Sequence[str]) -> set[str]:
     return {"".join(choice) for choice in itertools.product(*options)}
 
 
+@lru_cache(maxsize=8192)
+def _verb_forms(word: str) -> frozenset[str]:
+    """Return the word's inflections without the possessives ("go viral" -> "goes", "went", "going" viral)."""
+    return frozenset(form for form in inflections(word) if not form.endswith(("'s", "'")))
+
+
+@lru_cache(maxsize=8192)
 def inflections(word: str) -> frozenset[str]:
     """Return the word with its plural, possessive, -ed and -ing forms (lower case); function words as they are."""
     word = word.lower()
@@ -131,7 +138,8 @@ class TermMatcher:
             separators = len(parts) - 1
             # Room for the text to split a one-word term at hyphens ("e-mail" for "email").
             self._window = max(self._window, len(parts) + 2)
-            first = inflections(parts[0])
+            # A phrase's first word inflects as a verb ("went viral"); its possessive goes on the last word.
+            first = _verb_forms(parts[0]) if separators else inflections(parts[0])
             last = inflections(parts[-1]) if separators else frozenset({""})
             inner = parts[1:-1]
             entry = (index, separators)
