@@ -55,11 +55,12 @@ USER_AGENT = "Greenroom/1 (+https://github.com/greenroom)"
 _REMOTE_MENTION = re.compile(r"(?<![\w@])@([\w.]+)@[\w.-]+\w")
 
 
-class _CheckedAdapter(HTTPAdapter):
-    """Checks every request's host (redirects too) with the outbound-address policy before it is sent.
+class _PinnedAdapter(HTTPAdapter):
+    """Checks every request's host (redirects too) with the outbound-address policy, then connects to that address.
 
-    Unlike PinnedTransport (httpx), requests cannot be told which checked address to connect to while keeping the
-    name for TLS, so urllib3 resolves again: the check narrows, but does not close, a DNS-rebinding window.
+    Like PinnedTransport for httpx: urllib3 is handed a connection pool for the checked address, while the name
+    stays in the Host header, the TLS server name and the certificate check, so a second DNS answer (rebinding)
+    cannot send the token elsewhere. `get_connection_with_tls_context` is the hook requests documents for this.
     """
 
     def __init__(self, *, allow_private: bool, resolver: Resolver) -> None:
@@ -67,18 +68,26 @@ class _CheckedAdapter(HTTPAdapter):
         self.allow_private = allow_private
         self._resolve = resolver
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        """Refuse a non-public host (PublishError) before the request, and the token in it, leaves."""
-        parts = urlsplit(request.url or "")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        checked_addresses(parts.hostname or "", port, allow_private=self.allow_private, resolver=self._resolve)
-        return super().send(request, *args, **kwargs)
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: dict[str, str] | None = None, cert: Any = None) -> Any:
+        """Refuse a non-public host (PublishError) before the request, and the token in it, leaves; else pin it."""
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        name, scheme = str(host_params["host"]), str(host_params["scheme"])
+        port = host_params["port"] or (443 if scheme == "https" else 80)
+        address = checked_addresses(name, port, allow_private=self.allow_private, resolver=self._resolve)[0]
+        if scheme == "https":
+            pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}
+        return self.poolmanager.connection_from_host(host=address, port=port, scheme=scheme, pool_kwargs=pool_kwargs)
+
+    def add_headers(self, request: requests.PreparedRequest, **kwargs: Any) -> None:
+        """Name the host the request was meant for: the connection itself goes to its checked address."""
+        request.headers["Host"] = urlsplit(request.url or "").netloc.rpartition("@")[2]
 
 
 class _Connection:
     """A Mastodon.py client plus the headers of the last answer (Mastodon.py keeps Retry-After to itself)."""
 
-    def __init__(self, api_base_url: str, access_token: str, timeout: float, adapter: _CheckedAdapter) -> None:
+    def __init__(self, api_base_url: str, access_token: str, timeout: float, adapter: _PinnedAdapter) -> None:
         self.last_headers: dict[str, str] = {}
         session = requests.Session()
         session.trust_env = False  # no proxy or .netrc surprises when publishing with someone's token
@@ -176,7 +185,7 @@ class MastodonPublisher:
         if not base or not token:
             raise PublishError("The Mastodon channel has no instance address or access token; add it again.",
                                retryable=False)
-        adapter = _CheckedAdapter(allow_private=self.allow_private_addresses, resolver=self._resolve)
+        adapter = _PinnedAdapter(allow_private=self.allow_private_addresses, resolver=self._resolve)
         return _Connection(base, token, self.timeout, adapter), base
 
     def _upload(self, connection: _Connection, part: PartContent) -> str:

@@ -228,6 +228,25 @@ def test_rotation_rewrites_every_secret_for_the_new_key(session, world):
     assert [SecretBox(new_key).decrypt(token)["app_password"] for token in tokens] == ["abcd-efgh-ijkl-mnop"] * 2
 
 
+def test_rotation_rewrites_saved_sessions_and_drops_unreadable_ones(session, world):
+    old_key, new_key = generate_key(), generate_key()
+    channels = [create_channel(session=session, member=world["as_owner"], character=world["character"],
+                               channel_create=_bluesky(handle=handle), box=SecretBox(old_key)).channel
+                for handle in ("a.bsky.social", "b.bsky.social")]
+    saved_at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    channels[0].session_token = SecretBox(old_key).encrypt({"session": "kept"})
+    channels[1].session_token = SecretBox(generate_key()).encrypt({"session": "lost key"})
+    for channel in channels:
+        channel.session_saved_at = saved_at
+        session.add(channel)
+    session.commit()
+    rotate_secrets(session, SecretBox(new_key, [old_key]))
+    session.commit()
+    kept, dropped = (session.get(Channel, channel.id) for channel in channels)
+    assert SecretBox(new_key).decrypt(kept.session_token) == {"session": "kept"}
+    assert (dropped.session_token, dropped.session_saved_at) == (None, None)  # the scheduler logs in again
+
+
 def test_the_feed_shows_only_posts_whose_feed_delivery_is_published(session, world):
     feed = list_channels(session, world["character"])[0]
     bluesky = create_channel(session=session, member=world["as_owner"], character=world["character"],

@@ -26,7 +26,9 @@ from characters.publishing import settling
 from characters.publishing.delivery import (
     MAX_ATTEMPTS,
     Failure,
+    LookupLater,
     Published,
+    Resend,
     claim_due_deliveries,
     complete_delivery,
     fail_delivery,
@@ -361,6 +363,45 @@ def test_an_expired_lease_after_sending_started_is_never_resent(engine, world):
     assert post_row(engine, post_id).status == PostStatus.UNCONFIRMED
     assert "may or may not have reached Walt on feed" in notifications(engine)[0].message
     assert claim(engine, "w2", now=later + timedelta(days=1)) == []
+
+
+def test_a_proven_safe_resend_clears_the_marker_and_keeps_the_key(engine, world):
+    due_posts(engine, world)
+    delivery = claim_and_start(engine)[0]
+    later = NOW + timedelta(seconds=LEASE + 1)
+    [taken] = reap_expired_leases(engine, "reaper", later, LEASE).to_check
+    assert settle(engine, "reaper", [Resend(taken.id, "Sent again: no record at its key.")], later) == {taken.id}
+    [row] = deliveries(engine)
+    assert (row.status, row.sending_started_at, row.next_attempt_at, row.lease_owner) == (
+        DeliveryStatus.PENDING, None, later, None)
+    assert row.idempotency_key == delivery.idempotency_key
+    assert row.last_error == "Sent again: no record at its key."
+    assert [t.id for t in claim(engine, "w2", now=later)] == [delivery.id]
+
+
+def test_a_delivery_interrupted_on_every_attempt_fails_instead_of_looping(engine, world):
+    post_id = due_posts(engine, world)[0]
+    [delivery] = claim_and_start(engine)
+    set_delivery(engine, delivery.id, attempts=MAX_ATTEMPTS)
+    assert settle(engine, "w1", [Resend(delivery.id, "Sent again: no record at its key.")], NOW) == {delivery.id}
+    [row] = deliveries(engine)
+    assert row.status == DeliveryStatus.FAILED
+    assert row.last_error == f"Gave up after {MAX_ATTEMPTS} interrupted attempts, none of which reached the network."
+    assert post_row(engine, post_id).status == PostStatus.FAILED
+
+
+def test_a_look_up_to_repeat_keeps_the_delivery_publishing_until_then(engine, world):
+    due_posts(engine, world)
+    [delivery] = claim_and_start(engine)
+    until = NOW + timedelta(seconds=30)
+    assert settle(engine, "w1", [LookupLater(delivery.id, "Could not ask (HTTP 503).", until)], NOW) == {delivery.id}
+    [row] = deliveries(engine)
+    assert (row.status, row.sending_started_at, row.lease_owner, row.lease_expires_at, row.last_error) == (
+        DeliveryStatus.PUBLISHING, NOW, None, until, "Could not ask (HTTP 503).")
+    assert claim(engine, "w2", now=until + timedelta(hours=1)) == []  # never claimable: it may have been sent
+    assert reap_expired_leases(engine, "reaper", until - timedelta(seconds=1), LEASE).to_check == []
+    assert [t.id for t in reap_expired_leases(engine, "reaper", until + timedelta(seconds=1), LEASE).to_check] == [
+        delivery.id]
 
 
 def test_a_reaper_that_dies_too_hands_over_to_the_next(engine, world):

@@ -90,8 +90,8 @@ def run_chaos(engine: Engine, pds: PdsServer, workdir: Path, *, posts: int, spre
             time.sleep(0.2)
             elapsed = time.monotonic() - began
             if outage is None and not result.outage_seconds and elapsed >= outage_at:
-                pds.stop()
                 outage = time.monotonic()
+                pds.stop(crash=True)
                 progress(f"{elapsed:5.1f}s PDS stopped")
             elif outage is not None and time.monotonic() - outage >= outage_seconds - pds.started_in:
                 pds.start()  # answering again `outage_seconds` after it stopped (starting takes started_in)

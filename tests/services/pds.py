@@ -16,11 +16,14 @@ from pathlib import Path
 
 import httpx
 from atproto import Client, models
+from atproto_client.request import Request
 
 from tests.services.ports import free_port, stop, wait_until
 
 PDS_DIR = Path(__file__).resolve().parent / "pds"
-START_TIMEOUT_SECONDS = 60
+START_TIMEOUT_SECONDS = 120  # a busy 2-core machine has taken 20 s
+# The SDK's default of 5 s: creating an account has taken longer on a busy 2-core machine.
+CLIENT_TIMEOUT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,14 @@ class PdsServer:
             raise RuntimeError(f"{error}; its log:\n{self.log_path.read_text(errors='replace')[-3000:]}") from None
         self.started_in = time.monotonic() - started
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL): connections are refused until `start`."""
+    def stop(self, *, crash: bool = False) -> None:
+        """Stop the server (SIGTERM, then SIGKILL; at once with `crash`): connections are refused until `start`."""
         if self._process is not None:
-            stop(self._process)
+            if crash:  # an outage: a graceful stop waits for the clients' open connections
+                self._process.kill()
+                self._process.wait(timeout=10)
+            else:
+                stop(self._process)
             self._process = None
 
     def requests_to(self, method: str) -> int:
@@ -81,7 +88,7 @@ class PdsServer:
         """Create `name`.test with a random password and return it with a fresh app password."""
         handle = f"{name}.test"
         password = secrets.token_urlsafe(16)
-        client = Client(base_url=self.url)
+        client = self._client()
         created = client.com.atproto.server.create_account(models.ComAtprotoServerCreateAccount.Data(
             handle=handle, email=f"{name}@example.test", password=password))
         client.login(handle, password, fetch_bsky_profile=False)
@@ -91,7 +98,7 @@ class PdsServer:
 
     def list_posts(self, did: str) -> list[models.ComAtprotoRepoListRecords.Record]:
         """Return every app.bsky.feed.post record of `did`, read straight from the repository."""
-        client = Client(base_url=self.url)
+        client = self._client()
         records: list[models.ComAtprotoRepoListRecords.Record] = []
         cursor = None
         while True:
@@ -101,6 +108,10 @@ class PdsServer:
             cursor = response.cursor
             if not cursor or not response.records:
                 return records
+
+
+    def _client(self) -> Client:
+        return Client(base_url=self.url, request=Request(timeout=CLIENT_TIMEOUT_SECONDS))
 
 
 def _describes_itself(url: str) -> bool:
