@@ -426,8 +426,7 @@ def _alternatives(lexicon: AnachronismLexicon, term: str) -> tuple[str, ...]:
     """Return the lexicon's period alternatives for a term (none when it is not in the lexicon)."""
     for entry, match in lexicon.find(term, -(10**6)):
         if match.start == 0 and match.end == len(term):  # the whole term, not a word inside it
-            alternatives: tuple[str, ...] = getattr(entry, "alternatives", ())
-            return alternatives
+            return entry.alternatives
     return ()
 
 
@@ -508,7 +507,7 @@ def check_anachronisms(
         # An alternative must itself be of the period (and allowed): the lexicon is checked against itself.
         options = [
             option
-            for option in _usable(getattr(entry, "alternatives", ()), rules.banned)
+            for option in _usable(entry.alternatives, rules.banned)
             if not lexicon.find(option, end_year) and not future_years(option, end_year)
         ]
         replacements = shaped_replacements(text, match.start, match.end, entry.term, options)

@@ -3,7 +3,6 @@
 The last section tests the checker's hard rules' one-click fixes (characters/consistency/rules.py).
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from sqlmodel import func, select
 from characters.audit.log import audit_actions, audit_page, record_event, scene_events
 from characters.audit.notifications import notify, recent_notifications
 from characters.consistency import Checker
-from characters.consistency.lexicon import AnachronismLexicon
+from characters.consistency.lexicon import Anachronism, AnachronismLexicon
 from characters.consistency.rules import apply_replacement
 from characters.core.errors import DomainError
 from characters.core.models import Channel, ChannelKind, Character, PostStatus, Role, utcnow
@@ -239,25 +238,18 @@ def test_listing_the_channels_of_a_character_without_a_feed_creates_nothing(sess
 
 # The checker's hard rules offer one-click fixes (characters/consistency/rules.py)
 
-@dataclass(frozen=True)
-class _Entry:
-    """A lexicon row with period alternatives (the shape of characters.consistency.lexicon.Anachronism)."""
-
-    term: str
-    first_year: int
-    category: str = "test"
-    note: str = ""
-    alternatives: tuple[str, ...] = ()
+def _entry(term, year, *alternatives):
+    return Anachronism(term, year, "test", "", alternatives)
 
 
-FIX_LEXICON = AnachronismLexicon([  # type: ignore[list-item]
-    _Entry("television", 1936, alternatives=("a wireless set", "the wireless")),
-    _Entry("google", 1998, alternatives=("look up",)),
-    _Entry("go viral", 2004, alternatives=("catch on",)),
-    _Entry("iPod", 2001, alternatives=("a gramophone",)),
-    _Entry("email", 1982, alternatives=("fax", "swell note", "telegram")),  # fax is itself too late; swell banned
-    _Entry("fax", 1966, alternatives=("telegram",)),
-    _Entry("cool", 1990, alternatives=("swell", "grand")),
+FIX_LEXICON = AnachronismLexicon([
+    _entry("television", 1936, "a wireless set", "the wireless"),
+    _entry("google", 1998, "look up"),
+    _entry("go viral", 2004, "catch on"),
+    _entry("iPod", 2001, "a gramophone"),
+    _entry("email", 1982, "fax", "swell note", "telegram"),  # fax is itself too late; swell banned
+    _entry("fax", 1966, "telegram"),
+    _entry("cool", 1990, "swell", "grand"),
 ])
 PERIOD_RULES = {
     "era": {"label": "London, 1930", "end_year": 1930},
