@@ -150,7 +150,7 @@ def rewrite_job(card: CardData, draft: str, mode: str, *, n: int = 1, platform: 
     job = DraftJob("rewrite", card, "", [draft, *recent_posts], _checked_count(n), platform, cache_key, **options)
     if mode == "fix":
         result = check_text(card, draft, platform, cache_key=cache_key)
-        problems = _findings_list(hard_failures(result) or [f for f in result.findings if f.severity != "info"])
+        problems = _findings_list(hard_failures(result) or [f for f in result.findings if f.severity != "info"], draft)
     instruction = {
         "in_character": f"Rewrite it so it sounds unmistakably like {card.name}; keep what it says.",
         "shorter": f"Rewrite it shorter (at most about {max(20, len(draft) * 6 // 10)} characters); "
@@ -181,16 +181,32 @@ def hard_failures(result: CheckResult) -> list[Finding]:
     return [f for f in result.findings if f.severity == "fail" and f.check.startswith(HARD_RULES)]
 
 
-def _findings_list(findings: Sequence[Finding]) -> str:
+def _how_to_fix(finding: Finding, text: str) -> str:
+    """Return how to fix a finding in words a model (or a person) can act on, using its one-click replacements."""
+    words = [f"'{r}'" for r in finding.replacements if r]
+    if not finding.replacements:
+        return finding.suggestion or ""
+    if finding.start is None or finding.end is None:
+        return f"Add {' or '.join(words)}."
+    old = text[finding.start : finding.end].strip()
+    if not words:
+        return f"Delete '{old}'."
+    return f"Replace '{old}' with {' or '.join(words)}."
+
+
+def _findings_list(findings: Sequence[Finding], text: str) -> str:
     if not findings:
         return "- (no specific problems found; make it sound more like the character)"
-    return "\n".join(f"- {finding.message}" + (f" Suggestion: {finding.suggestion}." if finding.suggestion else "")
-                     for finding in findings)
+    lines = []
+    for finding in findings:
+        fix = _how_to_fix(finding, text)
+        lines.append(f"- {finding.message}" + (f" Fix: {fix}" if fix else ""))
+    return "\n".join(dict.fromkeys(lines))  # one line per distinct problem, however many networks repeat it
 
 
-def repair_messages(prompt: Prompt, raw: str, findings: Sequence[Finding]) -> list[ChatMessage]:
-    """Return the prompt plus the failed answer and the findings, asking for one corrected post."""
-    feedback = ("That post breaks these rules:\n" + _findings_list(findings)
+def repair_messages(prompt: Prompt, raw: str, findings: Sequence[Finding], text: str = "") -> list[ChatMessage]:
+    """Return the prompt plus the failed answer (whose post is `text`) and the findings, asking for a corrected post."""
+    feedback = ("That post breaks these rules:\n" + _findings_list(findings, text)
                 + "\nWrite the post again, fixing every problem and staying in character. " + _answer_format())
     return [*prompt.messages, {"role": "assistant", "content": raw}, {"role": "user", "content": feedback}]
 
@@ -337,7 +353,7 @@ def _variant(model: LanguageModel, job: DraftJob, prompt: Prompt, variant: int, 
     failures = hard_failures(first.check)
     if failures:
         yield Event("repairing", {"variant": variant, "findings": [f.to_dict() for f in failures]})
-        messages = repair_messages(prompt, first.raw, failures)
+        messages = repair_messages(prompt, first.raw, failures, first.text)
         yield Event("prompt", {"variant": variant, "repair": True, "messages": [dict(m) for m in messages]})
         final = yield from _attempt(model, job, messages, options, stream, variant, totals)
     yield Event("variant", {

@@ -162,6 +162,27 @@ def test_rewrite_modes_and_inputs():
         rewrite_job(CARD, "A draft.", "louder")
 
 
+def test_fixing_the_findings_gives_the_model_each_concrete_fix_and_checks_the_rewrite():
+    card = make_card("Walt Test", voice={"emoji": "never", "pov": "first_singular"},
+                     vocabulary={"banned": [{"term": "awesome", "suggest": ["grand"]}]})
+    job = rewrite_job(card, "An awesome pitch 😀. Walt Test is ready.", "fix")
+    assert "Fix: Replace 'awesome' with 'grand'." in job.task
+    assert "Fix: Delete '😀'." in job.task
+    assert "Fix: Replace 'Walt Test is' with 'I am'." in job.task
+    assert job.task.count("'awesome' is banned") == 1  # each problem once, its hint once
+    model = ScriptedModel(['{"text": "A grand pitch. I am ready."}'])
+    [variant] = collect(run_job(model, job, stream=False))["variants"]
+    assert variant["text"] == "A grand pitch. I am ready."
+    assert not [f for f in variant["check"]["findings"] if f["severity"] == "fail"]  # the rewrite was checked
+    assert len(model.calls) == 1  # it passed, so no repair round
+
+
+def test_a_repair_round_names_the_fixes_for_the_failed_post():
+    model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}', GOOD])
+    list(run_job(model, generate_job(CARD, "pitch", n=1)))
+    assert "Fix: Delete '😀'." in model.calls[1].messages[-1]["content"]
+
+
 def test_reply_puts_the_other_post_and_the_note_in_the_task():
     job = reply_job(CARD, "Tea is better.", brief="be polite")
     assert "Tea is better." in job.task

@@ -118,6 +118,24 @@ def test_rewrite_and_reply(client, auth, team, model):
     assert "Tea > coffee" in model.calls[-1].messages[-1]["content"]
 
 
+def test_the_editor_offers_fix_the_findings_only_with_a_model(client, auth, team, app):
+    login(auth, "writer")
+    app.extensions["greenroom.llm"] = ScriptedModel(['{"text": "Coffee first."}'])
+    page = client.get("/w/fans/posts/new").get_data(as_text=True)
+    assert 'id="fix-findings"' in page
+    assert 'data-url="/w/fans/drafting/rewrite"' in page
+    assert 'data-mode="fix"' not in page  # one "Fix the findings", beside the findings it fixes
+    # What the button sends: the part with findings; the rewrite comes back checked again, nothing is saved.
+    response = client.post("/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀",
+                                                              "mode": "fix"})
+    [variant] = response.get_json()["variants"]
+    assert variant["text"] == "Coffee first."
+    assert variant["check"]["verdict"] != "fail"
+    assert "Fix: Delete '😀'." in app.extensions["greenroom.llm"].calls[0].messages[-1]["content"]
+    app.extensions["greenroom.llm"] = None
+    assert 'id="fix-findings"' not in client.get("/w/fans/posts/new").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"brief": "x"}, "character"),
     ({"character": "walt-test", "brief": "  "}, "brief"),

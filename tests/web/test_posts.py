@@ -1,6 +1,7 @@
 """The post editor, the post page, review actions through HTTP, the live check and optimistic locking."""
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -242,6 +243,71 @@ def test_live_check_survives_huge_and_unicode_text(client, auth, people):
                                                         "parts": ["👩‍👩‍👧‍👦" * 3000, "\u202e\x00 ok"]})
     assert response.status_code == 200
     assert response.json["verdict"] in ("pass", "warn", "fail")
+
+
+def test_live_check_carries_one_click_replacements_and_says_what_the_score_means(client, auth, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    result = client.post("/w/fans/posts/check", json={"character": "walt-test", "parts": ["An awesome day."]}).json
+    [banned] = [f for f in result["findings"] if f["check"] == "vocabulary.banned"]
+    assert banned["replacements"] == [""]  # Walt Test's card suggests nothing for it: deleting is the fix
+    assert result["headline"] == f"{result['score']}/100 — fails the check"
+    assert "0–100" in result["scale"]
+    assert "40 or below" in result["scale"]
+    assert "%" not in json.dumps(result)  # no internal percentiles in anything an editor reads
+
+
+def _apply(client, parts, **fix):
+    return client.post("/w/fans/posts/check/apply", json={"character": "walt-test", "parts": parts, "fix": fix})
+
+
+def test_applying_a_fix_edits_the_span_and_checks_again(client, auth, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    response = _apply(client, ["First part.", "An awesome day 👩🏽‍💻."], part=2, start=3, end=10, expected="awesome",
+                      replacement="")
+    assert response.status_code == 200
+    answer = response.json
+    assert (answer["part"], answer["text"], answer["caret"]) == (2, "An day 👩🏽‍💻.", 2)  # the caret: "An|"
+    assert not [f for f in answer["check"]["findings"] if f["check"] == "vocabulary.banned"]
+    assert answer["check"]["headline"] == f"{answer['check']['score']}/100 — in character"
+
+
+def test_a_fix_for_text_that_changed_gets_a_fresh_check_not_an_edit(client, auth, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    response = _apply(client, ["A fine awesome day."], part=1, start=3, end=10, expected="awesome", replacement="")
+    assert response.status_code == 409
+    assert "changed" in response.json["error"]
+    [banned] = [f for f in response.json["check"]["findings"] if f["check"] == "vocabulary.banned"]
+    assert (banned["start"], banned["end"]) == (7, 14)
+
+
+@pytest.mark.parametrize("fix", [None, {}, {"part": 0, "replacement": ""}, {"part": 3, "replacement": ""},
+                                 {"part": 1, "start": 5, "end": 2, "replacement": ""},
+                                 {"part": 1, "start": 0, "end": 99, "replacement": ""},
+                                 {"part": 1, "start": True, "end": 2, "replacement": ""},
+                                 {"part": 1, "start": 0, "end": 2, "replacement": 7}])
+def test_malformed_fixes_are_refused_with_a_message(client, auth, people, fix):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    response = client.post("/w/fans/posts/check/apply", json={"character": "walt-test", "parts": ["An awesome day."],
+                                                              "fix": fix})
+    assert response.status_code == 400
+    assert "fix" in response.json["error"]
+
+
+def test_a_fix_without_a_span_appends(client, auth, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    answer = _apply(client, ["Snack time"], part=1, start=None, end=None, replacement="#Snacks").json
+    assert (answer["text"], answer["caret"]) == ("Snack time #Snacks", 18)
+
+
+def test_the_post_page_explains_its_score_and_how_to_fix_each_finding(client, auth, people, session):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    _draft(client, "An awesome day.", op="submit")
+    page = client.get(f"/w/fans/posts/{_only_post(session).id}").get_data(as_text=True)
+    assert "/100" in page
+    assert "fails the check" in page
+    assert "0–100: how closely the draft matches Walt Test" in page
+    assert "Delete it." in page
+    assert "Try:" not in page
 
 
 def test_cancel_and_reschedule_through_http(client, auth, people, session):

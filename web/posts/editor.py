@@ -7,7 +7,9 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action
-from characters.bibles.bible import get_character, list_characters
+from characters.bibles.bible import current_card, get_character, list_characters
+from characters.consistency import check_text
+from characters.consistency.rules import apply_replacement
 from characters.core.errors import DomainError, NotFound
 from characters.core.models import Channel, ChannelKind, Character, Post, PostStatus, require_id
 from characters.posting.campaigns import list_campaigns
@@ -28,7 +30,7 @@ from characters.publishing.channels import channels_of
 from web.context import current_member
 from web.database import get_session, reads_only, unit_of_work
 from web.forms import EmptyForm
-from web.judging import configured_judge
+from web.judging import configured_judge, score_headline, score_scale
 from web.posts import bp
 from web.posts.editor_form import EditorState, PartView, content_of, parse_editor, state_from_parts
 
@@ -174,30 +176,107 @@ def _render_conflict(stale: StaleVersion, state: EditorState, character: Charact
                            expected=stale.expected)
 
 
-@bp.route("/check", methods=["POST"])
-@reads_only
-def check() -> Response | tuple[Response, int]:
-    """Check draft text against a character as the writer types: score, verdict and findings with spans."""
-    member = current_member()
-    member.require(Action.DRAFT)
-    if (request.content_length or 0) > MAX_CHECK_BODY:
-        return jsonify(error="The text is too long to check."), 413
-    payload = request.get_json(silent=True)
+class _BadCheck(Exception):
+    """A live-check request the endpoint refuses, with the JSON answer to give."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def _check_request(member: Any, payload: Any) -> tuple[Character, list[str], list[str | None]]:
+    """Read {character, parts, channels} from a live-check body: the character, its parts and their networks."""
     if not isinstance(payload, dict):
-        return jsonify(error="Send JSON: {character, parts, channels}."), 400
+        raise _BadCheck("Send JSON: {character, parts, channels}.", 400)
     db = get_session()
     try:
         character = get_character(db, member.workspace, str(payload.get("character", ""))[:64])
     except NotFound:
-        return jsonify(error="No such character in this workspace."), 404
+        raise _BadCheck("No such character in this workspace.", 404) from None
     parts = payload.get("parts")
     if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
-        return jsonify(error="`parts` must be a non-empty list of strings."), 400
+        raise _BadCheck("`parts` must be a non-empty list of strings.", 400)
     parts = [p[:MAX_POST_CHARS] for p in parts[:MAX_THREAD_PARTS]]
     try:
         wanted = {int(c) for c in payload.get("channels") or [] if str(c).isdigit()}
     except (TypeError, ValueError, ValidationError):
         wanted = set()
     kinds = [c.kind for c in channels_of(db, character) if c.id in wanted]
-    result = check_texts(db, character, parts, platforms_for_kinds(kinds))
-    return jsonify(result.to_dict())
+    return character, parts, list(platforms_for_kinds(kinds))
+
+
+def _checked(character: Character, parts: list[str], platforms: list[str | None]) -> dict[str, Any]:
+    """Check the parts and say what the score means and how far the voice evidence goes."""
+    db = get_session()
+    result = check_texts(db, character, parts, platforms)
+    # The folded post check carries no confidence: read it from the longest part, whose voice says the most.
+    longest = max(parts, key=len)
+    voice = check_text(current_card(db, character), longest) if longest.strip() else None
+    return {**result.to_dict(), "headline": score_headline(result.score, result.verdict),
+            "scale": score_scale(character.name), "confidence": voice.confidence if voice else None,
+            "confidence_note": voice.confidence_note if voice else None}
+
+
+def _json_body() -> Any:
+    if (request.content_length or 0) > MAX_CHECK_BODY:
+        raise _BadCheck("The text is too long to check.", 413)
+    return request.get_json(silent=True)
+
+
+@bp.route("/check", methods=["POST"])
+@reads_only
+def check() -> Response | tuple[Response, int]:
+    """Check draft text against a character as the writer types: score, verdict and findings with spans."""
+    member = current_member()
+    member.require(Action.DRAFT)
+    try:
+        character, parts, platforms = _check_request(member, _json_body())
+    except _BadCheck as bad:
+        return jsonify(error=bad.message), bad.status
+    return jsonify(_checked(character, parts, platforms))
+
+
+@bp.route("/check/apply", methods=["POST"])
+@reads_only
+def apply_fix() -> Response | tuple[Response, int]:
+    """Apply one finding's replacement to a part and check the result (the editor's one-click fix).
+
+    The body is a live-check body plus `fix`: {part, start, end, expected, replacement}; `expected` is what the
+    span held when the check ran, so a draft edited since gets 409 and a fresh check instead of a wrong edit.
+    """
+    member = current_member()
+    member.require(Action.DRAFT)
+    try:
+        payload = _json_body()
+        character, parts, platforms = _check_request(member, payload)
+        part, start, end, expected, replacement = _fix_of(payload, parts)
+    except _BadCheck as bad:
+        return jsonify(error=bad.message), bad.status
+    text = parts[part - 1]
+    if start is not None and text[start:end] != expected:
+        answer = {"error": "The draft changed since it was checked; here is a fresh check.", "part": part}
+        return jsonify({**answer, "check": _checked(character, parts, platforms)}), 409
+    fixed, caret = apply_replacement(text, start, end, replacement)
+    parts[part - 1] = fixed[:MAX_POST_CHARS]
+    return jsonify(part=part, text=parts[part - 1], caret=min(caret, len(parts[part - 1])),
+                   check=_checked(character, parts, platforms))
+
+
+def _fix_of(payload: dict[str, Any], parts: list[str]) -> tuple[int, int | None, int | None, str, str]:
+    """Read and bound-check the `fix` of an apply request."""
+    fix = payload.get("fix")
+    if not isinstance(fix, dict):
+        raise _BadCheck("`fix` must be an object: {part, start, end, expected, replacement}.", 400)
+    part, start, end = fix.get("part"), fix.get("start"), fix.get("end")
+    expected, replacement = fix.get("expected", ""), fix.get("replacement")
+    if not isinstance(part, int) or isinstance(part, bool) or not 1 <= part <= len(parts):
+        raise _BadCheck("`fix.part` must be the number of a part, from 1.", 400)
+    if not isinstance(replacement, str) or not isinstance(expected, str) or len(replacement) > MAX_POST_CHARS:
+        raise _BadCheck("`fix.replacement` and `fix.expected` must be strings.", 400)
+    if start is None and end is None:
+        return part, None, None, expected, replacement
+    offsets = (start, end) if isinstance(start, int) and isinstance(end, int) else None
+    if offsets is None or isinstance(start, bool) or isinstance(end, bool) \
+            or not 0 <= offsets[0] <= offsets[1] <= len(parts[part - 1]):
+        raise _BadCheck("`fix.start` and `fix.end` must be offsets inside the part.", 400)
+    return part, offsets[0], offsets[1], expected, replacement

@@ -79,10 +79,19 @@
     results.append(item);
     return item;
   }
+  // A finding and, once, how to fix it: its replacements when it has them, else its suggestion.
+  function fixHint(f) {
+    const words = (f.replacements || []).filter((r) => r !== "").map((r) => `‘${r}’`);
+    if (!(f.replacements || []).length) return f.suggestion || "";
+    if (f.start === null || f.start === undefined) return `Add ${words.join(" or ")} at the end.`;
+    if (!words.length) return "Delete it.";
+    return `Use ${words.join(" or ")}${f.replacements.includes("") ? ", or delete it" : ""}.`;
+  }
   function showFindings(list, findings) {
     list.replaceChildren(...findings.filter((f) => f.severity !== "info").map((f) => {
       const li = el("li", `assist-finding-${f.severity}`, f.message);
-      if (f.suggestion) li.append(el("span", "muted", ` Try: ${f.suggestion}`));
+      const hint = fixHint(f);
+      if (hint) li.append(el("span", "muted", ` ${hint}`));
       return li;
     }));
   }
@@ -127,7 +136,7 @@
       const score = item.querySelector(".assist-score");
       score.textContent = `${check.score} · ${check.verdict}`;
       score.className = `assist-score score-${check.verdict}`;
-      score.title = "Consistency score (0–100)";
+      score.title = "In-character score out of 100: how closely it matches the character's bible and canon";
       item.querySelector(".assist-note").textContent = data.repaired
         ? `Repaired (was ${data.before_repair.check.score} · ${data.before_repair.check.verdict})` : "";
       showFindings(item.querySelector(".assist-findings"), check.findings);

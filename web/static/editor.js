@@ -1,4 +1,5 @@
-// The post editor: live in-character check, grapheme counters, thread parts, and the insert-text API.
+// The post editor: live in-character check with one-click fixes and undo, the model's "Fix the findings"
+// proposal, grapheme counters, thread parts, and the insert-text API.
 // Without JavaScript the form still works: the server adds/removes parts and checks on submit.
 (() => {
   "use strict";
@@ -105,28 +106,102 @@
     box.hidden = false;
   }
 
-  function renderResult(result) {
+  // ----- the live check, its findings and their one-click fixes -----
+  // Finding offsets are code points (Python's), not the UTF-16 units a JavaScript string counts in.
+  const codePoints = (text) => Array.from(text);
+  const unitIndex = (text, points) => codePoints(text).slice(0, points).join("").length;
+  const spanText = (text, finding) => codePoints(text).slice(finding.start, finding.end).join("");
+  const quote = (text) => `‘${text.length > 60 ? `${text.slice(0, 57).trimEnd()}…` : text}’`;
+  const fixMessage = document.getElementById("fix-message");
+  const undoButton = document.getElementById("fix-undo");
+  const confidence = document.getElementById("check-confidence");
+  let lastResult = null;
+  let lastParts = null; // the texts the shown findings were computed from
+  const undoStack = []; // {id, before, after, start, end}: one-click changes, newest last
+
+  function announce(text) {
+    fixMessage.textContent = text;
+  }
+
+  // What one replacement does, in words: the button's label for screen readers and the announcement after.
+  function describeFix(finding, replacement, parts) {
+    if (finding.start === null || finding.start === undefined) return `Add ${quote(replacement)} at the end`;
+    const old = spanText(parts[finding.part - 1] || "", finding);
+    return replacement === "" ? `Delete ${quote(old)}` : `Replace ${quote(old)} with ${quote(replacement)}`;
+  }
+
+  function fixButtons(finding, index, parts, many) {
+    return finding.replacements.map((replacement, choice) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-small fix-apply";
+      button.dataset.finding = String(index);
+      button.dataset.choice = String(choice);
+      const appended = finding.start === null || finding.start === undefined;
+      button.textContent = replacement === "" ? "Delete" : appended ? `Add ${replacement}` : replacement;
+      button.setAttribute("aria-label", describeFix(finding, replacement, parts) + (many ? ` in part ${finding.part}` : ""));
+      return button;
+    });
+  }
+
+  function renderResult(result, parts) {
+    lastResult = result;
+    lastParts = parts;
     const areas = textareas();
     const problems = result.findings.filter((f) => f.severity !== "info");
     const verdictWords = { pass: "in character", warn: "worth a second look", fail: "fails the check" };
-    summary.textContent = `Score ${result.score}: ${verdictWords[result.verdict] || result.verdict}. ` +
+    const headline = result.headline || `${result.score}/100 — ${verdictWords[result.verdict] || result.verdict}`;
+    summary.textContent = `${headline}. ` +
       (problems.length ? `${problems.length} finding${problems.length === 1 ? "" : "s"}.` : "No problems found.");
     summary.className = `verdict-${result.verdict}`;
-    findingsList.innerHTML = "";
-    for (const finding of result.findings) {
+    confidence.textContent = result.confidence_note || "";
+    confidence.hidden = !result.confidence_note;
+    findingsList.replaceChildren();
+    result.findings.forEach((finding, index) => {
       const item = document.createElement("li");
       item.className = `finding sev-${finding.severity}`;
-      const where = areas.length > 1 ? `Part ${finding.part}: ` : "";
+      const where = areas.length > 1 && finding.part ? `Part ${finding.part}: ` : "";
       const platform = finding.platform ? ` (${finding.platform})` : "";
-      item.textContent = `${where}${finding.message}${platform}`;
-      if (finding.suggestion) item.textContent += ` Try: ${finding.suggestion}`;
       const badge = document.createElement("span");
       badge.className = "sev-badge";
       badge.textContent = finding.severity;
-      item.prepend(badge, " ");
+      item.append(badge, ` ${where}${finding.message}${platform}`);
+      const replacements = finding.replacements || [];
+      if (replacements.length) {
+        const label = document.createElement("span");
+        label.className = "fix-label";
+        label.textContent = replacements.every((r) => r === "") ? "Fix:" : "Use:";
+        const line = document.createElement("span");
+        line.className = "fix-line";
+        line.append(label, ...fixButtons(finding, index, parts, areas.length > 1));
+        item.append(line);
+      } else if (finding.suggestion) {
+        const hint = document.createElement("span");
+        hint.className = "fix-hint";
+        hint.textContent = finding.suggestion;
+        item.append(" ", hint);
+      }
       findingsList.append(item);
-    }
+    });
     areas.forEach((area, index) => renderMarks(area, result.findings.filter((f) => f.part === index + 1)));
+    showFixButton();
+  }
+
+  const channelIds = () => Array.from(form.querySelectorAll("input[name=channels]:checked")).map((box) => box.value);
+  async function postJson(url, payload, signal) {
+    const response = await fetch(url, {
+      method: "POST", signal, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(payload),
+    });
+    const data = await response.json().catch(() => ({}));
+    return { response, data };
+  }
+
+  function stopChecks() {
+    clearTimeout(timer);
+    if (inFlight) inFlight.abort();
+    inFlight = null;
   }
 
   async function runCheck() {
@@ -134,22 +209,23 @@
     if (!parts.some((text) => text.trim())) {
       summary.textContent = "Start typing: the check runs as you write.";
       findingsList.innerHTML = "";
+      lastResult = null;
+      showFixButton();
       return;
     }
-    if (inFlight) inFlight.abort();
-    inFlight = new AbortController();
-    const channels = Array.from(form.querySelectorAll("input[name=channels]:checked")).map((box) => box.value);
+    stopChecks();
+    const controller = new AbortController();
+    inFlight = controller;
     try {
-      const response = await fetch(form.dataset.checkUrl, {
-        method: "POST", signal: inFlight.signal, credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ character: form.dataset.character, parts, channels }),
-      });
-      const data = await response.json();
+      const { response, data } = await postJson(form.dataset.checkUrl,
+        { character: form.dataset.character, parts, channels: channelIds() }, controller.signal);
       if (!response.ok) throw new Error(data.error || response.statusText);
-      renderResult(data);
+      // A check of text that has changed since is stale: a newer one is on its way.
+      if (textareas().every((area, i) => area.value === parts[i])) renderResult(data, parts);
     } catch (error) {
       if (error.name !== "AbortError") summary.textContent = `The check is unavailable right now (${error.message}).`;
+    } finally {
+      if (inFlight === controller) inFlight = null;
     }
   }
 
@@ -158,10 +234,185 @@
     timer = setTimeout(runCheck, 450);
   }
 
+  // Replace one area's text as a single undoable step, keeping its caret where it was for the undo.
+  function replaceText(area, text, caret) {
+    undoStack.push({ id: area.id, before: area.value, after: text, start: area.selectionStart, end: area.selectionEnd });
+    area.value = text;
+    if (caret !== undefined) area.setSelectionRange(caret, caret);
+    updateCounter(area);
+    undoButton.hidden = false;
+  }
+
+  function sameFinding(old, oldParts) {
+    const oldText = old.start === null || old.start === undefined ? null : spanText(oldParts[old.part - 1], old);
+    return (candidate) => candidate.check === old.check && candidate.part === old.part &&
+      (oldText === null ? candidate.start === null || candidate.start === undefined
+        : Number.isInteger(candidate.start) && spanText(lastParts[candidate.part - 1], candidate) === oldText);
+  }
+
+  async function applyFix(index, choice) {
+    let finding = lastResult.findings[index];
+    const replacement = finding.replacements[choice];
+    const changed = textareas().some((area, i) => area.value !== lastParts[i]);
+    if (changed) {
+      // The draft changed since this check: check again, then apply only if the same finding is still there.
+      const before = lastParts;
+      await runCheck();
+      finding = lastResult && lastResult.findings.find(sameFinding(finding, before));
+      if (!finding || !finding.replacements.includes(replacement)) {
+        announce("The draft changed since the check and that finding is gone, so nothing was replaced.");
+        return;
+      }
+    }
+    stopChecks();
+    const parts = textareas().map((area) => area.value);
+    const area = textareas()[finding.part - 1];
+    const expected = Number.isInteger(finding.start) ? spanText(parts[finding.part - 1], finding) : "";
+    const what = describeFix(finding, replacement, parts);
+    try {
+      const { response, data } = await postJson(form.dataset.applyUrl, {
+        character: form.dataset.character, parts, channels: channelIds(),
+        fix: { part: finding.part, start: finding.start ?? null, end: finding.end ?? null, expected, replacement },
+      });
+      if (response.status === 409 && data.check) {
+        renderResult(data.check, parts);
+        announce(`${data.error} Nothing was replaced.`);
+        return;
+      }
+      if (!response.ok) throw new Error(data.error || response.statusText);
+      if (area.value !== parts[finding.part - 1]) {
+        announce("You kept typing, so nothing was replaced; apply it again.");
+        scheduleCheck();
+        return;
+      }
+      replaceText(area, data.text, unitIndex(data.text, data.caret));
+      parts[finding.part - 1] = data.text;
+      renderResult(data.check, parts);
+      announce(`${what}: done. The check ran again.`);
+      undoButton.focus();
+    } catch (error) {
+      announce(`The fix could not be applied (${error.message}). Nothing changed.`);
+    }
+  }
+
+  findingsList.addEventListener("click", (event) => {
+    const button = event.target.closest("button.fix-apply");
+    if (button && lastResult) applyFix(Number(button.dataset.finding), Number(button.dataset.choice));
+  });
+
+  undoButton.addEventListener("click", () => {
+    const step = undoStack.pop();
+    undoButton.hidden = !undoStack.length;
+    const area = step && document.getElementById(step.id);
+    if (!area || area.value !== step.after) {
+      undoStack.length = 0;
+      undoButton.hidden = true;
+      announce("The text has changed since, so there is nothing to undo here; your browser's undo still works.");
+      return;
+    }
+    stopChecks();
+    area.value = step.before;
+    area.focus();
+    area.setSelectionRange(step.start, step.end);
+    updateCounter(area);
+    runCheck();
+    announce("Undone: the text is back as it was.");
+  });
+
+  // ----- "Fix the findings": the model rewrites a part; the writer accepts or discards the proposal -----
+  const fixButton = document.getElementById("fix-findings");
+  const proposal = document.getElementById("fix-proposal");
+  let proposed = null; // {area, basedOn, text}
+  let fixing = null;
+
+  function fixTarget() {
+    if (!lastResult) return null;
+    const areas = textareas();
+    const withFindings = new Set(lastResult.findings.filter((f) => f.severity !== "info" && f.part).map((f) => f.part));
+    const focused = lastFocused ? areas.indexOf(lastFocused) + 1 : 0;
+    const part = withFindings.has(focused) ? focused : Math.min(...withFindings);
+    return Number.isFinite(part) ? { part, area: areas[part - 1] } : null;
+  }
+
+  function showFixButton() {
+    if (!fixButton) return;
+    const target = fixTarget();
+    fixButton.hidden = !target;
+    if (target) fixButton.textContent = textareas().length > 1 ? `Fix the findings in part ${target.part}` : "Fix the findings";
+  }
+
+  function closeProposal() {
+    proposal.hidden = true;
+    proposed = null;
+  }
+
+  if (fixButton) {
+    fixButton.addEventListener("click", async () => {
+      const target = fixTarget();
+      if (!target || fixing) return;
+      closeProposal();
+      fixing = new AbortController();
+      fixButton.disabled = true;
+      const platform = selectedPlatforms()[0] || "";
+      announce(`Asking the model to rewrite ${textareas().length > 1 ? `part ${target.part}` : "the draft"} to fix the findings…`);
+      try {
+        const basedOn = target.area.value;
+        const { response, data } = await postJson(fixButton.dataset.url,
+          { character: form.dataset.character, draft: basedOn, mode: "fix", platform }, fixing.signal);
+        const variant = (data.variants || [])[0];
+        if (!response.ok || !variant) throw new Error(data.error || "no rewrite came back");
+        proposed = { area: target.area, basedOn, text: variant.text };
+        document.getElementById("fix-proposal-text").textContent = variant.text;
+        const check = variant.check;
+        const left = check.findings.filter((f) => f.severity !== "info");
+        document.getElementById("fix-proposal-check").textContent = `Checked again: ${check.headline ||
+          `${check.score}/100`} (${check.verdict}); ${left.length ? `${left.length} finding${left.length === 1 ? "" : "s"} left` : "no findings left"}.`;
+        document.getElementById("fix-proposal-findings").replaceChildren(...left.map((f) => {
+          const item = document.createElement("li");
+          item.className = `finding sev-${f.severity}`;
+          item.textContent = f.message;
+          return item;
+        }));
+        proposal.hidden = false;
+        announce("The model's proposal is ready below the findings: accept it or discard it. Your draft has not changed.");
+        document.getElementById("fix-proposal-title").focus();
+      } catch (error) {
+        announce(error.name === "AbortError" ? "Cancelled." : `The model could not fix it (${error.message}). Nothing changed.`);
+      } finally {
+        fixButton.disabled = false;
+        fixing = null;
+      }
+    });
+    document.getElementById("fix-accept").addEventListener("click", () => {
+      if (!proposed) return;
+      const { area, basedOn, text } = proposed;
+      if (area.value !== basedOn) {
+        announce("The draft changed since you asked, so the proposal no longer fits it. Discard it and ask again.");
+        return;
+      }
+      stopChecks();
+      replaceText(area, text, text.length);
+      closeProposal();
+      runCheck();
+      announce("Accepted the model's rewrite. Undo brings your own text back.");
+      undoButton.focus();
+    });
+    document.getElementById("fix-discard").addEventListener("click", () => {
+      closeProposal();
+      announce("Discarded the proposal. Your draft is unchanged.");
+      fixButton.focus();
+    });
+  }
+
   form.addEventListener("input", (event) => {
     if (event.target.matches("textarea.gr-post-text")) {
       updateCounter(event.target);
       scheduleCheck();
+      if (event.isTrusted && undoStack.length) {
+        // Typing takes over: the one-click undo would throw the new words away (the browser's own undo stays).
+        undoStack.length = 0;
+        undoButton.hidden = true;
+      }
     }
   });
   form.addEventListener("change", (event) => {
@@ -181,7 +432,8 @@
     let area = detail.target ? document.getElementById(detail.target) : lastFocused || textareas()[0];
     if (detail.mode === "new-part") area = addPart() || area;
     if (!area || !area.matches("textarea.gr-post-text")) return;
-    area.value = detail.mode === "append" && area.value ? `${area.value.replace(/\s+$/, "")}\n${detail.text}` : detail.text;
+    const text = detail.mode === "append" && area.value ? `${area.value.replace(/\s+$/, "")}\n${detail.text}` : detail.text;
+    replaceText(area, text, text.length);
     area.dispatchEvent(new Event("input", { bubbles: true }));
     area.focus();
   });
