@@ -81,6 +81,8 @@ LOOKUP_RETRY_MIN = timedelta(seconds=5)
 LOOKUP_RETRY_MAX = timedelta(minutes=5)
 LOOKUP_GIVE_UP = timedelta(hours=1)
 REAPER_WHY = "the scheduler stopped between sending it and recording the answer."
+# Expired leases the reaper takes at a time (it goes on while there are more, for at most half a lease).
+REAP_BATCH = 16
 
 
 def new_worker_id() -> str:
@@ -499,19 +501,26 @@ class Worker:
         return len(extended)
 
     def reap_cycle(self) -> int:
-        """Recover deliveries of vanished workers; look maybe-sent ones up; return how many were recovered."""
-        now = self.clock()
-        result = reap_expired_leases(self.engine, self.worker_id, now, self.config.lease_seconds)
-        if result.requeued:
-            log.info("reaper: %d unsent deliveries back to pending", len(result.requeued))
-        settlements: list[Settlement] = []
+        """Recover deliveries of vanished workers; look maybe-sent ones up; return how many were recovered.
+
+        Maybe-sent deliveries are taken REAP_BATCH at a time and each settled as soon as it is looked up: a batch
+        settled at the end could outlast the reaper's own lease on a slow network, be taken over by another reaper,
+        and never settle at all.
+        """
+        deadline = time.monotonic() + self.config.lease_seconds / 2
+        recovered = 0
         unreachable: dict[int, str] = {}  # channel id -> why its network could not be asked in this cycle
-        for delivery in load_deliveries(self.engine, result.to_check):
-            settlements.append(self._recover(delivery, now, unreachable))
-        applied = settle(self.engine, self.worker_id, settlements, self.clock())
-        if applied:
-            log.info("reaper: resolved %d maybe-sent deliveries", len(applied))
-        return len(result.requeued) + len(applied)
+        while True:
+            now = self.clock()
+            result = reap_expired_leases(self.engine, self.worker_id, now, self.config.lease_seconds, limit=REAP_BATCH)
+            if result.requeued:
+                log.info("reaper: %d unsent deliveries back to pending", len(result.requeued))
+            recovered += len(result.requeued)
+            for delivery in load_deliveries(self.engine, result.to_check):
+                settlement = self._recover(delivery, self.clock(), unreachable)
+                recovered += len(settle(self.engine, self.worker_id, [settlement], self.clock()))
+            if len(result.requeued) + len(result.to_check) < REAP_BATCH or time.monotonic() > deadline:
+                return recovered
 
     def _recover(self, delivery: OutgoingDelivery, now: datetime, unreachable: dict[int, str]) -> Settlement:
         """Settle one maybe-sent delivery whose worker vanished, by asking its network."""
