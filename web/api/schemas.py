@@ -13,6 +13,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from pydantic.json_schema import SkipJsonSchema
 
 from characters.core.models import Role, TokenScope
+from web.judging import score_scale
 
 MAX_DB_INT = 2_147_483_647
 
@@ -93,9 +94,12 @@ class MeOut(BaseModel):
 class CheckOut(BaseModel):
     """An in-character check: 0-100 (higher is more in character), a verdict and the findings behind it."""
 
-    score: int
-    verdict: str
-    findings: list[dict[str, Any]]
+    score: int = Field(description=score_scale())
+    verdict: str = Field(description="pass, warn or fail: fail when any finding fails, warn when any warns.")
+    findings: list[dict[str, Any]] = Field(description=(
+        "Each: check, severity, message, start/end (code-point offsets of the span in the text, or null), "
+        "suggestion, and replacements: texts that replace text[start:end] with one click, best first (\"\" "
+        "deletes the span; without a span, the text is added at the end)."))
 
 
 class WorkspaceSettingsOut(BaseModel):
