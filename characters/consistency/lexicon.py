@@ -2,7 +2,7 @@
 
 import csv
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -157,15 +157,17 @@ class TermMatcher:
         """Return True when the matcher knows at least one term."""
         return bool(self._surfaces)
 
-    def find(self, text: str) -> list[TermMatch]:
-        """Return non-overlapping matches, longest first at each position, in text order."""
+    def find(self, text: str, keep: Callable[[int], bool] | None = None) -> list[TermMatch]:
+        """Return non-overlapping matches, longest first at each position, in text order (only terms `keep` takes)."""
         if not self._surfaces:
             return []
         tokens = tokenize(text)
-        found = (self._longest_at(text, tokens, i) for i in range(len(tokens)))
+        found = (self._longest_at(text, tokens, i, keep) for i in range(len(tokens)))
         return _without_overlaps([match for match in found if match is not None])
 
-    def _longest_at(self, text: str, tokens: Sequence[Token], i: int) -> TermMatch | None:
+    def _longest_at(
+        self, text: str, tokens: Sequence[Token], i: int, keep: Callable[[int], bool] | None
+    ) -> TermMatch | None:
         """Return the longest term starting at token `i`, growing the window while some term still extends it."""
         first = tokens[i]
         key = ""
@@ -180,7 +182,7 @@ class TermMatcher:
                     break
             key += token.lower
             for index, separators in self._surfaces.get(key, ()):
-                if spaces <= separators:
+                if spaces <= separators and (keep is None or keep(index)):
                     best = TermMatch(index, first.start, token.end, text[first.start : token.end])
                     break
             hyphen_next = j + 1 < len(tokens) and tokens[j + 1].gap == "hyphen"
@@ -266,6 +268,7 @@ class AnachronismLexicon:
         """Index the entries."""
         self.entries = tuple(entries)
         self._phrases = [(index, phrase) for index, entry in enumerate(self.entries) for phrase in _phrases(entry.term)]
+        self._years = [self.entries[owner].first_year for owner, _ in self._phrases]
         self._matcher = TermMatcher(phrase.text for _, phrase in self._phrases)
 
     def __len__(self) -> int:
@@ -274,12 +277,9 @@ class AnachronismLexicon:
 
     def find(self, text: str, end_year: int) -> list[tuple[Anachronism, TermMatch]]:
         """Return the terms in the text that first appeared after `end_year`."""
-        found: list[tuple[Anachronism, TermMatch]] = []
-        for match in self._matcher.find(text):
-            owner, phrase = self._phrases[match.index]
-            if self.entries[owner].first_year > end_year:
-                found.append((self.entries[owner], _core(text, match, phrase)))
-        return found
+        # Filter by year before overlaps are resolved, so an older long phrase does not hide a newer term inside it.
+        matches = self._matcher.find(text, keep=lambda index: self._years[index] > end_year)
+        return [(self.entries[self._phrases[m.index][0]], _core(text, m, self._phrases[m.index][1])) for m in matches]
 
     def alternatives_for(self, entry: Anachronism, end_year: int) -> tuple[str, ...]:
         """Return the entry's alternatives that are not anachronisms themselves by `end_year`, in order."""

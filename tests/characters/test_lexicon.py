@@ -151,6 +151,20 @@ def test_older_senses_are_not_anachronisms(lexicon: AnachronismLexicon, text: st
     assert lexicon.find(text, 1893) == []
 
 
+def test_an_older_phrase_does_not_hide_a_newer_term_inside_it(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.csv"
+    path.write_text(
+        "term,first_year,category,alternatives,note\n"
+        "march on washington,1894,event,the march,Coxey\n"
+        "washington monument,1995,event,the obelisk,invented for the test\n",
+        encoding="utf-8",
+    )
+    lexicon = AnachronismLexicon.from_csv(path)
+    text = "the march on Washington Monument"
+    assert [match.surface for _, match in lexicon.find(text, 1950)] == ["Washington Monument"]
+    assert [match.surface for _, match in lexicon.find(text, 1890)] == ["march on Washington"]
+
+
 def in_voice_posts(directory: Path) -> list[tuple[str, int, str]]:
     """Return (persona, era end year, text) for each canon and heldout post of a character with an era."""
     eras: dict[str, int] = {}
