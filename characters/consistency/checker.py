@@ -33,7 +33,8 @@ PLATFORMS = frozenset({"x", "bluesky", "mastodon"})
 VOICE_TEXT_LIMIT = 5_000  # beyond this the length rule has failed already; voice statistics would only cost time
 EXPLAIN_Z = 3.0  # a habit this many spreads from the canon is worth a warning on its own
 MAX_EXPLANATIONS = 3
-PAIR_STEP = 0.5  # margin beyond the pair threshold at which "sounds like X" becomes a fail
+PAIR_STEP = 0.5  # margin beyond the pair threshold at which "sounds like X" is clear (a fail if signs agree)
+SOUNDS_LIKE_SIGN = 1.0  # margin at which resembling another character counts as a sign of its own
 SOUNDS_LIKE_MIN_RATIO = 0.3  # a draft typical of this character cannot fail for resembling another one
 AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
 FAIR_CANON = 10  # fewer canon posts: voice hints only warn
@@ -237,7 +238,7 @@ class Checker:
             if reading.ratio > SOUNDS_LIKE_MIN_RATIO and excess > 0:
                 risk = max(risk, excess / PAIR_STEP)
                 leans_to = other
-                if excess >= PAIR_STEP:
+                if excess >= SOUNDS_LIKE_SIGN:
                     agreeing.append(f"closer to {other.name}'s canon")
         details["signs"] = len(agreeing)
         unusual = reading.ratio > voice.fail_ratio

@@ -6,6 +6,7 @@ draft uses it clearly more than the character's own canon does.
 """
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import regex
 
@@ -155,8 +156,9 @@ CUE_WORDING: Mapping[str, tuple[str, str]] = {
 }
 
 
+@lru_cache(maxsize=32)
 def cue_spans(text: str) -> dict[str, list[tuple[int, int]]]:
-    """Return where each register's cues are in the (apostrophe-normalised) text."""
+    """Return where each register's cues are in the (apostrophe-normalised) text (cached: do not modify)."""
     found: dict[str, list[tuple[int, int]]] = {name: [] for name in _CUES}
     for match in _ALL.finditer(text):
         found[str(match.lastgroup)].append(match.span())

@@ -321,7 +321,8 @@ THRESHOLD_QUANTILE = 0.9  # the anomaly at which a canon post is unusual for its
 MIN_THRESHOLD = 0.5
 FAIL_RATIO = 1.0  # before the small-sample correction
 MIN_FAMILY_THRESHOLD = 1.0  # a kind of evidence the canon never shows still needs a clear deviation to count
-SIGN_Z = 2.0  # a habit this many spreads off counts as one sign against the draft
+SIGN_Z = 3.0  # a habit this many spreads off counts as one sign against the draft (as it would warn alone)
+SIGN_RATIO = 1.5  # wording or tone this far past the canon's own 90th percentile counts as a sign
 STRONG_TONE = 3.0  # a tone ratio this high takes separate cue phrases: it counts as one more sign (and at twice it)
 PAIR_QUANTILE = 0.9
 MIN_CANON = 5  # fewer canon posts than this give no usable voice statistics
@@ -387,10 +388,10 @@ def signs(reading: Reading) -> list[str]:
     """
     directed = np.maximum(np.where(_HIGH, reading.z, 0.0), np.where(_LOW, -reading.z, 0.0))
     found = [FEATURES[i].name for i in np.flatnonzero((directed > SIGN_Z) & ~_TONE)]
-    if reading.families["wording"] > 1.0:
+    if reading.families["wording"] > SIGN_RATIO:
         found.append("wording")
     tone = reading.families["tone"]
-    found += ["tone"] * (tone > 1.0) + ["tone, again"] * ((tone >= STRONG_TONE) + (tone >= 2 * STRONG_TONE))
+    found += ["tone"] * (tone > SIGN_RATIO) + ["tone, again"] * ((tone >= STRONG_TONE) + (tone >= 2 * STRONG_TONE))
     return found
 
 
