@@ -39,3 +39,11 @@ def score_scale(name: str = "the character") -> str:
         f"fails and keeps the score at {RULE_FAIL_CEILING} or below; a voice clearly unlike the canon fails too; "
         f"anything worth a second look warns (−{WARN_PENALTY} each); otherwise it passes."
     )
+
+
+def submitted_message(score: int, verdict: str) -> str:
+    """Return what the writer is told after submitting: the score in words, and what a fail means next."""
+    if verdict == "fail":
+        return (f"Submitted for review, but it fails the in-character check ({score}/100). An editor must fix it or "
+                "approve it with a written reason.")
+    return f"Submitted for review: {score_headline(score, verdict)}."

@@ -28,7 +28,7 @@ from characters.publishing.delivery import requeue_missed, resolve_unconfirmed
 from web.context import current_member
 from web.database import get_session, unit_of_work
 from web.forms import EmptyForm
-from web.judging import configured_judge
+from web.judging import configured_judge, score_headline, submitted_message
 from web.posts import bp
 from web.posts.present import character_zone, int_arg, parse_local, safe_next
 from web.templating import format_datetime
@@ -50,13 +50,14 @@ def _run(post_id: int, action: Callable[[Post], str]) -> Response:
     except StaleVersion as stale:
         flash(f"{stale.message} Nothing was changed; look at the latest version and try again.", "error")
     except CheckFailed as failed:
-        flash(f"{failed.message} (score {failed.check.score})", "error")
+        flash(f"{failed.message} ({score_headline(failed.check.score, failed.check.verdict)})", "error")
     except (PermissionDenied, NotFound):
         raise  # a 403/404 page, not a flash: the request itself was not allowed
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(message, "success")
+        if message:
+            flash(message, "success")
     return redirect(back)
 
 
@@ -86,9 +87,9 @@ def submit(post_id: int) -> Response:
         check = submit_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
                             note=_form("note"), judge=configured_judge())
         if check.failed:
-            flash(f"It fails the in-character check (score {check.score}); an editor must fix it or approve it "
-                  "with a reason.", "warning")
-        return f"Submitted for review (in-character score {check.score}, {check.verdict})."
+            flash(submitted_message(check.score, check.verdict), "warning")
+            return ""  # the warning above says it all
+        return submitted_message(check.score, check.verdict)
     return _run(post_id, action)
 
 

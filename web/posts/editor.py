@@ -30,7 +30,7 @@ from characters.publishing.channels import channels_of
 from web.context import current_member
 from web.database import get_session, reads_only, unit_of_work
 from web.forms import EmptyForm
-from web.judging import configured_judge, score_headline, score_scale
+from web.judging import configured_judge, score_headline, score_scale, submitted_message
 from web.posts import bp
 from web.posts.editor_form import EditorState, PartView, content_of, parse_editor, state_from_parts
 
@@ -136,14 +136,7 @@ def _submit_after_save(post_id: int, version: int) -> None:
     except DomainError as error:
         flash(f"Saved, but not submitted: {error.message}", "error")
         return
-    flash(_submitted_message(check.verdict, check.score), "warning" if check.failed else "success")
-
-
-def _submitted_message(verdict: str, score: int) -> str:
-    if verdict == "fail":
-        return (f"Submitted for review, but it fails the in-character check (score {score}). An editor must "
-                "fix it or approve it with a written reason.")
-    return f"Submitted for review (in-character score {score}, {verdict})."
+    flash(submitted_message(check.score, check.verdict), "warning" if check.failed else "success")
 
 
 def _field_of(error: DomainError) -> str:

@@ -119,6 +119,10 @@
   let lastParts = null; // the texts the shown findings were computed from
   const undoStack = []; // {id, before, after, start, end}: one-click changes, newest last
 
+  // The server sends the headline with a live check; a drafting variant's check is worded here the same way.
+  const VERDICT_WORDS = { pass: "in character", warn: "worth a second look", fail: "fails the check" };
+  const headlineOf = (check) => `${check.score}/100 — ${VERDICT_WORDS[check.verdict] || check.verdict}`;
+
   function announce(text) {
     fixMessage.textContent = text;
   }
@@ -149,8 +153,7 @@
     lastParts = parts;
     const areas = textareas();
     const problems = result.findings.filter((f) => f.severity !== "info");
-    const verdictWords = { pass: "in character", warn: "worth a second look", fail: "fails the check" };
-    const headline = result.headline || `${result.score}/100 — ${verdictWords[result.verdict] || result.verdict}`;
+    const headline = result.headline || headlineOf(result);
     summary.textContent = `${headline}. ` +
       (problems.length ? `${problems.length} finding${problems.length === 1 ? "" : "s"}.` : "No problems found.");
     summary.className = `verdict-${result.verdict}`;
@@ -365,8 +368,8 @@
         document.getElementById("fix-proposal-text").textContent = variant.text;
         const check = variant.check;
         const left = check.findings.filter((f) => f.severity !== "info");
-        document.getElementById("fix-proposal-check").textContent = `Checked again: ${check.headline ||
-          `${check.score}/100`} (${check.verdict}); ${left.length ? `${left.length} finding${left.length === 1 ? "" : "s"} left` : "no findings left"}.`;
+        document.getElementById("fix-proposal-check").textContent = `Checked again: ${headlineOf(check)}; ` +
+          (left.length ? `${left.length} finding${left.length === 1 ? "" : "s"} left.` : "no findings left.");
         document.getElementById("fix-proposal-findings").replaceChildren(...left.map((f) => {
           const item = document.createElement("li");
           item.className = `finding sev-${f.severity}`;
@@ -374,7 +377,7 @@
           return item;
         }));
         proposal.hidden = false;
-        announce("The model's proposal is ready below the findings: accept it or discard it. Your draft has not changed.");
+        announce("The model's proposal is ready below: accept it or discard it. Your draft has not changed.");
         document.getElementById("fix-proposal-title").focus();
       } catch (error) {
         announce(error.name === "AbortError" ? "Cancelled." : `The model could not fix it (${error.message}). Nothing changed.`);
