@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request, session
 from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 from sqlmodel import Session
 from werkzeug.routing import IntegerConverter, Map
 
@@ -74,6 +75,7 @@ def init_login(app: Flask) -> None:
     # The cookie lives as long as the remembered sign-in it carries; ending the sign-in ends it sooner.
     app.config.setdefault("REMEMBER_COOKIE_DURATION", REMEMBER_LIFETIME)
     app.before_request(_load_user_first)
+    app.after_request(_forget_ended_sign_in)
 
 
 def sign_in_browser(user: User, *, remember: bool) -> None:
@@ -98,6 +100,20 @@ def _load_user_first() -> None:
     """Look up who is signed in before any view runs, so noting their visit never commits a view's half-done work."""
     if request.endpoint != "static":
         current_user._get_current_object()  # noqa: SLF001 - werkzeug's documented way to resolve a LocalProxy
+
+
+def _forget_ended_sign_in(response: Response) -> Response:
+    """Delete the cookies of a sign-in that ended or expired, rather than send them back on every request.
+
+    Runs before Flask-Login's own after_request (registered earlier, so it runs later), which clears the remember-me
+    cookie on "_remember": "clear".
+    """
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    stale = "_user_id" in session or remember_cookie in request.cookies
+    if request.endpoint != "static" and stale and not current_user.is_authenticated:
+        session.pop("_user_id", None)
+        session["_remember"] = "clear"
+    return response
 
 
 def _load_user(secret: str) -> LoginUser | None:

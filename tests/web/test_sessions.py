@@ -82,6 +82,18 @@ def test_the_remember_cookie_replayed_after_logout_is_logged_out(app, client, au
     assert not _is_in(_replay(app, cookies))
 
 
+def test_the_cookies_of_an_ended_sign_in_are_deleted_on_its_next_request(app, client, people):
+    cookies = _log_in(client, people["writer"].email, remember=True)
+    other = app.test_client()
+    _log_in(other, people["writer"].email)
+    other.post("/account/sessions/end-others")
+    assert client.get("/w/fans/").status_code == 302
+    assert client.get_cookie("remember_token") is None
+    assert client.get_cookie("session") is None or client.get_cookie("session").value != cookies["session"]
+    with client.session_transaction() as flask_session:
+        assert "_user_id" not in flask_session
+
+
 def test_logging_in_twice_makes_two_sign_ins_and_logging_out_ends_only_one(app, people, session):
     laptop, phone = app.test_client(), app.test_client()
     _log_in(laptop, people["writer"].email)
