@@ -154,7 +154,7 @@
     const areas = textareas();
     const problems = result.findings.filter((f) => f.severity !== "info");
     const headline = result.headline || headlineOf(result);
-    summary.textContent = `${headline}. ` +
+    summary.textContent = `Score ${headline}. ` +
       (problems.length ? `${problems.length} finding${problems.length === 1 ? "" : "s"}.` : "No problems found.");
     summary.className = `verdict-${result.verdict}`;
     confidence.textContent = result.confidence_note || "";
