@@ -57,7 +57,7 @@ def _middles(parts: Sequence[str]) -> set[str]:
 @lru_cache(maxsize=8192)
 def _verb_forms(word: str) -> frozenset[str]:
     """Return the word's inflections without the possessives ("go viral" -> "goes", "went", "going" viral)."""
-    return frozenset(form for form in inflections(word) if not form.endswith(("'s", "'")))
+    return frozenset(form for form in inflections(word) if form == word.lower() or not form.endswith(("'s", "'")))
 
 
 @lru_cache(maxsize=8192)

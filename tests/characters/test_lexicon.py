@@ -130,6 +130,8 @@ def test_context_words_match_but_only_the_core_is_flagged(tmp_path: Path) -> Non
         ("The network ran an instant replay of the catch.", 1955, "instant replay"),
         ("She teaches an aerobics class on Tuesdays.", 1950, "aerobics class"),
         ("Since 9/11 nobody flies for fun.", 1999, "9/11"),
+        ("Her new bonnet is the bee's knees.", 1874, "bee's knees"),
+        ("The women's lib meeting ran late.", 1950, "women's lib"),
     ],
 )
 def test_events_and_fads_match_as_phrases(lexicon: AnachronismLexicon, text: str, end_year: int, surface: str) -> None:
