@@ -132,7 +132,8 @@ class TermMatcher:
         self._window = 1
         for index, term in enumerate(terms):
             spelled = normalise_apostrophes(term).lower().replace("&", " and ").strip()
-            parts = [p for p in _TERM_SEPARATOR.split(spelled) if p]
+            # A word's leading or trailing apostrophe is never part of a text token ("citizens' council").
+            parts = [p.strip("'") for p in _TERM_SEPARATOR.split(spelled) if p.strip("'")]
             if not parts:
                 continue
             separators = len(parts) - 1

@@ -73,6 +73,16 @@ def test_every_entry_has_an_alternative_from_before_it(lexicon: AnachronismLexic
     assert later == []
 
 
+def test_every_phrase_matches_itself(lexicon: AnachronismLexicon) -> None:
+    unmatched = [
+        phrase
+        for entry in lexicon.entries
+        for phrase in expand_pattern(entry.term)
+        if not lexicon.find(phrase, entry.first_year - 1)
+    ]
+    assert unmatched == []
+
+
 def test_alternatives_are_exposed_in_order(tmp_path: Path) -> None:
     path = tmp_path / "lexicon.csv"
     path.write_text(
