@@ -105,6 +105,7 @@ _AUXILIARY = (
 )
 _ADVERB = r"(?:\w+ly|just|also|still|never|always|now|then|even|only|already|once|again|too)"
 _AUXILIARY_WORDS = frozenset(_AUXILIARY.split("|"))
+_ADVERB_WORD = regex.compile(_ADVERB)
 _NICKNAME = regex.compile(r"[\"'‘“](\p{Lu}[\p{L}-]{1,20})[\"'’”]")
 _SELF_INTRO = regex.compile(
     r"(?:\bI'm|\bI\s+am|\bname\s+is|\bname's|\bcalls?\s+me|\bcalled\s+me|\bme,?)\s*[\"'‘“]?$", _I
@@ -242,6 +243,15 @@ def _capped(findings: Iterable[Finding]) -> list[Finding]:
 # --- one-click fixes: replacements shaped like the words they replace --------------------------------------
 
 _WORD_OF = regex.compile(r"\w+(?:'\w+)*")
+_PUNCTUATED = regex.compile(r"[(),/;:]")
+_POSSESSIVE_TAIL = regex.compile(r"'s(\s+)$")
+_NEXT_WORD = regex.compile(r"(\s+)([\w']+)")
+_WE_AT = regex.compile(r"[Ww]e\s+(?:here\s+)?(?:at|of|from)\b")
+_PRONOUN_WORD = regex.compile(r"\w+(?:'\w+)?")
+# The rest of "We at the Corliss Bakery are": more of the name, then the verb that must become "am".
+_ORGANISATION_REST = regex.compile(
+    r"(?:\s+(?:\p{Lu}[\w&'-]*|&|of|and)(?=\s|[,.!?]|$))*(?:,?\s+(are|were|have|will|'re))?"
+)
 _VOWEL = frozenset("aeiou")
 _LEADING_ARTICLE = regex.compile(r"(?i)^(?:the|an?)\s+(?=\S)")
 _DETERMINER_BEFORE = regex.compile(
@@ -336,7 +346,7 @@ def _form_of(surface: str, term: str) -> tuple[str, bool]:
 def _inflected(option: str, suffix: str, on_head: bool) -> str:
     """Return a replacement in the form the draft used ("televisions" -> "wireless sets")."""
     parts = option.split(" ")
-    if not suffix or not option or len(parts) > 4 or regex.search(r"[(),/;:]", option):
+    if not suffix or not option or len(parts) > 4 or _PUNCTUATED.search(option):
         return option  # a phrase too long or too punctuated to inflect safely: offered as written
     if suffix in ("s", "'s") and not on_head:
         if suffix == "s" and len(parts) > 1 and parts[0].lower() in ("a", "an", "the"):
@@ -625,7 +635,7 @@ def _pronoun_spans(text: str, pronouns: frozenset[str]) -> list[Span]:
     normalised = normalise_apostrophes(text)
     return [
         Span(m.start(), m.end(), m.group())
-        for m in regex.finditer(r"\w+(?:'\w+)?", normalised)
+        for m in _PRONOUN_WORD.finditer(normalised)
         if m.group().lower() in pronouns and m.group() != "US"
     ]
 
@@ -698,7 +708,7 @@ def _base_verb(verb: str) -> str:
 def _first_person(text: str, start: int, end: int, pov: str) -> str:
     """Return "Walt never writes" as "I never write", "Walt's" as "my" (or the we forms)."""
     matched = normalise_apostrophes(text[start:end])
-    possessive = regex.search(r"'s(\s+)$", matched)
+    possessive = _POSSESSIVE_TAIL.search(matched)
     if possessive:
         word = "my" if pov == "first_singular" else "our"
         if _at_sentence_start(text, start):
@@ -706,7 +716,7 @@ def _first_person(text: str, start: int, end: int, pov: str) -> str:
         return word + str(possessive.group(1))
     words = matched.split()
     verb = words[-1]
-    adverb = words[-2:-1] if len(words) >= 3 and regex.fullmatch(_ADVERB, words[-2]) else []
+    adverb = words[-2:-1] if len(words) >= 3 and _ADVERB_WORD.fullmatch(words[-2]) else []
     verb = _FROM_THIRD[pov].get(verb.lower()) or (verb if verb.lower() in _AUXILIARY_WORDS else _base_verb(verb))
     subject = "I" if pov == "first_singular" else "We" if _at_sentence_start(text, start) else "we"
     return " ".join([subject, *adverb, verb])
@@ -718,7 +728,7 @@ def _third_person(text: str, span: Span, name: str) -> tuple[int, tuple[str, ...
     forms = {"i": name, "me": name, "my": f"{name}'s", "mine": f"{name}'s", "myself": name,
              "i'm": f"{name}'s", "i've": f"{name} has", "i'll": f"{name} will", "i'd": f"{name} would"}  # fmt: skip
     replacement = forms.get(low, name)
-    following = regex.match(r"(\s+)([\w']+)", normalise_apostrophes(text[span.end :]))
+    following = _NEXT_WORD.match(normalise_apostrophes(text[span.end :]))
     if low != "i" or following is None:
         return span.end, (replacement,)
     verb = following.group(2)
@@ -814,12 +824,9 @@ def _institutional_span(text: str, normalised: str, match: regex.Match[str]) -> 
     "We at the Corliss Bakery are" takes in the rest of the organisation's name and its verb, and becomes
     "I am"; "We're so proud to" and "Thank you for choosing us" swap their pronouns in place.
     """
-    if not regex.match(r"[Ww]e\s+(?:here\s+)?(?:at|of|from)\b", match.group()):
+    if not _WE_AT.match(match.group()):
         return match.end(), _swap_person(text, match.start(), match.end(), _TO_SINGULAR, _AFTER_I)
-    rest = regex.match(
-        r"(?:\s+(?:\p{Lu}[\w&'-]*|&|of|and)(?=\s|[,.!?]|$))*(?:,?\s+(are|were|have|will|'re))?",
-        normalised[match.end() :],
-    )
+    rest = _ORGANISATION_REST.match(normalised[match.end() :])
     end = match.end() + (rest.end() if rest else 0)
     verb = rest.group(1) if rest else None
     return end, "I" + {"are": " am", "were": " was", "have": " have", "will": " will", "'re": " am"}.get(verb or "", "")
