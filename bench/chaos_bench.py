@@ -3,9 +3,10 @@
 Run: `.venv/bin/python -m bench.chaos_bench [--posts 300] [--spread-seconds 60] [--outage-seconds 20]`.
 Two real scheduler processes (the production publishers, credentials and saved sessions) share a throwaway
 PostgreSQL database; one of them is SIGKILLed and restarted every 3–5 s; the PDS (`tests/services/pds`, npm) is
-stopped once for the outage and started again on its data. Afterwards every record is read back with listRecords:
-duplicates are texts found twice, lost are posts neither on Bluesky nor held for a person, held are unconfirmed or
-missed deliveries. Logins are the createSession requests the PDS answered.
+stopped once for the outage and started again on its data; then the schedulers are left to finish. Afterwards every
+record is read back with listRecords: duplicates are texts found twice, lost are deliveries marked published but not
+on Bluesky, held are unconfirmed or missed deliveries, unsettled are still pending or publishing at the deadline.
+Logins are the createSession requests the PDS answered.
 """
 
 import argparse
@@ -25,11 +26,12 @@ TARGETS = {"duplicates": 0, "lost": 0, "held_percent": 1.0}
 
 def print_table(result: ChaosResult) -> None:
     """Print the run as one Markdown table row, then the targets and why anything was not published."""
-    print("| posts | kills | outage s | published | duplicates | lost | held | held % | failed | logins | seconds |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| posts | kills | outage s | published | duplicates | lost | held | held % | failed | unsettled | logins "
+          "| seconds |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {result.posts} | {result.kills} | {result.outage_seconds:.1f} | {result.published} | "
           f"{result.duplicates} | {result.lost} | {result.held} | {result.held_share:.1f} | {result.failed} | "
-          f"{result.logins} | {result.seconds:.0f} |")
+          f"{result.unsettled} | {result.logins} | {result.seconds:.0f} |")
     print(f"\ntargets: {TARGETS['duplicates']} duplicates, {TARGETS['lost']} lost, "
           f"held <= {TARGETS['held_percent']} %")
     for error, count in result.errors.most_common(5):

@@ -229,7 +229,7 @@ class BlueskyPublisher:
         client = channel.client
         assert client is not None  # noqa: S101 - _session started it
         try:
-            return call(client)
+            return _sdk_errors(call, client)
         except atproto_errors.AtProtocolError as error:
             if not _session_refused(error):
                 raise
@@ -237,7 +237,7 @@ class BlueskyPublisher:
             if channel.generation == generation:  # nobody renewed it meanwhile
                 self._renew(channel, action)
                 channel.generation += 1
-        return call(client)
+        return _sdk_errors(call, client)
 
     def _renew(self, channel: _ChannelSession, action: str) -> None:
         """Refresh a refused session; log in again only when the refresh is refused too."""
@@ -374,6 +374,14 @@ def _status(error: atproto_errors.AtProtocolError) -> int | None:
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+def _sdk_errors(call: Callable[[Client], Result], client: Client) -> Result:
+    """Run `call`, raising every transport failure as the SDK's NetworkError (it wraps only some of them)."""
+    try:
+        return call(client)
+    except httpx.TransportError as error:  # e.g. RemoteProtocolError: the server went away mid-answer
+        raise atproto_errors.NetworkError() from error
 
 
 def _session_refused(error: atproto_errors.AtProtocolError) -> bool:

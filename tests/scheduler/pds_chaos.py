@@ -1,11 +1,14 @@
 """Chaos against the real PDS: scheduler processes SIGKILLed every few seconds and one PDS outage, counted on Bluesky.
 
 Shared by the chaos test (a short run) and `python -m bench.chaos_bench` (300 posts). Every post is due within a
-window that covers the outage; one in five is a two-part thread. What counts is what the PDS holds at the end
-(listRecords): a text twice is a duplicate, a post neither there nor held for a person is lost.
+window that covers the outage; one in five is a two-part thread. Kills go on until the window and the outage are
+over, then the schedulers are left to finish. What counts is what the PDS holds at the end (listRecords): a text
+twice is a duplicate, a post published but not there is lost, one still pending or publishing at the deadline is
+unsettled.
 """
 
 import random
+import threading
 import time
 import uuid
 from collections import Counter
@@ -39,6 +42,7 @@ class ChaosResult:
     published: int = 0
     duplicates: int = 0
     lost: int = 0
+    unsettled: int = 0
     held: int = 0
     failed: int = 0
     logins: int = 0
@@ -56,7 +60,11 @@ def run_chaos(engine: Engine, pds: PdsServer, workdir: Path, *, posts: int, spre
               outage_at: float, outage_seconds: float = 20.0, processes: int = 2,
               kill_every: tuple[float, float] = (3.0, 5.0), deadline_seconds: float = 300.0, seed: int = 20261203,
               progress: Callable[[str], None] = print) -> ChaosResult:
-    """Publish `posts` due over `spread_seconds` with `processes` schedulers, killing one every `kill_every` s."""
+    """Publish `posts` due over `spread_seconds` with `processes` schedulers, killing one every `kill_every` s.
+
+    Kills stop once the posts' window and the outage are over; the run then waits for every delivery to settle,
+    until `deadline_seconds` in all.
+    """
     account = pds.create_account(f"chaos{uuid.uuid4().hex[:8]}")
     key = generate_key()
     world = make_world(engine, f"chaos-{uuid.uuid4().hex[:8]}", kinds=(ChannelKind.BLUESKY,))
@@ -85,6 +93,7 @@ def run_chaos(engine: Engine, pds: PdsServer, workdir: Path, *, posts: int, spre
     began = time.monotonic()
     next_kill = began + chaos.uniform(*kill_every)
     outage: float | None = None  # when the PDS was stopped
+    restart: threading.Thread | None = None  # starting takes seconds (tens on a busy machine): kills go on meanwhile
     try:
         while time.monotonic() - began < deadline_seconds:
             time.sleep(0.2)
@@ -93,31 +102,43 @@ def run_chaos(engine: Engine, pds: PdsServer, workdir: Path, *, posts: int, spre
                 outage = time.monotonic()
                 pds.stop(crash=True)
                 progress(f"{elapsed:5.1f}s PDS stopped")
-            elif outage is not None and time.monotonic() - outage >= outage_seconds - pds.started_in:
-                pds.start()  # answering again `outage_seconds` after it stopped (starting takes started_in)
+            elif outage is not None and restart is None and time.monotonic() - outage >= outage_seconds:
+                restart = threading.Thread(target=pds.start)
+                restart.start()
+            elif outage is not None and restart is not None and not restart.is_alive():
                 result.outage_seconds = time.monotonic() - outage
                 outage = None
                 progress(f"{time.monotonic() - began:5.1f}s PDS back after {result.outage_seconds:.1f}s")
-            if time.monotonic() >= next_kill:
-                running = [process for process in schedulers if process.ready()]
-                if running:
-                    victim = chaos.choice(running)
-                    victim.kill()
-                    result.kills += 1
-                    victim.start()
+            chaos_over = elapsed > max(spread_seconds, outage_at) and result.outage_seconds and outage is None
+            if time.monotonic() >= next_kill and not chaos_over:
+                result.kills += _kill_one(schedulers, chaos)
                 next_kill = time.monotonic() + chaos.uniform(*kill_every)
             statuses = Counter(row.status for row in deliveries(engine, post_ids))
             if outage is None and result.outage_seconds and sum(statuses[s] for s in SETTLED) == posts:
                 break
     finally:
-        if outage is not None:
+        if restart is not None:
+            restart.join()
+        elif outage is not None:
             pds.start()
+        if outage is not None:
             result.outage_seconds = time.monotonic() - outage
         result.exit_codes = stop_all(schedulers)
     result.seconds = time.monotonic() - began
     _count(result, engine, pds, account.did, post_ids, set(thread_ids))
     result.logins = pds.requests_to("com.atproto.server.createSession") - logins_before
     return result
+
+
+def _kill_one(schedulers: list[SchedulerProcess], chaos: random.Random) -> int:
+    """SIGKILL one scheduler that finished starting (only those can be mid-publish) and start it again."""
+    running = [process for process in schedulers if process.ready()]
+    if not running:
+        return 0
+    victim = chaos.choice(running)
+    victim.kill()
+    victim.start()
+    return 1
 
 
 def _count(result: ChaosResult, engine: Engine, pds: PdsServer, did: str, post_ids: list[int],
@@ -131,8 +152,9 @@ def _count(result: ChaosResult, engine: Engine, pds: PdsServer, did: str, post_i
         result.published += row.status == DeliveryStatus.PUBLISHED
         result.held += row.status in HELD
         result.failed += row.status == DeliveryStatus.FAILED
+        result.unsettled += row.status not in SETTLED
         if row.status != DeliveryStatus.PUBLISHED:
-            result.errors[str(row.last_error)[:160]] += 1
-        if not there and row.status not in HELD | {DeliveryStatus.FAILED}:
-            result.lost += 1  # neither on Bluesky nor in front of a person (published without a record, or stuck)
+            result.errors[f"{row.status}: {str(row.last_error)[:160]}"] += 1
+        if row.status == DeliveryStatus.PUBLISHED and not there:
+            result.lost += 1  # marked published, but not on Bluesky
 
