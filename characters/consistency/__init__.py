@@ -7,6 +7,7 @@ from characters.consistency.checker import (
     check_text,
     default_checker,
     get_voice_model,
+    warm_up,
 )
 from characters.consistency.judge import JUDGE_RUBRIC, CriterionScore, JudgeVerdict, LlmJudge, judge_prompt
 from characters.consistency.result import CheckResult, Finding, Severity, Verdict
@@ -29,4 +30,5 @@ __all__ = [
     "default_checker",
     "get_voice_model",
     "judge_prompt",
+    "warm_up",
 ]

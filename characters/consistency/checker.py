@@ -345,6 +345,11 @@ def _ask_judge(judge: LlmJudge, card: CardData, text: str, score: float) -> tupl
 _default_checker = Checker()
 
 
+def warm_up() -> None:
+    """Load the era lexicon now, so the first live check after start-up does not wait for it."""
+    anachronism_lexicon()
+
+
 def default_checker() -> Checker:
     """Return the process-wide checker whose cache `check_text` uses."""
     return _default_checker

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from werkzeug.serving import make_server
 
+from characters.consistency import warm_up
 from characters.core.config import Settings
 from characters.core.db import make_engine, session_scope
 from characters.core.migrations import upgrade_database
@@ -39,6 +40,7 @@ def serving_demo(directory: Path, config: dict[str, Any] | None = None, **settin
     with session_scope(engine) as session:
         seed_demo(session)
     engine.dispose()
+    warm_up()  # the first live check must not wait for the lexicon's index on a busy machine
     app = create_app({"RATELIMIT_ENABLED": False, **(config or {})},
                      settings=Settings(database_url=url, secret_key="browser-tests", **settings))
     server = make_server("127.0.0.1", 0, app, threaded=True)
