@@ -199,11 +199,12 @@ def test_the_index_lists_characters_with_their_feed_links(client, auth, world):
 def test_an_owner_of_another_workspace_gets_404_for_everything_here(client, auth, session, world):
     from tests.factories import make_user, make_workspace
 
+    # The intruder exists first: the test's session keeps its read snapshot while the web requests write.
+    make_workspace(session, make_user(session, "intruder@else.example"), "elsewhere")
     auth.login("owner@fans.example", DEFAULT_PASSWORD)
     _add(client, world, "mastodon", api_base_url="https://mastodon.example", access_token=TOKEN)
     [channel] = _channels(session, ChannelKind.MASTODON)
     auth.logout()
-    make_workspace(session, make_user(session, "intruder@else.example"), "elsewhere")
     auth.login("intruder@else.example", DEFAULT_PASSWORD)
     assert client.get(_page(world)).status_code == 404
     assert client.get(f"/w/elsewhere/channels/{world['character'].slug}/").status_code == 404
