@@ -127,8 +127,12 @@ _START_SENDING = Statement(lambda postgresql: (
            exists().where(col(Post.id) == col(Delivery.post_id), post_is_live()))
     .values(sending_started_at=bindparam("b_now"), attempts=col(Delivery.attempts) + 1)
     .returning(col(Delivery.id))))
+# The post is read again here: on PostgreSQL each statement sees what is committed when it starts, so a post that
+# only looked not-live to the first statement (a concurrent status refresh) keeps its schedule; the unstarted
+# delivery's lease then runs out and it is claimed again.
 _UNSCHEDULE_UNSENT = Statement(lambda postgresql: (
-    update(Delivery).where(in_ids(col(Delivery.id), postgresql), owned(), NOT_SENT)
+    update(Delivery).where(in_ids(col(Delivery.id), postgresql), owned(), NOT_SENT,
+                           ~exists().where(col(Post.id) == col(Delivery.post_id), post_is_live()))
     .values(status=PENDING, due_at=None, lease_owner=None, lease_expires_at=None)))
 
 
