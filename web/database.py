@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from characters.core.db import committing, immediate, make_engine
+from characters.core.db import DatabaseBusy, committing, immediate, make_engine, write_transaction
 
 _ENGINE_KEY = "greenroom.engine"
 _WRITER_ENGINE_KEY = "greenroom.writer_engine"
@@ -82,3 +82,19 @@ def unit_of_work() -> Iterator[Session]:
     """Yield the request's session; commit if the block succeeds, roll everything back if it raises."""
     with committing(get_session()) as session:
         yield session
+
+
+def record_on_the_side(write: Callable[[Session], object], what: str) -> None:
+    """Write bookkeeping (a last use, a last visit) in a short transaction of its own, best effort.
+
+    Never in the request's transaction: a reading request's one cannot write once another writer committed
+    (SQLite), and a request must not fail over bookkeeping. A busy database skips it; a later request records it.
+    """
+    # A writing request's transaction holds SQLite's write lock from its first read; the write below would wait
+    # for it, so end it first (nothing was written yet; the view starts its own).
+    get_session().commit()
+    try:
+        with write_transaction(get_engine()) as connection, Session(bind=connection) as session:
+            write(session)
+    except DatabaseBusy:
+        current_app.logger.info("Skipped recording %s: the database is busy.", what)

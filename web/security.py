@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME
-from sqlmodel import Session
 from werkzeug.routing import IntegerConverter, Map
 
 from characters.accounts.sessions import (
@@ -22,10 +21,9 @@ from characters.accounts.sessions import (
     seen_is_due,
     start_session,
 )
-from characters.core.db import DatabaseBusy, write_transaction
 from characters.core.models import User, UserSession, require_id, utcnow
 from web.api.schemas import MAX_DB_INT
-from web.database import get_engine, get_session, unit_of_work
+from web.database import get_session, record_on_the_side, unit_of_work
 from web.extensions import login_manager
 
 _CONTENT_SECURITY_POLICY = (
@@ -126,20 +124,10 @@ def _load_user(secret: str) -> LoginUser | None:
 
 
 def _note_seen(sign_in: UserSession) -> None:
-    """Slide the sign-in's last visit (at most every few minutes) in a short transaction of its own, best effort.
-
-    As with an API token's last use (docs/concurrency.md): a reading request's transaction cannot write on SQLite
-    once another writer committed, and a request must not fail over bookkeeping; a busy database skips it.
-    """
+    """Slide the sign-in's last visit, at most every few minutes, beside the request (docs/concurrency.md)."""
     now = utcnow()
-    if not seen_is_due(sign_in, now):
-        return
-    get_session().commit()  # nothing written yet; a writing request's lock would block the write below
-    try:
-        with write_transaction(get_engine()) as connection, Session(bind=connection) as db:
-            mark_seen(db, sign_in, now)
-    except DatabaseBusy:
-        current_app.logger.info("Skipped recording a visit of sign-in %s: the database is busy.", sign_in.id)
+    if seen_is_due(sign_in, now):
+        record_on_the_side(lambda db: mark_seen(db, sign_in, now), f"a visit of sign-in {sign_in.id}")
 
 
 def init_headers(app: Flask) -> None:

@@ -6,14 +6,12 @@ session to ride on (the blueprint is exempt from CSRF) and every request acts as
 
 from flask import Blueprint, current_app, g, request
 from flask_limiter.util import get_remote_address
-from sqlmodel import Session
 
 from characters.accounts.tokens import TokenAccess, authenticate_token, mark_used, use_is_due
 from characters.accounts.workspaces import Member
-from characters.core.db import DatabaseBusy, write_transaction
 from characters.core.models import TokenScope, utcnow
 from web.api.errors import ApiError
-from web.database import SAFE_METHODS, get_engine, get_session
+from web.database import SAFE_METHODS, get_session, record_on_the_side
 from web.extensions import limiter
 
 # The document, its docs page and their assets are public: they describe the API, they reveal no data.
@@ -82,22 +80,10 @@ def _authenticate() -> None:
 
 
 def _note_use(access: TokenAccess) -> None:
-    """Record the token's use (at most once a minute) in a short write transaction of its own, best effort.
-
-    Never in the request's transaction: a reading request's one cannot write once another writer committed
-    (SQLite), and a request must not fail over bookkeeping. A busy database skips it; the next use records it.
-    """
+    """Record the token's use, at most once a minute, beside the request (docs/concurrency.md)."""
     now = utcnow()
-    if not use_is_due(access.token, now):
-        return
-    # A writing request's transaction holds SQLite's write lock from its first read; the write below would wait
-    # for it, so end it first (nothing was written yet; the view starts its own).
-    get_session().commit()
-    try:
-        with write_transaction(get_engine()) as connection, Session(bind=connection) as session:
-            mark_used(session, access.token, now)
-    except DatabaseBusy:
-        current_app.logger.info("Skipped recording the use of token %s: the database is busy.", access.token.id)
+    if use_is_due(access.token, now):
+        record_on_the_side(lambda session: mark_used(session, access.token, now), f"the use of token {access.token.id}")
 
 
 def register(bp: Blueprint) -> None:
