@@ -13,6 +13,7 @@ def test_log_out_everywhere_else_from_a_phone(page: Page, browser: Browser, live
     try:
         phone = phone_context.new_page()
         log_in(phone, live_server, EDITOR)
+        phone.get_by_role("button", name="Menu").click()
         phone.get_by_role("link", name="Account").click()
         expect(phone.get_by_role("heading", name="Your account")).to_be_visible()
         devices = phone.get_by_role("table", name="Devices logged in to your account")
