@@ -345,6 +345,24 @@ class Delivery(SQLModel, table=True):
     sending_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class Autosave(SQLModel, table=True):
+    """The editor's unsaved text, saved as the person types: the last few per draft, for recovery after a crash."""
+
+    __table_args__ = (Index("ix_autosave_slot", "user_id", "workspace_id", "post_id", "draft_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    post_id: int | None = Field(default=None, foreign_key="post.id", index=True, ondelete="CASCADE")
+    character_id: int = Field(foreign_key="character.id", ondelete="CASCADE")
+    # A new draft has no post yet: the key tells one editor tab's unsaved draft from another's.
+    draft_key: str = Field(default="", max_length=64)
+    revision: int = 1
+    base_version: int | None = None
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    saved_at: datetime = _now_field()
+
+
 class PostRevision(SQLModel, table=True):
     """The text of a post as it was at one version, for history and diffs."""
 

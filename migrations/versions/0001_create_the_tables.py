@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 13:17:41.665444
+Create Date: 2026-12-03 16:05:16.281902
 """
 
 from collections.abc import Sequence
@@ -351,6 +351,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auditevent_post_id'), ['post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditevent_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('autosave',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=True),
+    sa.Column('character_id', sa.Integer(), nullable=False),
+    sa.Column('draft_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('base_version', sa.Integer(), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('saved_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('autosave', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_autosave_post_id'), ['post_id'], unique=False)
+        batch_op.create_index('ix_autosave_slot', ['user_id', 'workspace_id', 'post_id', 'draft_key'], unique=False)
+
     op.create_table('comment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -469,6 +490,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comment_post_id'))
 
     op.drop_table('comment')
+    with op.batch_alter_table('autosave', schema=None) as batch_op:
+        batch_op.drop_index('ix_autosave_slot')
+        batch_op.drop_index(batch_op.f('ix_autosave_post_id'))
+
+    op.drop_table('autosave')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_auditevent_post_id'))
