@@ -55,7 +55,7 @@ _BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
             r"<\|?\s*(?:system|im_start|im_end)",
             # "Here's a terse post in Walt's voice:" -- an assistant introducing what it generated.
             r"\b(?:here|below)(?:'s|\s+is|\s+are)\s+(?:a|an|your)\s+(?:[\w'-]+[\s,]+){0,5}?(?:post|tweet|caption|draft"
-            r"|toot|skeet|thread|response|rewrite|version|status\s+update)s?\b[^.!?\n]{0,80}?:",
+            r"|toot|skeet|thread|response|rewrite|version|status\s+update|item|blurb|snippet|sample|caption)s?\b[^.!?\n]{0,80}?:",
             r"\b(?:here|below)(?:'s|\s+is)\s+your\s+(?:[\w'-]+\s+){0,3}(?:post|tweet|caption|draft|update|rewrite|version)",
             r"\bgenerated\s+(?:post|text|content|response|caption|tweet|draft)s?\b",
             r"\b(?:certainly|sure|absolutely|of\s+course)\s*[!,.]\s*(?:here(?:'s|\s+is)|below\s+is)\b",
@@ -103,6 +103,8 @@ _AUXILIARY = (
     r"|paid|heard|began|became|broke|caught|chose|drove|fell|flew|forgot|grew|hid|led|meant|rode|rose|sang|shook"
     r"|spoke|stole|swore|taught|threw|woke|wore"
 )
+# "Library cards are free": an -s word followed by a plural verb is a plural noun, not the name's verb.
+_PLURAL_SUBJECT = r"\s+(?:are|were|aren't|weren't|have|haven't|do|don't)\b"
 _ADVERB = r"(?:\w+ly|just|also|still|never|always|now|then|even|only|already|once|again|too)"
 _AUXILIARY_WORDS = frozenset(_AUXILIARY.split("|"))
 _ADVERB_WORD = regex.compile(_ADVERB)
@@ -170,7 +172,7 @@ def _self_reference_pattern(names: Sequence[str], lowercase: bool) -> regex.Patt
     titles = "|".join(t.capitalize() for t in _TITLES)
     return regex.compile(
         rf"(?<![\w@#])(?:(?:{titles})\.?\s+)?(?:{alternatives})(?![\w-])"
-        rf"(?:'s\s+(?=\p{{Ll}})|\s+(?:{_ADVERB}\s+)?(?:{_AUXILIARY}|\p{{Ll}}+(?:s|ed))\b)"
+        rf"(?:'s\s+(?=\p{{Ll}})|\s+(?:{_ADVERB}\s+)?(?:{_AUXILIARY}|\p{{Ll}}+ed|\p{{Ll}}+s\b(?!{_PLURAL_SUBJECT}))\b)"
     )
 
 
@@ -207,6 +209,7 @@ def compile_rules(card: CardData) -> RuleSet:
     vocabulary = greenroom.vocabulary
     preferred_pairs = [(p.use, avoid) for p in vocabulary.preferred for avoid in p.instead_of]
     names, _ = _name_parts(card)
+    alternatives = "|".join(regex.escape(n) for n in names)
     lowercase = _writes_in_lowercase(greenroom.canon_posts)
     return RuleSet(
         name=card.name,
@@ -217,7 +220,9 @@ def compile_rules(card: CardData) -> RuleSet:
         preferred_avoided=tuple(avoid for _, avoid in preferred_pairs),
         self_reference=_self_reference_pattern(_self_names(card, greenroom.canon_posts, lowercase), lowercase),
         voice_of=regex.compile(
-            rf"\bin\s+(?:{'|'.join(regex.escape(n) for n in names)})(?:'s)?\s+(?:voice|style|tone)\b", regex.IGNORECASE
+            rf"\bin\s+(?:(?:{alternatives})(?:'s)?\s+(?:voice|style|tone)|the\s+(?:voice|style|tone)\s+of\s+"
+            rf"(?:{alternatives}))\b",
+            regex.IGNORECASE,
         ),
         plural_voice_in_canon=_voice_share(greenroom.canon_posts, _PLURAL, _SINGULAR) > 0.05,
         singular_voice_in_canon=_voice_share(greenroom.canon_posts, _SINGULAR, _PLURAL) > 0.05,

@@ -377,11 +377,19 @@ def test_point_of_view_fixes_keep_the_grammar(fix_checker, name, pov, text, fixe
     ("Speaking as an AI, I have no view. The rain falls.", "The rain falls."),
     ("Here is a moody post in the requested style: the rain again.", "the rain again."),
     ("The rain falls. I hope this helps!", "The rain falls."),
+    ("Here is a breathless column item in the voice of Walt Hadley: rain again.", "rain again."),
 ])
 def test_a_break_of_character_deletes_its_sentence(fix_checker, text, fixed):
     [finding] = [f for f in fix_checker.check(make_card(), text).findings if f.check == "character.break"]
     assert finding.replacements == ("",)
     assert apply_replacement(text, finding.start, finding.end, "")[0] == fixed
+
+
+@pytest.mark.parametrize("text", ["Library cards are free, forever.", "Public records were opened today."])
+def test_a_name_part_before_a_plural_noun_and_its_verb_is_not_self_reference(fix_checker, text):
+    card = make_card("Oakmere Public Library", voice={"pov": "first_plural"})
+    assert not [f for f in fix_checker.check(card, text).findings if f.check == "voice.pov"]
+    assert "voice.pov" in [f.check for f in fix_checker.check(card, "Library opens at nine.").findings]
 
 
 def test_each_fix_of_overlapping_findings_removes_its_own_finding(fix_checker):
