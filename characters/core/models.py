@@ -251,6 +251,14 @@ class RecurringRule(SQLModel, table=True):
 class Post(SQLModel, table=True):
     """A post for one character, from first draft to published; its text lives in PostPart rows."""
 
+    __table_args__ = (
+        # The review badge, the queue, the calendar and the dashboard's counts: one workspace's posts by status,
+        # in due order.
+        Index("ix_post_workspace_status_due", "workspace_id", "status", "due_at"),
+        # A character's taken slots and its feed: its posts by status, in due order.
+        Index("ix_post_character_status_due", "character_id", "status", "due_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
     character_id: int = Field(foreign_key="character.id", index=True, ondelete="CASCADE")
@@ -386,6 +394,9 @@ class Comment(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Who did what, when, from which status to which, and why; never updated or deleted."""
+
+    # The log filtered by action, newest first, and the list of actions (one index seek per distinct action).
+    __table_args__ = (Index("ix_auditevent_workspace_action_id", "workspace_id", "action", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 16:05:16.281902
+Create Date: 2026-12-03 16:07:02.597737
 """
 
 from collections.abc import Sequence
@@ -324,10 +324,12 @@ def upgrade() -> None:
     with op.batch_alter_table('post', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_post_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_character_id'), ['character_id'], unique=False)
+        batch_op.create_index('ix_post_character_status_due', ['character_id', 'status', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_scene_id'), ['scene_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_post_workspace_status_due', ['workspace_id', 'status', 'due_at'], unique=False)
 
     op.create_table('auditevent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -349,6 +351,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditevent_post_id'), ['post_id'], unique=False)
+        batch_op.create_index('ix_auditevent_workspace_action_id', ['workspace_id', 'action', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditevent_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('autosave',
@@ -497,14 +500,17 @@ def downgrade() -> None:
     op.drop_table('autosave')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_workspace_id'))
+        batch_op.drop_index('ix_auditevent_workspace_action_id')
         batch_op.drop_index(batch_op.f('ix_auditevent_post_id'))
 
     op.drop_table('auditevent')
     with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_workspace_status_due')
         batch_op.drop_index(batch_op.f('ix_post_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_post_status'))
         batch_op.drop_index(batch_op.f('ix_post_scene_id'))
         batch_op.drop_index(batch_op.f('ix_post_due_at'))
+        batch_op.drop_index('ix_post_character_status_due')
         batch_op.drop_index(batch_op.f('ix_post_character_id'))
         batch_op.drop_index(batch_op.f('ix_post_campaign_id'))
 
