@@ -7,18 +7,18 @@ twice and no day's slot is skipped.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
-from characters.bibles.bible import current_card, list_characters
-from characters.bibles.card_data import GreenroomExtension
+from characters.bibles.bible import list_characters
+from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, GreenroomExtension
 from characters.bibles.editing import parse_days
 from characters.core.errors import DomainError
-from characters.core.models import Character, Post, PostStatus, Workspace
+from characters.core.models import Character, CharacterVersion, Post, PostStatus, Workspace, require_id
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 QUEUED = frozenset({PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.UNCONFIRMED})
@@ -105,30 +105,80 @@ def slot_instants(rhythm: Rhythm, start: datetime, end: datetime) -> list[dateti
 def taken_instants(session: Session, character: Character, start: datetime, end: datetime,
                    exclude_post_id: int | None = None) -> set[datetime]:
     """Return the due times (to the minute) already used by the character's queued posts."""
-    query = select(Post.id, Post.due_at).where(Post.character_id == character.id,
-                                               col(Post.status).in_([s.value for s in QUEUED]),
-                                               col(Post.due_at) >= start - timedelta(minutes=1),
-                                               col(Post.due_at) < end + timedelta(minutes=1))
-    rows = session.exec(query).all()
-    return {_minute(due) for post_id, due in rows if due is not None and post_id != exclude_post_id}
+    return _taken(session, [require_id(character)], start, end, exclude_post_id).get(require_id(character), set())
+
+
+def _taken(session: Session, character_ids: Collection[int], start: datetime, end: datetime,
+           exclude_post_id: int | None = None) -> dict[int, set[datetime]]:
+    """Return, per character, the due times (to the minute) its queued posts use in [start, end): one query."""
+    if not character_ids:
+        return {}
+    rows = session.exec(select(Post.character_id, Post.id, Post.due_at).where(
+        col(Post.character_id).in_(list(character_ids)), col(Post.status).in_([s.value for s in QUEUED]),
+        col(Post.due_at) >= start - timedelta(minutes=1), col(Post.due_at) < end + timedelta(minutes=1))).all()
+    taken: dict[int, set[datetime]] = {}
+    for character_id, post_id, due in rows:
+        if due is not None and post_id != exclude_post_id:
+            taken.setdefault(character_id, set()).add(_minute(due))
+    return taken
 
 
 def _minute(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+def rhythms_of(session: Session, characters: Iterable[Character]) -> dict[int, Rhythm]:
+    """Return each character's rhythm from its current bible in one query, reading only its zone and slots."""
+    ids = [require_id(character) for character in characters]
+    if not ids:
+        return {}
+    extension = CharacterVersion.__table__.c.card  # type: ignore[attr-defined]
+    rows = session.exec(
+        select(CharacterVersion.character_id, extension[("extensions", GREENROOM_EXTENSION_KEY, "timezone")],
+               extension[("extensions", GREENROOM_EXTENSION_KEY, "rhythm")])
+        .join(Character, (col(Character.id) == col(CharacterVersion.character_id))
+              & (col(Character.current_version) == col(CharacterVersion.number)))
+        .where(col(CharacterVersion.character_id).in_(ids))).all()
+    rhythms = {}
+    for character_id, zone, slots in rows:
+        fields = {key: value for key, value in (("timezone", zone), ("rhythm", slots)) if value is not None}
+        rhythms[character_id] = rhythm_of(GreenroomExtension.model_validate(fields))
+    return rhythms
+
+
+def zones_of(session: Session, characters: Iterable[Character]) -> dict[int, ZoneInfo]:
+    """Return each character's IANA zone from its current bible, in one query."""
+    return {character_id: rhythm.zone for character_id, rhythm in rhythms_of(session, characters).items()}
+
+
 def next_free_slot(session: Session, character: Character, after: datetime,
                    exclude_post_id: int | None = None) -> datetime | None:
     """Return the first rhythm slot after `after` that no queued post of the character uses (None: no rhythm)."""
-    rhythm = rhythm_of(current_card(session, character).greenroom)
-    if rhythm.empty:
-        return None
-    end = after + timedelta(days=SEARCH_DAYS)
-    taken = taken_instants(session, character, after, end, exclude_post_id)
-    for instant in slot_instants(rhythm, after + timedelta(seconds=1), end):
-        if _minute(instant) not in taken:
-            return instant
-    return None
+    return next_free_slots(session, [character], after, exclude_post_id).get(require_id(character))
+
+
+def next_free_slots(session: Session, characters: Iterable[Character], after: datetime,
+                    exclude_post_id: int | None = None) -> dict[int, datetime | None]:
+    """Return each character's first free rhythm slot after `after` (None: no rhythm, or none in 62 days).
+
+    The search goes a week at a time, one query per week for every character still looking, so a page that
+    suggests slots for many characters runs a few queries, not one per character.
+    """
+    rhythms = rhythms_of(session, characters)
+    found: dict[int, datetime | None] = dict.fromkeys(rhythms)
+    looking = {character_id: rhythm for character_id, rhythm in rhythms.items() if not rhythm.empty}
+    start, last = after + timedelta(seconds=1), after + timedelta(days=SEARCH_DAYS)
+    while looking and start < last:
+        end = min(start + timedelta(days=7), last)
+        taken = _taken(session, list(looking), start, end, exclude_post_id)
+        for character_id, rhythm in list(looking.items()):
+            used = taken.get(character_id, set())
+            free = next((at for at in slot_instants(rhythm, start, end) if _minute(at) not in used), None)
+            if free is not None:
+                found[character_id] = free
+                del looking[character_id]
+        start = end
+    return found
 
 
 def queued_posts(session: Session, workspace: Workspace, *, character: Character | None = None,
@@ -170,21 +220,24 @@ def describe_days(first: date, last: date) -> str:
 def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
               ) -> tuple[list[Gap], list[Character]]:
     """Return the runs of rhythm days in [start, start + days) with no queued post, and characters with no rhythm."""
+    characters = list_characters(session, workspace)
+    rhythms = rhythms_of(session, characters)
+    end = start + timedelta(days=days)
+    taken = _taken(session, [require_id(c) for c in characters if not rhythms[require_id(c)].empty], start, end)
     gaps: list[Gap] = []
     without_rhythm: list[Character] = []
-    for character in list_characters(session, workspace):
-        rhythm = rhythm_of(current_card(session, character).greenroom)
+    for character in characters:
+        rhythm = rhythms[require_id(character)]
         if rhythm.empty:
             without_rhythm.append(character)
             continue
-        gaps += _gaps_for(session, character, rhythm, start, days)
+        busy = {due.astimezone(rhythm.zone).date() for due in taken.get(require_id(character), set())}
+        gaps += _gaps_for(character, rhythm, busy, start, end)
     return gaps, without_rhythm
 
 
-def _gaps_for(session: Session, character: Character, rhythm: Rhythm, start: datetime, days: int) -> list[Gap]:
-    end = start + timedelta(days=days)
+def _gaps_for(character: Character, rhythm: Rhythm, busy: set[date], start: datetime, end: datetime) -> list[Gap]:
     expected = sorted({instant.astimezone(rhythm.zone).date() for instant in slot_instants(rhythm, start, end)})
-    busy = {due.astimezone(rhythm.zone).date() for due in taken_instants(session, character, start, end)}
     return [Gap(character, first, last) for first, last in _runs(day for day in expected if day not in busy)
             if first >= start.astimezone(rhythm.zone).date()]
 
