@@ -1,45 +1,53 @@
 """The review inbox: posts and scenes waiting for an editor, oldest first, approved or rejected in place."""
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import g, render_template
+from flask import g, render_template, request
 
 from characters.accounts.workspaces import Action, Member
-from characters.core.models import utcnow
-from characters.posting.posts import parts_of
-from characters.posting.rhythm import next_free_slot
+from characters.core.models import require_id, utcnow
+from characters.posting.posts import parts_by_post
+from characters.posting.rhythm import next_free_slots, zones_of
 from characters.posting.scenes import scenes_in_review
-from characters.posting.workflow import allowed_actions, edited_posts, posts_in_review, review_count
+from characters.posting.workflow import (
+    allowed_actions,
+    edited_posts,
+    posts_in_review,
+    posts_in_review_count,
+    review_count,
+)
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
-from web.posts.present import character_zone, local_input, viewer_zone
+from web.posts.present import int_arg, local_input, viewer_zone
 
 bp = workspace_blueprint("inbox", __name__, "/inbox")
+PAGE = 50  # posts per page: each carries its thread, its check and its forms
 
 
 @bp.route("/")
 def index() -> str:
-    """List what waits for review, oldest first, with each post's check and its approve/reject forms."""
+    """List what waits for review, oldest first, a page at a time, with each post's check and its forms."""
     member = current_member()
     db = get_session()
-    now = utcnow()
+    total = posts_in_review_count(db, member.workspace)
+    pages = max(1, -(-total // PAGE))
+    page = min(max(int_arg(request.args.get("page")) or 1, 1), pages)
+    waiting = posts_in_review(db, member.workspace, offset=(page - 1) * PAGE, limit=PAGE)
+    posts = [post for post, _ in waiting]
+    characters = list({character.id: character for _, character in waiting}.values())
+    # Everything below is read once for the whole page: parts, zones, the two-person rule and the free slots.
+    parts = parts_by_post(db, posts)
+    zones = zones_of(db, characters)
+    slots = next_free_slots(db, characters, utcnow()) if member.can(Action.APPROVE) else {}
+    edited = edited_posts(db, member, posts)
     items = []
-    # Posts in review hold no slot, so the next free slot (and the zone) is one lookup per character.
-    per_character: dict[int | None, tuple[ZoneInfo, datetime | None]] = {}
-    waiting = posts_in_review(db, member.workspace)
-    edited = edited_posts(db, member, [post for post, _ in waiting])  # the two-person rule, one query for all
     for post, character in waiting:
-        if character.id not in per_character:
-            slot = next_free_slot(db, character, now) if member.can(Action.APPROVE) else None
-            per_character[character.id] = (character_zone(character), slot)
-        zone, slot = per_character[character.id]
-        items.append({"post": post, "character": character, "parts": parts_of(db, post), "char_zone": zone,
+        zone, slot = zones[require_id(character)], slots.get(require_id(character))
+        items.append({"post": post, "character": character, "parts": parts[require_id(post)], "char_zone": zone,
                       "suggestion": slot, "suggestion_input": local_input(slot, zone),
                       "actions": allowed_actions(member, post, edited=edited)})
     return render_template("inbox/index.html", items=items, scenes=scenes_in_review(db, member.workspace),
-                           zone=viewer_zone())
+                           zone=viewer_zone(), total=total, page=page, pages=pages, first=(page - 1) * PAGE + 1)
 
 
 @bp.app_context_processor

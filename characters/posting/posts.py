@@ -253,6 +253,16 @@ def parts_of(session: Session, post: Post) -> list[PostPart]:
     return list(session.exec(select(PostPart).where(PostPart.post_id == post.id).order_by(col(PostPart.position))))
 
 
+def parts_by_post(session: Session, posts: list[Post]) -> dict[int, list[PostPart]]:
+    """Return each post's parts in thread order, keyed by post id, in one query."""
+    parts: dict[int, list[PostPart]] = {require_id(post): [] for post in posts}
+    if parts:
+        for part in session.exec(select(PostPart).where(col(PostPart.post_id).in_(list(parts)))
+                                 .order_by(col(PostPart.post_id), col(PostPart.position))):
+            parts[part.post_id].append(part)
+    return parts
+
+
 def first_texts(session: Session, posts: list[Post]) -> dict[int, str]:
     """Return each post's first part text, keyed by post id, in one query."""
     ids = [require_id(post) for post in posts]

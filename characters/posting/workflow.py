@@ -535,19 +535,24 @@ def allowed_actions(member: Member, post: Post, *, edited: set[int] | None = Non
 
 
 
-def posts_in_review(session: Session, workspace: Workspace) -> list[tuple[Post, Character]]:
+def posts_in_review(session: Session, workspace: Workspace, *, offset: int = 0, limit: int | None = None
+                    ) -> list[tuple[Post, Character]]:
     """Return single posts waiting for review (scene lines are reviewed with their scene), oldest first."""
     rows = session.exec(select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
                         .where(Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW,
                                col(Post.scene_id).is_(None))
-                        .order_by(col(Post.updated_at), col(Post.id))).all()
+                        .order_by(col(Post.updated_at), col(Post.id)).offset(offset).limit(limit)).all()
     return [(post, character) for post, character in rows]
+
+
+def posts_in_review_count(session: Session, workspace: Workspace) -> int:
+    """Return how many single posts wait for review."""
+    return int(session.exec(select(func.count()).select_from(Post).where(
+        Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW, col(Post.scene_id).is_(None))).one())
 
 
 def review_count(session: Session, workspace: Workspace) -> int:
     """Return how many posts and scenes wait for review."""
-    posts = session.exec(select(func.count()).select_from(Post).where(
-        Post.workspace_id == workspace.id, Post.status == PostStatus.IN_REVIEW, col(Post.scene_id).is_(None))).one()
     scenes = session.exec(select(func.count()).select_from(Scene).where(
         Scene.workspace_id == workspace.id, Scene.status == PostStatus.IN_REVIEW)).one()
-    return int(posts) + int(scenes)
+    return posts_in_review_count(session, workspace) + int(scenes)
