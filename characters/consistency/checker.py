@@ -24,6 +24,7 @@ from characters.consistency.voice import (
     explain,
     fit_voice_model,
     signs,
+    word_lean,
     workspace_offset,
 )
 
@@ -36,6 +37,11 @@ MAX_EXPLANATIONS = 3
 PAIR_STEP = 0.5  # margin beyond the pair threshold at which "sounds like X" is clear (a fail if signs agree)
 SOUNDS_LIKE_SIGN = 1.0  # margin at which resembling another character counts as a sign of its own
 SOUNDS_LIKE_MIN_RATIO = 0.3  # a draft typical of this character cannot fail for resembling another one
+# Word lean (see voice.word_lean), in log-likelihood units beyond the largest lean of this character's own canon
+# posts: a sign at 2.5 (about twelve times likelier under the other canon), two signs, a clear lean, at 5.
+WORD_LEAN_SIGN = 2.5
+WORD_LEAN_CLEAR = 5.0
+WORD_LEAN_STEP = 2.5  # the lean that counts as much for the score as the edge of the canon's own range
 AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
 FAIR_CANON = 10  # fewer canon posts: voice hints only warn
 FULL_CANON = 20  # fewer: voice evidence is medium confidence
@@ -240,9 +246,15 @@ class Checker:
                 leans_to = other
                 if excess >= SOUNDS_LIKE_SIGN:
                     agreeing.append(f"closer to {other.name}'s canon")
+        clear_lean = leans_to is not None and details["sounds_like_margin"] >= PAIR_STEP
+        word_risk, word_signs, word_findings, word_target = self._word_evidence(model, others, draft, details)
+        risk = max(risk, word_risk)
+        agreeing += word_signs
+        findings += word_findings
+        if word_target is not None and not clear_lean:
+            leans_to, clear_lean = word_target, True
         details["signs"] = len(agreeing)
         unusual = reading.ratio > voice.fail_ratio
-        clear_lean = leans_to is not None and details["sounds_like_margin"] >= PAIR_STEP
         # A voice fail needs the evidence to be trustworthy and several separate signs to agree.
         needed = AGREEING_SIGNS + (confidence == "medium")
         fails = confidence != "low" and len(agreeing) >= needed and (unusual or clear_lean)
@@ -287,6 +299,41 @@ class Checker:
             excess = reading.ratio**2 - theirs.ratio**2 - pair.threshold - offset
             if best is None or excess > best[0]:
                 best = (excess, other, theirs)
+        return best
+
+    def _word_evidence(
+        self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft, details: dict[str, float]
+    ) -> tuple[float, list[str], list[Finding], CharacterModel | None]:
+        """Return what the draft's words lean towards: its risk, its signs, a warning, and the other if clear."""
+        word_lean = self._word_lean(model, others, draft)
+        if word_lean is None:
+            return 0.0, [], [], None
+        excess, other, telling = word_lean
+        details["word_lean_margin"] = round(excess, 3)
+        if excess < WORD_LEAN_SIGN:
+            return excess / WORD_LEAN_STEP, [], [], None
+        quoted = ", ".join(f'"{token}"' for token in telling[:3])
+        uses = f" ({quoted}, which {model.name}'s canon never uses)" if quoted else ""
+        warning = Finding("voice.sounds_like", "warn", f"Uses words from {other.full_name}'s posts{uses}.")
+        clear = excess >= WORD_LEAN_CLEAR
+        signs = [f"words from {other.name}'s canon"] + ["several such words"] * clear
+        return excess / WORD_LEAN_STEP, signs, [warning], other if clear else None
+
+    def _word_lean(
+        self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft
+    ) -> tuple[float, CharacterModel, list[str]] | None:
+        """Return the other character whose canon the draft's words lean towards most, by how much, and why.
+
+        The lean is less the largest one this character's own canon posts show towards that character.
+        """
+        best: tuple[float, CharacterModel, list[str]] | None = None
+        for other in others:
+            if not other.voice.usable:
+                continue
+            lean, telling = word_lean(draft.tokens, model.voice.words, other.voice.words)
+            excess = lean - self._pair(model, other).word_threshold
+            if best is None or excess > best[0]:
+                best = (excess, other, telling)
         return best
 
     def _pair(self, model: CharacterModel, other: CharacterModel) -> PairCalibration:

@@ -69,7 +69,7 @@ _CUES: Mapping[str, tuple[str, ...]] = {
     ),
     # Panic and helplessness.
     "panicky": (
-        r"terrified|panic(?:king|ked)?|(?:help|save)\s+me|(?:someone|somebody|anyone)\s*,?\s+(?:please|help|anyone)",
+        r"terrified|panic(?:king|ked)?|(?<!\bto\s)(?:help|save)\s+me(?=\s*[!,.]|\s*$)|(?:someone|somebody|anyone)\s*,?\s+(?:please|help|anyone)",
         r"I\s+can't\s+(?:think|breathe|cope|do\s+this|take\s+it|handle)|what\s+(?:do|should|am)\s+I\s+(?:do|going\s+to)",
         r"oh\s+no|oh\s+god|I\s+(?:don't|do\s+not)\s+know\s+what\s+to\s+do|no\s+idea\s+what\s+to\s+do|frantic",
         r"desperate(?:ly)?|hysterical|freaking\s+out|losing\s+my\s+mind|falling\s+apart|scared|afraid\s+for\s+my",
@@ -77,7 +77,7 @@ _CUES: Mapping[str, tuple[str, ...]] = {
     ),
     # Insults and malice.
     "cruel": (
-        r"loser|idiot|stupid|pathetic|worthless|moron|imbecile|fool(?:s|ish)?|nobody\s+likes\s+(?:him|her|them|you)",
+        r"loser|idiot|stupid|pathetic|worthless|moron|imbecile|(?:you|such|those|these|like)\s+fools|nobody\s+likes\s+(?:him|her|them|you)",
         r"ugly|disgusting|shut\s+up|serves?\s+(?:him|her|them|you)\s+right|good\s+riddance|get\s+lost",
         r"deserved\s+(?:it|to|every)|hope\s+(?:he|she|they|you|it)\s+(?:\w+\s+){0,2}(?:cry|cries|cried|suffers?"
         r"|fails?|rots?|dies?|hurts?)",

@@ -74,8 +74,8 @@ _BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
             r"|opinions?)\b",
             r"\bI(?:'m|\s+am)\s+not\s+comfortable\s+(?:writing|creating|generating|producing|providing|helping)\b",
             r"\b(?:perhaps|maybe)\s+I\s+(?:could|can)\s+(?:write|create|draft|generate|help)\b[^.?!]{0,200}?\binstead\b",
-            r"\bwould\s+you\s+like\s+(?:me\s+to\s+(?:write|generate|create|draft|try)|an?\s+(?:post|description"
-            r"|version|tweet|caption|different\s+post)\b[^.?!]{0,200}?\binstead)",
+            r"\bwould\s+you\s+like\s+(?:me\s+to\s+(?:write|generate|create|draft|try)|(?:an?|some)\s+(?:post|description"
+            r"|version|tweet|caption|different\s+post|tips|ideas|suggestions|information|advice)\b[^.?!]{0,200}?\binstead)",
             r"\blet\s+me\s+know\s+if\s+you(?:'d|\s+would)\s+(?:like|prefer|want)\s+(?:it|this|me\s+to|any|a\s+(?:different"
             r"|shorter|longer))\b",
             r"\banything\s+else\s+I\s+(?:can|may|could)\s+(?:help|assist)|\bhow\s+(?:can|may)\s+I\s+(?:help|assist)\s+you",

@@ -70,42 +70,92 @@ FEATURES: tuple[Feature, ...] = (
     # A short post is not out of voice: only an unusually long one is evidence.
     Feature("length", "level", "high", 0.3, "Much longer than {who}'s posts usually are", "", "{v} characters", 0.5),
     Feature(
-        "sentence_length", "level", "both", 0.2, "Longer sentences than {who} usually writes",
-        "Shorter, choppier sentences than {who} usually writes", "about {v} words a sentence", per_word=True,
+        "sentence_length",
+        "level",
+        "both",
+        0.2,
+        "Longer sentences than {who} usually writes",
+        "Shorter, choppier sentences than {who} usually writes",
+        "about {v} words a sentence",
+        per_word=True,
     ),
     Feature(
-        "syllables", "level", "both", 0.08, "Longer words than {who} usually uses",
-        "Plainer, shorter words than {who} usually uses", "about {v} syllables a word", 0.5, per_word=True,
+        "syllables",
+        "level",
+        "both",
+        0.08,
+        "Longer words than {who} usually uses",
+        "Plainer, shorter words than {who} usually uses",
+        "about {v} syllables a word",
+        0.5,
+        per_word=True,
     ),
     Feature(
-        "sentiment", "level", "both", 0.25, "More upbeat than {who} usually sounds",
-        "Gloomier than {who} usually sounds", "mood {v} on a scale from -1 to +1", per_word=True,
+        "sentiment",
+        "level",
+        "both",
+        0.25,
+        "More upbeat than {who} usually sounds",
+        "Gloomier than {who} usually sounds",
+        "mood {v} on a scale from -1 to +1",
+        per_word=True,
     ),
     Feature(
-        "intensity", "level", "high", 0.1, "More emotional than {who} usually sounds", "",
-        "about {v}% of the wording charged with feeling", per_word=True,
+        "intensity",
+        "level",
+        "high",
+        0.1,
+        "More emotional than {who} usually sounds",
+        "",
+        "about {v}% of the wording charged with feeling",
+        per_word=True,
     ),
     Feature("exclamation", "count", "high", 0.1, "More exclamation marks than {who} uses", "", "{v} '!'"),
     Feature("question", "count", "high", 0.5, "More questions than {who} usually asks", "", "{v} '?'", 0.5),
     Feature(
-        "lowercase", "count", "both", 0.3, "More sentences start in lower case than {who}'s do",
-        "Capitalised sentences, where {who} usually writes in lower case", "{v} lower-case sentence starts",
+        "lowercase",
+        "count",
+        "both",
+        0.3,
+        "More sentences start in lower case than {who}'s do",
+        "Capitalised sentences, where {who} usually writes in lower case",
+        "{v} lower-case sentence starts",
     ),
     Feature(
-        "shouting", "count", "both", 0.3, "More ALL-CAPS words than {who} uses",
-        "No ALL-CAPS words, where {who} often uses them", "{v} ALL-CAPS words",
+        "shouting",
+        "count",
+        "both",
+        0.3,
+        "More ALL-CAPS words than {who} uses",
+        "No ALL-CAPS words, where {who} often uses them",
+        "{v} ALL-CAPS words",
     ),
     Feature("emoji", "count", "low", 0.5, "", "Fewer emoji than {who} usually uses", "{v} emoji"),
     Feature(
-        "contractions", "count", "both", 0.5, "More casual, with more contractions (don't, I'm) than {who} uses",
-        "More formal, with fewer contractions (don't, I'm) than {who} uses", "{v} contractions",
+        "contractions",
+        "count",
+        "both",
+        0.5,
+        "More casual, with more contractions (don't, I'm) than {who} uses",
+        "More formal, with fewer contractions (don't, I'm) than {who} uses",
+        "{v} contractions",
     ),
     Feature(
-        "first_person", "count", "both", 0.5, "Talks about itself (I, me, my) more than {who} does",
-        "Less personal (fewer I, me, my) than {who} usually is", "I/me/my {v} times",
+        "first_person",
+        "count",
+        "both",
+        0.5,
+        "Talks about itself (I, me, my) more than {who} does",
+        "Less personal (fewer I, me, my) than {who} usually is",
+        "I/me/my {v} times",
     ),
     Feature(
-        "second_person", "count", "high", 0.3, "Speaks to the reader (you, your) more than {who} does", "",
+        "second_person",
+        "count",
+        "high",
+        0.3,
+        "Speaks to the reader (you, your) more than {who} does",
+        "",
         "you/your {v} times",
     ),
     # A register cue is specific evidence (canon posts rarely carry one), so it outweighs a stylistic drift.
@@ -118,6 +168,7 @@ _HIGH = np.array([feature.direction != "low" for feature in FEATURES])
 _LOW = np.array([feature.direction != "high" for feature in FEATURES])
 _PER_WORD = np.array([feature.per_word for feature in FEATURES])
 _TONE = np.array([feature.family == "tone" for feature in FEATURES])
+_CUE = np.array([feature.name.startswith("cue_") for feature in FEATURES])
 WORD_EXPOSURE = [feature.name for feature in FEATURES].index("first_person")  # its exposure is the word count
 FAMILIES = ("habits", "wording", "tone")  # independent kinds of voice evidence; a voice fail needs two to agree
 
@@ -336,6 +387,7 @@ class Draft:
     exposures: Vector
     grams: tuple[str, ...]
     tf: Vector  # sublinear term frequency of each n-gram
+    tokens: tuple[str, ...] = ()  # its words, lower case, for the word-level lean towards another character
 
     @classmethod
     def of(cls, text: str) -> "Draft":
@@ -343,7 +395,7 @@ class Draft:
         values, exposures = profile(text)
         counts = ngram_counts(text)
         tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-        return cls(values, exposures, tuple(counts), tf)
+        return cls(values, exposures, tuple(counts), tf, word_tokens(text))
 
     @property
     def n_words(self) -> int:
@@ -361,6 +413,7 @@ class Reading:
     anomaly: float
     ratio: float  # anomaly over the character's threshold: above 1 is outside the canon's own range
     families: dict[str, float]  # per kind of evidence (FAMILIES), the same ratio against that kind's own threshold
+    cues: int = 0  # mood and register phrases found in the draft
 
 
 def evidence(z: Vector, similarity_z: float) -> dict[str, float]:
@@ -391,7 +444,9 @@ def signs(reading: Reading) -> list[str]:
     if reading.families["wording"] > SIGN_RATIO:
         found.append("wording")
     tone = reading.families["tone"]
-    found += ["tone"] * (tone > SIGN_RATIO) + ["tone, again"] * ((tone >= STRONG_TONE) + (tone >= 2 * STRONG_TONE))
+    # Tone counts again only for separate phrases: one "fool" is one thing noticed, however rare in the canon.
+    again = min(int(tone >= STRONG_TONE) + int(tone >= 2 * STRONG_TONE), max(0, reading.cues - 1))
+    found += ["tone"] * (tone > SIGN_RATIO) + ["tone, again"] * again
     return found
 
 
@@ -409,6 +464,7 @@ class VoiceModel:
     threshold: float
     family_thresholds: dict[str, float]
     canon_range: tuple[Vector, Vector]  # per feature, the canon's 10th and 90th percentile in readable units
+    words: "WordCounts"  # the canon's word counts, for the word lean towards another character
 
     @property
     def usable(self) -> bool:
@@ -428,7 +484,8 @@ class VoiceModel:
         parts = evidence(z, similarity_z)
         score = anomaly(parts)
         families = {name: parts[name] / self.family_thresholds[name] for name in FAMILIES}
-        return Reading(z, similarity, similarity_z, score, score / self.threshold, families)
+        cues = int(draft.values[_CUE].sum())
+        return Reading(z, similarity, similarity_z, score, score / self.threshold, families, cues)
 
 
 def _similarity_stats(similarities: Vector) -> tuple[float, float]:
@@ -466,7 +523,7 @@ def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
     }
     centre, spread = _similarity_stats(similarities) if len(posts) else (0.0, 1.0)
     readable = _readable(values)
-    low, high = (np.percentile(readable, [10, 90], axis=0) if len(posts) else (np.zeros(len(FEATURES)),) * 2)
+    low, high = np.percentile(readable, [10, 90], axis=0) if len(posts) else (np.zeros(len(FEATURES)),) * 2
     return VoiceModel(
         name=name,
         stats=ProfileStats.fit(values, exposures),
@@ -478,6 +535,7 @@ def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
         threshold=threshold,
         family_thresholds=family_thresholds,
         canon_range=(low, high),
+        words=WordCounts.of(drafts),
     )
 
 
@@ -506,6 +564,7 @@ class PairCalibration:
 
     threshold: float  # a draft's margin beyond this sounds more like the other than the canon ever does
     excess: Vector  # each canon post's margin less the threshold (for calibrating several others at once)
+    word_threshold: float = math.inf  # the largest word lean towards the other any canon post shows (leave-one-out)
 
 
 def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
@@ -520,7 +579,8 @@ def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
         [own**2 - other.read(draft).ratio ** 2 for own, draft in zip(model.canon_ratios, model.canon, strict=True)]
     )
     threshold = float(np.quantile(margins, PAIR_QUANTILE))
-    return PairCalibration(threshold, margins - threshold)
+    leans = [word_lean(draft.tokens, model.words, other.words, without=draft.tokens)[0] for draft in model.canon]
+    return PairCalibration(threshold, margins - threshold, max(leans))
 
 
 def workspace_offset(pairs: Sequence[PairCalibration]) -> float:
@@ -533,6 +593,71 @@ def workspace_offset(pairs: Sequence[PairCalibration]) -> float:
     if len(usable) < 2:
         return 0.0
     return max(0.0, float(np.quantile(np.max(np.vstack(usable), axis=0), PAIR_QUANTILE)))
+
+
+# Word lean: which character's canon a draft's own words come from. Each word both canons know adds
+# log p(word | other) - log p(word | this), add-half smoothed; a word neither canon uses says nothing. The
+# pair's threshold is the largest lean this character's own canon posts show, each left out of the counts, so
+# characters who share a vocabulary need more before a draft leans.
+WORD_SMOOTHING = 0.5
+WORD_VOCABULARY = 1000.0  # the smoothing's pseudo-vocabulary size, so one unseen word is not infinitely rare
+
+
+# Function words say more about style (the habits measure it) than about whose world a post is from.
+_FUNCTION_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves i'm i've i'll i'd it's
+    that's there's he's she's we're we've you're they're don't didn't can't won't isn't wasn't let's one two half
+    got get go went still never always also even back""".split()
+)
+
+
+def word_tokens(text: str) -> tuple[str, ...]:
+    """Return the content words of a text in lower case, apostrophes normalised."""
+    lowered = (w.lower() for w in words(normalise_apostrophes(text)))
+    return tuple(w for w in lowered if w not in _FUNCTION_WORDS and not w.isdigit())
+
+
+@dataclass(frozen=True, slots=True)
+class WordCounts:
+    """How often each word occurs in a canon."""
+
+    counts: Counter[str]
+    total: int
+
+    @classmethod
+    def of(cls, drafts: Sequence["Draft"]) -> "WordCounts":
+        """Count the words of the canon posts."""
+        counts = Counter(token for draft in drafts for token in draft.tokens)
+        return cls(counts, sum(counts.values()))
+
+
+def word_lean(
+    tokens: Sequence[str], mine: WordCounts, theirs: WordCounts, *, without: Sequence[str] = ()
+) -> tuple[float, list[str]]:
+    """Return how much more the words suggest `theirs` than `mine`, and the words that suggest it most.
+
+    `without` is a canon post of `mine` to leave out of its counts (calibration).
+    """
+    left_out = Counter(without)
+    mine_total = mine.total - len(without) + WORD_SMOOTHING * WORD_VOCABULARY
+    theirs_total = theirs.total + WORD_SMOOTHING * WORD_VOCABULARY
+    lean = 0.0
+    telling: dict[str, float] = {}
+    for token in tokens:
+        own = mine.counts.get(token, 0) - left_out.get(token, 0)
+        other = theirs.counts.get(token, 0)
+        if own + other == 0:
+            continue
+        weight = math.log((other + WORD_SMOOTHING) / theirs_total) - math.log((own + WORD_SMOOTHING) / mine_total)
+        lean += weight
+        if weight > 1.0 and own == 0:
+            telling[token] = weight
+    return lean, sorted(telling, key=lambda token: -telling[token])
 
 
 @dataclass(frozen=True, slots=True)
