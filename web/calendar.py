@@ -14,7 +14,7 @@ from characters.core.models import PostStatus, utcnow
 from characters.posting.calendar import (
     SCHEDULED,
     CalendarEntry,
-    calendar_entries,
+    calendar_days,
     feed_ics,
     revoke_feed_token,
     rotate_feed_token,
@@ -22,7 +22,7 @@ from characters.posting.calendar import (
 )
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import first_texts, get_post
-from characters.posting.rhythm import find_gaps, local_to_utc, queued_posts
+from characters.posting.rhythm import find_gaps, local_to_utc, queued_posts, zones_of
 from characters.posting.workflow import StaleVersion, reschedule_post
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
@@ -35,14 +35,29 @@ feed_bp = Blueprint("calendar_feed", __name__)
 GAP_DAYS = 14
 
 
+MONTH_PER_DAY = 4  # entries a month cell shows; the rest is counted and one click away (the week)
+WEEK_PER_DAY = 24  # entries a week column shows; the rest is counted and listed on the posts page
+
+
 @dataclass(frozen=True)
 class Day:
-    """One calendar cell: a local date and the entries due on it (in the viewer's zone)."""
+    """One calendar cell: a local date, how many posts are due on it and the first ones (in the viewer's zone)."""
 
     date: date
     entries: list[CalendarEntry]
+    count: int
     in_month: bool
     is_today: bool
+
+    @property
+    def more(self) -> int:
+        """Return how many of the day's posts the cell does not show."""
+        return self.count - len(self.entries)
+
+    def at_hour(self, hour: int, zone: ZoneInfo) -> list[CalendarEntry]:
+        """Return the shown entries due in this local hour."""
+        return [entry for entry in self.entries
+                if entry.post.due_at is not None and entry.post.due_at.astimezone(zone).hour == hour]
 
 
 def _filters() -> dict[str, int | None]:
@@ -85,26 +100,23 @@ def index() -> str:
     view = "week" if request.args.get("view") == "week" else "month"
     anchor = _anchor(zone)
     first, after = _range(view, anchor)
-    start = local_to_utc(first, time(0), zone)
-    end = local_to_utc(after, time(0), zone)
+    dates = [first + timedelta(days=n) for n in range((after - first).days)]
     filters = _filters()
-    entries = calendar_entries(db, member.workspace, start, end, statuses=_statuses(),
-                               character_id=filters["character_id"], campaign_id=filters["campaign_id"])
-    by_day: dict[date, list[CalendarEntry]] = {}
-    for entry in entries:
-        if entry.post.due_at is not None:
-            by_day.setdefault(entry.post.due_at.astimezone(zone).date(), []).append(entry)
+    # Day i is [local midnight of dates[i], local midnight of the next date): counted whole, shown in part.
+    per_day = WEEK_PER_DAY if view == "week" else MONTH_PER_DAY
+    found = calendar_days(db, member.workspace, [local_to_utc(day, time(0), zone) for day in [*dates, after]],
+                          per_day=per_day, statuses=_statuses(),
+                          character_id=filters["character_id"], campaign_id=filters["campaign_id"])
     today = utcnow().astimezone(zone).date()
-    days = [Day(day, by_day.get(day, []), view == "week" or day.month == anchor.month, day == today)
-            for day in (first + timedelta(days=n) for n in range((after - first).days))]
+    days = [Day(day, found.entries[n], found.counts[n], view == "week" or day.month == anchor.month, day == today)
+            for n, day in enumerate(dates)]
     step = timedelta(days=7) if view == "week" else None
     previous = anchor - step if step else (anchor.replace(day=1) - timedelta(days=1)).replace(day=1)
     following = anchor + step if step else (anchor.replace(day=1) + timedelta(days=32)).replace(day=1)
-    characters = {entry.character.id: entry.character for entry in entries}
-    zones = {character_id: character_zone(character) for character_id, character in characters.items()}
-    return render_template("calendar/index.html", view=view, anchor=anchor, days=days, zone=zone, zones=zones,
-                           previous=previous, following=following, today=today, entries=entries,
-                           characters=list_characters(db, member.workspace),
+    characters = list({entry.character.id: entry.character for day in days for entry in day.entries}.values())
+    return render_template("calendar/index.html", view=view, anchor=anchor, days=days, zone=zone,
+                           zones=zones_of(db, characters), previous=previous, following=following, today=today,
+                           total=sum(found.counts), per_day=per_day, characters=list_characters(db, member.workspace),
                            campaigns=list_campaigns(db, member.workspace), statuses=SCHEDULED,
                            filters=filters, status=request.args.get("status", ""),
                            can_move=member.can(Action.SCHEDULE), hours=range(24))

@@ -1,11 +1,13 @@
 """The schedule as a calendar: posts in a time range, and the workspace's iCalendar feed behind a secret token."""
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from icalendar import Calendar, Event
+from sqlalchemy import ColumnElement, and_, case, func
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
@@ -14,8 +16,11 @@ from characters.core.models import Campaign, Character, Post, PostPart, PostStat
 
 SCHEDULED = (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FAILED,
              PostStatus.UNCONFIRMED, PostStatus.MISSED)
-FEED_PAST = timedelta(days=30)
-FEED_AHEAD = timedelta(days=180)
+FEED_PAST = timedelta(days=7)
+FEED_AHEAD = timedelta(days=60)
+FEED_PAST_EVENTS = 250
+FEED_AHEAD_EVENTS = 750
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 EVENT_MINUTES = 15
 
 
@@ -29,22 +34,74 @@ class CalendarEntry:
     campaign: Campaign | None
 
 
-def calendar_entries(session: Session, workspace: Workspace, start: datetime, end: datetime, *,
-                     character_id: int | None = None, campaign_id: int | None = None,
-                     statuses: tuple[PostStatus, ...] = SCHEDULED, limit: int = 2000) -> list[CalendarEntry]:
-    """Return the workspace's posts due in [start, end), soonest first, with their first part's text."""
+def _scheduled(workspace: Workspace, start: datetime, end: datetime, statuses: tuple[PostStatus, ...],
+               character_id: int | None, campaign_id: int | None) -> list[ColumnElement[bool]]:
+    """Return the conditions for the workspace's posts due in [start, end) with these statuses and filters."""
+    conditions = [col(Post.workspace_id) == workspace.id, col(Post.due_at) >= start, col(Post.due_at) < end,
+                  col(Post.status).in_([status.value for status in statuses])]
+    if character_id is not None:
+        conditions.append(col(Post.character_id) == character_id)
+    if campaign_id is not None:
+        conditions.append(col(Post.campaign_id) == campaign_id)
+    return conditions
+
+
+def _entries(session: Session, condition: ColumnElement[bool], *order: Any, limit: int | None = None
+             ) -> list[CalendarEntry]:
+    """Return the posts matching `condition` with their character, first part's text and campaign."""
     query = (select(Post, Character, PostPart.text, Campaign)
              .join(Character, col(Character.id) == col(Post.character_id))
              .join(PostPart, (col(PostPart.post_id) == col(Post.id)) & (col(PostPart.position) == 0), isouter=True)
              .join(Campaign, col(Campaign.id) == col(Post.campaign_id), isouter=True)
-             .where(Post.workspace_id == workspace.id, col(Post.due_at) >= start, col(Post.due_at) < end,
-                    col(Post.status).in_([status.value for status in statuses])))
-    if character_id is not None:
-        query = query.where(Post.character_id == character_id)
-    if campaign_id is not None:
-        query = query.where(Post.campaign_id == campaign_id)
-    rows = session.exec(query.order_by(col(Post.due_at), col(Post.id)).limit(limit)).all()
-    return [CalendarEntry(post, character, text or "", campaign) for post, character, text, campaign in rows]
+             .where(condition).order_by(*order).limit(limit))
+    return [CalendarEntry(post, character, text or "", campaign)
+            for post, character, text, campaign in session.exec(query).all()]
+
+
+def calendar_entries(session: Session, workspace: Workspace, start: datetime, end: datetime, *,
+                     character_id: int | None = None, campaign_id: int | None = None,
+                     statuses: tuple[PostStatus, ...] = SCHEDULED, limit: int | None = None) -> list[CalendarEntry]:
+    """Return the workspace's posts due in [start, end), soonest first (the first `limit` of them)."""
+    condition = and_(*_scheduled(workspace, start, end, statuses, character_id, campaign_id))
+    return _entries(session, condition, col(Post.due_at), col(Post.id), limit=limit)
+
+
+@dataclass(frozen=True)
+class CalendarDays:
+    """A calendar's days: how many posts each has, and the first few of each, soonest first."""
+
+    counts: list[int]
+    entries: list[list[CalendarEntry]]
+
+
+def calendar_days(session: Session, workspace: Workspace, bounds: list[datetime], *, per_day: int,
+                  character_id: int | None = None, campaign_id: int | None = None,
+                  statuses: tuple[PostStatus, ...] = SCHEDULED) -> CalendarDays:
+    """Count the posts due on each day (day i is [bounds[i], bounds[i + 1])) and return the first `per_day` of each.
+
+    Two queries whatever the number of posts: a view shows every day's count, and as many posts as fit.
+    """
+    days = len(bounds) - 1
+    conditions = _scheduled(workspace, bounds[0], bounds[-1], statuses, character_id, campaign_id)
+    day = case(*[(col(Post.due_at) < bound, number) for number, bound in enumerate(bounds[1:])], else_=days)
+    ranked = (select(col(Post.id).label("id"), day.label("day"),
+                     func.row_number().over(partition_by=day, order_by=(col(Post.due_at), col(Post.id)))
+                     .label("rank"))
+              .where(*conditions).subquery())
+    counts = [0] * days
+    for number, count in session.exec(select(ranked.c.day, func.count()).group_by(ranked.c.day)).all():
+        counts[number] = int(count)
+    shown = select(ranked.c.id).where(ranked.c.rank <= per_day)
+    entries: list[list[CalendarEntry]] = [[] for _ in range(days)]
+    if any(counts):
+        for entry in _entries(session, col(Post.id).in_(shown), col(Post.due_at), col(Post.id)):
+            entries[_day_of(bounds, entry)].append(entry)
+    return CalendarDays(counts=counts, entries=entries)
+
+
+def _day_of(bounds: list[datetime], entry: CalendarEntry) -> int:
+    due = entry.post.due_at
+    return next(number for number, bound in enumerate(bounds[1:]) if due is not None and due < bound)
 
 
 def _hash(token: str) -> str:
@@ -81,31 +138,82 @@ def workspace_for_feed_token(session: Session, token: str) -> Workspace:
 
 
 def feed_ics(session: Session, workspace: Workspace, now: datetime | None = None) -> bytes:
-    """Write the workspace's schedule (30 days back, 180 ahead) as an iCalendar file."""
+    """Write the workspace's schedule as an iCalendar file: the posts of the last 7 days and the next 60.
+
+    A busy workspace has more than a calendar app wants: the feed then holds the 250 latest past posts and the
+    750 next ones, and its description says which dates it covers and that Greenroom's calendar has the rest.
+    Written by hand (RFC 5545 text escaping and line folding): a thousand events take milliseconds.
+    """
     moment = now or utcnow()
-    calendar = Calendar()
-    calendar.add("prodid", "-//Greenroom//Schedule//EN")
-    calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"{workspace.name} · Greenroom")
-    for entry in calendar_entries(session, workspace, moment - FEED_PAST, moment + FEED_AHEAD):
-        due = entry.post.due_at
-        if due is None:
-            continue
-        event = Event()
-        event.add("uid", f"post-{entry.post.id}@{workspace.slug}.greenroom")
-        event.add("dtstamp", entry.post.updated_at)
-        event.add("dtstart", due)
-        event.add("dtend", due + timedelta(minutes=EVENT_MINUTES))
-        event.add("summary", f"{entry.character.name}: {_one_line(entry.text)}")
-        event.add("description", f"{entry.text}\n\nStatus: {entry.post.status}, version {entry.post.version}"
-                  + (f"\nCampaign: {entry.campaign.name}" if entry.campaign else ""))
-        event.add("categories", [entry.character.name])
-        # Only what is approved or out is confirmed; a failed or unconfirmed delivery still needs a person.
-        settled = entry.post.status in (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED)
-        event.add("status", "CONFIRMED" if settled else "TENTATIVE")
-        calendar.add_component(event)
-    ical: bytes = calendar.to_ical()
-    return ical
+    past = list(reversed(_entries(session, and_(*_scheduled(workspace, moment - FEED_PAST, moment, SCHEDULED,
+                                                                   None, None)),
+                                  col(Post.due_at).desc(), col(Post.id).desc(), limit=FEED_PAST_EVENTS + 1)))
+    ahead = calendar_entries(session, workspace, moment, moment + FEED_AHEAD, limit=FEED_AHEAD_EVENTS + 1)
+    cut = len(past) > FEED_PAST_EVENTS or len(ahead) > FEED_AHEAD_EVENTS
+    entries = past[-FEED_PAST_EVENTS:] + ahead[:FEED_AHEAD_EVENTS]
+    description = f"Posts due from {_day(moment - FEED_PAST)} to {_day(moment + FEED_AHEAD)}."
+    if cut and entries:
+        description = (f"This feed holds at most {FEED_PAST_EVENTS + FEED_AHEAD_EVENTS:,} posts: those due from "
+                       f"{_day(_due(entries[0]))} to {_day(_due(entries[-1]))}. Greenroom's calendar shows them all.")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Greenroom//Schedule//EN",
+             f"X-WR-CALNAME:{_ics_text(f'{workspace.name} · Greenroom')}", f"X-WR-CALDESC:{_ics_text(description)}"]
+    for entry in entries:
+        lines += _event_lines(entry, workspace.slug)
+    lines.append("END:VCALENDAR")
+    return "".join(_fold(line) + "\r\n" for line in lines).encode()
+
+
+def _event_lines(entry: CalendarEntry, workspace_slug: str) -> list[str]:
+    post, due = entry.post, _due(entry)
+    description = (f"{entry.text}\n\nStatus: {post.status}, version {post.version}"
+                   + (f"\nCampaign: {entry.campaign.name}" if entry.campaign else ""))
+    # Only what is approved or out is confirmed; a failed or unconfirmed delivery still needs a person.
+    settled = post.status in (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED)
+    return ["BEGIN:VEVENT", f"UID:post-{post.id}@{workspace_slug}.greenroom", f"DTSTAMP:{_ics_time(post.updated_at)}",
+            f"DTSTART:{_ics_time(due)}", f"DTEND:{_ics_time(due + timedelta(minutes=EVENT_MINUTES))}",
+            f"SUMMARY:{_ics_text(f'{entry.character.name}: {_one_line(entry.text)}')}",
+            f"DESCRIPTION:{_ics_text(description)}", f"CATEGORIES:{_ics_text(entry.character.name)}",
+            f"STATUS:{'CONFIRMED' if settled else 'TENTATIVE'}", "END:VEVENT"]
+
+
+def _due(entry: CalendarEntry) -> datetime:
+    due = entry.post.due_at
+    if due is None:  # the queries select posts due in a range
+        raise ValueError(f"post {entry.post.id} has no due time")
+    return due
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b %Y}"
+
+
+def _ics_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_text(text: str) -> str:
+    """Escape a TEXT value (RFC 5545 3.3.11); control characters other than newlines are dropped."""
+    text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return _CONTROL.sub("", text)
+
+
+def _fold(line: str) -> str:
+    """Fold a content line into 75-octet pieces (RFC 5545 3.1), never inside a UTF-8 character."""
+    if len(line) <= 75 and line.isascii():
+        return line
+    pieces: list[str] = []
+    piece: list[str] = []
+    size = 0
+    for char in line:
+        width = len(char.encode())
+        if size + width > (75 if not pieces else 74):
+            pieces.append("".join(piece))
+            piece, size = [], 0
+        piece.append(char)
+        size += width
+    pieces.append("".join(piece))
+    return "\r\n ".join(pieces)
 
 
 def _one_line(text: str, limit: int = 60) -> str:

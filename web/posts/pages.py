@@ -1,5 +1,7 @@
 """The post list, one post's page (parts, deliveries, check, actions, history) and part images."""
 
+from datetime import date, time, timedelta
+
 from flask import Response, render_template, request
 
 from characters.bibles.bible import list_characters
@@ -15,7 +17,7 @@ from characters.posting.posts import (
     page_posts,
     parts_of,
 )
-from characters.posting.rhythm import next_free_slot
+from characters.posting.rhythm import local_to_utc, next_free_slot
 from characters.posting.scenes import get_scene
 from characters.posting.workflow import allowed_actions, character_of
 from web.context import current_member
@@ -36,13 +38,25 @@ def index() -> str:
     characters = list_characters(db, member.workspace)
     character = next((c for c in characters if c.slug == request.args.get("character")), None)
     campaign_id = int_arg(request.args.get("campaign"))
+    zone = viewer_zone()
+    day = _day_arg(request.args.get("day", ""))
+    due_from = local_to_utc(day, time(0), zone) if day else None
+    due_to = local_to_utc(day + timedelta(days=1), time(0), zone) if day else None
     page = page_posts(db, member.workspace, status=status, character=character, campaign_id=campaign_id,
-                      cursor=int_arg(request.args.get("cursor")), limit=PAGE)
+                      due_from=due_from, due_to=due_to, cursor=int_arg(request.args.get("cursor")), limit=PAGE)
     texts = first_texts(db, [post for post, _ in page.rows])
     return render_template("posts/index.html", posts=page.rows, texts=texts, next_cursor=page.next_cursor,
                            status=status, statuses=list(PostStatus), characters=characters, character=character,
-                           campaigns=list_campaigns(db, member.workspace), campaign_id=campaign_id,
-                           zone=viewer_zone())
+                           campaigns=list_campaigns(db, member.workspace), campaign_id=campaign_id, day=day,
+                           zone=zone)
+
+
+def _day_arg(value: str) -> date | None:
+    """Parse the `day` filter (a local date, YYYY-MM-DD); None when absent or malformed."""
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
 
 
 @bp.route("/<int:post_id>")
