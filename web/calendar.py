@@ -22,17 +22,18 @@ from characters.posting.calendar import (
 )
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import first_texts, get_post
-from characters.posting.rhythm import find_gaps, local_to_utc, queued_posts, zones_of
+from characters.posting.rhythm import find_gaps, local_to_utc, queued_count, queued_posts, zones_of
 from characters.posting.workflow import StaleVersion, reschedule_post
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 from web.extensions import csrf
 from web.forms import EmptyForm
-from web.posts.present import character_zone, int_arg, viewer_zone
+from web.posts.present import int_arg, viewer_zone
 
 bp = workspace_blueprint("calendar", __name__, "/calendar")
 feed_bp = Blueprint("calendar_feed", __name__)
 GAP_DAYS = 14
+QUEUE_PAGE = 50
 
 
 MONTH_PER_DAY = 4  # entries a month cell shows; the rest is counted and one click away (the week)
@@ -185,15 +186,20 @@ def queue() -> str:
     characters = list_characters(db, member.workspace)
     character = next((c for c in characters if c.slug == request.args.get("character")), None)
     now = utcnow()
-    posts = queued_posts(db, member.workspace, character=character, now=now)
+    total = queued_count(db, member.workspace, character=character, now=now)
+    pages = max(1, -(-total // QUEUE_PAGE))
+    page = min(max(int_arg(request.args.get("page")) or 1, 1), pages)
+    posts = queued_posts(db, member.workspace, character=character, now=now, offset=(page - 1) * QUEUE_PAGE,
+                         limit=QUEUE_PAGE)
     gaps, without_rhythm = find_gaps(db, member.workspace, now, GAP_DAYS)
     if character is not None:
         gaps = [gap for gap in gaps if gap.character.id == character.id]
         without_rhythm = [c for c in without_rhythm if c.id == character.id]
-    zones = {c.id: character_zone(c) for c in characters}
+    owners = list({owner.id: owner for _, owner in posts}.values())
     return render_template("calendar/queue.html", posts=posts, texts=first_texts(db, [p for p, _ in posts]),
                            characters=characters, character=character, gaps=gaps, without_rhythm=without_rhythm,
-                           zone=viewer_zone(), zones=zones, gap_days=GAP_DAYS)
+                           zone=viewer_zone(), zones=zones_of(db, owners), gap_days=GAP_DAYS, total=total,
+                           page=page, pages=pages, first=(page - 1) * QUEUE_PAGE + 1)
 
 
 @bp.route("/feed", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from characters.bibles.bible import list_characters
@@ -181,17 +182,29 @@ def next_free_slots(session: Session, characters: Iterable[Character], after: da
     return found
 
 
+def _queued(workspace: Workspace, character: Character | None, now: datetime) -> list[ColumnElement[bool]]:
+    conditions = [col(Post.workspace_id) == workspace.id,
+                  col(Post.status).in_([PostStatus.APPROVED.value, PostStatus.PUBLISHING.value]),
+                  col(Post.due_at) >= now - timedelta(hours=1)]
+    if character is not None:
+        conditions.append(col(Post.character_id) == character.id)
+    return conditions
+
+
 def queued_posts(session: Session, workspace: Workspace, *, character: Character | None = None,
-                 now: datetime, limit: int = 300) -> list[tuple[Post, Character]]:
+                 now: datetime, offset: int = 0, limit: int = 300) -> list[tuple[Post, Character]]:
     """Return approved and publishing posts due from `now` on, soonest first."""
     query = (select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
-             .where(Post.workspace_id == workspace.id,
-                    col(Post.status).in_([PostStatus.APPROVED.value, PostStatus.PUBLISHING.value]),
-                    col(Post.due_at) >= now - timedelta(hours=1)))
-    if character is not None:
-        query = query.where(Post.character_id == character.id)
-    rows = session.exec(query.order_by(col(Post.due_at), col(Post.id)).limit(limit)).all()
+             .where(*_queued(workspace, character, now)))
+    rows = session.exec(query.order_by(col(Post.due_at), col(Post.id)).offset(offset).limit(limit)).all()
     return [(post, owner) for post, owner in rows]
+
+
+def queued_count(session: Session, workspace: Workspace, *, character: Character | None = None,
+                 now: datetime) -> int:
+    """Return how many posts `queued_posts` would list without a limit."""
+    return int(session.exec(select(func.count()).select_from(Post)
+                            .where(*_queued(workspace, character, now))).one())
 
 
 @dataclass(frozen=True)
