@@ -12,4 +12,4 @@ bp.add_app_template_global(score_scale, "score_scale")
 bp.add_app_template_global(verdict_words, "verdict_words")
 
 # The route modules register themselves on `bp`.
-from web.posts import actions, editor, pages, post_io, recurring  # noqa: E402, F401
+from web.posts import actions, autosave, editor, pages, post_io, recurring  # noqa: E402, F401

@@ -1,5 +1,6 @@
 """The post editor: new drafts, edits with optimistic locking (and the conflict page), the live check."""
 
+import secrets
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -11,7 +12,8 @@ from characters.bibles.bible import current_card, get_character, list_characters
 from characters.consistency import check_text
 from characters.consistency.rules import apply_replacement
 from characters.core.errors import DomainError, NotFound
-from characters.core.models import Channel, ChannelKind, Character, Post, PostStatus, require_id
+from characters.core.models import Autosave, Channel, ChannelKind, Character, Post, PostStatus, require_id
+from characters.posting.autosave import discard_autosaves, get_autosave
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import (
     EDITABLE,
@@ -32,7 +34,9 @@ from web.database import get_session, reads_only, unit_of_work
 from web.forms import EmptyForm
 from web.judging import configured_judge, score_headline, score_scale, submitted_message
 from web.posts import bp
+from web.posts.autosave import image_parts, recovery_for, restored_state
 from web.posts.editor_form import EditorState, PartView, content_of, parse_editor, state_from_parts
+from web.posts.present import int_arg, viewer_zone
 
 MAX_CHECK_BODY = 256 * 1024
 
@@ -44,29 +48,48 @@ def new() -> str | Response:
     member.require(Action.DRAFT)
     db = get_session()
     characters = list_characters(db, member.workspace)
+    restore = int_arg(request.args.get("restore")) if request.method == "GET" else None
+    if restore is not None:
+        row = get_autosave(db, member, restore)
+        return _render_editor(
+            restored_state(row, None, []),
+            db.get(Character, row.character_id),
+            characters,
+            post=None,
+            draft_key=row.draft_key,
+        )
     wanted = request.values.get("character", "")
     character = next((c for c in characters if c.slug == wanted), characters[0] if characters else None)
+    draft_key = (request.form.get("draft_key") or secrets.token_urlsafe(12))[:64]
     if request.method == "GET" or character is None:
         state = EditorState([PartView()], [], None, None)
-        return _render_editor(state, character, characters, post=None)
-    if request.form.get("character") and request.form["character"] != character.slug:
-        state, _ = parse_editor(request)
-        state.error("character", "Not a valid choice: pick one of the workspace's characters.")
-        return _render_editor(state, character, characters, post=None)
+        return _render_editor(
+            state, character, characters, post=None, draft_key=draft_key, recovery=recovery_for(None, state)
+        )
     state, uploads = parse_editor(request)
+    if request.form.get("character") and request.form["character"] != character.slug:
+        state.error("character", "Not a valid choice: pick one of the workspace's characters.")
+        return _render_editor(state, character, characters, post=None, draft_key=draft_key)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    if state.op == "switch":  # the character changed without JavaScript: the same text, the new character
+        state.channel_ids = []
+        return _render_editor(state, character, characters, post=None, draft_key=draft_key)
     content = content_of(state, uploads) if state.op in ("save", "submit") else None
     if content is None:
-        return _render_editor(state, character, characters, post=None)
+        return _render_editor(state, character, characters, post=None, draft_key=draft_key)
     try:
         with unit_of_work() as db:
-            post = create_draft(session=db, member=member, character=get_character(db, member.workspace,
-                                                                                    character.slug),
-                                content=content)
+            post = create_draft(
+                session=db,
+                member=member,
+                character=get_character(db, member.workspace, character.slug),
+                content=content,
+            )
+            discard_autosaves(db, member, None, draft_key)
     except DomainError as error:
         state.error(_field_of(error), error.message)
-        return _render_editor(state, character, characters, post=None)
+        return _render_editor(state, character, characters, post=None, draft_key=draft_key)
     flash(f"Draft saved for {character.name}.", "success")
     if state.op == "submit":
         _submit_after_save(require_id(post), post.version)
@@ -89,9 +112,15 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
     if post.status not in EDITABLE:
         flash(refusal(post.status, "edited"), "info")
         return redirect(url_for("posts.detail", post_id=post.id))
-    state = state_from_parts(parts_of(db, post), [t.channel_id for t in deliveries_of(db, post) if t.channel_id],
-                             post.campaign_id, post.version)
-    return _render_editor(state, character, [], post=post)
+    channel_ids = [t.channel_id for t in deliveries_of(db, post) if t.channel_id]
+    restore = int_arg(request.args.get("restore"))
+    if restore is not None:
+        row = get_autosave(db, member, restore)
+        if row.post_id != post.id:
+            raise NotFound("That autosaved text belongs to another post.")
+        return _render_editor(restored_state(row, post.version, image_parts(post)), character, [], post=post)
+    state = state_from_parts(parts_of(db, post), channel_ids, post.campaign_id, post.version)
+    return _render_editor(state, character, [], post=post, recovery=recovery_for(post, state))
 
 
 def _save_edit(post: Post, character: Character) -> str | Response | tuple[str, int]:
@@ -111,14 +140,17 @@ def _save_edit(post: Post, character: Character) -> str | Response | tuple[str, 
             post = get_post(db, member.workspace, require_id(post))
             was = post.status
             save_post(session=db, member=member, post=post, expected_version=state.version or 0, content=content)
+            discard_autosaves(db, member, post.id, "")
     except StaleVersion as stale:
         return _render_conflict(stale, state, character), 409
     except DomainError as error:
         state.error(_field_of(error), error.message)
         return _render_editor(state, character, [], post=post)
     if was == PostStatus.APPROVED:
-        flash(f"Saved as version {post.version}. It was approved, so it went back to review and off the "
-              "schedule.", "warning")
+        flash(
+            f"Saved as version {post.version}. It was approved, so it went back to review and off the schedule.",
+            "warning",
+        )
     else:
         flash(f"Saved as version {post.version}.", "success")
     if state.op == "submit" and post.status == PostStatus.DRAFT:
@@ -131,8 +163,13 @@ def _submit_after_save(post_id: int, version: int) -> None:
     member = current_member()
     try:
         with unit_of_work() as db:
-            check = submit_post(session=db, member=member, post=get_post(db, member.workspace, post_id),
-                                expected_version=version, judge=configured_judge())
+            check = submit_post(
+                session=db,
+                member=member,
+                post=get_post(db, member.workspace, post_id),
+                expected_version=version,
+                judge=configured_judge(),
+            )
     except DomainError as error:
         flash(f"Saved, but not submitted: {error.message}", "error")
         return
@@ -143,8 +180,14 @@ def _field_of(error: DomainError) -> str:
     return {"channels": "channels", "campaign": "campaign", "character": "character"}.get(error.field or "", "form")
 
 
-def _render_editor(state: EditorState, character: Character | None, characters: list[Character],
-                   post: Any) -> str:
+def _render_editor(
+    state: EditorState,
+    character: Character | None,
+    characters: list[Character],
+    post: Any,
+    draft_key: str = "",
+    recovery: Autosave | None = None,
+) -> str:
     db = get_session()
     member = current_member()
     channels: list[Channel] = channels_of(db, character) if character else []
@@ -152,9 +195,20 @@ def _render_editor(state: EditorState, character: Character | None, characters: 
         # A new draft goes to the character's own feed unless the writer picks otherwise (none ticked means
         # the feed as well: saving creates it for a character from before feeds came with the character).
         state.channel_ids = [require_id(c) for c in channels if c.kind == ChannelKind.FEED]
-    return render_template("posts/editor.html", state=state, character=character, characters=characters,
-                           post=post, channels=channels, campaigns=list_campaigns(db, member.workspace),
-                           max_parts=MAX_THREAD_PARTS, max_chars=MAX_POST_CHARS)
+    return render_template(
+        "posts/editor.html",
+        state=state,
+        character=character,
+        characters=characters,
+        post=post,
+        channels=channels,
+        campaigns=list_campaigns(db, member.workspace),
+        max_parts=MAX_THREAD_PARTS,
+        max_chars=MAX_POST_CHARS,
+        draft_key=draft_key,
+        recovery=recovery,
+        zone=viewer_zone().key,
+    )
 
 
 def _render_conflict(stale: StaleVersion, state: EditorState, character: Character) -> str:
@@ -164,9 +218,17 @@ def _render_conflict(stale: StaleVersion, state: EditorState, character: Charact
     yours = [part.text for part in state.parts]
     editor_name = latest_editor(db, theirs_post)
     state.version = theirs_post.version
-    return render_template("posts/conflict.html", post=theirs_post, character=character, theirs=theirs,
-                           yours=yours, diff=diff_parts(theirs, yours), state=state, editor_name=editor_name,
-                           expected=stale.expected)
+    return render_template(
+        "posts/conflict.html",
+        post=theirs_post,
+        character=character,
+        theirs=theirs,
+        yours=yours,
+        diff=diff_parts(theirs, yours),
+        state=state,
+        editor_name=editor_name,
+        expected=stale.expected,
+    )
 
 
 class _BadCheck(Exception):
@@ -205,9 +267,13 @@ def _checked(character: Character, parts: list[str], platforms: list[str | None]
     # The folded post check carries no confidence: read it from the longest part, whose voice says the most.
     longest = max(parts, key=len)
     voice = check_text(current_card(db, character), longest) if longest.strip() else None
-    return {**result.to_dict(), "headline": score_headline(result.score, result.verdict),
-            "scale": score_scale(character.name), "confidence": voice.confidence if voice else None,
-            "confidence_note": voice.confidence_note if voice else None}
+    return {
+        **result.to_dict(),
+        "headline": score_headline(result.score, result.verdict),
+        "scale": score_scale(character.name),
+        "confidence": voice.confidence if voice else None,
+        "confidence_note": voice.confidence_note if voice else None,
+    }
 
 
 def _json_body() -> Any:
@@ -251,8 +317,12 @@ def apply_fix() -> Response | tuple[Response, int]:
         return jsonify({**answer, "check": _checked(character, parts, platforms)}), 409
     fixed, caret = apply_replacement(text, start, end, replacement)
     parts[part - 1] = fixed[:MAX_POST_CHARS]
-    return jsonify(part=part, text=parts[part - 1], caret=min(caret, len(parts[part - 1])),
-                   check=_checked(character, parts, platforms))
+    return jsonify(
+        part=part,
+        text=parts[part - 1],
+        caret=min(caret, len(parts[part - 1])),
+        check=_checked(character, parts, platforms),
+    )
 
 
 def _fix_of(payload: dict[str, Any], parts: list[str]) -> tuple[int, int | None, int | None, str, str]:
@@ -269,7 +339,11 @@ def _fix_of(payload: dict[str, Any], parts: list[str]) -> tuple[int, int | None,
     if start is None and end is None:
         return part, None, None, expected, replacement
     offsets = (start, end) if isinstance(start, int) and isinstance(end, int) else None
-    if offsets is None or isinstance(start, bool) or isinstance(end, bool) \
-            or not 0 <= offsets[0] <= offsets[1] <= len(parts[part - 1]):
+    if (
+        offsets is None
+        or isinstance(start, bool)
+        or isinstance(end, bool)
+        or not 0 <= offsets[0] <= offsets[1] <= len(parts[part - 1])
+    ):
         raise _BadCheck("`fix.start` and `fix.end` must be offsets inside the part.", 400)
     return part, offsets[0], offsets[1], expected, replacement

@@ -4,8 +4,6 @@
 (() => {
   "use strict";
   const form = document.getElementById("post-editor");
-  const switcher = document.querySelector("[data-autosubmit]");
-  if (switcher) switcher.addEventListener("change", () => switcher.form.submit());
   if (!form) return;
 
   const partsList = document.getElementById("parts");
@@ -244,6 +242,7 @@
     if (caret !== undefined) area.setSelectionRange(caret, caret);
     updateCounter(area);
     undoButton.hidden = false;
+    scheduleAutosave();
   }
 
   function sameFinding(old, oldParts) {
@@ -440,6 +439,93 @@
     area.dispatchEvent(new Event("input", { bubbles: true }));
     area.focus();
   });
+
+  // ----- drafts are never lost: autosave to the server, switch character in place, warn before leaving -----
+  const autosaveStatus = document.getElementById("autosave-status");
+  const draftKey = form.querySelector("input[name=draft_key]");
+  const campaign = form.querySelector("select[name=campaign]");
+  let autosaveTimer = null;
+  let autosaveChain = Promise.resolve();
+  let lastAutosaved = null;
+  let submitting = false;
+
+  function draftNow() {
+    return {
+      character: form.dataset.character,
+      parts: Array.from(partsList.querySelectorAll("li.part")).map((item) => ({
+        text: item.querySelector("textarea").value,
+        alt: (item.querySelector("input[name$='-alt']") || { value: "" }).value,
+      })),
+      channel_ids: channelIds().map(Number),
+      campaign_id: campaign && campaign.value ? Number(campaign.value) : null,
+    };
+  }
+  const loaded = JSON.stringify(draftNow());
+  const unsaved = () => form.dataset.unsaved !== undefined || JSON.stringify(draftNow()) !== loaded;
+
+  async function autosaveNow(keepalive) {
+    clearTimeout(autosaveTimer);
+    const draft = draftNow();
+    const body = JSON.stringify({ ...draft, post_id: form.dataset.postId || null, draft_key: draftKey ? draftKey.value : "" });
+    if (submitting || body === lastAutosaved || !unsaved() || !draft.parts.some((part) => part.text.trim())) return;
+    autosaveStatus.textContent = "Autosaving…";
+    try {
+      const response = await fetch(form.dataset.autosaveUrl, {
+        method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body,
+      });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(data.error || response.statusText);
+      lastAutosaved = body;
+      autosaveStatus.textContent = data.message;
+      autosaveStatus.classList.remove("autosave-failed");
+    } catch (error) {
+      autosaveStatus.textContent = `Not autosaved (${error.message}). Your text is still here: save it when you can.`;
+      autosaveStatus.classList.add("autosave-failed");
+    }
+  }
+  // One autosave at a time, in order, so an older text never lands after a newer one.
+  const queueAutosave = (keepalive) => { autosaveChain = autosaveChain.then(() => autosaveNow(keepalive)); };
+  function scheduleAutosave() {
+    clearTimeout(autosaveTimer);
+    autosaveTimer = setTimeout(() => queueAutosave(false), 1500);
+  }
+
+  form.addEventListener("input", scheduleAutosave);
+  form.addEventListener("change", scheduleAutosave);
+  form.addEventListener("submit", () => { submitting = true; });
+  window.addEventListener("beforeunload", (event) => {
+    if (submitting || !unsaved()) return;
+    queueAutosave(true);
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") queueAutosave(true); });
+
+  // Switching character on a new draft swaps its channels and scale in place: the text stays as typed.
+  const characterSelect = form.querySelector("select[name=character]");
+  if (characterSelect) {
+    form.querySelector(".switch-button").hidden = true;
+    characterSelect.addEventListener("change", async () => {
+      const slug = characterSelect.value;
+      const url = `${characterSelect.dataset.switchUrl}?character=${encodeURIComponent(slug)}`;
+      try {
+        const response = await fetch(url, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(response.statusText);
+        const page = new DOMParser().parseFromString(await response.text(), "text/html");
+        form.querySelector(".channel-picker").replaceWith(page.querySelector(".channel-picker"));
+        document.querySelector(".check-scale").textContent = page.querySelector(".check-scale").textContent;
+        form.dataset.character = slug;
+        history.replaceState(null, "", url);
+        textareas().forEach(updateCounter);
+        announce(`Now writing as ${characterSelect.selectedOptions[0].textContent}; your text is kept.`);
+        runCheck();
+        scheduleAutosave();
+      } catch (error) {
+        announce(`Could not switch to that character (${error.message}); your text is kept.`);
+      }
+    });
+  }
 
   textareas().forEach(updateCounter);
   renumber();
