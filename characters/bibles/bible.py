@@ -131,6 +131,18 @@ def current_card(session: Session, character: Character) -> CardData:
     return CardData.model_validate(get_version(session, character).card)
 
 
+def current_cards(session: Session, characters: list[Character]) -> dict[int, CardData]:
+    """Return each character's current bible as a card, keyed by character id, in one query."""
+    ids = [require_id(character) for character in characters]
+    if not ids:
+        return {}
+    rows = session.exec(select(CharacterVersion.character_id, CharacterVersion.card)
+                        .join(Character, (col(Character.id) == col(CharacterVersion.character_id))
+                              & (col(Character.current_version) == col(CharacterVersion.number)))
+                        .where(col(CharacterVersion.character_id).in_(ids))).all()
+    return {character_id: CardData.model_validate(card) for character_id, card in rows}
+
+
 def list_versions(session: Session, character: Character) -> list[CharacterVersion]:
     """Return every bible version, newest first."""
     return list(session.exec(

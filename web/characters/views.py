@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from characters.accounts.workspaces import Action
 from characters.bibles.bible import (
     current_card,
+    current_cards,
     diff_versions,
     export_character,
     get_character,
@@ -38,7 +39,7 @@ def index() -> str:
     show_archived = request.args.get("show") == "archived"
     everyone = list_characters(db, member.workspace, include_archived=True)
     shown = [character for character in everyone if (character.archived_at is not None) == show_archived]
-    cards = {character.id: current_card(db, character) for character in shown}
+    cards = current_cards(db, shown)
     archived_count = sum(1 for character in everyone if character.archived_at is not None)
     return render_template("characters/index.html", characters=shown, cards=cards, show_archived=show_archived,
                            active_count=len(everyone) - archived_count, archived_count=archived_count)
