@@ -12,8 +12,7 @@ from characters.accounts.workspaces import (
     workspaces_for,
 )
 from characters.bibles.bible import list_characters
-from characters.core.models import PostStatus
-from characters.posting.posts import first_texts, list_posts
+from characters.posting.posts import first_texts, list_posts, status_counts
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
 from web.forms import WorkspaceForm, WorkspaceSettingsForm
@@ -55,11 +54,10 @@ def dashboard() -> str:
     member = current_member()
     db = get_session()
     characters = list_characters(db, member.workspace)
-    posts = list_posts(db, member.workspace, limit=500)
-    counts = {status: sum(1 for post, _ in posts if post.status == status) for status in PostStatus}
-    texts = first_texts(db, [post for post, _ in posts[:5]])
-    return render_template("workspaces/dashboard.html", characters=characters, recent=posts[:5], texts=texts,
-                           counts=counts)
+    recent = list_posts(db, member.workspace, limit=5)
+    texts = first_texts(db, [post for post, _ in recent])
+    return render_template("workspaces/dashboard.html", characters=characters, recent=recent, texts=texts,
+                           counts=status_counts(db, member.workspace))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from PIL import Image, ImageOps
 from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from characters.accounts.workspaces import Action, Member
@@ -246,6 +247,15 @@ def list_posts(session: Session, workspace: Workspace, *, character: Character |
     """Return the first page of the workspace's posts with their characters, newest first (see page_posts)."""
     return page_posts(session, workspace, character=character, status=status, campaign_id=campaign_id,
                       limit=limit).rows
+
+
+def status_counts(session: Session, workspace: Workspace) -> dict[PostStatus, int]:
+    """Return how many of the workspace's posts are in each status (every status, zeros included)."""
+    rows = session.exec(select(Post.status, func.count()).where(Post.workspace_id == workspace.id)
+                        .group_by(col(Post.status))).all()
+    counts = dict.fromkeys(PostStatus, 0)
+    counts.update({PostStatus(status): int(count) for status, count in rows})
+    return counts
 
 
 def parts_of(session: Session, post: Post) -> list[PostPart]:
