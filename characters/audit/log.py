@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from characters.core.models import AuditEvent, Post, PostPart, User, Workspace
@@ -66,9 +67,18 @@ def _first_texts(session: Session, post_ids: set[int]) -> dict[int, str]:
 
 
 def audit_actions(session: Session, workspace: Workspace) -> list[str]:
-    """Return the distinct actions recorded in the workspace, for the filter."""
-    return sorted(session.exec(select(AuditEvent.action).where(AuditEvent.workspace_id == workspace.id)
-                               .distinct()).all())
+    """Return the distinct actions recorded in the workspace, for the filter.
+
+    A loose index scan (a recursive query that seeks the next action in ix_auditevent_workspace_action_id):
+    one seek per distinct action, instead of reading every event as SELECT DISTINCT does on both databases.
+    """
+    step = (select(func.min(AuditEvent.action)).where(AuditEvent.workspace_id == workspace.id)
+            .cte("actions", recursive=True))
+    following = (select(func.min(AuditEvent.action)).where(AuditEvent.workspace_id == workspace.id,
+                                                           col(AuditEvent.action) > step.c[0])
+                 .scalar_subquery())
+    actions = step.union_all(select(following).where(step.c[0].is_not(None)))
+    return sorted(action for action in session.exec(select(actions.c[0])).all() if action is not None)
 
 
 def scene_events(session: Session, scene_id: int) -> list[AuditEvent]:

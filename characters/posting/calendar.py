@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
@@ -60,10 +60,14 @@ def _entries(session: Session, condition: ColumnElement[bool], *order: Any, limi
 
 def calendar_entries(session: Session, workspace: Workspace, start: datetime, end: datetime, *,
                      character_id: int | None = None, campaign_id: int | None = None,
-                     statuses: tuple[PostStatus, ...] = SCHEDULED, limit: int | None = None) -> list[CalendarEntry]:
-    """Return the workspace's posts due in [start, end), soonest first (the first `limit` of them)."""
-    condition = and_(*_scheduled(workspace, start, end, statuses, character_id, campaign_id))
-    return _entries(session, condition, col(Post.due_at), col(Post.id), limit=limit)
+                     statuses: tuple[PostStatus, ...] = SCHEDULED, after: Post | None = None,
+                     limit: int | None = None) -> list[CalendarEntry]:
+    """Return the workspace's posts due in [start, end), soonest first: the first `limit` of them after `after`."""
+    conditions = _scheduled(workspace, start, end, statuses, character_id, campaign_id)
+    if after is not None and after.due_at is not None:
+        conditions.append(or_(col(Post.due_at) > after.due_at,
+                              and_(col(Post.due_at) == after.due_at, col(Post.id) > after.id)))
+    return _entries(session, and_(*conditions), col(Post.due_at), col(Post.id), limit=limit)
 
 
 @dataclass(frozen=True)

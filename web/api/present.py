@@ -12,7 +12,7 @@ from characters.bibles.bible import current_card
 from characters.bibles.editing import edit_values
 from characters.core.models import Character, Post, require_id
 from characters.posting.posts import deliveries_with_channels, first_texts, parts_of
-from characters.posting.rhythm import zone_named
+from characters.posting.rhythm import zones_of
 from characters.posting.workflow import StaleVersion, allowed_actions, character_of
 from web.api.auth import api_member
 from web.api.errors import error_response
@@ -38,21 +38,6 @@ def character_out(session: Session, character: Character) -> CharacterOut:
                         bible=edit_values(card), card=card.to_json_dict())
 
 
-class Zones:
-    """Each character's time zone, read once per request."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._zones: dict[int, ZoneInfo] = {}
-
-    def of(self, character: Character) -> ZoneInfo:
-        """Return the character's IANA zone from its current bible."""
-        key = require_id(character)
-        if key not in self._zones:
-            self._zones[key] = zone_named(current_card(self._session, character).greenroom.timezone)
-        return self._zones[key]
-
-
 def local(moment: datetime | None, zone: ZoneInfo) -> str | None:
     """Return `moment` as ISO 8601 in `zone` (with its offset), or None."""
     return moment.astimezone(zone).isoformat() if moment else None
@@ -61,8 +46,8 @@ def local(moment: datetime | None, zone: ZoneInfo) -> str | None:
 def post_summaries(session: Session, rows: list[tuple[Post, Character]]) -> list[PostSummary]:
     """Return posts as lists show them, with the start of their text and their due time in local time."""
     texts = first_texts(session, [post for post, _ in rows])
-    zones = Zones(session)
-    return [_summary(post, character, texts.get(require_id(post), ""), zones.of(character))
+    zones = zones_of(session, list({character.id: character for _, character in rows}.values()))
+    return [_summary(post, character, texts.get(require_id(post), ""), zones[require_id(character)])
             for post, character in rows]
 
 
@@ -77,7 +62,7 @@ def _summary(post: Post, character: Character, text: str, zone: ZoneInfo) -> Pos
 def post_out(session: Session, member: Member, post: Post) -> PostOut:
     """Return one post with its parts, deliveries, check and what this token may do to it."""
     character = character_of(session, post)
-    zone = Zones(session).of(character)
+    zone = zones_of(session, [character])[require_id(character)]
     parts = parts_of(session, post)
     summary = _summary(post, character, parts[0].text if parts else "", zone)
     check = ({"score": post.check_score, "verdict": post.check_verdict, "findings": post.check_findings}

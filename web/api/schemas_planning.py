@@ -205,6 +205,8 @@ class ScheduleQuery(BaseModel):
     end: Moment
     character: Slug | SkipJsonSchema[None] = None
     campaign_id: DbId | SkipJsonSchema[None] = None
+    cursor: DbId | SkipJsonSchema[None] = Field(default=None, description="`next_cursor` of the previous page.")
+    limit: int = Field(default=500, ge=1, le=1000)
 
 
 class ScheduleItem(BaseModel):
@@ -223,6 +225,7 @@ class ScheduleItem(BaseModel):
 
 
 class ScheduleOut(BaseModel):
-    """Posts due in the range, soonest first."""
+    """Posts due in the range, soonest first; `next_cursor` gets the next page (null: this is the last)."""
 
     items: list[ScheduleItem]
+    next_cursor: int | None = None

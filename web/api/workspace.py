@@ -6,10 +6,12 @@ from characters.accounts.workspaces import Action, update_workspace_settings
 from characters.bibles.bible import get_character
 from characters.core.models import TokenScope, require_id
 from characters.posting.calendar import calendar_entries
+from characters.posting.posts import get_post
+from characters.posting.rhythm import zones_of
 from web.api import bp
 from web.api.auth import api_member, current_access
 from web.api.errors import ApiError, field_detail
-from web.api.present import EXCERPT_CHARS, Zones, local
+from web.api.present import EXCERPT_CHARS, local
 from web.api.schemas import MeOut, WorkspaceSettingsOut, WorkspaceSettingsPatch
 from web.api.schemas_planning import ScheduleItem, ScheduleOut, ScheduleQuery
 from web.api.spec import operation
@@ -52,19 +54,22 @@ def update_settings(json: WorkspaceSettingsPatch) -> WorkspaceSettingsOut:
 @bp.get("/schedule")
 @operation("workspace", ScheduleOut)
 def schedule(query: ScheduleQuery) -> ScheduleOut:
-    """List posts due in [start, end) (at most a year), soonest first, with each character's local time."""
+    """List posts due in [start, end) (at most a year), soonest first, a page at a time, in local time too."""
     if not query.start < query.end <= query.start + MAX_SCHEDULE_RANGE:
         raise ApiError(422, "end must be after start, at most 366 days later.",
                        details=[field_detail("end", "Out of range", "range")])
     db = get_session()
     workspace = api_member().workspace
     character = get_character(db, workspace, query.character) if query.character else None
-    entries = calendar_entries(db, workspace, query.start, query.end,
+    after = get_post(db, workspace, query.cursor) if query.cursor is not None else None
+    entries = calendar_entries(db, workspace, query.start, query.end, after=after, limit=query.limit + 1,
                                character_id=character.id if character else None, campaign_id=query.campaign_id)
-    zones = Zones(db)
+    more = len(entries) > query.limit
+    entries = entries[:query.limit]
+    zones = zones_of(db, list({entry.character.id: entry.character for entry in entries}.values()))
     items = []
     for entry in entries:
-        zone = zones.of(entry.character)
+        zone = zones[require_id(entry.character)]
         due = entry.post.due_at
         assert due is not None  # noqa: S101 - the query selects posts due in the range
         items.append(ScheduleItem(post_id=require_id(entry.post), character=entry.character.slug,
@@ -72,4 +77,4 @@ def schedule(query: ScheduleQuery) -> ScheduleOut:
                                   due_local=local(due, zone) or "", timezone=str(zone),
                                   excerpt=entry.text[:EXCERPT_CHARS], campaign_id=entry.post.campaign_id,
                                   scene_id=entry.post.scene_id))
-    return ScheduleOut(items=items)
+    return ScheduleOut(items=items, next_cursor=require_id(entries[-1].post) if more else None)
