@@ -40,6 +40,21 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"impactful|unlock|elevate|curated|seamless|innovative|cutting[\s-]edge|world[\s-]class|key\s+takeaways?",
         r"productive|productivity|(?:lifestyle|more\s+than\s+(?:a|just\s+a))\s+\w+|express\s+yourself|push\s+your",
         r"(?:the\s+)?best\s+team|so\s+proud\s+of|amazing\s+(?:team|community|people)|incredible\s+(?:team|crowd)",
+        r"(?:your|their|every\s+\w+'s|full)\s+potential|tailored\s+to|comprehensive|suite\s+of|(?:digital|free)\s+resources",
+        r"explore,?\s+(?:learn|discover|shop)|learn\s+and\s+grow|opportunit(?:y|ies)\s+to\s+(?:grow|learn|connect|shine)",
+        r"(?:the\s+)?real\s+heroes|made?\s+a\s+difference|(?:let|letting)\s+them\s+know|key\s+to\s+(?:a|unlocking|success"
+        r"|happiness|a\s+happy)|brighter\s+future|together,?\s+we\s+can|(?:new|big)\s+(?:goals|announcement)",
+        r"(?:simple|easy|quick|fun)\s+(?:ways|ideas|tips|steps|hacks)|perfect\s+for\s+busy|busy\s+(?:parents|educators"
+        r"|professionals|moms|families)|what\s+are\s+you\s+(?:excited|looking\s+forward|grateful)",
+        r"(?:vote|register|enrol+|book)\s+now|coming\s+soon|will\s+surprise\s+you|you\s+won't\s+believe|who\s+wore\s+it"
+        r"|number\s+\w+\s+will|(?:completely|totally)\s+transformed|transform(?:ed|ative)?\s+(?:your|their)",
+        r"(?:right|positive|growth)\s+mindset|challenging,?\s+but|stay\s+(?:alert|safe|hydrated|focused)"
+        r"|(?:check|consult)\s+your\s+(?:mirrors|veterinarian|doctor|local)|counting\s+on\s+you|safety\s+first",
+        r"networking|(?:relationships|content)\s+(?:are|is)\s+(?:everything|king)|(?:in|across)\s+(?:this|the|every)"
+        r"\s+(?:industry|touchpoint)|maximi[sz]e|partnerships|touchpoints?|all-time\s+high|exclusive|offer\s+value",
+        r"(?:balanced|healthy)\s+(?:diet|lifestyle|habits)|(?:wellness|networking|safety|pro)\s+tip|happy,?\s+healthy",
+        r"treat\s+(?:your|yourself|them)|(?:shop|try)\s+(?:the|our)\s+(?:best|new|latest)|share\s+your\s+(?:thoughts"
+        r"|story|stories|favou?rites?)|(?:in|drop\s+it\s+in)\s+the\s+comments",
         # Corporate cheer.
         r"valued\s+(?:customers?|partners?|members?|guests?)|customer\s+experience|going\s+forward|win[\s-]win",
         r"best[\s-]in[\s-]class|rock\s?stars?|teamwork|onwards\s+and\s+upwards|stronger\s+together|new\s+chapter",
@@ -84,6 +99,8 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"laugh(?:ed|ing)?\s+(?:in\s+(?:his|her|their)\s+face|at\s+(?:him|her|them))|(?:make|made)\s+(?:him|her|them)"
         r"\s+(?:cry|pay|beg|suffer)",
         r"humiliat\w*|don't\s+(?:even\s+)?bother|revenge|mock(?:ed|ing)?\s+(?:him|her|them)|sneer\w*",
+        r"(?:ain't|not)\s+my\s+problem|I\s+hope\s+(?:he|she|they)\s+(?:\w+\s+){0,6}never\s+(?:\w+\s+){0,4}again"
+        r"|we\s+know\s+who\s+you\s+are|names?\s+(?:is|are)\s+(?:now\s+)?posted|did\s+my\s+heart\s+good",
     ),
     # Despair and hopelessness.
     "despair": (
@@ -93,6 +110,11 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"everything\s+is\s+(?:ruined|lost|over|falling\s+apart|hopeless)|(?:empty|hollow|numb)\s+inside",
         r"I\s+feel\s+(?:empty|nothing|numb|hollow|worthless)|never\s+(?:going\s+to\s+)?get\s+(?:any\s+)?better",
         r"nothing\s+(?:will\s+)?ever\s+change|all\s+for\s+nothing|wish\s+I(?:'d|\s+had)\s+never|utterly\s+alone",
+        r"nothing\s+(?:\w+\s+){1,3}matters|what\s+have\s+I\s+got|(?:nobody|no\s+one)\s+(?:who'd|who\s+would|would)"
+        r"\s+(?:even\s+)?(?:notice|care|miss)|(?:god|providence|heaven)\s+has\s+(?:\w+\s+)?(?:forgotten|forsaken)",
+        r"no\s+reason\s+to\s+(?:go\s+on|get\s+up|try|bother|carry\s+on|(?:\w+\s+){1,4}(?:tomorrow|anymore|again))",
+        r"(?:nobody|no\s+one)\s+\w+\s+(?:anymore|any\s+more)|(?:don't|do\s+not)\s+know\s+why\s+(?:I|we)\s+(?:even\s+)?"
+        r"(?:bother|keep|try)|so\s+is\s+my\s+heart|home\s+to\s+noth(?:ing|in')",
     ),
     # Snobbery: looking down on people.
     "snobbish": (
@@ -101,6 +123,8 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"people\s+like\s+(?:that|them|those)|(?:their|that)\s+sort|(?:my|our)\s+(?:class|station|breeding)",
         r"(?:so|how|terribly)\s+provincial|(?:I|we)\s+(?:don't|do\s+not)\s+mix\s+with|inferior\s+(?:people|minds|taste)",
         r"nouveau\s+riche|commoners?|the\s+unwashed|(?:obviously|naturally)\s+superior|(?:only|truly)\s+discerning",
+        r"(?:some|no|good|proper)\s+breeding|the\s+rest\s+of\s+you\s+(?:can|may|should|will)|trained\s+for\s+better"
+        r"|real\s+(?:books|music|literature|art|food)\b[^.!?]{0,40}\btoo",
     ),
     # Sarcasm aimed at the reader or the audience.
     "sarcastic": (
@@ -112,6 +136,7 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"bless\s+your\s+(?:heart|little)|good\s+luck\s+with\s+that|colou?r\s+me\s+shocked|how\s+original",
         r"(?:I'll|I\s+will)\s+(?:type|say|spell\s+it)\s+(?:it\s+)?slowly|for\s+the\s+(?:slow|dim)\s+ones",
         r"you\s+(?:guys\s+|lot\s+)?never\s+(?:learn|listen|read)|(?:sure|totally),\s+because",
+        r",?\s+but\s+sure(?=[.!])|(?:wow|oh),?\s+yet\s+another|yet\s+another\s+\w+\s+who\s+'?didn't",
     ),
     # Gushing and swooning.
     "gushing": (
@@ -121,13 +146,14 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"best\s+day\s+(?:ever|of\s+my)|swoon\w*|oh\s+my|beyond\s+excited|so+\s+excited",
         r"omg|xoxo|(?:love|adore)\s+(?:this|you)\s+(?:so\s+)?much|(?:nearly|almost)\s+fainted|butterflies",
         r"my\s+heart\s+(?:skipped|fluttered|raced|leapt|leaped|sang)|weak\s+at\s+the\s+knees|dreamy|head\s+over\s+heels",
+        r"(?:I'd|I\s+would)\s+give\s+up\s+(?:every|everything|all)\w*",
     ),
 }
 
 # Malice also shows as another's suffering and one's pleasure in the same sentence ("watching him cry was the
 # best part of my week"): both words are ordinary alone, so only the pair counts.
 _SUFFERING = regex.compile(
-    r"\b(?:cry|cries|cried|crying|tears|sob\w*|suffer\w*|beg|begged|begging|squirm\w*|hang|hangs|hanged|hanging"
+    r"\b(?:cry|cries|cried|crying|wept|weep\w*|tears|sob\w*|suffer\w*|beg|begged|begging|squirm\w*|hang|hangs|hanged|hanging"
     r"|die|dies|died|pain\w*|fired|sacked|humiliat\w*|wince\w*|flinch\w*|grovel\w*)\b",
     regex.IGNORECASE,
 )

@@ -639,7 +639,7 @@ class WordCounts:
 def word_lean(
     tokens: Sequence[str], mine: WordCounts, theirs: WordCounts, *, without: Sequence[str] = ()
 ) -> tuple[float, list[str]]:
-    """Return how much more the words suggest `theirs` than `mine`, and the words that suggest it most.
+    """Return how much more the draft's distinct words suggest `theirs` than `mine`, and the most telling ones.
 
     `without` is a canon post of `mine` to leave out of its counts (calibration).
     """
@@ -648,7 +648,7 @@ def word_lean(
     theirs_total = theirs.total + WORD_SMOOTHING * WORD_VOCABULARY
     lean = 0.0
     telling: dict[str, float] = {}
-    for token in tokens:
+    for token in dict.fromkeys(tokens):  # a word said twice is still one piece of evidence
         own = mine.counts.get(token, 0) - left_out.get(token, 0)
         other = theirs.counts.get(token, 0)
         if own + other == 0:
