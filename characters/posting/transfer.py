@@ -10,30 +10,41 @@ JSON: {"posts": [{"character", "parts": [...], "channels": [...], "campaign"}]} 
 import csv
 import io
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sqlalchemy import Row, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
 from characters.audit.log import record_event
 from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError
-from characters.core.models import Campaign, Channel, Character, Post, Workspace, require_id
-from characters.posting.campaigns import list_campaigns
-from characters.posting.posts import (
-    MAX_POST_CHARS,
-    MAX_THREAD_PARTS,
-    PostContent,
-    create_draft,
-    deliveries_of,
-    parts_of,
+from characters.core.models import (
+    Campaign,
+    Channel,
+    ChannelKind,
+    Character,
+    Delivery,
+    DeliveryStatus,
+    Post,
+    PostPart,
+    PostRevision,
+    PostStatus,
+    Workspace,
+    require_id,
+    utcnow,
 )
-from characters.publishing.channels import channels_of, ensure_feed_channel
+from characters.posting.campaigns import list_campaigns
+from characters.posting.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, PostContent
+from characters.publishing.channels import ensure_feed_channel
 
 Format = Literal["csv", "json"]
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-MAX_IMPORT_ROWS = 1000
+MAX_IMPORT_BYTES = 8 * 1024 * 1024
+MAX_IMPORT_ROWS = 10_000
+EXPORT_CHUNK = 1000
 PART_SEPARATOR = "\n---\n"
 COLUMNS = ("character", "text", "channels", "campaign")
 EXPORT_ONLY = ("id", "status", "version", "due_at")
@@ -64,33 +75,66 @@ class _Row:
     number: int
     character: Character
     content: PostContent
+    channel_ids: list[int]
 
 
-def export_posts(session: Session, workspace: Workspace, fmt: Format) -> bytes:
-    """Write every post of the workspace (oldest first) as CSV or JSON."""
-    characters = {require_id(c): c for c in list_characters(session, workspace, include_archived=True)}
+def export_posts(session: Session, workspace: Workspace, fmt: Format) -> Iterator[bytes]:
+    """Write every post of the workspace (oldest first) as CSV or JSON, a chunk of posts at a time.
+
+    Posts are fetched EXPORT_CHUNK at a time (yield_per) and each chunk's parts and channels in two queries, so
+    memory stays flat and the query count grows with the chunks, not the posts.
+    """
+    characters = {require_id(c): c.slug for c in list_characters(session, workspace, include_archived=True)}
     campaigns = {require_id(c): c.name for c in list_campaigns(session, workspace)}
-    channels = {require_id(c): c for c in session.exec(select(Channel).where(Channel.workspace_id == workspace.id))}
-    records: list[dict[str, Any]] = []
-    for post in session.exec(select(Post).where(Post.workspace_id == workspace.id).order_by(col(Post.id))):
-        character = characters.get(post.character_id)
-        records.append({
-            "id": post.id, "character": character.slug if character else "", "status": post.status,
-            "version": post.version, "due_at": post.due_at.isoformat() if post.due_at else "",
-            "campaign": campaigns.get(post.campaign_id or 0, ""),
-            "channels": [_channel_name(channels[t.channel_id]) for t in deliveries_of(session, post)
-                         if t.channel_id in channels],
-            "parts": [part.text for part in parts_of(session, post)],
-        })
+    channels = {require_id(c): _channel_name(c)
+                for c in session.exec(select(Channel).where(Channel.workspace_id == workspace.id))}
+    posts = session.execute(sa_select(col(Post.id), col(Post.character_id), col(Post.status), col(Post.version),
+                                      col(Post.due_at), col(Post.campaign_id))
+                            .where(col(Post.workspace_id) == workspace.id).order_by(col(Post.id))
+                            .execution_options(yield_per=EXPORT_CHUNK))
     if fmt == "json":
-        return json.dumps({"posts": records}, ensure_ascii=False, indent=2).encode()
+        yield b'{"posts": ['
+    else:
+        yield _csv_lines([[*EXPORT_ONLY, *COLUMNS]])
+    first = True
+    for chunk in posts.partitions():
+        records = _records(session, chunk, characters, campaigns, channels)
+        if fmt == "json":
+            yield ("" if first else ",").encode() + ",".join(
+                "\n" + json.dumps(record, ensure_ascii=False) for record in records).encode()
+        else:
+            yield _csv_lines([[inert_cell(value) for value in (
+                record["id"], record["status"], record["version"], record["due_at"], record["character"],
+                PART_SEPARATOR.join(record["parts"]), ", ".join(record["channels"]), record["campaign"])]
+                for record in records])
+        first = first and not records
+    if fmt == "json":
+        yield b"\n]}\n"
+
+
+def _records(session: Session, chunk: Sequence[Row[Any]], characters: dict[int, str], campaigns: dict[int, str],
+             channels: dict[int, str]) -> list[dict[str, Any]]:
+    """Return one chunk of posts as export records, with their parts and channels (two queries)."""
+    ids = [row.id for row in chunk]
+    parts: dict[int, list[str]] = {post_id: [] for post_id in ids}
+    for post_id, text in session.execute(select(PostPart.post_id, PostPart.text)
+                                         .where(col(PostPart.post_id).in_(ids))
+                                         .order_by(col(PostPart.post_id), col(PostPart.position))):
+        parts[post_id].append(text)
+    names: dict[int, list[str]] = {post_id: [] for post_id in ids}
+    for post_id, channel_id in session.execute(select(Delivery.post_id, Delivery.channel_id)
+                                               .where(col(Delivery.post_id).in_(ids)).order_by(col(Delivery.id))):
+        if channel_id in channels:
+            names[post_id].append(channels[channel_id])
+    return [{"id": row.id, "character": characters.get(row.character_id, ""), "status": row.status,
+             "version": row.version, "due_at": row.due_at.isoformat() if row.due_at else "",
+             "campaign": campaigns.get(row.campaign_id or 0, ""), "channels": names[row.id], "parts": parts[row.id]}
+            for row in chunk]
+
+
+def _csv_lines(rows: list[list[Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*EXPORT_ONLY, *COLUMNS], lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        row = {**{k: record[k] for k in (*EXPORT_ONLY, "character", "campaign")},
-               "text": PART_SEPARATOR.join(record["parts"]), "channels": ", ".join(record["channels"])}
-        writer.writerow({column: inert_cell(value) for column, value in row.items()})
+    csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue().encode()
 
 
@@ -110,8 +154,12 @@ def _channel_name(channel: Channel) -> str:
     return channel.label or channel.kind
 
 
-def import_posts(*, session: Session, member: Member, raw: bytes, fmt: Format) -> list[Post]:
-    """Validate every row, then create them all as drafts; raise ImportRejected (nothing saved) on any problem."""
+def import_posts(*, session: Session, member: Member, raw: bytes, fmt: Format) -> list[int]:
+    """Validate every row, then create them all as drafts; raise ImportRejected (nothing saved) on any problem.
+
+    Returns the new posts' ids, in file order. The rows are written in bulk (a statement per table, whatever
+    the number of rows), as create_draft would write them one by one: post, parts, deliveries, first revision.
+    """
     member.require(Action.DRAFT)
     records, errors = _read(raw, fmt)
     rows: list[_Row] = []
@@ -119,11 +167,27 @@ def import_posts(*, session: Session, member: Member, raw: bytes, fmt: Format) -
         rows, errors = _validate(session, member.workspace, records)
     if errors:
         raise ImportRejected(errors)
-    posts = [create_draft(session=session, member=member, character=row.character, content=row.content)
-             for row in rows]
+    now = utcnow()
+    new_posts = insert(Post).returning(col(Post.id), sort_by_parameter_order=True)
+    post_ids = [post_id for post_id in session.scalars(new_posts, [
+        {"workspace_id": require_id(member.workspace), "character_id": require_id(row.character),
+         "author_id": member.user.id, "status": PostStatus.DRAFT, "version": 1, "check_findings": [],
+         "bible_version": row.character.current_version, "campaign_id": row.content.campaign_id,
+         "created_at": now, "updated_at": now} for row in rows]) if post_id is not None]
+    texts = [[part.text for part in row.content.parts] for row in rows]
+    session.execute(insert(PostPart), [{"post_id": post_id, "position": position, "text": text}
+                                       for post_id, parts in zip(post_ids, texts, strict=True)
+                                       for position, text in enumerate(parts)])
+    session.execute(insert(Delivery), [{"post_id": post_id, "channel_id": channel_id,
+                                        "status": DeliveryStatus.PENDING, "attempts": 0, "remote_refs": []}
+                                       for post_id, row in zip(post_ids, rows, strict=True)
+                                       for channel_id in row.channel_ids])
+    session.execute(insert(PostRevision), [{"post_id": post_id, "version": 1, "parts": parts,
+                                            "edited_by_id": member.user.id, "created_at": now}
+                                           for post_id, parts in zip(post_ids, texts, strict=True)])
     record_event(session, workspace_id=require_id(member.workspace), actor=member.user, action="import",
-                 details={"posts": len(posts), "format": fmt})
-    return posts
+                 details={"posts": len(post_ids), "format": fmt})
+    return post_ids
 
 
 def _read(raw: bytes, fmt: Format) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
@@ -179,7 +243,7 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
     characters = list_characters(session, workspace)
     by_key = {key.casefold(): c for c in characters for key in (c.slug, c.name)}
     campaigns = {c.name.casefold(): c for c in list_campaigns(session, workspace)}
-    channel_cache: dict[int, list[Channel]] = {}
+    channels = _channels_by_character(session, workspace, characters)
     rows: list[_Row] = []
     errors: list[RowError] = []
     for number, record in records:
@@ -199,20 +263,35 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
             problems.append(RowError(number, "campaign", campaign))
         channel_ids: list[int] | str = []
         if character is not None:
-            if require_id(character) not in channel_cache:
-                ensure_feed_channel(session, character)  # "feed" must resolve before the first post creates it
-                channel_cache[require_id(character)] = channels_of(session, character)
-            channel_ids = _channels(record, character, channel_cache[require_id(character)])
+            channel_ids = _channels(record, character, channels[require_id(character)])
             if isinstance(channel_ids, str):
                 problems.append(RowError(number, "channels", channel_ids))
         if problems or character is None or isinstance(parts, str) or isinstance(channel_ids, str) \
                 or isinstance(campaign, str):
             errors += problems
             continue
-        content = PostContent.of_texts(parts, channel_ids=channel_ids or None,
-                                       campaign_id=campaign.id if campaign else None)
-        rows.append(_Row(number, character, content))
+        content = PostContent.of_texts(parts, campaign_id=campaign.id if campaign else None)
+        # No channel named: the character's own feed, as for a draft written by hand.
+        rows.append(_Row(number, character, content, channel_ids or [require_id(channels[require_id(character)][0])]))
     return rows, errors
+
+
+def _channels_by_character(session: Session, workspace: Workspace, characters: list[Character]
+                           ) -> dict[int, list[Channel]]:
+    """Return each character's enabled channels, feed first, in one query (creating a missing feed channel)."""
+    channels: dict[int, list[Channel]] = {require_id(c): [] for c in characters}
+    for channel in session.exec(select(Channel).where(Channel.workspace_id == workspace.id,
+                                                      col(Channel.disabled_at).is_(None))
+                                .order_by(col(Channel.id))):
+        if channel.character_id in channels:
+            channels[channel.character_id].append(channel)
+    for character in characters:
+        found = channels[require_id(character)]
+        if not any(channel.kind == ChannelKind.FEED for channel in found):
+            # "feed" must resolve before the first post creates it; a disabled feed stays what it is
+            found.append(ensure_feed_channel(session, character))
+        found.sort(key=lambda channel: channel.kind != ChannelKind.FEED)
+    return channels
 
 
 def _parts(record: dict[str, Any]) -> list[str] | str:
