@@ -357,6 +357,35 @@ def eval_consistency(directory: Path, canon: int | None) -> None:
     click.echo(json.dumps(report.summary()))
 
 
+@eval_group.command("drafting")
+@click.option("--character", "card_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A character card (JSON) to draft for; repeatable. Default: the demo characters.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default=Path("drafting-eval.jsonl"), show_default=True, help="Where the per-variant records go (JSONL).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="At most N briefs per character.")
+@click.option("--variants", type=click.IntRange(1, 5), default=3, show_default=True, help="Variants per brief.")
+@click.option("--budget", type=click.IntRange(min=200), default=None, metavar="TOKENS", help="Prompt budget.")
+@friendly_errors
+def eval_drafting(card_files: tuple[Path, ...], out: Path, limit: int | None, variants: int,
+                  budget: int | None) -> None:
+    """Draft the shipped briefs with the configured model (LLM_BASE_URL, LLM_MODEL); print a table, then JSON."""
+    from characters.core.config import load_settings
+    from characters.drafting.evaluation import eval_cards, run_eval
+    from characters.llm.adapter import OpenAIChatModel
+
+    settings = load_settings()
+    if not (settings.llm_base_url.strip() and settings.llm_model.strip()):
+        raise click.ClickException("Set LLM_BASE_URL and LLM_MODEL to the model to evaluate.")
+    try:
+        cards = eval_cards(card_files)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"Cannot read the character: {error}") from None
+    report = run_eval(OpenAIChatModel.from_settings(settings), cards, n=variants, limit=limit, budget=budget, out=out,
+                      progress=lambda job: click.echo(f"{job.character}: {job.brief[:50]} {job.wall_ms} ms", err=True))
+    click.echo(report.table())
+    click.echo(json.dumps(report.summary()))
+
+
 @main.command("seed-demo")
 @friendly_errors
 def seed_demo_command() -> None:
