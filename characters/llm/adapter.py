@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar
 
 import httpx2
 import openai
+import regex
 from pydantic import BaseModel, ValidationError
 
 from characters.core.config import Settings
@@ -25,8 +26,11 @@ MAX_RETRIES = 2  # the SDK's own default, stated here so a change is deliberate:
 DEFAULT_MAX_TOKENS = 400
 
 T = TypeVar("T", bound=BaseModel)
+RETRIED_KINDS = frozenset({"timeout", "rate_limit", "server", "connection"})  # what the SDK's retries cover
 ErrorKind = Literal["timeout", "auth", "rate_limit", "server", "malformed_json", "schema", "connection", "request"]
-OutputMode = Literal["json_schema", "json_object"]
+OutputMode = Literal["json_schema", "json_object", "text"]
+# How to ask a server for structured output, best first; a server that refuses one is asked the next way from then on.
+OUTPUT_MODES: tuple[OutputMode, ...] = ("json_schema", "json_object", "text")
 
 
 class ChatMessage(TypedDict):
@@ -147,18 +151,52 @@ def schema_format(schema: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def parse_answer(raw: str, schema: type[T]) -> T:
-    """Parse and validate the model's text, raising the typed error for bad JSON or a wrong shape."""
+def parse_answer(raw: str, schema: type[T], *, plain: bool = False) -> T:
+    """Parse and validate the model's text, raising the typed error for bad JSON or a wrong shape.
+
+    For a schema of one string field (a post) a strict fallback keeps the answer: a JSON object cut off inside
+    that field (the answer ran out of tokens) gives the part that arrived, and with `plain` (text mode) an answer
+    that is not JSON at all is that field's value.
+    """
     text = _strip_fence(raw)
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        raise LlmMalformedJson("The model's answer was not valid JSON. Try again.", raw=raw) from None
+        data = _salvaged(text, schema, plain)
+        if data is None:
+            raise LlmMalformedJson("The model's answer was not valid JSON. Try again.", raw=raw) from None
     try:
         return schema.model_validate(data)
     except ValidationError as error:
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in error.errors()[:3])
         raise LlmSchemaMismatch(f"The model's answer had the wrong shape ({where}). Try again.", raw=raw) from None
+
+
+def _single_text_field(schema: type[BaseModel]) -> str | None:
+    """Return the name of the schema's only field when it is a string, else None."""
+    fields = schema.model_fields
+    if len(fields) != 1:
+        return None
+    name, info = next(iter(fields.items()))
+    return name if info.annotation is str else None
+
+
+def _salvaged(text: str, schema: type[BaseModel], plain: bool) -> dict[str, str] | None:
+    """Return the one-string-field object a truncated JSON answer (or, with `plain`, plain text) stands for."""
+    name = _single_text_field(schema)
+    if name is None:
+        return None
+    opening = regex.match(rf'\s*\{{\s*"{regex.escape(name)}"\s*:\s*"((?:[^"\\]|\\.)*)', text)
+    if opening is not None:
+        body = regex.sub(r"\\u[0-9a-fA-F]{0,3}$", "", opening.group(1))  # an escape cut in half is dropped
+        try:
+            value = regex.sub("[\ud800-\udbff]$", "", json.loads(f'"{body}"'))  # half an emoji is dropped too
+        except json.JSONDecodeError:
+            return None
+        return {name: value} if value.strip() else None
+    if plain and not text.lstrip().startswith(("{", "[")):
+        return {name: text}
+    return None
 
 
 def _strip_fence(raw: str) -> str:
@@ -171,9 +209,9 @@ def _strip_fence(raw: str) -> str:
 
 
 def _schema_rejected(error: openai.APIStatusError) -> bool:
-    """Return True when an error answer says the server does not support json_schema output."""
+    """Return True when an error answer says the server does not support the structured output asked for."""
     text = f"{error.message} {error.body}".lower()
-    return any(word in text for word in ("json_schema", "response_format", "response format"))
+    return any(word in text for word in ("json_schema", "json_object", "response_format", "response format"))
 
 
 class OpenAIChatModel:
@@ -200,7 +238,9 @@ class OpenAIChatModel:
             http_client=http_client,
         )
         self._timeout = timeout_seconds
-        self._mode: OutputMode = "json_schema"
+        self._retries = min(max_retries, MAX_RETRIES)
+        self._mode: OutputMode = OUTPUT_MODES[0]
+        self._confirmed = False  # the server has accepted a request in `_mode`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "OpenAIChatModel":
@@ -219,7 +259,7 @@ class OpenAIChatModel:
 
     @property
     def output_mode(self) -> OutputMode:
-        """Return how JSON is requested from this server: json_schema until it refuses it."""
+        """Return how output is requested from this server: json_schema, json_object or plain text."""
         return self._mode
 
     def complete(
@@ -231,7 +271,8 @@ class OpenAIChatModel:
         choice = response.choices[0] if response.choices else None
         raw = (choice.message.content if choice else None) or ""
         usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else Usage()
-        return Completion(parse_answer(raw, schema), raw, self._model, usage, _ms_since(started), self._mode)
+        value = parse_answer(raw, schema, plain=self._mode == "text")
+        return Completion(value, raw, self._model, usage, _ms_since(started), self._mode)
 
     def stream(
         self, messages: Sequence[ChatMessage], schema: type[T], options: CallOptions = CallOptions()
@@ -254,33 +295,55 @@ class OpenAIChatModel:
             # sees the connection close and stops generating.
             upstream.close()
         raw = "".join(parts)
-        yield Completion(parse_answer(raw, schema), raw, self._model, usage, _ms_since(started), self._mode)
+        value = parse_answer(raw, schema, plain=self._mode == "text")
+        yield Completion(value, raw, self._model, usage, _ms_since(started), self._mode)
 
     def _create(self, messages: Sequence[ChatMessage], schema: type[T], options: CallOptions, *, stream: bool) -> Any:
-        """Send the request, falling back to json_object once a server rejects json_schema."""
-        try:
-            return _translate(partial(self._send, messages, schema, options, self._mode, stream), self._timeout)
-        except _SchemaUnsupported:
-            self._mode = "json_object"  # remembered per client: one refusal is enough
-            log.info("%s rejected json_schema output; using json_object from now on", self._model)
-        return _translate(partial(self._send, messages, schema, options, "json_object", stream), self._timeout)
+        """Send the request in this server's output mode, finding the mode on the first call and remembering it."""
+        client = self._client
+        while not self._confirmed:
+            # The first request goes out without the SDK's retries: llama-cpp-python refuses json_schema with a
+            # 500, which the SDK would otherwise retry twice before the refusal could be read.
+            mode = self._mode
+            probe = partial(self._send, client.with_options(max_retries=0), messages, schema, options, mode, stream)
+            try:
+                response = _translate(probe, self._timeout)
+            except _SchemaUnsupported:
+                self._mode = OUTPUT_MODES[OUTPUT_MODES.index(mode) + 1]
+                log.info("%s refused %s output; asking for %s from now on", self._model, mode, self._mode)
+                continue
+            except LlmError as error:
+                if error.kind not in RETRIED_KINDS or self._retries == 0:
+                    raise
+                # A passing failure, not a refusal: the retries the SDK would have made, less the probe.
+                client = client.with_options(max_retries=self._retries - 1)
+                break
+            self._confirmed = True
+            return response
+        send = partial(self._send, client, messages, schema, options, self._mode, stream)
+        return _translate(send, self._timeout)
 
     def _send(
-        self, messages: Sequence[ChatMessage], schema: type[T], options: CallOptions, mode: OutputMode, stream: bool
+        self,
+        client: openai.OpenAI,
+        messages: Sequence[ChatMessage],
+        schema: type[T],
+        options: CallOptions,
+        mode: OutputMode,
+        stream: bool,
     ) -> Any:
-        if mode == "json_schema":
-            response_format: dict[str, Any] = schema_format(schema)
-        else:
-            # "schema" beside json_object is llama-cpp-python's way to constrain output; other servers ignore it.
-            response_format = {"type": "json_object", "schema": schema.model_json_schema()}
         extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if stream else {}
+        if mode == "json_schema":
+            extra["response_format"] = schema_format(schema)
+        elif mode == "json_object":
+            # "schema" beside json_object is llama-cpp-python's way to constrain output; other servers ignore it.
+            extra["response_format"] = {"type": "json_object", "schema": schema.model_json_schema()}
         # `create` is overloaded on the literal value of `stream`; one call site serves both.
-        create: Any = self._client.chat.completions.create
+        create: Any = client.chat.completions.create
         try:
             return create(
                 model=self._model,
                 messages=[dict(message) for message in messages],
-                response_format=response_format,
                 temperature=options.temperature,
                 seed=options.seed,
                 max_tokens=options.max_tokens,
@@ -290,7 +353,7 @@ class OpenAIChatModel:
         except openai.APIStatusError as error:
             # OpenAI-compatible servers refuse an unknown response_format with 400, 422 (FastAPI validation)
             # or even 500 (llama-cpp-python wraps validation errors): the message, not the status, tells.
-            if mode == "json_schema" and error.status_code in (400, 422, 500) and _schema_rejected(error):
+            if mode != "text" and error.status_code in (400, 422, 500) and _schema_rejected(error):
                 raise _SchemaUnsupported from error
             raise
 

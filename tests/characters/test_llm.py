@@ -115,6 +115,33 @@ def test_a_422_about_response_format_also_falls_back():
     assert adapter(recorder).complete(MESSAGES, Post).mode == "json_object"
 
 
+def test_llama_cpp_pythons_500_refusal_costs_one_request_not_three():
+    refusal = status(500, "Input should be 'text' or 'json_object' ('body', 'response_format', 'type')")
+    recorder = Recorder(refusal, ok('{"text": "a"}'))
+    assert adapter(recorder).complete(MESSAGES, Post).value.text == "a"
+    assert [body["response_format"]["type"] for body in recorder.requests] == ["json_schema", "json_object"]
+
+
+def test_a_server_without_structured_output_gets_plain_text_parsed_strictly():
+    recorder = Recorder(status(400, "response_format json_schema is not supported"),
+                        status(400, "unknown response_format type json_object"), ok("Lantern's lit."),
+                        ok('{"text": "JSON still counts"}'))
+    model = adapter(recorder)
+    first = model.complete(MESSAGES, Post)
+    assert (first.value.text, first.mode) == ("Lantern's lit.", "text")
+    assert model.complete(MESSAGES, Post).value.text == "JSON still counts"
+    assert "response_format" not in recorder.requests[2]
+    assert len(recorder.requests) == 4  # found once, remembered
+
+
+def test_a_passing_failure_of_the_first_request_is_retried_as_before(monkeypatch):
+    monkeypatch.setattr("openai._base_client.BaseClient._calculate_retry_timeout", lambda *args, **kwargs: 0)
+    recorder = Recorder(status(503, "overloaded"), status(503, "overloaded"), ok('{"text": "a"}'))
+    model = adapter(recorder)
+    assert model.complete(MESSAGES, Post).mode == "json_schema"
+    assert len(recorder.requests) == 3
+
+
 def test_an_unrelated_400_is_not_mistaken_for_a_schema_refusal():
     recorder = Recorder(status(400, "messages: too long"))
     with pytest.raises(LlmError, match="refused the request \\(400\\)") as caught:
@@ -174,7 +201,8 @@ def test_unreachable_servers_become_connection_errors():
 
 @pytest.mark.parametrize(("content", "error"), [
     ("Sure! Here is a post: Make them want it.", LlmMalformedJson),
-    ('{"text": "unterminated', LlmMalformedJson),
+    ('{"text": "', LlmMalformedJson),
+    ('{"text": "bad \\x escape', LlmMalformedJson),
     ('{"post": "wrong key"}', LlmSchemaMismatch),
     ('{"text": 42}', LlmSchemaMismatch),
     ('["text"]', LlmSchemaMismatch),
@@ -188,6 +216,29 @@ def test_bad_answers_become_typed_errors_carrying_the_raw_text(content, error):
 
 def test_a_fenced_json_answer_is_accepted():
     assert parse_answer('```json\n{"text": "ok"}\n```', Post).text == "ok"
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    ('{"text": "Cut off by max_tokens', "Cut off by max_tokens"),
+    ('{"text": "Half an escape \\u00', "Half an escape "),
+    ('{"text": "Half an emoji \\ud83d', "Half an emoji "),
+    ('{"text": "Done."} and then some chatter', "Done."),
+])
+def test_a_truncated_answer_keeps_the_part_of_the_post_that_arrived(raw, text):
+    assert parse_answer(raw, Post).text == text
+
+
+def test_plain_text_is_the_post_only_in_text_mode_and_only_for_one_string_field():
+    assert parse_answer("Lantern's lit.", Post, plain=True).text == "Lantern's lit."
+    with pytest.raises(LlmMalformedJson):
+        parse_answer("Lantern's lit.", Post)
+
+    class Two(BaseModel):
+        text: str
+        mood: str
+
+    with pytest.raises(LlmMalformedJson):
+        parse_answer("Lantern's lit.", Two, plain=True)
 
 
 def test_stream_yields_deltas_then_a_validated_completion():
