@@ -15,6 +15,7 @@ from characters.posting.workflow import (
     posts_in_review,
     posts_in_review_count,
     review_count,
+    submit_notes,
 )
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
@@ -40,12 +41,13 @@ def index() -> str:
     zones = zones_of(db, characters)
     slots = next_free_slots(db, characters, utcnow()) if member.can(Action.APPROVE) else {}
     edited = edited_posts(db, member, posts)
+    notes = submit_notes(db, posts)
     items = []
     for post, character in waiting:
         zone, slot = zones[require_id(character)], slots.get(require_id(character))
         items.append({"post": post, "character": character, "parts": parts[require_id(post)], "char_zone": zone,
                       "suggestion": slot, "suggestion_input": local_input(slot, zone),
-                      "actions": allowed_actions(member, post, edited=edited)})
+                      "actions": allowed_actions(member, post, edited=edited), "note": notes.get(require_id(post))})
     return render_template("inbox/index.html", items=items, scenes=scenes_in_review(db, member.workspace),
                            zone=viewer_zone(), total=total, page=page, pages=pages, first=(page - 1) * PAGE + 1)
 

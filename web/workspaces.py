@@ -13,6 +13,7 @@ from characters.accounts.workspaces import (
 )
 from characters.bibles.bible import list_characters
 from characters.posting.posts import first_texts, list_posts, status_counts
+from characters.posting.workflow import changes_requested_count
 from web.context import current_member, workspace_blueprint
 from web.database import get_session
 from web.forms import WorkspaceForm, WorkspaceSettingsForm
@@ -56,8 +57,9 @@ def dashboard() -> str:
     characters = list_characters(db, member.workspace)
     recent = list_posts(db, member.workspace, limit=5)
     texts = first_texts(db, [post for post, _ in recent])
+    sent_back = changes_requested_count(db, member.workspace, None if member.can(Action.APPROVE) else member.user.id)
     return render_template("workspaces/dashboard.html", characters=characters, recent=recent, texts=texts,
-                           counts=status_counts(db, member.workspace))
+                           counts=status_counts(db, member.workspace), sent_back=sent_back)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -1,5 +1,11 @@
-"""A member's notifications in one workspace: failed posts, rejections, approvals."""
+"""A member's notifications in one workspace: approvals, requested changes, moves, failed and held posts.
 
+A notification is stored once but read by people in many time zones, so a moment in its message is kept as a
+marker (`moment()`) that the page showing it turns into the reader's local time.
+"""
+
+import re
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, update
@@ -7,6 +13,26 @@ from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Member
 from characters.core.models import Notification, Post, User, utcnow
+
+MOMENT = re.compile(r"\[\[at:([0-9T:+.\-]{19,40})\]\]")
+SNIPPET_CHARS = 60
+
+
+def moment(when: datetime) -> str:
+    """Return a marker for `when` that the reader's page shows in the reader's zone (UTC as a fallback)."""
+    return f"[[at:{when.isoformat()}]]"
+
+
+def render_moments(message: str, show: Callable[[datetime], str]) -> str:
+    """Replace each moment marker in `message` with `show(moment)`."""
+    return MOMENT.sub(lambda match: show(datetime.fromisoformat(match.group(1))), message)
+
+
+def post_label(character_name: str, text: str) -> str:
+    """Name a post in a message: the character and the start of its text."""
+    words = " ".join(text.split())
+    snippet = words if len(words) <= SNIPPET_CHARS else words[:SNIPPET_CHARS - 1].rstrip() + "…"
+    return f"{character_name}'s post “{snippet}”" if snippet else f"{character_name}'s post"
 
 
 def notify(session: Session, *, user_id: int | None, workspace_id: int, post: Post | None, message: str,

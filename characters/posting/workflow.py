@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
 from characters.audit.log import record_event
-from characters.audit.notifications import notify
+from characters.audit.notifications import moment, notify, post_label
 from characters.bibles.bible import current_card, list_characters
 from characters.bibles.card_data import CardData
 from characters.consistency import card_key, check_text
@@ -29,6 +29,7 @@ from characters.consistency.judge import LlmJudge
 from characters.core.db import DatabaseBusy, immediate, is_busy
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.core.models import (
+    AuditEvent,
     Character,
     Comment,
     Delivery,
@@ -428,7 +429,7 @@ def apply_approval(session: Session, member: Member, post: Post, *, expected_ver
         record_event(session, workspace_id=post.workspace_id, actor=member.user, action="override", post=post,
                      reason=override_reason, details={"score": check.score})
     notify(session, user_id=post.author_id, workspace_id=post.workspace_id, post=post, actor=member.user,
-           message=f"Your post was approved for {due_at:%Y-%m-%d %H:%M} UTC.")
+           message=f"Approved: {label_of(session, post)} goes out {moment(due_at)}.")
 
 
 def reject_post(*, session: Session, member: Member, post: Post, expected_version: int, comment: str) -> None:
@@ -442,7 +443,7 @@ def reject_post(*, session: Session, member: Member, post: Post, expected_versio
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reject", post=post,
                  from_status=PostStatus.IN_REVIEW.value, to_status=PostStatus.DRAFT.value, reason=reason)
     notify(session, user_id=post.author_id, workspace_id=post.workspace_id, post=post, actor=member.user,
-           message=f"Your post went back to draft: {reason}")
+           message=f"Changes requested on {label_of(session, post)}: {reason}")
 
 
 CANCELLABLE = frozenset({PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED, PostStatus.FAILED,
@@ -498,7 +499,65 @@ def reschedule_post(*, session: Session, member: Member, post: Post, expected_ve
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reschedule", post=post,
                  from_status=PostStatus.APPROVED.value, to_status=PostStatus.APPROVED.value,
                  details={"from": old_due.isoformat(), "to": due_at.isoformat(), "posts": len(moving)})
+    notify(session, user_id=post.author_id, workspace_id=post.workspace_id, post=post, actor=member.user,
+           message=f"Moved: {label_of(session, post)} now goes out {moment(due_at)} (was {moment(old_due)}).")
     return moving
+
+
+def label_of(session: Session, post: Post) -> str:
+    """Name a post for a notification: its character and the start of its text."""
+    parts = parts_of(session, post)
+    return post_label(character_of(session, post).name, parts[0].text if parts else "")
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """An editor sent the post back: who, when and what should change."""
+
+    by_id: int | None
+    at: datetime
+    comment: str
+
+
+# The events that move a post between people; the latest one says whose turn it is.
+_TURNS = ("submit", "reject", "approve", "cancel", "reschedule")
+
+
+def changes_requested(session: Session, post: Post) -> ChangeRequest | None:
+    """Return the editor's request when the post is a draft because it was sent back (and not resubmitted)."""
+    if post.status != PostStatus.DRAFT:
+        return None
+    last = session.exec(select(AuditEvent).where(AuditEvent.post_id == post.id, col(AuditEvent.action).in_(_TURNS))
+                        .order_by(col(AuditEvent.id).desc())).first()
+    if last is None or last.action != "reject":
+        return None
+    return ChangeRequest(last.actor_id, last.created_at, last.reason or "")
+
+
+def changes_requested_count(session: Session, workspace: Workspace, author_id: int | None = None) -> int:
+    """Return how many drafts were sent back and wait for their writer (one writer's, or everyone's)."""
+    latest = (sa_select(col(AuditEvent.post_id), func.max(AuditEvent.id).label("last_id"))
+              .where(col(AuditEvent.workspace_id) == workspace.id, col(AuditEvent.action).in_(_TURNS))
+              .group_by(col(AuditEvent.post_id)).subquery())
+    query = (select(func.count()).select_from(Post)
+             .join(latest, latest.c.post_id == col(Post.id))
+             .join(AuditEvent, col(AuditEvent.id) == latest.c.last_id)
+             .where(Post.workspace_id == workspace.id, Post.status == PostStatus.DRAFT,
+                    AuditEvent.action == "reject"))
+    if author_id is not None:
+        query = query.where(Post.author_id == author_id)
+    return int(session.exec(query).one())
+
+
+def submit_notes(session: Session, posts: list[Post]) -> dict[int, str]:
+    """Return each post's note for the editor from its latest submission (posts without one are left out)."""
+    ids = [require_id(post) for post in posts]
+    if not ids:
+        return {}
+    events = session.exec(select(AuditEvent).where(col(AuditEvent.post_id).in_(ids), AuditEvent.action == "submit")
+                          .order_by(col(AuditEvent.id))).all()
+    notes = {event.post_id: event.reason for event in events}
+    return {post_id: note for post_id, note in notes.items() if post_id is not None and note}
 
 
 def _scene_posts(session: Session, scene_id: int) -> list[Post]:

@@ -12,13 +12,15 @@ from werkzeug.wrappers import Response
 
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import Post, utcnow
-from characters.posting.posts import add_comment, get_post
+from characters.posting.posts import add_comment, get_post, user_names
 from characters.posting.rhythm import due_time_or_next_slot
 from characters.posting.workflow import (
+    ChangeRequest,
     CheckFailed,
     StaleVersion,
     approve_post,
     cancel_post,
+    changes_requested,
     character_of,
     reject_post,
     reschedule_post,
@@ -32,6 +34,15 @@ from web.judging import configured_judge, score_headline, submitted_message
 from web.posts import bp
 from web.posts.present import character_zone, int_arg, parse_local, safe_next
 from web.templating import format_datetime
+
+
+@bp.app_template_global("change_request")
+def change_request(post: Post) -> tuple[ChangeRequest, str] | None:
+    """Return the editor's request and their name when `post` was sent back for changes (for the post's pages)."""
+    request_ = changes_requested(get_session(), post)
+    if request_ is None:
+        return None
+    return request_, user_names(get_session(), {request_.by_id}).get(request_.by_id, "An editor")
 
 
 def _form(name: str, limit: int = 4000) -> str:

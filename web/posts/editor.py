@@ -207,7 +207,7 @@ def _render_editor(
         max_chars=MAX_POST_CHARS,
         draft_key=draft_key,
         recovery=recovery,
-        zone=viewer_zone().key,
+        zone=viewer_zone(),
     )
 
 

@@ -1,4 +1,24 @@
 // Small progressive enhancements; every page works without JavaScript.
+
+// Tell the server the browser's time zone, so every page (notifications included) shows times where the reader is.
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const current = (document.cookie.match(/(?:^|; )gr_tz=([^;]*)/) || [])[1];
+  if (zone && decodeURIComponent(current || "") !== zone) {
+    document.cookie = `gr_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Lax`;
+    // Re-render a zone-dependent page once in the viewer's zone (never loop: the cookie is set now), unless
+    // that would throw away a message the person has not read yet.
+    const rendered = document.querySelector("[data-zone]");
+    if (rendered && rendered.dataset.zone !== zone && !document.querySelector(".flash")
+        && !new URLSearchParams(location.search).has("tz") && !sessionStorage.getItem("gr_tz_reloaded")) {
+      sessionStorage.setItem("gr_tz_reloaded", "1");
+      location.reload();
+      return;
+    }
+  }
+
+})();
+
 document.addEventListener("click", (event) => {
   const copyButton = event.target.closest("[data-copy]");
   if (copyButton) {

@@ -1,22 +1,7 @@
-// Tells the server the browser's time zone, and lets editors reschedule posts by dragging them on the calendar.
+// Lets editors reschedule posts by dragging them on the calendar (app.js tells the server the browser's zone).
 // Without JavaScript every post links to its page, where a form reschedules it.
 (() => {
   "use strict";
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const current = (document.cookie.match(/(?:^|; )gr_tz=([^;]*)/) || [])[1];
-  if (zone && decodeURIComponent(current || "") !== zone) {
-    document.cookie = `gr_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Lax`;
-    // Re-render a zone-dependent page once in the viewer's zone (never loop: the cookie is set now), unless
-    // that would throw away a message the person has not read yet.
-    const rendered = document.querySelector("[data-zone]");
-    if (rendered && rendered.dataset.zone !== zone && !document.querySelector(".flash")
-        && !new URLSearchParams(location.search).has("tz") && !sessionStorage.getItem("gr_tz_reloaded")) {
-      sessionStorage.setItem("gr_tz_reloaded", "1");
-      location.reload();
-      return;
-    }
-  }
-
   const calendar = document.getElementById("calendar");
   if (!calendar || !calendar.dataset.moveUrl) return;
   const status = document.getElementById("cal-status");
