@@ -1,4 +1,4 @@
-"""Scheduler benchmark: the claim loop against the naive design (one APScheduler job per post), same run.
+"""Scheduler benchmark: the claim loop against its limit (a bare loop) and the naive design, same run.
 
 Run: `.venv/bin/python -m bench.scheduler_bench [--posts N] [--naive-posts N] [--lateness-posts N]`.
 Publishing is a no-op, so this measures the scheduler itself: claiming, marking, settling, post status and
@@ -6,6 +6,11 @@ audit rows. Real `python -m scheduler`-style processes (the same `scheduler.proc
 publisher registered) run against a SQLite file and a throwaway PostgreSQL database created and dropped here.
 
 - throughput: N posts all due at one instant; posts/s = N / (last published_at - due time).
+- the limit: a bare loop in as many processes, one thread each, doing only the writes a delivery needs with the
+  same statements (claim, the sending marker committed before the no-op "network call", the completion with the
+  post's status and audit), batch after batch: no loading, no thread pool, no APScheduler. The claim loop's
+  posts/s is printed beside it as a ratio.
+- memory: the peak resident set (VmHWM) of the busiest scheduler process in each throughput run.
 - lateness: posts due uniformly over 60 s; lateness = published_at - due_at, p50 and p99.
 - naive: every post a DateTrigger job in APScheduler's SQLAlchemyJobStore, run by a BackgroundScheduler with
   a pool of as many threads; each job loads its post, publishes (no-op) and marks it published.
@@ -41,19 +46,22 @@ from sqlmodel import Session, col
 from characters.core.db import make_engine, write_transaction
 from characters.core.migrations import upgrade_database
 from characters.core.models import AuditEvent, Channel, Delivery, DeliveryStatus, Post, PostPart, PostStatus, utcnow
+from characters.publishing.delivery import Published, claim_due_deliveries, settle, start_sending
 from scheduler.process import main as scheduler_main
 from scheduler.publishers.base import PartContent, PublishRequest
 from scheduler.publishers.noop import NoopPublisher
 from scheduler.publishers.registry import registry_for_all_kinds
+from scheduler.worker import new_worker_id
 from tests.scheduler.seed import add_posts, make_world
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_DSN = os.environ.get("GREENROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-THREADS = 32
+THREADS = 64
 WORKER_OPTIONS = ("--threads", str(THREADS), "--claim-batch", "64", "--poll-seconds", "0.5", "--lease-seconds", "60")
 SPREAD_SECONDS = [60.0]  # the lateness runs' window; --spread-seconds shortens it for a quick look
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
-TARGETS = {"sqlite_posts_per_s": 3000, "postgresql_4_posts_per_s": 2000, "times_naive": 3, "p99_ms": 250}
+TARGETS = {"sqlite_posts_per_s": 3000, "postgresql_4_posts_per_s": 2000, "times_naive": 3, "p99_ms": 250,
+           "of_limit": 0.8, "rss_mb": 200}
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Result:
     posts_per_s: float | None = None
     p50_ms: float | None = None
     p99_ms: float | None = None
+    rss_mb: float | None = None
 
 
 # --- databases --------------------------------------------------------------------------------------------------
@@ -159,12 +168,12 @@ def percentile(samples: list[float], share: float) -> float:
 
 
 class Workers:
-    """Scheduler processes with the no-op publisher, started before the posts fall due."""
+    """Scheduler processes (or bare loops) with the no-op publisher, started before the posts fall due."""
 
-    def __init__(self, url: str, count: int, folder: Path) -> None:
+    def __init__(self, url: str, count: int, folder: Path, mode: str = "--worker") -> None:
         env = {**os.environ, "DATABASE_URL": url, "GREENROOM_ENV": "test"}
         self.logs = [folder / f"worker-{uuid.uuid4().hex[:6]}.log" for _ in range(count)]
-        self.processes = [subprocess.Popen([sys.executable, "-m", "bench.scheduler_bench", "--worker", *WORKER_OPTIONS],
+        self.processes = [subprocess.Popen([sys.executable, "-m", "bench.scheduler_bench", mode, *WORKER_OPTIONS],
                                            cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
                           for log in self.logs]
 
@@ -174,6 +183,14 @@ class Workers:
             if time.monotonic() > deadline or any(process.poll() is not None for process in self.processes):
                 raise RuntimeError("a scheduler process did not start:\n" + self.logs[0].read_text()[-2000:])
             time.sleep(0.1)
+
+    def peak_rss_mb(self) -> float:
+        """Return the largest peak resident set among the processes, in MB (read before they stop)."""
+        peaks = [0.0]
+        for process in self.processes:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+        return max(peaks)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -185,21 +202,48 @@ class Workers:
                 process.kill()
 
 
-def claim_loop_throughput(url: str, processes: int, posts: int, folder: Path) -> Result:
+DESIGNS = {"--bare": "bare loop (limit)", "--worker": "claim loop"}
+
+
+def throughput(url: str, processes: int, posts: int, folder: Path, mode: str = "--worker") -> Result:
     """Seed posts far in the future, start the processes, then make everything due at once."""
     engine = prepared_engine(url)
     seed(engine, posts, FAR_FUTURE)
-    workers = Workers(url, processes, folder)
+    workers = Workers(url, processes, folder, mode)
     try:
         workers.wait_ready()
         due = utcnow() + timedelta(seconds=1)
         make_all_due(engine, due)
         wait_published(engine, posts, timeout=600)
         seconds = (last_published(engine) - due).total_seconds()
+        rss = workers.peak_rss_mb()
     finally:
         workers.stop()
         engine.dispose()
-    return Result("claim loop", engine.dialect.name, processes, posts, posts_per_s=posts / seconds)
+    return Result(DESIGNS[mode], engine.dialect.name, processes, posts, posts_per_s=posts / seconds, rss_mb=rss)
+
+
+def bare_loop(url: str, batch: int) -> None:
+    """The limit: claim a batch, commit its sending markers, "publish" (no-op), commit the outcomes; again.
+
+    The same domain statements the scheduler runs for every delivery (`claim_due_deliveries`, `start_sending`,
+    `settle`), one thread, nothing else: what the database allows for these writes.
+    """
+    engine = make_engine(url)
+    worker_id = new_worker_id()
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    print(f"bare loop {worker_id} started on {url}", flush=True)
+    while not stopping:
+        claimed = claim_due_deliveries(engine, worker_id, utcnow(), batch, 60.0)
+        if not claimed:
+            time.sleep(0.005)
+            continue
+        started = start_sending(engine, worker_id, [delivery.id for delivery in claimed], utcnow())
+        outcomes = [Published(delivery.id, refs=[{"id": f"{delivery.idempotency_key}/0", "url": None, "extra": {}}])
+                    for delivery in claimed if delivery.id in started]
+        settle(engine, worker_id, outcomes, utcnow())
+    engine.dispose()
 
 
 def spread_dues(posts: int, start: datetime) -> list[datetime]:
@@ -329,15 +373,22 @@ def report(result: Result) -> Result:
 
 def measure(args: argparse.Namespace, folder: Path) -> list[Result]:
     results: list[Result] = []
-    with sqlite_database(folder, "ours") as url:
-        results.append(report(claim_loop_throughput(url, 1, args.posts, folder)))
-    with sqlite_database(folder, "naive") as url:
-        results.append(report(naive_throughput(url, args.naive_posts)))
-    for processes in (1, 4):
-        with postgresql_database() as url:
-            results.append(report(claim_loop_throughput(url, processes, args.posts, folder)))
-    with postgresql_database() as url:
-        results.append(report(naive_throughput(url, args.naive_posts)))
+    runs = [("sqlite", 1)] * ("sqlite" in args.databases) + [("postgresql", 1), ("postgresql", 4)] * (
+        "postgresql" in args.databases)
+    for database, processes in runs:
+        for mode in DESIGNS:  # the limit first, then the scheduler, each on a fresh database of the same kind
+            with (sqlite_database(folder, f"{mode[2:]}-{processes}") if database == "sqlite"
+                  else postgresql_database()) as url:
+                results.append(report(throughput(url, processes, args.posts, folder, mode)))
+    if args.naive_posts:
+        if "sqlite" in args.databases:
+            with sqlite_database(folder, "naive") as url:
+                results.append(report(naive_throughput(url, args.naive_posts)))
+        if "postgresql" in args.databases:
+            with postgresql_database() as url:
+                results.append(report(naive_throughput(url, args.naive_posts)))
+    if not args.lateness_posts:
+        return results
     # Lateness: the four 60-second runs at once (17 posts/s each keeps the machine mostly idle). The databases
     # are prepared one after the other first: Alembic's migration context is not thread-safe.
     with (sqlite_database(folder, "late-ours") as ours_sqlite, sqlite_database(folder, "late-naive") as naive_sqlite,
@@ -363,35 +414,45 @@ def print_table(results: list[Result]) -> None:
     def number(value: float | None, digits: int = 0) -> str:
         return "" if value is None else f"{value:,.{digits}f}"
 
-    print("| design | database | processes | posts | posts/s | lateness p50 ms | lateness p99 ms |")
-    print("|---|---|---|---|---|---|---|")
+    rate = {(row.design, row.database, row.processes): row.posts_per_s for row in results if row.posts_per_s}
+
+    def ratio(row: Result) -> str:
+        limit = rate.get((DESIGNS["--bare"], row.database, row.processes))
+        return f"{row.posts_per_s / limit:.2f}" if row.design == "claim loop" and row.posts_per_s and limit else ""
+
+    print("| design | database | processes | posts | posts/s | of the limit | peak RSS MB | lateness p50 ms "
+          "| lateness p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in results:
         print(f"| {row.design} | {row.database} | {row.processes} | {row.posts:,} | {number(row.posts_per_s)} "
-              f"| {number(row.p50_ms, 1)} | {number(row.p99_ms, 1)} |")
-    rate = {(row.design, row.database, row.processes): row.posts_per_s for row in results if row.posts_per_s}
+              f"| {ratio(row)} | {number(row.rss_mb)} | {number(row.p50_ms, 1)} | {number(row.p99_ms, 1)} |")
     print()
-    for database in ("sqlite", "postgresql"):
-        naive = rate[("job per post", database, 1)] or 1
-        ours = [(processes, value) for (design, db, processes), value in rate.items()
-                if design == "claim loop" and db == database]
-        for processes, value in ours:
+    for (design, database, processes), value in rate.items():
+        naive = rate.get(("job per post", database, 1))
+        if design == "claim loop" and naive:
             print(f"claim loop on {database} with {processes} process(es): {value / naive:.1f}x the job-per-post "
                   f"design (target >= {TARGETS['times_naive']}x)")
-    print(f"targets: >= {TARGETS['sqlite_posts_per_s']:,}/s on SQLite, >= {TARGETS['postgresql_4_posts_per_s']:,}/s on "
-          f"PostgreSQL with 4 processes, lateness p99 <= {TARGETS['p99_ms']} ms")
+    print(f"targets: >= {TARGETS['of_limit']} of the bare loop on each database, >= {TARGETS['sqlite_posts_per_s']:,}/s "
+          f"on SQLite, >= {TARGETS['postgresql_4_posts_per_s']:,}/s on PostgreSQL with 4 processes, lateness p99 <= "
+          f"{TARGETS['p99_ms']} ms, scheduler peak RSS <= {TARGETS['rss_mb']} MB")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the benchmark and print the table (or, with --worker, be one scheduler process)."""
+    """Run the benchmark and print the table (or, with --worker or --bare, be one scheduler process)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--worker"]:
         scheduler_main(argv[1:], registry=registry_for_all_kinds(NoopPublisher()), read_secrets=lambda token: {})
         return
+    if argv[:1] == ["--bare"]:
+        bare_loop(os.environ["DATABASE_URL"], int(argv[argv.index("--claim-batch") + 1]))
+        return
     parser = argparse.ArgumentParser(prog="python -m bench.scheduler_bench")
-    parser.add_argument("--posts", type=int, default=20_000, help="posts per claim-loop throughput run")
-    parser.add_argument("--naive-posts", type=int, default=4_000, help="posts per job-per-post throughput run")
-    parser.add_argument("--lateness-posts", type=int, default=1_000, help="posts spread over the window")
+    parser.add_argument("--posts", type=int, default=20_000, help="posts per throughput run")
+    parser.add_argument("--naive-posts", type=int, default=4_000, help="posts per job-per-post run (0: skip it)")
+    parser.add_argument("--lateness-posts", type=int, default=1_000, help="posts spread over the window (0: skip)")
     parser.add_argument("--spread-seconds", type=float, default=60.0, help="the lateness window (default 60)")
+    parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=("sqlite", "postgresql"),
+                        help="the throughput runs' databases (default both)")
     args = parser.parse_args(argv)
     SPREAD_SECONDS[0] = args.spread_seconds
     folder = Path(tempfile.mkdtemp(prefix="greenroom-bench-"))

@@ -11,12 +11,13 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar
+from queue import SimpleQueue
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -95,35 +96,71 @@ def unreadable_secrets(token: str) -> dict[str, Any]:
     raise ValueError("this scheduler was started without a key for channel credentials")
 
 
+class _Batch(Generic[Item, Key]):
+    """Items committed together, and what became of them: one event per batch, not one future per item."""
+
+    __slots__ = ("applied", "done", "error", "items")
+
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+        self.done = threading.Event()
+        self.applied: set[Key] = set()
+        self.error: Exception | None = None
+
+
+class Ticket(Generic[Key]):
+    """One queued item's place in its batch."""
+
+    __slots__ = ("_batch", "_key")
+
+    def __init__(self, batch: "_Batch[Any, Key]", key: Key) -> None:
+        self._batch, self._key = batch, key
+
+    def result(self, timeout: float | None = None) -> bool:
+        """Wait until the item's batch is committed; return whether the item was applied (raise if it failed)."""
+        if not self._batch.done.wait(timeout):
+            raise TimeoutError("the writer did not commit in time")
+        if self._batch.error is not None:
+            raise self._batch.error
+        return self._key in self._batch.applied
+
+
+# Called by the writer thread after each batch: (items, keys applied, the error if the batch failed).
+AfterBatch = Callable[[list[Item], set[Key], Exception | None], None]
+
+
 class GroupCommit(Generic[Item, Key]):
     """Queue small writes from many threads and commit them together from one writer thread.
 
-    `flush` writes a batch in one transaction and returns the keys it applied; each caller's future then
-    says whether its item was applied. A failed flush is retried (it must be safe to repeat: every write
-    here is fenced), and after the last try the callers get the error.
+    `flush` writes a batch in one transaction and returns the keys it applied; each caller's ticket then says
+    whether its item was applied, and `after` hears of every batch (callers that do not wait). A failed flush is
+    retried (it must be safe to repeat: every write here is fenced), and after the last try the callers get the error.
     """
 
     def __init__(self, name: str, flush: Callable[[list[Item]], set[Key]], key: Callable[[Item], Key],
-                 max_batch: int = 256, tries: int = 3) -> None:
+                 max_batch: int = 256, tries: int = 3, after: "AfterBatch[Item, Key] | None" = None) -> None:
         self._flush = flush
         self._key = key
         self._max_batch = max_batch
         self._tries = tries
-        self._queue: list[tuple[Item, Future[bool]]] = []
-        self._condition = threading.Condition()
+        self._after = after
+        self._batches: deque[_Batch[Item, Key]] = deque()  # the writer takes the first; submit fills the last
+        self._condition = threading.Condition(threading.Lock())
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, item: Item) -> "Future[bool]":
-        """Queue one item; the future resolves once its batch is committed."""
-        future: Future[bool] = Future()
+    def submit(self, item: Item) -> Ticket[Key]:
+        """Queue one item; its ticket resolves once its batch is committed."""
         with self._condition:
             if self._closed:
                 raise RuntimeError("the writer is closed")
-            self._queue.append((item, future))
+            if not self._batches or len(self._batches[-1].items) >= self._max_batch:
+                self._batches.append(_Batch())
+            batch = self._batches[-1]
+            batch.items.append(item)
             self._condition.notify()
-        return future
+        return Ticket(batch, self._key(item))
 
     def close(self) -> None:
         """Commit what is queued, then stop the writer thread."""
@@ -135,30 +172,29 @@ class GroupCommit(Generic[Item, Key]):
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._queue and not self._closed:
+                while not self._batches and not self._closed:
                     self._condition.wait()
-                if not self._queue:
+                if not self._batches:
                     return
-                batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+                batch = self._batches.popleft()
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Item, "Future[bool]"]]) -> None:
-        items = [item for item, _ in batch]
-        error: Exception | None = None
+    def _commit(self, batch: _Batch[Item, Key]) -> None:
         for attempt in range(self._tries):
             try:
-                applied = self._flush(items)
+                batch.applied, batch.error = self._flush(batch.items), None
+                break
             except Exception as caught:  # a deadlock victim or a dropped connection: try again, then report
-                error = caught
+                batch.error = caught
                 log.warning("%s: write failed (%s), try %d of %d", self._thread.name, caught, attempt + 1,
                             self._tries)
                 time.sleep(0.05 * 2 ** attempt)
-                continue
-            for item, future in batch:
-                future.set_result(self._key(item) in applied)
-            return
-        for _, future in batch:
-            future.set_exception(error or RuntimeError("write failed"))
+        batch.done.set()
+        if self._after is not None:
+            try:
+                self._after(batch.items, batch.applied, batch.error)
+            except Exception:
+                log.exception("%s: bookkeeping after a batch failed", self._thread.name)
 
 
 @dataclass(frozen=True)
@@ -183,6 +219,15 @@ class _Marker:
 
 
 _Write = _Marker | Settlement
+
+
+class _Sending(NamedTuple):
+    """A delivery whose marker is committed, on its way to a publisher thread."""
+
+    delivery: OutgoingDelivery
+    publisher: Publisher
+    request: PublishRequest
+    sent_at: datetime
 
 
 def _write_key(item: _Write) -> tuple[str, int]:
@@ -223,9 +268,13 @@ class Worker:
         self.read_secrets = read_secrets
         # Encrypts network sessions for the channel row; without it sessions live in this process's memory only.
         self.write_secrets = write_secrets
-        self._pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="publish")
         self._inflight: dict[int, datetime] = {}  # claimed delivery id -> when it was claimed
-        self._running = 0  # publisher threads inside _deliver
+        # Claimed and loaded, waiting for a publisher thread; the feeder thread takes them a group at a time.
+        self._ready: deque[OutgoingDelivery] = deque()
+        # Marked as sending and handed to publisher threads (None tells one to stop); started on first use.
+        self._queue: SimpleQueue[_Sending | None] = SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0  # deliveries handed to publisher threads and not finished
         self._claiming = threading.Lock()  # held by a claim cycle; stop() waits for it
         # Held around every write to deliveries this process leases (outcomes, markers, heartbeats): two of our
         # own transactions locking the same rows in different orders would deadlock on PostgreSQL.
@@ -234,7 +283,8 @@ class Worker:
         self._stopping = threading.Event()
         # One writer for "about to send" markers and outcomes alike: SQLite has one writer at a time anyway,
         # and on PostgreSQL every commit waits for a disk flush, so fewer, fuller transactions win.
-        self._writes: GroupCommit[_Write, tuple[str, int]] = GroupCommit("writer", self._write, key=_write_key)
+        self._writes: GroupCommit[_Write, tuple[str, int]] = GroupCommit("writer", self._write, key=_write_key,
+                                                                         after=self._written)
 
     # --- claiming ---------------------------------------------------------------------------------------------
 
@@ -311,8 +361,15 @@ class Worker:
             return
         loaded = {delivery.claimed.id for delivery in deliveries}
         self._forget(claim.id for claim in claimed if claim.id not in loaded)  # deleted since the claim
-        for delivery in deliveries:
-            self._pool.submit(self._deliver, delivery)
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._feeding, name="feeder", daemon=True)] + [
+                threading.Thread(target=self._publishing, name=f"publish-{number}", daemon=True)
+                for number in range(self.config.threads)]
+            for thread in self._threads:
+                thread.start()
+        with self._slots:
+            self._ready.extend(deliveries)
+            self._slots.notify_all()
 
     def _write(self, items: list["_Write"]) -> set[tuple[str, int]]:
         """Commit a group of markers and outcomes in one transaction; return the keys applied."""
@@ -323,6 +380,16 @@ class Worker:
         return {("start", delivery_id) for delivery_id in result.started} | {
             ("settle", delivery_id) for delivery_id in result.settled}
 
+    def _written(self, items: list[_Write], applied: set[tuple[str, int]], error: Exception | None) -> None:
+        """Forget the deliveries whose outcome a batch recorded (or failed to: the reaper recovers those)."""
+        settled = [item.delivery_id for item in items if not isinstance(item, _Marker)]
+        if error is not None and settled:
+            log.error("%d outcomes not recorded (%s); the reaper will recover them", len(settled), error)
+        lost = [delivery_id for delivery_id in settled if error is None and ("settle", delivery_id) not in applied]
+        if lost:
+            log.warning("lost the lease on %d deliveries before their outcome was recorded: %s", len(lost), lost)
+        self._forget(settled)
+
     def _forget(self, delivery_ids: Iterable[int]) -> None:
         with self._slots:
             for delivery_id in delivery_ids:
@@ -331,49 +398,77 @@ class Worker:
 
     # --- publishing -------------------------------------------------------------------------------------------
 
-    def _deliver(self, delivery: OutgoingDelivery) -> None:
-        """Publish one delivery and queue its outcome; never raises (one bad delivery stops nothing else)."""
-        delivery_id = delivery.claimed.id
-        with self._slots:
-            self._running += 1
-        try:
-            settlement = self._publish(delivery)
-        except Exception:
-            log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
-                          delivery_id)
-            settlement = None
-        finally:
+    def _feeding(self) -> None:
+        """The feeder thread: hand claimed deliveries to idle publisher threads, a group at a time, until stopping.
+
+        Only as many as there are idle threads are marked as sending, in one commit, so each is sent right after
+        its marker (a crash in between leaves little to look up), yet a busy worker marks many per transaction.
+        """
+        while True:
             with self._slots:
-                self._running -= 1
-                self._slots.notify_all()
-        if settlement is None:
-            self._forget([delivery_id])
-            return
+                while not self._stopping.is_set() and not (self._ready and self._busy < self.config.threads):
+                    self._slots.wait()
+                if self._stopping.is_set():
+                    return  # what is left is given back by stop()
+                group = [self._ready.popleft() for _ in range(min(len(self._ready), self.config.threads - self._busy))]
+            try:
+                self._start(group)
+            except Exception:  # the writer is broken: the leases expire and the reaper takes these over
+                log.exception("could not start %d deliveries", len(group))
+                self._forget(delivery.claimed.id for delivery in group)
+
+    def _start(self, group: list[OutgoingDelivery]) -> None:
+        """Commit the markers of a group's sendable deliveries, then queue each for a publisher thread."""
+        now = self.clock()
+        sendable: list[_Sending] = []
+        for delivery in group:
+            try:
+                ready = self.prepare(delivery, now)
+            except Exception:
+                log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
+                              delivery.claimed.id)
+                self._forget([delivery.claimed.id])
+                continue
+            if isinstance(ready, tuple):
+                # sent_at: no later than the marker, so no later than anything this attempt sends.
+                sendable.append(_Sending(delivery, *ready, sent_at=now))
+            else:
+                self._record(delivery.claimed.id, ready)
+        tickets = [self._writes.submit(_Marker(sending.delivery.claimed.id)) for sending in sendable]
+        for sending, ticket in zip(sendable, tickets, strict=True):
+            if ticket.result():
+                with self._slots:
+                    self._busy += 1
+                self._queue.put(sending)
+            else:  # the lease was lost or the post changed since the claim; nothing was sent
+                self._forget([sending.delivery.claimed.id])
+
+    def _publishing(self) -> None:
+        """A publisher thread: send what the feeder marked until told to stop (everything marked is sent)."""
+        while (sending := self._queue.get()) is not None:
+            delivery_id = sending.delivery.claimed.id
+            try:
+                self._record(delivery_id, self._send(sending))
+            except Exception:
+                log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
+                              delivery_id)
+                self._forget([delivery_id])
+            finally:
+                with self._slots:
+                    self._busy -= 1
+                    self._slots.notify_all()
+
+    def _record(self, delivery_id: int, settlement: Settlement) -> None:
+        """Queue an outcome for the writer; `_written` forgets the delivery once it is committed."""
         try:
-            future = self._writes.submit(settlement)
+            self._writes.submit(settlement)
         except RuntimeError:  # stopping: the lease expires and the reaper settles it
             self._forget([delivery_id])
-            return
-        future.add_done_callback(lambda done: self._settled(delivery_id, done))
 
-    def _settled(self, delivery_id: int, done: "Future[bool]") -> None:
-        if done.exception() is not None:
-            log.error("delivery %d: outcome not recorded (%s); the reaper will recover it", delivery_id,
-                      done.exception())
-        elif not done.result():
-            log.warning("delivery %d: lease lost before the outcome was recorded", delivery_id)
-        self._forget([delivery_id])
-
-    def _publish(self, delivery: OutgoingDelivery) -> Settlement | None:
-        """Return the outcome of publishing one delivery, or None when it must not be touched any more."""
+    def _send(self, sending: "_Sending") -> Settlement:
+        """Publish one marked delivery and return the outcome."""
+        delivery, publisher, request, sent_at = sending
         delivery_id = delivery.claimed.id
-        ready = self.prepare(delivery, self.clock())
-        if not isinstance(ready, tuple):
-            return ready
-        publisher, request = ready
-        sent_at = self.clock()  # no later than the marker, so no later than anything this attempt sends
-        if not self._writes.submit(_Marker(delivery_id)).result():
-            return None  # the lease was lost or the post changed since the claim; nothing was sent
         try:
             outcome = publisher.publish(request)
         except PublishError as error:
@@ -571,10 +666,15 @@ class Worker:
         with self._slots:
             self._slots.notify_all()
         with self._claiming:  # a claim in progress finishes and dispatches first
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            pass
+        if self._threads:
+            feeder, *publishers = self._threads
+            feeder.join()  # it finishes the group it is starting: everything marked is queued before the stop signs
+            for _ in publishers:
+                self._queue.put(None)
         deadline = time.monotonic() + timeout
         with self._slots:
-            while self._running and time.monotonic() < deadline:
+            while self._busy and time.monotonic() < deadline:
                 self._slots.wait(timeout=0.1)
         self._writes.close()
         with self._slots:
