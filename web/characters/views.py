@@ -30,6 +30,8 @@ from web.database import get_session, unit_of_work
 from web.forms_characters import AvatarForm
 from web.formtools import apply_errors, save_form
 
+PAGE = 48  # character cards per page of the list (each reads its whole bible)
+
 
 @bp.route("/")
 def index() -> str:
@@ -38,11 +40,15 @@ def index() -> str:
     db = get_session()
     show_archived = request.args.get("show") == "archived"
     everyone = list_characters(db, member.workspace, include_archived=True)
-    shown = [character for character in everyone if (character.archived_at is not None) == show_archived]
-    cards = current_cards(db, shown)
+    matching = [character for character in everyone if (character.archived_at is not None) == show_archived]
+    pages = max(1, -(-len(matching) // PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = matching[(page - 1) * PAGE:page * PAGE]
     archived_count = sum(1 for character in everyone if character.archived_at is not None)
-    return render_template("characters/index.html", characters=shown, cards=cards, show_archived=show_archived,
-                           active_count=len(everyone) - archived_count, archived_count=archived_count)
+    return render_template("characters/index.html", characters=shown, cards=current_cards(db, shown),
+                           show_archived=show_archived, active_count=len(everyone) - archived_count,
+                           archived_count=archived_count, page=page, pages=pages, first=(page - 1) * PAGE + 1,
+                           total=len(matching))
 
 
 def _character(slug: str) -> Character:
