@@ -128,23 +128,40 @@ def _minute(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+# Rhythms of bible versions already read, by (version id, its creation time): a version row never changes, and the
+# time tells a reused id (SQLite may hand out a deleted row's id again) from the version it once was.
+_RHYTHMS: dict[tuple[int, datetime], Rhythm] = {}
+_RHYTHMS_KEPT = 10_000
+
+
 def rhythms_of(session: Session, characters: Iterable[Character]) -> dict[int, Rhythm]:
-    """Return each character's rhythm from its current bible in one query, reading only its zone and slots."""
+    """Return each character's rhythm from its current bible, reading only its zone and slots.
+
+    One small query finds the current versions; their zones and slots are read (a second query) only for versions
+    this process has not read before.
+    """
     ids = [require_id(character) for character in characters]
     if not ids:
         return {}
-    extension = CharacterVersion.__table__.c.card  # type: ignore[attr-defined]
-    rows = session.exec(
-        select(CharacterVersion.character_id, extension[("extensions", GREENROOM_EXTENSION_KEY, "timezone")],
-               extension[("extensions", GREENROOM_EXTENSION_KEY, "rhythm")])
+    current = session.exec(
+        select(CharacterVersion.character_id, CharacterVersion.id, CharacterVersion.created_at)
         .join(Character, (col(Character.id) == col(CharacterVersion.character_id))
               & (col(Character.current_version) == col(CharacterVersion.number)))
         .where(col(CharacterVersion.character_id).in_(ids))).all()
-    rhythms = {}
-    for character_id, zone, slots in rows:
-        fields = {key: value for key, value in (("timezone", zone), ("rhythm", slots)) if value is not None}
-        rhythms[character_id] = rhythm_of(GreenroomExtension.model_validate(fields))
-    return rhythms
+    keys = {character_id: (version_id or 0, created_at) for character_id, version_id, created_at in current}
+    missing = [version_id for version_id, created_at in keys.values() if (version_id, created_at) not in _RHYTHMS]
+    if missing:
+        if len(_RHYTHMS) > _RHYTHMS_KEPT:
+            _RHYTHMS.clear()
+        card = CharacterVersion.__table__.c.card  # type: ignore[attr-defined]
+        for version_id, created_at, zone, slots in session.exec(
+                select(CharacterVersion.id, CharacterVersion.created_at,
+                       card[("extensions", GREENROOM_EXTENSION_KEY, "timezone")],
+                       card[("extensions", GREENROOM_EXTENSION_KEY, "rhythm")])
+                .where(col(CharacterVersion.id).in_(missing))).all():
+            fields = {key: value for key, value in (("timezone", zone), ("rhythm", slots)) if value is not None}
+            _RHYTHMS[(version_id or 0, created_at)] = rhythm_of(GreenroomExtension.model_validate(fields))
+    return {character_id: _RHYTHMS[key] for character_id, key in keys.items()}
 
 
 def zones_of(session: Session, characters: Iterable[Character]) -> dict[int, ZoneInfo]:
@@ -214,6 +231,7 @@ class Gap:
     character: Character
     first: date
     last: date
+    slot: datetime | None = None  # the first rhythm slot of the run, to plan a post into
 
     def describe(self) -> str:
         """Return e.g. "Nothing queued for Pip on Thu 3 – Sat 5 Dec"."""
@@ -250,9 +268,26 @@ def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
 
 
 def _gaps_for(character: Character, rhythm: Rhythm, busy: set[date], start: datetime, end: datetime) -> list[Gap]:
-    expected = sorted({instant.astimezone(rhythm.zone).date() for instant in slot_instants(rhythm, start, end)})
-    return [Gap(character, first, last) for first, last in _runs(day for day in expected if day not in busy)
-            if first >= start.astimezone(rhythm.zone).date()]
+    return [Gap(character, first, last) for first, last in _runs(day for day in slot_days(rhythm, start, end)
+                                                                 if day not in busy)]
+
+
+def slot_days(rhythm: Rhythm, start: datetime, end: datetime) -> list[date]:
+    """Return the local dates from `start`'s on that have a slot instant in [start, end), in order.
+
+    Only the first and the last date need their instants worked out; a date in between has its slots whole.
+    """
+    first, last = start.astimezone(rhythm.zone).date(), end.astimezone(rhythm.zone).date()
+    weekdays = frozenset().union(*(slot.weekdays for slot in rhythm.slots))
+    days = []
+    day = first
+    while day <= last:
+        if day.weekday() in weekdays and (first < day < last or any(
+                start <= local_to_utc(day, slot.at, rhythm.zone) < end
+                for slot in rhythm.slots if day.weekday() in slot.weekdays)):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
 
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
