@@ -257,6 +257,8 @@ class Post(SQLModel, table=True):
         Index("ix_post_workspace_status_due", "workspace_id", "status", "due_at"),
         # A character's taken slots and its feed: its posts by status, in due order.
         Index("ix_post_character_status_due", "character_id", "status", "due_at"),
+        # The queue and the calendar in due order over several statuses, without sorting the whole range.
+        Index("ix_post_workspace_due", "workspace_id", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

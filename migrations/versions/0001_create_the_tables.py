@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 16:07:02.597737
+Create Date: 2026-12-03 16:26:58.139256
 """
 
 from collections.abc import Sequence
@@ -328,6 +328,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_post_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_scene_id'), ['scene_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_status'), ['status'], unique=False)
+        batch_op.create_index('ix_post_workspace_due', ['workspace_id', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('ix_post_workspace_status_due', ['workspace_id', 'status', 'due_at'], unique=False)
 
@@ -507,6 +508,7 @@ def downgrade() -> None:
     with op.batch_alter_table('post', schema=None) as batch_op:
         batch_op.drop_index('ix_post_workspace_status_due')
         batch_op.drop_index(batch_op.f('ix_post_workspace_id'))
+        batch_op.drop_index('ix_post_workspace_due')
         batch_op.drop_index(batch_op.f('ix_post_status'))
         batch_op.drop_index(batch_op.f('ix_post_scene_id'))
         batch_op.drop_index(batch_op.f('ix_post_due_at'))
