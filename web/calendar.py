@@ -34,6 +34,7 @@ bp = workspace_blueprint("calendar", __name__, "/calendar")
 feed_bp = Blueprint("calendar_feed", __name__)
 GAP_DAYS = 14
 QUEUE_PAGE = 50
+GAPS_SHOWN = 30  # gaps listed for the whole workspace (soonest first); one character's are all listed
 
 
 MONTH_PER_DAY = 4  # entries a month cell shows; the rest is counted and one click away (the week)
@@ -195,10 +196,13 @@ def queue() -> str:
     if character is not None:
         gaps = [gap for gap in gaps if gap.character.id == character.id]
         without_rhythm = [c for c in without_rhythm if c.id == character.id]
+    gap_total = len(gaps)
+    gaps = sorted(gaps, key=lambda gap: gap.first)[:None if character else GAPS_SHOWN]
     owners = list({owner.id: owner for _, owner in posts}.values())
     return render_template("calendar/queue.html", posts=posts, texts=first_texts(db, [p for p, _ in posts]),
                            characters=characters, character=character, gaps=gaps, without_rhythm=without_rhythm,
-                           zone=viewer_zone(), zones=zones_of(db, owners), gap_days=GAP_DAYS, total=total,
+                           gap_total=gap_total, zone=viewer_zone(), zones=zones_of(db, owners), gap_days=GAP_DAYS,
+                           total=total,
                            page=page, pages=pages, first=(page - 1) * QUEUE_PAGE + 1)
 
 
