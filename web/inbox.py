@@ -6,6 +6,7 @@ from flask import g, render_template, request
 
 from characters.accounts.workspaces import Action, Member
 from characters.core.models import require_id, utcnow
+from characters.posting.planning import suggested_times
 from characters.posting.posts import parts_by_post
 from characters.posting.rhythm import next_free_slots, zones_of
 from characters.posting.scenes import scenes_in_review
@@ -40,11 +41,13 @@ def index() -> str:
     parts = parts_by_post(db, posts)
     zones = zones_of(db, characters)
     slots = next_free_slots(db, characters, utcnow()) if member.can(Action.APPROVE) else {}
+    # A post's own planned time or its campaign's dates come before its character's next free slot.
+    times = suggested_times(db, waiting, slots, utcnow()) if slots else {}
     edited = edited_posts(db, member, posts)
     notes = submit_notes(db, posts)
     items = []
     for post, character in waiting:
-        zone, slot = zones[require_id(character)], slots.get(require_id(character))
+        zone, slot = zones[require_id(character)], times.get(require_id(post))
         items.append({"post": post, "character": character, "parts": parts[require_id(post)], "char_zone": zone,
                       "suggestion": slot, "suggestion_input": local_input(slot, zone),
                       "actions": allowed_actions(member, post, edited=edited), "note": notes.get(require_id(post))})

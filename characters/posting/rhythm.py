@@ -268,8 +268,15 @@ def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
 
 
 def _gaps_for(character: Character, rhythm: Rhythm, busy: set[date], start: datetime, end: datetime) -> list[Gap]:
-    return [Gap(character, first, last) for first, last in _runs(day for day in slot_days(rhythm, start, end)
-                                                                 if day not in busy)]
+    return [Gap(character, first, last, _first_slot(rhythm, first, start))
+            for first, last in _runs(day for day in slot_days(rhythm, start, end) if day not in busy)]
+
+
+def _first_slot(rhythm: Rhythm, day: date, start: datetime) -> datetime | None:
+    """Return the first slot instant on local `day` from `start` on (the one a new post for a gap is planned at)."""
+    day_start = max(start, local_to_utc(day, time(0), rhythm.zone))
+    instants = slot_instants(rhythm, day_start, local_to_utc(day + timedelta(days=1), time(0), rhythm.zone))
+    return instants[0] if instants else None
 
 
 def slot_days(rhythm: Rhythm, start: datetime, end: datetime) -> list[date]:

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import Post, utcnow
+from characters.posting.planning import next_time_or_refuse, publish_now
 from characters.posting.posts import add_comment, get_post, user_names
-from characters.posting.rhythm import due_time_or_next_slot
 from characters.posting.workflow import (
     ChangeRequest,
     CheckFailed,
@@ -80,11 +80,12 @@ def _version() -> int:
 
 
 def _due_time(post: Post) -> datetime:
-    """Read "when": the next free slot in the character's rhythm, or a date-time in the character's zone."""
+    """Read "when": the planned time or next free slot (inside the campaign), or a date-time in the character's zone."""
     db = get_session()
     character = character_of(db, post)
-    due = None if _form("when") == "next" else parse_local(_form("due_local", 40), character_zone(character))
-    return due_time_or_next_slot(db, character, due, now=utcnow(), exclude_post_id=post.id)
+    if _form("when") == "next":
+        return next_time_or_refuse(db, post, character, utcnow())
+    return parse_local(_form("due_local", 40), character_zone(character))
 
 
 def _when(moment: datetime, post: Post) -> str:
@@ -112,6 +113,18 @@ def approve(post_id: int) -> Response:
         approve_post(session=get_session(), member=current_member(), post=post, expected_version=_version(),
                      due_at=due, override_reason=_form("override_reason"), judge=configured_judge())
         return f"Approved: goes out {_when(due, post)}."
+    return _run(post_id, action)
+
+
+@bp.route("/<int:post_id>/publish-now", methods=["POST"])
+def publish_immediately(post_id: int) -> Response:
+    """Send a post in review or an approved post out right away (editors)."""
+
+    def action(post: Post) -> str:
+        publish_now(session=get_session(), member=current_member(), post=post, expected_version=_version(),
+                    now=utcnow(), judge=configured_judge(), override_reason=_form("override_reason"))
+        return "Publishing now: it goes out within a minute."
+
     return _run(post_id, action)
 
 

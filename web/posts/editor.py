@@ -1,6 +1,7 @@
 """The post editor: new drafts, edits with optimistic locking (and the conflict page), the live check."""
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -15,6 +16,7 @@ from characters.core.errors import DomainError, NotFound
 from characters.core.models import Autosave, Channel, ChannelKind, Character, Post, PostStatus, require_id
 from characters.posting.autosave import discard_autosaves, get_autosave
 from characters.posting.campaigns import list_campaigns
+from characters.posting.planning import PLANNABLE, plan_post
 from characters.posting.posts import (
     EDITABLE,
     MAX_POST_CHARS,
@@ -27,6 +29,7 @@ from characters.posting.posts import (
     parts_of,
     platforms_for_kinds,
 )
+from characters.posting.rhythm import is_zone, zone_named
 from characters.posting.workflow import StaleVersion, character_of, check_texts, refusal, save_post, submit_post
 from characters.publishing.channels import channels_of
 from web.context import current_member
@@ -36,7 +39,7 @@ from web.judging import configured_judge, score_headline, score_scale, submitted
 from web.posts import bp
 from web.posts.autosave import image_parts, recovery_for, restored_state
 from web.posts.editor_form import EditorState, PartView, content_of, parse_editor, state_from_parts
-from web.posts.present import int_arg, viewer_zone
+from web.posts.present import character_zone, int_arg, local_input, parse_local, viewer_zone
 
 MAX_CHECK_BODY = 256 * 1024
 
@@ -62,7 +65,8 @@ def new() -> str | Response:
     character = next((c for c in characters if c.slug == wanted), characters[0] if characters else None)
     draft_key = (request.form.get("draft_key") or secrets.token_urlsafe(12))[:64]
     if request.method == "GET" or character is None:
-        state = EditorState([PartView()], [], None, None)
+        state = EditorState([PartView()], [], int_arg(request.args.get("campaign")), None,
+                            due_local=_prefilled_time(character))
         return _render_editor(
             state, character, characters, post=None, draft_key=draft_key, recovery=recovery_for(None, state)
         )
@@ -79,6 +83,7 @@ def new() -> str | Response:
     if content is None:
         return _render_editor(state, character, characters, post=None, draft_key=draft_key)
     try:
+        due = _planned_time(state, character)
         with unit_of_work() as db:
             post = create_draft(
                 session=db,
@@ -86,6 +91,7 @@ def new() -> str | Response:
                 character=get_character(db, member.workspace, character.slug),
                 content=content,
             )
+            plan_post(db, member, post, due)
             discard_autosaves(db, member, None, draft_key)
     except DomainError as error:
         state.error(_field_of(error), error.message)
@@ -120,6 +126,7 @@ def edit(post_id: int) -> str | Response | tuple[str, int]:
             raise NotFound("That autosaved text belongs to another post.")
         return _render_editor(restored_state(row, post.version, image_parts(post)), character, [], post=post)
     state = state_from_parts(parts_of(db, post), channel_ids, post.campaign_id, post.version)
+    state.due_local = local_input(post.due_at, character_zone(character))
     return _render_editor(state, character, [], post=post, recovery=recovery_for(post, state))
 
 
@@ -136,10 +143,13 @@ def _save_edit(post: Post, character: Character) -> str | Response | tuple[str, 
     if content is None:
         return _render_editor(state, character, [], post=post)
     try:
+        due = _planned_time(state, character)
         with unit_of_work() as db:
             post = get_post(db, member.workspace, require_id(post))
             was = post.status
             save_post(session=db, member=member, post=post, expected_version=state.version or 0, content=content)
+            if post.status in PLANNABLE:
+                plan_post(db, member, post, due)
             discard_autosaves(db, member, post.id, "")
     except StaleVersion as stale:
         return _render_conflict(stale, state, character), 409
@@ -177,7 +187,26 @@ def _submit_after_save(post_id: int, version: int) -> None:
 
 
 def _field_of(error: DomainError) -> str:
-    return {"channels": "channels", "campaign": "campaign", "character": "character"}.get(error.field or "", "form")
+    fields = {"channels": "channels", "campaign": "campaign", "character": "character", "due_at": "due_at"}
+    return fields.get(error.field or "", "form")
+
+
+def _prefilled_time(character: Character | None) -> str:
+    """Return the planned time a calendar slot or a gap asked for (?due=, read in ?zone= or the viewer's zone),
+    as the editor shows it: in the character's zone. Empty when none was asked for or it cannot be read."""
+    wanted, zone_name = request.args.get("due", "")[:40], request.args.get("zone", "")[:64]
+    if not wanted or character is None:
+        return ""
+    try:
+        moment = parse_local(wanted, zone_named(zone_name) if is_zone(zone_name) else viewer_zone())
+    except DomainError:
+        return ""
+    return local_input(moment, character_zone(character))
+
+
+def _planned_time(state: EditorState, character: Character) -> datetime | None:
+    """Read the planned time typed in the character's zone (None when left empty); DomainError when malformed."""
+    return parse_local(state.due_local, character_zone(character)) if state.due_local.strip() else None
 
 
 def _render_editor(
@@ -208,6 +237,7 @@ def _render_editor(
         draft_key=draft_key,
         recovery=recovery,
         zone=viewer_zone(),
+        char_zone=character_zone(character) if character else None,
     )
 
 

@@ -35,6 +35,7 @@ class EditorState:
     campaign_id: int | None
     version: int | None
     op: str = "save"
+    due_local: str = ""  # the planned time as typed, in the character's zone
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def error(self, name: str, message: str) -> None:
@@ -69,7 +70,7 @@ def parse_editor(request: Request) -> tuple[EditorState, list[bytes | None]]:
         uploads.append(raw)
     channel_ids = [value for value in (int_arg(v) for v in form.getlist("channels")) if value is not None]
     state = EditorState(parts or [PartView()], channel_ids, int_arg(form.get("campaign")),
-                        int_arg(form.get("version")), form.get("op", "save")[:32])
+                        int_arg(form.get("version")), form.get("op", "save")[:32], form.get("due_local", "")[:40])
     if not parts:
         uploads = [None]
     _apply_part_ops(state, uploads)

@@ -8,6 +8,7 @@ from characters.bibles.bible import list_characters
 from characters.core.errors import NotFound
 from characters.core.models import PostStatus, utcnow
 from characters.posting.campaigns import get_campaign, list_campaigns
+from characters.posting.planning import suggested_time
 from characters.posting.posts import (
     deliveries_with_channels,
     first_texts,
@@ -17,7 +18,7 @@ from characters.posting.posts import (
     page_posts,
     parts_of,
 )
-from characters.posting.rhythm import local_to_utc, next_free_slot
+from characters.posting.rhythm import local_to_utc
 from characters.posting.scenes import get_scene
 from characters.posting.workflow import allowed_actions, character_of
 from web.context import current_member
@@ -70,7 +71,7 @@ def detail(post_id: int) -> str:
     actions = allowed_actions(member, post)
     suggestion = None
     if actions["approve"] or actions["reschedule"]:
-        suggestion = next_free_slot(db, character, utcnow(), exclude_post_id=post.id)
+        suggestion = suggested_time(db, post, character, utcnow())
     return render_template(
         "posts/detail.html", post=post, character=character, parts=parts_of(db, post),
         deliveries=deliveries_with_channels(db, post), history=history_of(db, post), actions=actions,

@@ -515,6 +515,8 @@
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         form.querySelector(".channel-picker").replaceWith(page.querySelector(".channel-picker"));
         document.querySelector(".check-scale").textContent = page.querySelector(".check-scale").textContent;
+        const zoneNote = form.querySelector(".due-zone");
+        if (zoneNote) zoneNote.replaceWith(page.querySelector(".due-zone"));
         form.dataset.character = slug;
         history.replaceState(null, "", url);
         textareas().forEach(updateCounter);
