@@ -299,14 +299,15 @@ def _add_post(out: Inserter, rng: random.Random, ids: dict[str, int], post_id: i
 
 
 def serve(database_url: str, port: int) -> None:
-    """Serve the app like `greenroom serve` (waitress, 8 threads), counting each request's SQL statements."""
+    """Serve the app like `greenroom serve` (waitress, 8 threads, lexicon warmed, start-up objects frozen),
+    counting each request's SQL statements."""
     import logging
 
     from flask import Response
     from waitress import serve as waitress_serve
 
     from characters.core.config import Settings
-    from web import create_app
+    from web import create_app, warm_up_and_freeze
 
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
                      settings=Settings(database_url=database_url, secret_key=uuid.uuid4().hex, greenroom_env="test"))
@@ -326,6 +327,7 @@ def serve(database_url: str, port: int) -> None:
         response.headers[STATEMENTS_HEADER] = str(getattr(counter, "statements", 0))
         return response
 
+    warm_up_and_freeze()  # as `greenroom serve` does beside start-up
     waitress_serve(app, host="127.0.0.1", port=port, threads=8, ident="Greenroom", _quiet=True)
 
 

@@ -35,6 +35,21 @@ def create_app(test_config: dict[str, Any] | None = None, settings: "Settings | 
     return app
 
 
+def warm_up_and_freeze() -> None:
+    """Index the era lexicon, then move every object start-up made out of the garbage collector's full scans.
+
+    Those hundreds of thousands of long-lived objects (modules, the app, the lexicon) were walked by every full
+    collection: 50-300 ms pauses landing on whichever request allocated the last object (docs/performance.md).
+    """
+    import gc
+
+    from characters.consistency import warm_up
+
+    warm_up()
+    gc.collect()
+    gc.freeze()
+
+
 def _flask_config(settings: "Settings") -> dict[str, Any]:
     # Production is served over HTTPS (it sends HSTS), so its cookies never travel in clear text.
     secure_cookies = settings.session_cookie_secure or settings.greenroom_env == "production"

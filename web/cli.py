@@ -409,13 +409,12 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Serve the web app (waitress) and, by default, the scheduler beside it."""
     from waitress import serve as waitress_serve
 
-    from characters.consistency import warm_up
     from characters.core.config import load_settings
-    from web import create_app
+    from web import create_app, warm_up_and_freeze
 
     app = create_app(settings=load_settings())
     # The lexicon takes a second or more to index: do it beside start-up, not inside someone's first live check.
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=warm_up_and_freeze, name="warm-up", daemon=True).start()
     with _scheduler_child() if with_scheduler else nullcontext():
         click.echo(f"Greenroom is running at http://{host}:{port}/  (Ctrl+C to stop)")
         # waitress stops serving on the SystemExit our signal handler raises, then the child is stopped.
