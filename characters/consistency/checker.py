@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, CardData
+from characters.consistency.guards import guard_findings
 from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
 from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
 from characters.consistency.result import CheckResult, Confidence, Finding, verdict_of
@@ -37,11 +38,11 @@ MAX_EXPLANATIONS = 3
 PAIR_STEP = 0.5  # margin beyond the pair threshold at which "sounds like X" is clear (a fail if signs agree)
 SOUNDS_LIKE_SIGN = 1.0  # margin at which resembling another character counts as a sign of its own
 SOUNDS_LIKE_MIN_RATIO = 0.3  # a draft typical of this character cannot fail for resembling another one
-# Word lean (see voice.word_lean), in log-likelihood units beyond the largest lean of this character's own canon
-# posts: a sign at 2.5 (about twelve times likelier under the other canon), two signs, a clear lean, at 5.
-WORD_LEAN_SIGN = 2.5
-WORD_LEAN_CLEAR = 5.0
-WORD_LEAN_STEP = 2.5  # the lean that counts as much for the score as the edge of the canon's own range
+# Word lean (see voice.word_lean), in log-likelihood units beyond what 90 % of this character's own canon posts
+# show: a sign at 3 (twenty times likelier under the other canon), two signs, a clear lean, at 6.
+WORD_LEAN_SIGN = 3.0
+WORD_LEAN_CLEAR = 6.0
+WORD_LEAN_STEP = 3.0  # the lean that counts as much for the score as the edge of the canon's own range
 AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
 FAIR_CANON = 10  # fewer canon posts: voice hints only warn
 FULL_CANON = 20  # fewer: voice evidence is medium confidence
@@ -171,6 +172,7 @@ class Checker:
         judge: LlmJudge | None = None,
         cache_key: str | None = None,
         other_keys: Sequence[str] | None = None,
+        published: Sequence[str] = (),
     ) -> CheckResult:
         """Score a draft against its character; `others` are the workspace's other characters.
 
@@ -187,6 +189,7 @@ class Checker:
         findings = check_rules(model.rules, text, platform, model.name, self.lexicon)
         hard_fails = sum(f.severity == "fail" for f in findings)
         warns = sum(f.severity == "warn" for f in findings)
+        findings += guard_findings(text, model.rules.greenroom.canon_posts, published, findings)  # copies, meta-talk
         keys = other_keys if other_keys is not None else [None] * len(others)
         # The workspace list may include the character itself (under another key): never compare it with itself.
         others_models = [
@@ -411,10 +414,18 @@ def check_text(
     judge: LlmJudge | None = None,
     cache_key: str | None = None,
     other_keys: Sequence[str] | None = None,
+    published: Sequence[str] = (),
 ) -> CheckResult:
     """Check a draft against its character (a pure function of the bible version, text and platform)."""
     return _default_checker.check(
-        card, text, platform, others=others, judge=judge, cache_key=cache_key, other_keys=other_keys
+        card,
+        text,
+        platform,
+        others=others,
+        judge=judge,
+        cache_key=cache_key,
+        other_keys=other_keys,
+        published=published,
     )
 
 

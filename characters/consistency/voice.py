@@ -564,7 +564,7 @@ class PairCalibration:
 
     threshold: float  # a draft's margin beyond this sounds more like the other than the canon ever does
     excess: Vector  # each canon post's margin less the threshold (for calibrating several others at once)
-    word_threshold: float = math.inf  # the largest word lean towards the other any canon post shows (leave-one-out)
+    word_threshold: float = math.inf  # the word lean towards the other 90 % of canon posts stay under (leave-one-out)
 
 
 def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
@@ -580,7 +580,7 @@ def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
     )
     threshold = float(np.quantile(margins, PAIR_QUANTILE))
     leans = [word_lean(draft.tokens, model.words, other.words, without=draft.tokens)[0] for draft in model.canon]
-    return PairCalibration(threshold, margins - threshold, max(leans))
+    return PairCalibration(threshold, margins - threshold, _quantile(np.array(leans), PAIR_QUANTILE))
 
 
 def workspace_offset(pairs: Sequence[PairCalibration]) -> float:
@@ -597,8 +597,8 @@ def workspace_offset(pairs: Sequence[PairCalibration]) -> float:
 
 # Word lean: which character's canon a draft's own words come from. Each word both canons know adds
 # log p(word | other) - log p(word | this), add-half smoothed; a word neither canon uses says nothing. The
-# pair's threshold is the largest lean this character's own canon posts show, each left out of the counts, so
-# characters who share a vocabulary need more before a draft leans.
+# pair's threshold is the 90th percentile of the leans this character's own canon posts show, each left out of
+# the counts, so characters who share a vocabulary need more before a draft leans.
 WORD_SMOOTHING = 0.5
 WORD_VOCABULARY = 1000.0  # the smoothing's pseudo-vocabulary size, so one unseen word is not infinitely rare
 
