@@ -1,13 +1,15 @@
 """The schedule as a calendar: posts in a time range, and the workspace's iCalendar feed behind a secret token."""
 
 import hashlib
+import itertools
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
@@ -83,21 +85,18 @@ def calendar_days(session: Session, workspace: Workspace, bounds: list[datetime]
                   statuses: tuple[PostStatus, ...] = SCHEDULED) -> CalendarDays:
     """Count the posts due on each day (day i is [bounds[i], bounds[i + 1])) and return the first `per_day` of each.
 
-    Two queries whatever the number of posts: a view shows every day's count, and as many posts as fit.
+    Two queries whatever the number of posts, each made of one small index range per day: every day's count, and
+    the first posts of every day.
     """
-    days = len(bounds) - 1
-    conditions = _scheduled(workspace, bounds[0], bounds[-1], statuses, character_id, campaign_id)
-    day = case(*[(col(Post.due_at) < bound, number) for number, bound in enumerate(bounds[1:])], else_=days)
-    ranked = (select(col(Post.id).label("id"), day.label("day"),
-                     func.row_number().over(partition_by=day, order_by=(col(Post.due_at), col(Post.id)))
-                     .label("rank"))
-              .where(*conditions).subquery())
-    counts = [0] * days
-    for number, count in session.exec(select(ranked.c.day, func.count()).group_by(ranked.c.day)).all():
-        counts[number] = int(count)
-    shown = select(ranked.c.id).where(ranked.c.rank <= per_day)
-    entries: list[list[CalendarEntry]] = [[] for _ in range(days)]
+    days = [_scheduled(workspace, start, end, statuses, character_id, campaign_id)
+            for start, end in itertools.pairwise(bounds)]
+    counts = [int(count or 0) for count in session.execute(
+        sa_select(*[sa_select(func.count()).select_from(Post).where(*day).scalar_subquery() for day in days])).one()]
+    entries: list[list[CalendarEntry]] = [[] for _ in days]
     if any(counts):
+        firsts = [sa_select(col(Post.id)).where(*day).order_by(col(Post.due_at), col(Post.id)).limit(per_day)
+                  .subquery() for day, count in zip(days, counts, strict=True) if count]
+        shown = union_all(*[sa_select(first.c.id) for first in firsts])
         for entry in _entries(session, col(Post.id).in_(shown), col(Post.due_at), col(Post.id)):
             entries[_day_of(bounds, entry)].append(entry)
     return CalendarDays(counts=counts, entries=entries)
