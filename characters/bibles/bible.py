@@ -2,7 +2,10 @@
 
 import difflib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -126,21 +129,67 @@ def get_version(session: Session, character: Character, number: int | None = Non
     return version
 
 
-def current_card(session: Session, character: Character) -> CardData:
-    """Return the character's current bible as a card."""
-    return CardData.model_validate(get_version(session, character).card)
+# Parsed cards by bible version. A version is never changed once saved, so its parsed card is shared by every
+# request (parsing a 2,000-entry lorebook costs milliseconds each time). The key adds the creation instant to the
+# id: SQLite may give a deleted row's id to a new one, never with the same instant.
+CARD_CACHE_SIZE = 256
+_parsed_cards: "OrderedDict[tuple[int | None, str], CardData]" = OrderedDict()
+_parsed_cards_lock = threading.Lock()
 
 
-def current_cards(session: Session, characters: list[Character]) -> dict[int, CardData]:
-    """Return each character's current bible as a card, keyed by character id, in one query."""
+@dataclass(frozen=True)
+class Bible:
+    """A character's current bible: its parsed card (shared between callers: never modify it) and a cache key."""
+
+    key: str  # names this bible version, for caches of what is computed from it (the checker's models)
+    card: CardData
+
+
+def current_bibles(session: Session, characters: Sequence[Character]) -> dict[int, Bible]:
+    """Return each character's current bible keyed by character id: one query, and one more for cards not cached."""
     ids = [require_id(character) for character in characters]
     if not ids:
         return {}
-    rows = session.exec(select(CharacterVersion.character_id, CharacterVersion.card)
-                        .join(Character, (col(Character.id) == col(CharacterVersion.character_id))
-                              & (col(Character.current_version) == col(CharacterVersion.number)))
-                        .where(col(CharacterVersion.character_id).in_(ids))).all()
-    return {character_id: CardData.model_validate(card) for character_id, card in rows}
+    versions = session.exec(select(CharacterVersion.character_id, CharacterVersion.id, CharacterVersion.created_at)
+                            .join(Character, (col(Character.id) == col(CharacterVersion.character_id))
+                                  & (col(Character.current_version) == col(CharacterVersion.number)))
+                            .where(col(CharacterVersion.character_id).in_(ids))).all()
+    keys = {character_id: (version_id, created_at.isoformat())
+            for character_id, version_id, created_at in versions}
+    with _parsed_cards_lock:
+        cards = {key: _parsed_cards[key] for key in keys.values() if key in _parsed_cards}
+        for key in cards:
+            _parsed_cards.move_to_end(key)
+    missing = {key[0]: key for key in keys.values() if key not in cards}
+    if missing:
+        rows = session.exec(select(CharacterVersion.id, CharacterVersion.card)
+                            .where(col(CharacterVersion.id).in_(list(missing)))).all()
+        parsed = {missing[version_id]: CardData.model_validate(card) for version_id, card in rows}
+        cards.update(parsed)
+        with _parsed_cards_lock:
+            _parsed_cards.update(parsed)
+            while len(_parsed_cards) > CARD_CACHE_SIZE:
+                _parsed_cards.popitem(last=False)
+    return {character_id: Bible(f"bible-version:{key[0]}:{key[1]}", cards[key]) for character_id, key in keys.items()
+            if key in cards}
+
+
+def current_bible(session: Session, character: Character) -> Bible:
+    """Return the character's current bible, or raise NotFound."""
+    bible = current_bibles(session, [character]).get(require_id(character))
+    if bible is None:
+        raise NotFound(f"Version {character.current_version} of this character does not exist.")
+    return bible
+
+
+def current_card(session: Session, character: Character) -> CardData:
+    """Return the character's current bible as a card (shared between callers: never modify it)."""
+    return current_bible(session, character).card
+
+
+def current_cards(session: Session, characters: list[Character]) -> dict[int, CardData]:
+    """Return each character's current bible as a card, keyed by character id (shared: never modify them)."""
+    return {character_id: bible.card for character_id, bible in current_bibles(session, characters).items()}
 
 
 def list_versions(session: Session, character: Character) -> list[CharacterVersion]:

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from characters.accounts.workspaces import Action, Member
 from characters.audit.log import record_event
 from characters.audit.notifications import moment, notify, post_label
-from characters.bibles.bible import current_card, list_characters
+from characters.bibles.bible import Bible, current_bible, current_bibles, list_characters
 from characters.bibles.card_data import CardData
 from characters.consistency import card_key, check_text
 from characters.consistency.judge import LlmJudge
@@ -104,10 +104,13 @@ class CheckFailed(DomainError):
 def check_texts(session: Session, character: Character, texts: list[str], platforms: Iterable[str | None],
                 card: CardData | None = None, judge: LlmJudge | None = None) -> PostCheck:
     """Check every part on every network and fold the results (lowest score, worst verdict)."""
-    card = card or current_card(session, character)
-    others = _other_cards(session, character)
-    # A content key, not ids: ids can be reused (SQLite reuses a deleted max rowid), a card's content cannot lie.
-    cache_key = card_key(card)
+    if card is None:
+        bible = current_bible(session, character)
+        card, cache_key = bible.card, bible.key  # names the version: no hashing of the card on every check
+    else:
+        cache_key = card_key(card)  # a card not saved as a version: its content names it
+    others = _other_bibles(session, character)
+    other_cards, other_keys = [other.card for other in others], [other.key for other in others]
     score, verdict = 100, "pass"
     findings: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
@@ -115,7 +118,7 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
     for number, text in enumerate(texts or [""], start=1):
         for index, platform in enumerate(platforms):
             # The judge reads the text, not the network: ask it once per part.
-            result = check_text(card, text, platform, others=others, cache_key=cache_key,
+            result = check_text(card, text, platform, others=other_cards, cache_key=cache_key, other_keys=other_keys,
                                 judge=judge if index == 0 else None)
             score = min(score, result.score)
             if _VERDICT_RANK[result.verdict] > _VERDICT_RANK[verdict]:
@@ -129,12 +132,14 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
     return PostCheck(score=score, verdict=verdict, findings=findings)
 
 
-def _other_cards(session: Session, character: Character) -> list[CardData]:
+def _other_bibles(session: Session, character: Character) -> list[Bible]:
+    """Return the current bibles of the workspace's other characters (at most MAX_OTHER_CARDS), in two queries."""
     workspace = session.get(Workspace, character.workspace_id)
     if workspace is None:
         return []
-    others = [other for other in list_characters(session, workspace) if other.id != character.id]
-    return [current_card(session, other) for other in others[:MAX_OTHER_CARDS]]
+    others = [other for other in list_characters(session, workspace) if other.id != character.id][:MAX_OTHER_CARDS]
+    bibles = current_bibles(session, others)
+    return [bibles[require_id(other)] for other in others if require_id(other) in bibles]
 
 
 def check_post(session: Session, post: Post, judge: LlmJudge | None = None) -> PostCheck:
