@@ -414,7 +414,7 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
 
     app = create_app(settings=load_settings())
     # The lexicon takes a second or more to index: do it beside start-up, not inside someone's first live check.
-    threading.Thread(target=warm_up_and_freeze, name="warm-up", daemon=True).start()
+    threading.Thread(target=warm_up_and_freeze, args=(app,), name="warm-up", daemon=True).start()
     with _scheduler_child() if with_scheduler else nullcontext():
         click.echo(f"Greenroom is running at http://{host}:{port}/  (Ctrl+C to stop)")
         # waitress stops serving on the SystemExit our signal handler raises, then the child is stopped.
