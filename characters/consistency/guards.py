@@ -213,7 +213,9 @@ def _quote(text: str) -> str:
 
 
 def guard_findings(
-    text: str, canon: Sequence[str], published: Sequence[str] = (), taken: Sequence[tuple[int, int]] = ()
+    text: str, canon: Sequence[str], published: Sequence[str] = (), found: Sequence[Finding] = ()
 ) -> list[Finding]:
-    """Return every guard's findings for a post: copies of canon or published posts, and meta-talk inside it."""
+    """Return every guard's findings for a post: copies of canon or published posts, and meta-talk inside it
+    that the `found` findings (the hard rules') do not already cover."""
+    taken = [(f.start, f.end) for f in found if f.start is not None and f.end is not None]
     return copy_findings(text, canon, published) + meta_findings(text, taken)
