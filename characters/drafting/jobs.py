@@ -18,11 +18,20 @@ from sqlmodel import Session, col, select
 from characters.accounts.workspaces import Action, Member
 from characters.bibles.card_data import CardData
 from characters.consistency import CheckResult, Finding, check_text
+from characters.consistency.guards import strip_framing
+from characters.consistency.rules import apply_replacement
 from characters.consistency.text import hashtag_spans, words
 from characters.core.errors import DomainError
 from characters.core.models import Character, Generation, Post, PostPart, require_id
 from characters.core.platforms import PLATFORMS
-from characters.drafting.prompting import DEFAULT_BUDGET, Prompt, PromptTooLong, build_prompt, count_tokens
+from characters.drafting.prompting import (
+    DEFAULT_BUDGET,
+    Prompt,
+    PromptTooLong,
+    build_prompt,
+    count_tokens,
+    example_answer,
+)
 from characters.llm.adapter import (
     CallOptions,
     ChatMessage,
@@ -43,6 +52,15 @@ DEFAULT_POST_CHARS = 500  # the length asked for when neither a platform nor the
 RECENT_POSTS = 10
 # Findings from these checks are hard rules a model can fix when told; voice-model findings are not.
 HARD_RULES = ("format.", "vocabulary.banned", "era.", "character.", "voice.pov", "text.")
+# A copied canon or published post is only a warning for a typed post, but a drafted one is asked for again.
+COPY_CHECKS = ("originality.",)
+DETERMINISTIC_ROUNDS = 3  # each round applies the fixes the last check found; fixes rarely need more
+MAX_ANSWER_TOKENS = 400  # the most a post's answer may take; shorter limits ask for proportionally less
+ANSWER_TOKEN_ROOM = 40  # JSON framing and a little slack beyond the post itself
+MAX_QUOTE = 120  # characters of a finding's span quoted back to the model
+DUPLICATE_SEED_STEP = 1_000  # another seed for a variant that came out the same as an earlier one
+_SENTENCE_END = regex.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+_TRAILING_TAGS = regex.compile(r"(?:\s*[#＃][\p{L}\p{N}_]+)+\s*$")
 # Errors after which further calls are pointless (the server or the key is the problem, not this answer).
 FATAL_KINDS = frozenset({"auth", "connection", "rate_limit", "server", "timeout", "request"})
 
@@ -74,7 +92,8 @@ class DraftJob:
     temperature: float = 0.8
     seed: int | None = None
     budget: int = DEFAULT_BUDGET
-    max_tokens: int = 400
+    max_tokens: int | None = None  # None: enough for a post of `limit` characters, no more
+    published: Sequence[str] = ()  # the character's recent published posts, which a variant must not copy
 
     @property
     def limit(self) -> int:
@@ -83,6 +102,11 @@ class DraftJob:
             return limit_for(self.platform, self.card.greenroom.voice.max_chars)
         except ValueError:
             return DEFAULT_POST_CHARS
+
+    @property
+    def answer_tokens(self) -> int:
+        """Return the completion budget: about a token per three characters of the limit, plus JSON framing."""
+        return self.max_tokens or min(MAX_ANSWER_TOKENS, self.limit // 3 + ANSWER_TOKEN_ROOM)
 
 
 class PostAnswer(BaseModel):
@@ -127,19 +151,38 @@ def _answer_format() -> str:
     return 'Answer with only a JSON object whose one key, "text", holds the post.'
 
 
-def generate_job(card: CardData, brief: str, *, n: int = 3, platform: str | None = None,
-                 recent_posts: Sequence[str] = (), **options: Any) -> DraftJob:
+def generate_job(
+    card: CardData,
+    brief: str,
+    *,
+    n: int = 3,
+    platform: str | None = None,
+    recent_posts: Sequence[str] = (),
+    **options: Any,
+) -> DraftJob:
     """Return a job for `n` new posts from the writer's brief."""
     brief = _clean(brief, "brief")
-    job = DraftJob("generate", card, "", [brief, *recent_posts], _checked_count(n), _checked_platform(platform),
-                   **options)
-    task = (f"The writer's brief: {brief}\n\nWrite {_where(job.platform, job.limit)} as {card.name}, "
-            f"following the brief. {_answer_format()}")
+    job = DraftJob(
+        "generate", card, "", [brief, *recent_posts], _checked_count(n), _checked_platform(platform), **options
+    )
+    task = (
+        f"The writer's brief: {brief}\n\nWrite {_where(job.platform, job.limit)} as {card.name}, "
+        f"following the brief. {_answer_format()}"
+    )
     return replace(job, task=task)
 
 
-def rewrite_job(card: CardData, draft: str, mode: str, *, n: int = 1, platform: str | None = None,
-                recent_posts: Sequence[str] = (), cache_key: str | None = None, **options: Any) -> DraftJob:
+def rewrite_job(
+    card: CardData,
+    draft: str,
+    mode: str,
+    *,
+    n: int = 1,
+    platform: str | None = None,
+    recent_posts: Sequence[str] = (),
+    cache_key: str | None = None,
+    **options: Any,
+) -> DraftJob:
     """Return a job that rewrites a draft: more in character, shorter, for a platform, or fixing its findings."""
     draft = _clean(draft, "draft")
     if mode not in REWRITE_MODES:
@@ -154,25 +197,39 @@ def rewrite_job(card: CardData, draft: str, mode: str, *, n: int = 1, platform: 
     instruction = {
         "in_character": f"Rewrite it so it sounds unmistakably like {card.name}; keep what it says.",
         "shorter": f"Rewrite it shorter (at most about {max(20, len(draft) * 6 // 10)} characters); "
-                   "keep the point and the voice.",
+        "keep the point and the voice.",
         "platform": f"Adapt it for {platform}: {_where(platform, job.limit)}, in {card.name}'s voice.",
         "fix": "Rewrite it to fix these problems, changing as little else as possible:\n" + problems
-        if mode == "fix" else "",
+        if mode == "fix"
+        else "",
     }[mode]
-    task = f"The writer's draft:\n<<<\n{draft}\n>>>\n\n{instruction}\nWrite {_where(platform, job.limit)}. " \
-           f"{_answer_format()}"
+    task = (
+        f"The writer's draft:\n<<<\n{draft}\n>>>\n\n{instruction}\nWrite {_where(platform, job.limit)}. "
+        f"{_answer_format()}"
+    )
     return replace(job, task=task)
 
 
-def reply_job(card: CardData, post: str, *, n: int = 3, platform: str | None = None, brief: str = "",
-              recent_posts: Sequence[str] = (), **options: Any) -> DraftJob:
+def reply_job(
+    card: CardData,
+    post: str,
+    *,
+    n: int = 3,
+    platform: str | None = None,
+    brief: str = "",
+    recent_posts: Sequence[str] = (),
+    **options: Any,
+) -> DraftJob:
     """Return a job for in-character replies to someone else's post."""
     post = _clean(post, "post")
     note = f"\nThe writer's note on how to reply: {brief.strip()}" if brief.strip() else ""
-    job = DraftJob("reply", card, "", [post, brief, *recent_posts], _checked_count(n), _checked_platform(platform),
-                   **options)
-    task = (f"Someone else posted this:\n<<<\n{post}\n>>>{note}\n\nWrite {card.name}'s reply: "
-            f"{_where(job.platform, job.limit)}. {_answer_format()}")
+    job = DraftJob(
+        "reply", card, "", [post, brief, *recent_posts], _checked_count(n), _checked_platform(platform), **options
+    )
+    task = (
+        f"Someone else posted this:\n<<<\n{post}\n>>>{note}\n\nWrite {card.name}'s reply: "
+        f"{_where(job.platform, job.limit)}. {_answer_format()}"
+    )
     return replace(job, task=task)
 
 
@@ -181,11 +238,47 @@ def hard_failures(result: CheckResult) -> list[Finding]:
     return [f for f in result.findings if f.severity == "fail" and f.check.startswith(HARD_RULES)]
 
 
+def needs_repair(result: CheckResult) -> list[Finding]:
+    """Return what a drafted variant is repaired for: every failed finding (voice ones too) and copied posts."""
+    return [f for f in result.findings if f.severity == "fail" or f.check.startswith(COPY_CHECKS)]
+
+
+def deterministic_fix(text: str, result: CheckResult) -> str:
+    """Apply the fixes that need no model: each failed finding's first replacement (banned and era terms,
+    surplus hashtags, emoji and links, leaked framing), then a missing required hashtag."""
+    fails = [f for f in result.findings if f.severity == "fail" and f.replacements]
+    spanned = sorted((f for f in fails if f.start is not None and f.end is not None), key=lambda f: f.start or 0)
+    limit = len(text)
+    for finding in reversed(spanned):  # from the end, so earlier spans stay valid; overlapping ones wait a round
+        if finding.end is not None and finding.end <= limit:
+            text, _ = apply_replacement(text, finding.start, finding.end, finding.replacements[0])
+            limit = finding.start or 0
+    for finding in fails:
+        if finding.start is None:
+            text, _ = apply_replacement(text, None, None, finding.replacements[0])
+    return text
+
+
+def trim_to(text: str, cut: int) -> str:
+    """Return the text cut at its last sentence end before index `cut`, keeping its closing hashtags."""
+    tags = _TRAILING_TAGS.search(text)
+    body, tail = (text[: tags.start()], tags.group().strip()) if tags else (text, "")
+    head = body[: max(0, cut - (len(tail) + 1 if tail else 0))]
+    ends = [match.end() for match in _SENTENCE_END.finditer(head)]
+    if ends:
+        head = head[: ends[-1]]
+    elif head.strip():
+        head = head[: max(0, head.rfind(" "))].rstrip(" ,;:-–—") + "…"  # no sentence ends in time: at a word
+    return f"{head.rstrip()} {tail}".strip()
+
+
 def _how_to_fix(finding: Finding, text: str) -> str:
     """Return how to fix a finding in words a model (or a person) can act on, using its one-click replacements."""
     words = [f"'{r}'" for r in finding.replacements if r]
     if not finding.replacements:
-        return finding.suggestion or ""
+        marked = text[finding.start : finding.end].strip() if finding.start is not None else ""
+        where = f" The words concerned: '{marked[:MAX_QUOTE]}'." if marked else ""
+        return (finding.suggestion or "") + where
     if finding.start is None or finding.end is None:
         return f"Add {' or '.join(words)}."
     old = text[finding.start : finding.end].strip()
@@ -206,8 +299,12 @@ def _findings_list(findings: Sequence[Finding], text: str) -> str:
 
 def repair_messages(prompt: Prompt, raw: str, findings: Sequence[Finding], text: str = "") -> list[ChatMessage]:
     """Return the prompt plus the failed answer (whose post is `text`) and the findings, asking for a corrected post."""
-    feedback = ("That post breaks these rules:\n" + _findings_list(findings, text)
-                + "\nWrite the post again, fixing every problem and staying in character. " + _answer_format())
+    feedback = (
+        "That post breaks these rules:\n"
+        + _findings_list(findings, text)
+        + "\nWrite the post again, fixing every problem and staying in character. "
+        + _answer_format()
+    )
     return [*prompt.messages, {"role": "assistant", "content": raw}, {"role": "user", "content": feedback}]
 
 
@@ -281,13 +378,15 @@ class TextFieldStream:
         return int(digits, 16) if regex.fullmatch(r"[0-9a-fA-F]{4}", digits) else 0xFFFD
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Attempt:
     text: str
     raw: str
     check: CheckResult
     completion: Completion[Any]
     messages: list[ChatMessage]
+    how: str | None = None  # None for the model's own answer; "rules" or "model" for a repair
+    framing: tuple[str, ...] = ()
 
 
 @dataclass
@@ -312,8 +411,14 @@ class _Totals:
         self.calls.append(messages)
 
 
-def _call(model: LanguageModel, messages: list[ChatMessage], schema: type[BaseModel], options: CallOptions,
-          stream: bool, variant: int) -> Generator[Event, None, Completion[Any]]:
+def _call(
+    model: LanguageModel,
+    messages: list[ChatMessage],
+    schema: type[BaseModel],
+    options: CallOptions,
+    stream: bool,
+    variant: int,
+) -> Generator[Event, None, Completion[Any]]:
     """Run one model call, yielding delta events while it streams; return the completion."""
     if not stream:
         yield from ()
@@ -333,43 +438,111 @@ def _call(model: LanguageModel, messages: list[ChatMessage], schema: type[BaseMo
     raise LlmMalformedJson("The model's answer ended before it was complete. Try again.")
 
 
-def _attempt(model: LanguageModel, job: DraftJob, messages: list[ChatMessage], options: CallOptions,
-             stream: bool, variant: int, totals: _Totals) -> Generator[Event, None, _Attempt]:
-    """Ask once and check the answer."""
+def _check(job: DraftJob, text: str) -> CheckResult:
+    return check_text(job.card, text, job.platform, others=job.others, cache_key=job.cache_key, published=job.published)
+
+
+def _cut_off(raw: str) -> bool:
+    """Return whether a JSON answer stopped before it closed (the token limit cut the post short)."""
+    raw = raw.strip()
+    return raw.startswith("{") and not raw.endswith("}")
+
+
+def _attempt(
+    model: LanguageModel,
+    job: DraftJob,
+    messages: list[ChatMessage],
+    options: CallOptions,
+    stream: bool,
+    variant: int,
+    totals: _Totals,
+) -> Generator[Event, None, _Attempt]:
+    """Ask once, strip any assistant framing from the post, and check it."""
     completion = yield from _call(model, messages, PostAnswer, options, stream, variant)
     totals.add(completion, messages)
-    text = str(getattr(completion.value, "text", "")).strip()
-    result = check_text(job.card, text, job.platform, others=job.others, cache_key=job.cache_key)
-    return _Attempt(text, completion.raw, result, completion, messages)
+    stripped = strip_framing(str(getattr(completion.value, "text", "")))
+    text = trim_to(stripped.text, len(stripped.text)) if _cut_off(completion.raw) else stripped.text
+    return _Attempt(text, completion.raw, _check(job, text), completion, messages, framing=stripped.removed)
 
 
-def _variant(model: LanguageModel, job: DraftJob, prompt: Prompt, variant: int, stream: bool) -> Iterator[Event]:
-    """Produce one checked variant, repairing it once when it breaks a hard rule."""
+def _fixed(job: DraftJob, attempt: _Attempt) -> _Attempt:
+    """Apply deterministic fixes, re-checking after each round, until none changes the text."""
+    text, check = attempt.text, attempt.check
+    for _ in range(DETERMINISTIC_ROUNDS):
+        fixed = deterministic_fix(text, check)
+        overflow = [f.start for f in check.findings if f.check == "format.length" and f.start is not None]
+        if fixed == text and overflow:
+            fixed = trim_to(text, min(overflow))
+        if fixed == text or not fixed.strip():
+            break
+        text, check = fixed, _check(job, fixed)
+    return attempt if text == attempt.text else replace(attempt, text=text, check=check, how="rules")
+
+
+def _quality(check: CheckResult) -> tuple[bool, bool, bool, int]:
+    """Rank checks: not failed, then no copied post, then a clean pass, then the score."""
+    copies = any(f.check.startswith(COPY_CHECKS) for f in check.findings)
+    return check.verdict != "fail", not copies, check.verdict == "pass", check.score
+
+
+def _same_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _variant(
+    model: LanguageModel, job: DraftJob, prompt: Prompt, variant: int, stream: bool, seen: set[str]
+) -> Iterator[Event]:
+    """Produce one checked variant: fix what rules can fix, ask the model for the rest once, keep the best."""
     seed = None if job.seed is None else job.seed + variant
-    options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.max_tokens)
+    options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.answer_tokens)
     totals = _Totals()
     first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
-    final = first
-    failures = hard_failures(first.check)
-    if failures:
-        yield Event("repairing", {"variant": variant, "findings": [f.to_dict() for f in failures]})
-        messages = repair_messages(prompt, first.raw, failures, first.text)
-        yield Event("prompt", {"variant": variant, "repair": True, "messages": [dict(m) for m in messages]})
-        final = yield from _attempt(model, job, messages, options, stream, variant, totals)
-    yield Event("variant", {
-        "variant": variant,
-        "text": final.text,
-        "check": final.check.to_dict(),
-        "repaired": final is not first,
-        "before_repair": None if final is first else {"text": first.text, "check": first.check.to_dict()},
-        "model": final.completion.model,
-        "mode": final.completion.mode,
-        "latency_ms": totals.latency_ms,
-        "prompt_tokens": totals.prompt_tokens,
-        "completion_tokens": totals.completion_tokens,
-        "tokens_estimated": totals.estimated,
-        "calls": totals.calls,
-    })
+    if _same_key(first.text) in seen:
+        # The same post as an earlier variant (a small model at a low temperature repeats itself): ask once more.
+        options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)
+        first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
+    candidates = [first]
+    if problems := needs_repair(first.check):
+        yield Event("repairing", {"variant": variant, "findings": [f.to_dict() for f in problems]})
+        fixed = _fixed(job, first)
+        candidates.append(fixed)
+        if remaining := needs_repair(fixed.check):
+            messages = repair_messages(prompt, example_answer(fixed.text), remaining, fixed.text)
+            yield Event("prompt", {"variant": variant, "repair": True, "messages": [dict(m) for m in messages]})
+            try:
+                answer = yield from _attempt(model, job, messages, options, stream, variant, totals)
+            except LlmError as error:
+                if error.kind in FATAL_KINDS:
+                    raise
+            else:
+                candidates.append(replace(_fixed(job, answer), how="model"))
+    final = max(candidates, key=lambda attempt: _quality(attempt.check))  # the first of equals: no needless change
+    if _same_key(final.text) in seen:
+        message = "The model wrote the same post as another variant."
+        yield Event(
+            "variant_error", {"variant": variant, "kind": "duplicate", "message": message, "model": model.model_name}
+        )
+        return
+    seen.add(_same_key(final.text))
+    yield Event(
+        "variant",
+        {
+            "variant": variant,
+            "text": final.text,
+            "check": final.check.to_dict(),
+            "repaired": final is not first,
+            "repair": final.how,
+            "before_repair": None if final is first else {"text": first.text, "check": first.check.to_dict()},
+            "framing_removed": list(first.framing),
+            "model": final.completion.model,
+            "mode": final.completion.mode,
+            "latency_ms": totals.latency_ms,
+            "prompt_tokens": totals.prompt_tokens,
+            "completion_tokens": totals.completion_tokens,
+            "tokens_estimated": totals.estimated,
+            "calls": totals.calls,
+        },
+    )
 
 
 def run_job(model: LanguageModel, job: DraftJob, *, stream: bool = True) -> Iterator[Event]:
@@ -382,9 +555,10 @@ def run_job(model: LanguageModel, job: DraftJob, *, stream: bool = True) -> Iter
         return
     yield Event("prompt", {"variant": None, "repair": False, **prompt.to_dict()})
     produced = 0
+    seen: set[str] = set()
     for variant in range(job.n):
         try:
-            for event in _variant(model, job, prompt, variant, stream):
+            for event in _variant(model, job, prompt, variant, stream, seen):
                 produced += event.name == "variant"
                 yield event
         except LlmError as error:
@@ -428,8 +602,9 @@ def recent_posts(session: Session, character: Character, limit: int = RECENT_POS
     return [text for text in rows if text.strip()]
 
 
-def record_generation(*, session: Session, member: Member, character: Character, kind: JobKind,
-                      event: Event) -> Generation:
+def record_generation(
+    *, session: Session, member: Member, character: Character, kind: JobKind, event: Event
+) -> Generation:
     """Store what one variant's model calls cost and how it came out; the prompt only if the workspace says so."""
     data = event.data
     check = data.get("check") or {}
@@ -449,7 +624,8 @@ def record_generation(*, session: Session, member: Member, character: Character,
         verdict=check.get("verdict"),
         error=None if event.name == "variant" else f"{data.get('kind')}: {data.get('message')}"[:500],
         prompt=[{"call": i, "messages": m} for i, m in enumerate(data.get("calls") or [])]
-        if member.workspace.store_prompts else None,
+        if member.workspace.store_prompts
+        else None,
     )
     session.add(row)
     session.flush()

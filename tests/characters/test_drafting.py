@@ -15,10 +15,12 @@ from characters.drafting.jobs import (
     collect,
     generate_job,
     hard_failures,
+    needs_repair,
     reply_job,
     rewrite_job,
     run_job,
     suggest_hashtags,
+    trim_to,
 )
 from characters.llm.adapter import (
     CallOptions,
@@ -36,6 +38,11 @@ CARD = make_card("Walt Test", voice={"emoji": "never", "pov": "first_singular", 
                                     "hashtags": {"max": 2, "required": ["#MadMen"], "allowed": ["#BakeOff", "#Ads"]}},
                  canon_posts=["I make them want it. #MadMen", "Coffee first. Then I pitch. #MadMen"])
 GOOD = '{"text": "I pitch at nine. #MadMen"}'
+GOOD2 = '{"text": "Coffee, then the client. #MadMen"}'
+# A character whose one canon post is long enough that a model could copy a stretch of it.
+COPIED = "I make them want it, every single morning, before the coffee is even cold. #MadMen"
+COPYCAT = make_card("Walt Test", voice={"emoji": "never", "hashtags": {"max": 2, "required": ["#MadMen"]}},
+                    canon_posts=[COPIED])
 
 
 def names(events: Iterator[Any]) -> list[str]:
@@ -43,7 +50,7 @@ def names(events: Iterator[Any]) -> list[str]:
 
 
 def test_generate_streams_checks_and_finishes():
-    model = ScriptedModel([GOOD])
+    model = ScriptedModel([GOOD, GOOD2])
     events = list(run_job(model, generate_job(CARD, "the morning pitch", n=2, platform="x", seed=5)))
     assert names(events)[0] == "prompt"
     assert names(events)[-1] == "done"
@@ -53,35 +60,102 @@ def test_generate_streams_checks_and_finishes():
     assert variants[0]["text"] == "I pitch at nine. #MadMen"
     assert [call.options.seed for call in model.calls] == [5, 6]
     deltas = "".join(e.data["text"] for e in events if e.name == "delta" and e.data["variant"] == 1)
-    assert deltas == "I pitch at nine. #MadMen"
+    assert deltas == "Coffee, then the client. #MadMen"
 
 
 def test_the_non_streaming_path_gives_the_same_variants_without_deltas():
-    answer = collect(run_job(ScriptedModel([GOOD]), generate_job(CARD, "pitch", n=2), stream=False))
+    answer = collect(run_job(ScriptedModel([GOOD, GOOD2]), generate_job(CARD, "pitch", n=2), stream=False))
     assert len(answer["variants"]) == 2
     assert answer["prompt"]["messages"][0]["role"] == "system"
 
 
-def test_a_hard_failure_is_repaired_once_with_the_findings():
-    model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}', GOOD])
-    events = list(run_job(model, generate_job(CARD, "pitch", n=1)))
+def test_rule_failures_are_fixed_without_asking_the_model_again():
+    card = make_card("Walt Test", voice={"emoji": "never", "max_chars": 60,
+                                         "hashtags": {"max": 1, "required": ["#MadMen"]}},
+                     vocabulary={"banned": [{"term": "awesome", "suggest": ["grand"]}]})
+    model = ScriptedModel(['{"text": "The awesome pitch 😀 today. The client loved it. We sold the whole campaign."}'])
+    variant = collect(run_job(model, generate_job(card, "pitch", n=1)))["variants"][0]
+    assert variant["text"] == "The grand pitch today. The client loved it. #MadMen"
+    assert variant["check"]["verdict"] != "fail"
+    assert (variant["repaired"], variant["repair"]) == (True, "rules")
+    assert variant["before_repair"]["check"]["verdict"] == "fail"
+    assert len(model.calls) == 1
+
+
+def test_what_rules_cannot_fix_goes_back_to_the_model_with_the_findings_and_the_better_post_is_kept():
+    model = ScriptedModel([json.dumps({"text": COPIED}), GOOD])
+    events = list(run_job(model, generate_job(COPYCAT, "pitch", n=1)))
     variant = [e.data for e in events if e.name == "variant"][0]
-    assert variant["repaired"]
-    assert variant["before_repair"]["text"] == "Pitch day 😀 #MadMen"
+    assert (variant["text"], variant["repair"]) == ("I pitch at nine. #MadMen", "model")
+    assert variant["before_repair"]["text"] == COPIED
+    assert "originality.canon" in [f["check"] for f in variant["before_repair"]["check"]["findings"]]
     repair = model.calls[1].messages
-    assert repair[-2] == {"role": "assistant", "content": '{"text": "Pitch day 😀 #MadMen"}'}
-    assert "emoji" in repair[-1]["content"]
+    assert repair[-2] == {"role": "assistant", "content": json.dumps({"text": COPIED})}
+    assert "canon post 1" in repair[-1]["content"]
+    assert "The words concerned: 'I make them want it" in repair[-1]["content"]
     assert len(model.calls) == 2
     assert variant["prompt_tokens"] > 0
     assert len(variant["calls"]) == 2
 
 
-def test_a_repair_that_still_fails_is_shown_as_it_is_and_not_retried_again():
-    model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}'])
-    variant = collect(run_job(model, generate_job(CARD, "pitch", n=1)))["variants"][0]
-    assert variant["repaired"]
-    assert variant["check"]["verdict"] == "fail"
+def test_a_repair_that_is_no_better_is_not_shown_and_not_retried_again():
+    model = ScriptedModel([json.dumps({"text": COPIED})])
+    variant = collect(run_job(model, generate_job(COPYCAT, "pitch", n=1)))["variants"][0]
+    assert not variant["repaired"]
+    assert variant["text"] == COPIED
     assert len(model.calls) == 2
+
+
+def test_a_malformed_repair_keeps_the_first_answer():
+    model = ScriptedModel([json.dumps({"text": COPIED}), "{oops"])
+    answer = collect(run_job(model, generate_job(COPYCAT, "pitch", n=1)))
+    assert [v["text"] for v in answer["variants"]] == [COPIED]
+    assert not answer["errors"]
+
+
+def test_framing_around_the_post_is_removed_before_anyone_sees_it():
+    model = ScriptedModel(['{"text": "Sure! Here is a post in Walt\'s voice: \\"I pitch at nine. #MadMen\\""}'])
+    variant = collect(run_job(model, generate_job(CARD, "pitch", n=1)))["variants"][0]
+    assert variant["text"] == "I pitch at nine. #MadMen"
+    assert variant["framing_removed"]
+    assert not variant["repaired"]
+
+
+def test_an_answer_cut_off_by_the_token_limit_ends_at_its_last_sentence():
+    model = ScriptedModel(['{"text": "I pitch at nine. The client will want it, because I make them'])
+    job = generate_job(CARD, "pitch", n=1)
+    variant = collect(run_job(model, job))["variants"][0]
+    assert variant["text"] == "I pitch at nine. #MadMen"  # the required tag is added by rule
+    assert model.calls[0].options.max_tokens == job.answer_tokens == 200 // 3 + 40
+
+
+def test_the_same_post_twice_is_asked_for_again_and_never_shown_twice():
+    model = ScriptedModel([GOOD, GOOD, GOOD2])
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=2, seed=5)))
+    assert [v["text"] for v in answer["variants"]] == ["I pitch at nine. #MadMen", "Coffee, then the client. #MadMen"]
+    assert [call.options.seed for call in model.calls] == [5, 6, 1006]
+    stubborn = collect(run_job(ScriptedModel([GOOD]), generate_job(CARD, "pitch", n=2)))
+    assert len(stubborn["variants"]) == 1
+    assert stubborn["errors"][0]["kind"] == "duplicate"
+
+
+def test_voice_fails_and_copies_get_a_repair_attempt_too():
+    from characters.consistency import CheckResult, Finding
+
+    result = CheckResult(30, "fail", (Finding("voice.consistency", "fail", "off"),
+                                      Finding("originality.canon", "warn", "copied"),
+                                      Finding("format.emoji", "warn", "meh")))
+    assert [f.check for f in needs_repair(result)] == ["voice.consistency", "originality.canon"]
+
+
+@pytest.mark.parametrize(("text", "cut", "trimmed"), [
+    ("One. Two is longer. Three.", 21, "One. Two is longer."),
+    ("One. Two is longer. Three. #Tag", 22, "One. #Tag"),
+    ("no sentence ends here at all", 15, "no sentence…"),
+    ("Short.", 100, "Short."),
+])
+def test_trimming_cuts_at_a_sentence_end_and_keeps_closing_hashtags(text, cut, trimmed):
+    assert trim_to(text, cut) == trimmed
 
 
 def test_voice_only_findings_are_not_hard_failures():
@@ -93,7 +167,7 @@ def test_voice_only_findings_are_not_hard_failures():
 
 
 def test_malformed_answers_cost_one_variant_fatal_errors_stop_the_job():
-    answer = collect(run_job(ScriptedModel(["{oops", GOOD]), generate_job(CARD, "pitch", n=3)))
+    answer = collect(run_job(ScriptedModel(["{oops", GOOD, GOOD2]), generate_job(CARD, "pitch", n=3)))
     assert len(answer["variants"]) == 2
     assert answer["errors"][0]["kind"] == "malformed_json"
     model = ScriptedModel([GOOD, LlmServerError("The model server failed (500).")])
@@ -175,12 +249,6 @@ def test_fixing_the_findings_gives_the_model_each_concrete_fix_and_checks_the_re
     assert variant["text"] == "A grand pitch. I am ready."
     assert not [f for f in variant["check"]["findings"] if f["severity"] == "fail"]  # the rewrite was checked
     assert len(model.calls) == 1  # it passed, so no repair round
-
-
-def test_a_repair_round_names_the_fixes_for_the_failed_post():
-    model = ScriptedModel(['{"text": "Pitch day 😀 #MadMen"}', GOOD])
-    list(run_job(model, generate_job(CARD, "pitch", n=1)))
-    assert "Fix: Delete '😀'." in model.calls[1].messages[-1]["content"]
 
 
 def test_reply_puts_the_other_post_and_the_note_in_the_task():

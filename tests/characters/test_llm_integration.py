@@ -127,6 +127,7 @@ def test_a_drafting_job_end_to_end_over_http(fake):
     fake.then(Reply(content='{"text": "Pitch day 😀"}'))
     fake.default = Reply(content='{"text": "Pitch day. Coffee first."}')
     answer = collect(run_job(model_for(fake), generate_job(card, "pitch day", n=2, platform="bluesky")))
-    assert [v["repaired"] for v in answer["variants"]] == [True, False]
-    assert len(fake.requests) == 3
-    assert fake.requests[1]["messages"][-2]["role"] == "assistant"
+    assert [(v["text"], v["repair"]) for v in answer["variants"]] == [("Pitch day", "rules"),
+                                                                      ("Pitch day. Coffee first.", None)]
+    assert len(fake.requests) == 2  # the emoji was deleted by rule, without another model call
+    assert fake.requests[0]["max_tokens"] == generate_job(card, "x", platform="bluesky").answer_tokens

@@ -11,6 +11,8 @@ from characters.llm.adapter import LlmAuthError, LlmTimeout, ScriptedModel
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
 
 GOOD = '{"text": "Coffee first. Then the pitch."}'
+GOOD2 = '{"text": "The client wants it. Coffee helped."}'
+GOOD3 = '{"text": "Pitch at nine. Coffee at eight."}'
 EMOJI = '{"text": "Coffee first 😀"}'
 
 
@@ -25,7 +27,7 @@ def team(session):
 
 @pytest.fixture
 def model(app):
-    scripted = ScriptedModel([GOOD])
+    scripted = ScriptedModel([GOOD, GOOD2, GOOD3])
     app.extensions["greenroom.llm"] = scripted
     return scripted
 
@@ -51,7 +53,8 @@ def test_generate_returns_checked_variants_as_json(client, auth, team, model, se
                                                                "platform": "bluesky"})
     assert response.status_code == 200
     answer = response.get_json()
-    assert [v["text"] for v in answer["variants"]] == ["Coffee first. Then the pitch."] * 2
+    assert [v["text"] for v in answer["variants"]] == ["Coffee first. Then the pitch.",
+                                                       "The client wants it. Coffee helped."]
     assert all(v["check"]["verdict"] in ("pass", "warn") and not v["repaired"] for v in answer["variants"])
     assert "calls" not in answer["variants"][0]
     assert answer["prompt"]["messages"][-1]["content"].startswith("The writer's brief: coffee")
@@ -79,19 +82,19 @@ def test_streamed_generation_sends_prompt_deltas_variants_and_done(client, auth,
     assert events[-1][1]["variants"] == 3
 
 
-def test_a_hard_rule_failure_is_repaired_once_and_shown(client, auth, team, app):
+def test_a_hard_rule_failure_is_repaired_by_rule_and_shown(client, auth, team, app):
     app.extensions["greenroom.llm"] = ScriptedModel([EMOJI, GOOD])
     login(auth, "writer")
     events = sse(client.post("/w/fans/drafting/generate/stream",
                              json={"character": "walt-test", "brief": "coffee", "n": 1}))
     names = [name for name, _ in events]
     assert names.index("repairing") < names.index("variant")
-    repair_prompt = [data for name, data in events if name == "prompt" and data["repair"]][0]
-    assert "no emoji" in repair_prompt["messages"][-1]["content"]
+    assert "no emoji" in [data for name, data in events if name == "repairing"][0]["findings"][0]["message"]
     variant = [data for name, data in events if name == "variant"][0]
-    assert variant["repaired"]
+    assert (variant["repaired"], variant["repair"]) == (True, "rules")
     assert variant["before_repair"]["check"]["verdict"] == "fail"
-    assert variant["text"] == "Coffee first. Then the pitch."
+    assert variant["text"] == "Coffee first"
+    assert not [data for name, data in events if name == "prompt" and data["repair"]]  # no second model call
 
 
 def test_store_prompts_keeps_the_exact_messages(client, auth, team, model, session):
@@ -171,7 +174,7 @@ def test_model_failures_become_clear_messages_and_are_recorded(client, auth, tea
 
 
 def test_a_malformed_answer_loses_only_that_variant(client, auth, team, app):
-    app.extensions["greenroom.llm"] = ScriptedModel(["not json", GOOD])
+    app.extensions["greenroom.llm"] = ScriptedModel(["not json", GOOD, GOOD2])
     login(auth, "writer")
     answer = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "c"}).get_json()
     assert [e["kind"] for e in answer["errors"]] == ["malformed_json"]
