@@ -203,19 +203,16 @@ def _ics_text(text: str) -> str:
 
 def _fold(line: str) -> str:
     """Fold a content line into 75-octet pieces (RFC 5545 3.1), never inside a UTF-8 character."""
-    if len(line) <= 75 and line.isascii():
+    data = line.encode()
+    if len(data) <= 75:
         return line
-    pieces: list[str] = []
-    piece: list[str] = []
-    size = 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > (75 if not pieces else 74):
-            pieces.append("".join(piece))
-            piece, size = [], 0
-        piece.append(char)
-        size += width
-    pieces.append("".join(piece))
+    pieces, start, width = [], 0, 75
+    while start < len(data):
+        end = min(start + width, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a continuation byte: cut before its character
+            end -= 1
+        pieces.append(data[start:end].decode())
+        start, width = end, 74  # a continuation line starts with a space
     return "\r\n ".join(pieces)
 
 
