@@ -1,8 +1,9 @@
 """When a post should go out: the writer's planned time, inside its campaign's dates, in the character's rhythm."""
 
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
 from characters.consistency.judge import LlmJudge
@@ -22,7 +23,12 @@ def campaign_window(session: Session, post: Post, character: Character) -> tuple
     campaign = session.get(Campaign, post.campaign_id) if post.campaign_id is not None else None
     if campaign is None:
         return None, None
-    zone = zones_of(session, [character])[require_id(character)]
+    return _window(campaign, zones_of(session, [character])[require_id(character)])
+
+
+def _window(campaign: Campaign | None, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    if campaign is None:
+        return None, None
     start = local_to_utc(campaign.starts_on, time(0), zone) if campaign.starts_on else None
     end = local_to_utc(campaign.ends_on + timedelta(days=1), time(0), zone) if campaign.ends_on else None
     return start, end
@@ -46,14 +52,26 @@ def suggested_time(session: Session, post: Post, character: Character, now: date
 def suggested_times(
     session: Session, waiting: list[tuple[Post, Character]], slots: dict[int, datetime | None], now: datetime
 ) -> dict[int, datetime | None]:
-    """Return each post's default due time, reusing the characters' next free `slots` for posts without a plan."""
+    """Return each post's default due time, reusing the characters' next free `slots` (found from `now`).
+
+    The campaigns and zones are read once for the whole list; only a post whose campaign starts later searches
+    for a slot of its own.
+    """
+    campaign_ids = {post.campaign_id for post, _ in waiting if post.campaign_id is not None}
+    campaigns = ({campaign.id: campaign for campaign in session.exec(
+        select(Campaign).where(col(Campaign.id).in_(campaign_ids)))} if campaign_ids else {})
+    zones = zones_of(session, list({require_id(character): character for _, character in waiting}.values()))
     times: dict[int, datetime | None] = {}
     for post, character in waiting:
-        slot = slots.get(require_id(character))
-        if post.campaign_id is None and post.due_at is None:
-            times[require_id(post)] = slot
-        else:
+        start, end = _window(campaigns.get(post.campaign_id or 0), zones[require_id(character)])
+        if start is not None and start > now:
             times[require_id(post)] = suggested_time(session, post, character, now)
+            continue
+        planned, slot = post.due_at, slots.get(require_id(character))
+        if planned is not None and planned > now and (end is None or planned < end):
+            times[require_id(post)] = planned
+        else:
+            times[require_id(post)] = slot if slot is not None and (end is None or slot < end) else None
     return times
 
 
