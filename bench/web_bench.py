@@ -158,8 +158,8 @@ def _reset_sequences(connection: Connection) -> None:
                                     f'(SELECT coalesce(max(id), 0) + 1 FROM "{table.name}"), false)'))
 
 
-def seed_workspace(engine: Engine) -> tuple[World, dict[str, int]]:
-    """Create the users, the workspace, its 200 characters (with bibles and feed channels) and 10 campaigns."""
+def seed_workspace(engine: Engine, characters: int = CHARACTERS) -> tuple[World, dict[str, int]]:
+    """Create the users, the workspace, its characters (with bibles and feed channels) and 10 campaigns."""
     slug = f"bench-{uuid.uuid4().hex[:6]}"
     with Session(engine, expire_on_commit=False) as session:
         owner = make_user(session, f"owner@{slug}.example")
@@ -176,7 +176,7 @@ def seed_workspace(engine: Engine) -> tuple[World, dict[str, int]]:
     with engine.begin() as connection:
         out = Inserter(connection)
         first_character, first_channel = _next_id(connection, Character), _next_id(connection, Channel)
-        for number in range(CHARACTERS):
+        for number in range(characters):
             base = cards[number % len(cards)]
             name = f"{base.name} {number + 1:03d}"
             extension = base.greenroom.model_copy(update={"timezone": ZONES[number % len(ZONES)]})
@@ -190,11 +190,11 @@ def seed_workspace(engine: Engine) -> tuple[World, dict[str, int]]:
                     kind=ChannelKind.FEED, label="")
         for number in range(10):
             out.add(Campaign, workspace_id=ids["workspace"], name=f"Campaign {number + 1}",
-                    character_ids=list(range(first_character + number * 20, first_character + number * 20 + 20)))
+                    character_ids=[first_character + n for n in range(characters) if n % 10 == number])
         out.flush(Character)
         out.flush()
         _reset_sequences(connection)
-        ids["first_character"], ids["first_channel"] = first_character, first_channel
+        ids["first_character"], ids["first_channel"], ids["characters"] = first_character, first_channel, characters
         ids["first_campaign"] = _next_id(connection, Campaign) - 10
     character_slug = f"{cards[0].name.lower().replace(' ', '-')}-001"
     return World(slug=slug, character_slug=character_slug, editor_email=f"editor@{slug}.example", api_secret=secret,
@@ -224,7 +224,8 @@ def build_posts(engine: Engine, world: World, ids: dict[str, int], count: int, s
     now = datetime.now(UTC)
     start, span = now - timedelta(days=365), timedelta(days=547).total_seconds()
     dues = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(count))
-    review = set(rng.sample([n for n, due in enumerate(dues) if due > now], min(IN_REVIEW, count)))
+    ahead = [n for n, due in enumerate(dues) if due > now]
+    review = set(rng.sample(ahead, min(IN_REVIEW, len(ahead) // 3)))
     months: Counter[date] = Counter()
     weeks: Counter[date] = Counter()
     with engine.begin() as connection:
@@ -253,13 +254,13 @@ def build_posts(engine: Engine, world: World, ids: dict[str, int], count: int, s
 def _add_post(out: Inserter, rng: random.Random, ids: dict[str, int], post_id: int, due: datetime,
               status: PostStatus, now: datetime) -> None:
     """Queue one post with its parts, revisions, delivery, audit events and (sometimes) a notice and a comment."""
-    character = rng.randrange(CHARACTERS)
+    character = rng.randrange(ids["characters"])
     created = min(due, now) - timedelta(days=rng.random() * 20)
     scheduled = status not in (PostStatus.DRAFT, PostStatus.IN_REVIEW)
     version = 1 + (rng.random() < 0.3)
     out.add(Post, id=post_id, workspace_id=ids["workspace"], character_id=ids["first_character"] + character,
             author_id=ids["writer"], status=status, version=version, due_at=due if scheduled else None,
-            campaign_id=ids["first_campaign"] + character // 20 if rng.random() < 0.3 else None,
+            campaign_id=ids["first_campaign"] + character % 10 if rng.random() < 0.3 else None,
             bible_version=1, check_score=rng.randrange(60, 100), check_verdict="pass",
             submitted_by_id=ids["writer"] if status != PostStatus.DRAFT else None,
             approved_by_id=ids["editor"] if scheduled else None, approved_at=created if scheduled else None,
