@@ -3,15 +3,16 @@
 Order: system prompt; lore placed before the character; description, personality, scenario; lore placed after
 the character; Greenroom's voice rules; canon posts as few-shot examples; the writer's task; the card's
 post-history instructions last. Lore entries join only when their keywords appear in the brief or the
-character's recent posts (or when they are constant). When the prompt is over budget, the least important
-material goes first: keyword lore by priority, then examples from the last, then constant lore, then the
-scenario, personality and voice rules. `creator_notes` are never read here.
+character's recent posts (or when they are constant). Examples are the canon posts most like the brief, at most
+a few and a fifth of the budget: many examples get copied rather than imitated. When the prompt is over budget,
+the least important material goes first: examples (the least like the brief first), then keyword lore by
+priority, then constant lore, then the scenario, personality and voice rules. `creator_notes` are never read here.
 """
 
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -23,8 +24,15 @@ from characters.llm.adapter import ChatMessage
 DEFAULT_BUDGET = 1500  # tokens; leaves room for the answer in a 2,048-token context (the smallest we support)
 DEFAULT_SCAN_DEPTH = 5  # recent posts scanned for lore keywords when the book does not say
 MESSAGE_OVERHEAD = 4  # tokens a chat template spends per message (role markers, separators)
+EXAMPLE_OVERHEAD = 2 * MESSAGE_OVERHEAD + 12  # an example's request message and its answer's JSON framing
 MAX_RECURSION = 3
 EXAMPLE_REQUEST = "Write one post in your own voice."
+MAX_EXAMPLES = 3  # a few examples teach the voice; a small model copies many of them word for word
+EXAMPLE_SHARE = 0.2  # of the budget, at most, for examples: the activated lore and the task come first
+_STOPWORDS = frozenset(
+    "that this with from have were what when your about there their would could which just "
+    "been into than then them they some more only over also like very".split()
+)
 
 DEFAULT_SYSTEM_PROMPT = (
     "You write social media posts as {{char}}, a fictional character. Stay in character at all times: "
@@ -33,11 +41,19 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 SectionKind = Literal[
-    "system", "lore_before", "description", "personality", "scenario", "lore_after", "voice", "example", "task",
+    "system",
+    "lore_before",
+    "description",
+    "personality",
+    "scenario",
+    "lore_after",
+    "voice",
+    "example",
+    "task",
     "post_history",
 ]
 Priority = tuple[int, float]  # (tier, rank within the tier); the lowest is dropped first
-_KEYWORD_LORE, _EXAMPLES, _CONSTANT_LORE, _SCENARIO, _PERSONALITY, _VOICE, _NEVER = range(7)
+_EXAMPLES, _KEYWORD_LORE, _CONSTANT_LORE, _SCENARIO, _PERSONALITY, _VOICE, _NEVER = range(7)
 _REQUIRED: Priority = (_NEVER, 0.0)
 _TOKEN = regex.compile(r"\w+|[^\w\s]")
 _MACRO = regex.compile(r"\{\{(char|user|original)\}\}|<(BOT|USER)>", regex.IGNORECASE)
@@ -56,6 +72,7 @@ class Section:
     label: str
     text: str
     priority: Priority = _REQUIRED
+    dropped_because: str = ""  # why a section was left out, for "Show prompt"
 
     @property
     def tokens(self) -> int:
@@ -84,7 +101,7 @@ class Prompt:
             "tokens": self.tokens,
             "budget": self.budget,
             "included": [section.label for section in self.sections],
-            "dropped": [section.label for section in self.dropped],
+            "dropped": [f"{section.label} ({section.dropped_because})" for section in self.dropped],
         }
 
 
@@ -246,9 +263,26 @@ def character_sections(card: CardData, scan: Sequence[str]) -> list[Section]:
     if rules:
         sections.append(Section("voice", "voice rules", rules, (_VOICE, 0)))
     canon = [post for post in card.greenroom.canon_posts if post.strip()]
-    # The first examples are the most representative (the bible's order), so the last ones go first.
-    sections += [Section("example", f"example {i + 1}", post, (_EXAMPLES, -i)) for i, post in enumerate(canon)]
+    ranked = rank_examples(canon, scan[0] if scan else "")
+    # The examples most like the brief are kept longest; among equals, the bible's first ones.
+    sections += [Section("example", f"example {i + 1}", canon[i], (_EXAMPLES, -rank)) for rank, i in enumerate(ranked)]
     return sections
+
+
+def _content_words(text: str) -> set[str]:
+    """Return the text's longer words, cut to a common stem (a cheap, language-agnostic likeness)."""
+    return {word[:6] for word in regex.findall(r"\p{L}{4,}", text.lower()) if word not in _STOPWORDS}
+
+
+def rank_examples(canon: Sequence[str], about: str) -> list[int]:
+    """Return the canon posts' indexes, most like `about` first (shared words), the bible's order breaking ties."""
+    wanted = _content_words(about)
+
+    def likeness(index: int) -> float:
+        words = _content_words(canon[index])
+        return len(wanted & words) / math.sqrt(1 + len(words))
+
+    return sorted(range(len(canon)), key=lambda index: (-likeness(index), index))
 
 
 def _messages(sections: Sequence[Section]) -> list[ChatMessage]:
@@ -273,15 +307,19 @@ def fit_budget(
     kept = list(sections)
     dropped: list[Section] = []
 
-    def drop_lowest(candidates: list[Section]) -> None:
+    def drop_lowest(candidates: list[Section], because: str) -> None:
         lowest = min(candidates, key=lambda s: s.priority)
         kept.remove(lowest)
-        dropped.append(lowest)
+        dropped.append(replace(lowest, dropped_because=because))
 
     if lore_budget is not None:
         # The book's own budget caps lore alone, before the prompt as a whole is considered.
         while (lore := [s for s in kept if s.kind.startswith("lore")]) and sum(s.tokens for s in lore) > lore_budget:
-            drop_lowest(lore)
+            drop_lowest(lore, f"the lore book's own budget of {lore_budget} tokens")
+    while (examples := [s for s in kept if s.kind == "example"]) and (
+        len(examples) > MAX_EXAMPLES or sum(s.tokens + EXAMPLE_OVERHEAD for s in examples) > budget * EXAMPLE_SHARE
+    ):
+        drop_lowest(examples, f"less like the brief than the {min(len(examples) - 1, MAX_EXAMPLES)} examples kept")
     while estimate_messages(_messages(kept)) > budget:
         droppable = [s for s in kept if s.priority != _REQUIRED]
         if not droppable:
@@ -289,13 +327,11 @@ def fit_budget(
                 f"The prompt needs about {estimate_messages(_messages(kept))} tokens even without lore and examples; "
                 f"the budget is {budget}. Shorten the brief or the character's description."
             )
-        drop_lowest(droppable)
+        drop_lowest(droppable, f"over the prompt budget of {budget} tokens")
     return kept, dropped
 
 
-def build_prompt(
-    card: CardData, task: str, *, scan: Sequence[str] = (), budget: int = DEFAULT_BUDGET
-) -> Prompt:
+def build_prompt(card: CardData, task: str, *, scan: Sequence[str] = (), budget: int = DEFAULT_BUDGET) -> Prompt:
     """Assemble the prompt for `task`; `scan` is the brief followed by the character's recent posts, newest first."""
     sections = character_sections(card, scan)
     sections.append(Section("task", "task", task))

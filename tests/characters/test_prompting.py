@@ -49,8 +49,8 @@ def test_sections_come_in_role_play_order():
     positions = [system.lower().index(marker.lower()) for marker in order]
     assert positions == sorted(positions)
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user", "system"]
-    assert "CANON-ONE" in messages[2]["content"]
-    assert "CANON-TWO" in messages[4]["content"]
+    assert "CANON-TWO" in messages[2]["content"]  # the example most like the brief ("pitch") comes first
+    assert "CANON-ONE" in messages[4]["content"]
     assert messages[-2] == {"role": "user", "content": "TASK write about the pitch"}
     assert messages[-1] == {"role": "system", "content": "PHI stay brief"}
 
@@ -124,7 +124,7 @@ def test_lore_is_found_in_recent_posts_up_to_the_scan_depth():
     assert "LORE-GIN" in system_text(shallow, scan=["gin in the brief", "p1", "p2", "p3"])
 
 
-def test_over_budget_drops_keyword_lore_first_lowest_priority_first():
+def test_over_budget_examples_go_before_the_lore_the_brief_activated_then_lore_by_priority():
     entries = [lore(["pitch"], f"LORE-{i} " + "word " * 60, priority=i) for i in range(5)]
     card = card_with(entries)
     full = build_prompt(card, "TASK", scan=["pitch"], budget=10_000)
@@ -132,12 +132,25 @@ def test_over_budget_drops_keyword_lore_first_lowest_priority_first():
     prompt = build_prompt(card, "TASK", scan=["pitch"], budget=budget)
     assert prompt.tokens <= budget
     dropped = [s.label for s in prompt.dropped]
-    assert dropped
-    assert all(label.startswith("lore") for label in dropped)
+    assert dropped[:2] == ["example 1", "example 2"]  # CANON-TWO mentions the pitch: it is kept longer
+    assert all(label.startswith("lore") for label in dropped[2:])
+    assert len(dropped) > 2
     system = prompt.messages[0]["content"]
     assert "LORE-0" not in system
     assert "LORE-4" in system
-    assert "CANON-ONE" in str(prompt.messages)
+    assert prompt.to_dict()["dropped"][0] == f"example 1 (over the prompt budget of {budget} tokens)"
+
+
+def test_examples_are_the_few_canon_posts_most_like_the_brief_within_a_share_of_the_budget():
+    canon = [f"Post {i} about the weather and the rain today." for i in range(8)] + [
+        "The Lucky Strike pitch went well; the client loved the slogan."]
+    card = make_card("Walt Test", canon_posts=canon)
+    prompt = build_prompt(card, "TASK", scan=["Write about the Lucky Strike slogan"], budget=10_000)
+    kept = [s.label for s in prompt.sections if s.kind == "example"]
+    assert kept == ["example 9", "example 1", "example 2"]
+    assert prompt.to_dict()["dropped"][0] == "example 8 (less like the brief than the 3 examples kept)"
+    small = build_prompt(card, "TASK", scan=["Lucky Strike"], budget=400)
+    assert [s.label for s in small.sections if s.kind == "example"] == ["example 9", "example 1"]  # 80 tokens
 
 
 def test_then_examples_from_the_last_then_constant_lore():
