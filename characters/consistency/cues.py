@@ -164,10 +164,8 @@ _PLEASURE = regex.compile(
 )
 _SENTENCE = regex.compile(r"[^.!?;]+")
 
-# One pass over the text for every register: a named group per register, counted by which group matched.
-_ALL = regex.compile(
-    "|".join(rf"(?P<{name}>\b(?:{'|'.join(parts)})\b)" for name, parts in _CUES.items()), regex.IGNORECASE
-)
+# One pattern per register: a single alternation with a named group per register runs twice as slowly.
+_PATTERNS = {name: regex.compile(rf"\b(?:{'|'.join(parts)})\b", regex.IGNORECASE) for name, parts in _CUES.items()}
 # How a finding words each register ("Sounds like marketing copy, which Walt doesn't write") and what was counted.
 CUE_WORDING: Mapping[str, tuple[str, str]] = {
     "marketing": ("Sounds like marketing copy, which {who} doesn't write", "{v} marketing phrases"),
@@ -185,9 +183,7 @@ CUE_WORDING: Mapping[str, tuple[str, str]] = {
 @lru_cache(maxsize=32)
 def cue_spans(text: str) -> dict[str, list[tuple[int, int]]]:
     """Return where each register's cues are in the (apostrophe-normalised) text (cached: do not modify)."""
-    found: dict[str, list[tuple[int, int]]] = {name: [] for name in _CUES}
-    for match in _ALL.finditer(text):
-        found[str(match.lastgroup)].append(match.span())
+    found = {name: [match.span() for match in pattern.finditer(text)] for name, pattern in _PATTERNS.items()}
     for sentence in _SENTENCE.finditer(text):
         if _SUFFERING.search(sentence.group()) and _PLEASURE.search(sentence.group()):
             found["cruel"].append(sentence.span())
