@@ -35,6 +35,7 @@ from characters.core.models import (
     Delivery,
     DeliveryStatus,
     Post,
+    PostPart,
     PostRevision,
     PostStatus,
     RecurringRule,
@@ -58,6 +59,7 @@ from characters.posting.posts import (
 from characters.publishing.channels import ensure_feed_channel
 
 MAX_REASON_CHARS = 2000
+RECENT_PUBLISHED = 50  # published parts a post is compared with by the copy guard
 MAX_OTHER_CARDS = 20  # "sounds like X" compares with at most this many workspace characters
 IN_FLIGHT = frozenset({DeliveryStatus.PUBLISHING, DeliveryStatus.PUBLISHED, DeliveryStatus.UNCONFIRMED})
 _VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -111,6 +113,7 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
         cache_key = card_key(card)  # a card not saved as a version: its content names it
     others = _other_bibles(session, character)
     other_cards, other_keys = [other.card for other in others], [other.key for other in others]
+    published = recent_published(session, character)  # a post must not repeat what already went out
     score, verdict = 100, "pass"
     findings: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
@@ -119,7 +122,7 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
         for index, platform in enumerate(platforms):
             # The judge reads the text, not the network: ask it once per part.
             result = check_text(card, text, platform, others=other_cards, cache_key=cache_key, other_keys=other_keys,
-                                judge=judge if index == 0 else None)
+                                judge=judge if index == 0 else None, published=published)
             score = min(score, result.score)
             if _VERDICT_RANK[result.verdict] > _VERDICT_RANK[verdict]:
                 verdict = result.verdict
@@ -130,6 +133,17 @@ def check_texts(session: Session, character: Character, texts: list[str], platfo
                     seen.add(key)
                     findings.append({**item, "part": number, "platform": platform})
     return PostCheck(score=score, verdict=verdict, findings=findings)
+
+
+def recent_published(session: Session, character: Character, limit: int = RECENT_PUBLISHED) -> list[str]:
+    """Return the text of the character's latest published post parts, newest first (one bounded query)."""
+    return list(session.exec(
+        select(PostPart.text)
+        .join(Post, col(Post.id) == col(PostPart.post_id))
+        .where(Post.character_id == character.id, Post.status == PostStatus.PUBLISHED)
+        .order_by(col(Post.published_at).desc(), col(Post.id).desc())
+        .limit(limit)
+    ).all())
 
 
 def _other_bibles(session: Session, character: Character) -> list[Bible]:

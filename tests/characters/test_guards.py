@@ -5,8 +5,10 @@ import pytest
 from characters.consistency import Checker
 from characters.consistency.evaluation import load_card
 from characters.consistency.guards import copy_findings, find_copy, meta_findings, strip_framing
+from characters.core.models import Post, PostPart, PostStatus, require_id
 from characters.demo.seed import DEMO_CARDS_DIR
-from tests.factories import make_card
+from characters.posting.workflow import check_texts, recent_published
+from tests.factories import make_card, make_character, workspace_with_roles
 
 DEMO = {path.stem: load_card(path) for path in sorted(DEMO_CARDS_DIR.glob("*.json"))}
 CANON = [(slug, post) for slug, card in DEMO.items() for post in card.greenroom.canon_posts]
@@ -114,3 +116,20 @@ def test_meta_talk_the_rules_already_caught_is_not_reported_twice() -> None:
     result = Checker().check(make_card("Walt Test"), "Here's a post in Walt's voice: Post: coffee first.")
     spans = [(f.start, f.end) for f in result.findings if f.check.startswith("character.")]
     assert len(spans) == len(set(spans))
+
+
+def test_a_posts_check_compares_it_with_the_characters_recent_published_posts(session) -> None:
+    people = workspace_with_roles(session)
+    character = make_character(session, people["workspace"], people["owner"], "Walt Test")
+    sent = "The Lucky Strike campaign went out this morning and the client called twice before nine o'clock."
+    for status, text in ((PostStatus.PUBLISHED, sent), (PostStatus.DRAFT, "A draft nobody has seen, about coffee.")):
+        post = Post(workspace_id=require_id(people["workspace"]), character_id=require_id(character), status=status)
+        session.add(post)
+        session.flush()
+        session.add(PostPart(post_id=require_id(post), position=0, text=text))
+    session.commit()
+    assert recent_published(session, character) == [sent]
+    check = check_texts(session, character, [sent + " Coffee first."], [None])
+    [copy] = [f for f in check.findings if f["check"] == "originality.published"]
+    assert "The Lucky Strike campaign" in copy["message"]
+    assert check.verdict != "fail"
