@@ -23,7 +23,6 @@ from sqlalchemy.engine import Engine
 
 from characters.core.models import utcnow
 from characters.publishing.delivery import (
-    ClaimedDelivery,
     Failure,
     LookupLater,
     Missed,
@@ -33,7 +32,7 @@ from characters.publishing.delivery import (
     Resend,
     Settlement,
     Unconfirmed,
-    claim_due_deliveries,
+    claim_and_load,
     heartbeat,
     load_deliveries,
     missed_reason,
@@ -330,7 +329,7 @@ class Worker:
             if self._stopping.is_set() or time.monotonic() > deadline:
                 break
             limit = min(free, self.config.claim_batch)
-            claimed = claim_due_deliveries(self.engine, self.worker_id, self.clock(), limit, self.config.lease_seconds)
+            claimed = claim_and_load(self.engine, self.worker_id, self.clock(), limit, self.config.lease_seconds)
             self._dispatch(claimed)
             total += len(claimed)
             if len(claimed) < limit:
@@ -346,21 +345,12 @@ class Worker:
             wake = due
         return max(wake, now + MIN_WAKE_GAP)
 
-    def _dispatch(self, claimed: list[ClaimedDelivery]) -> None:
-        if not claimed:
+    def _dispatch(self, deliveries: list[OutgoingDelivery]) -> None:
+        if not deliveries:
             return
         started = self.clock()
         with self._slots:
-            self._inflight.update((claim.id, started) for claim in claimed)
-        try:
-            deliveries = load_deliveries(self.engine, claimed)
-        except Exception:
-            # Nothing was sent: the leases expire and the reaper puts these back to pending.
-            log.exception("could not read %d claimed deliveries", len(claimed))
-            self._forget(claim.id for claim in claimed)
-            return
-        loaded = {delivery.claimed.id for delivery in deliveries}
-        self._forget(claim.id for claim in claimed if claim.id not in loaded)  # deleted since the claim
+            self._inflight.update((delivery.claimed.id, started) for delivery in deliveries)
         if not self._threads:
             self._threads = [threading.Thread(target=self._feeding, name="feeder", daemon=True)] + [
                 threading.Thread(target=self._publishing, name=f"publish-{number}", daemon=True)

@@ -22,7 +22,7 @@ deliveries) and `checks` (connection tests), over the SQL pieces in `sql`.
 
 from characters.publishing.checks import ChannelCheck, record_connection_check, take_connection_checks
 from characters.publishing.claims import ClaimedDelivery, claim_due_deliveries, heartbeat, next_due_time
-from characters.publishing.loading import ChannelData, OutgoingDelivery, PartData, load_deliveries
+from characters.publishing.loading import ChannelData, OutgoingDelivery, PartData, claim_and_load, load_deliveries
 from characters.publishing.post_status import post_status_for
 from characters.publishing.recovery import ReapResult, missed_reason, reap_expired_leases, sweep_missed
 from characters.publishing.resolving import requeue_missed, resolve_unconfirmed
@@ -51,7 +51,8 @@ from characters.publishing.settling import (
 __all__ = [
     "MAX_ATTEMPTS", "BatchResult", "ChannelCheck", "ChannelData", "ClaimedDelivery", "Failure", "LookupLater", "Missed",
     "OutgoingDelivery", "PartData", "Published", "ReapResult", "Released", "Resend", "Settlement", "Unconfirmed",
-    "claim_due_deliveries", "complete_delivery", "fail_delivery", "heartbeat", "load_deliveries", "mark_unconfirmed",
+    "claim_and_load", "claim_due_deliveries", "complete_delivery", "fail_delivery", "heartbeat", "load_deliveries",
+    "mark_unconfirmed",
     "missed_reason", "next_due_time", "post_status_for", "reap_expired_leases", "record_connection_check",
     "release_unsent", "requeue_missed", "resolve_unconfirmed", "retry_delay", "save_channel_session", "settle",
     "start_sending", "sweep_missed", "take_connection_checks", "write_batch",

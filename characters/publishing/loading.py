@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
+from characters.core.db import write_transaction
 from characters.core.models import Channel, Character, Delivery, DeliveryStatus, Post, PostPart, Workspace
-from characters.publishing.claims import ClaimedDelivery
+from characters.publishing.claims import ClaimedDelivery, claim_in_transaction
 from characters.publishing.sql import PENDING, PUBLISHING, Statement, in_ids
 
 
@@ -83,23 +84,37 @@ _LOAD_PARENTS = Statement(lambda postgresql: (
     .where(in_ids(col(Delivery.post_id), postgresql))))
 
 
+def claim_and_load(engine: Engine, worker_id: str, now: datetime, limit: int,
+                   lease_seconds: float) -> list[OutgoingDelivery]:
+    """Lease up to `limit` due deliveries and read what they publish, in one transaction (one round of commits)."""
+    with write_transaction(engine) as connection:
+        return load_in_transaction(connection, claim_in_transaction(connection, worker_id, now, limit, lease_seconds))
+
+
 def load_deliveries(engine: Engine, claimed: Sequence[ClaimedDelivery]) -> list[OutgoingDelivery]:
     """Read the posts, parts, channels and characters of claimed deliveries in a few queries."""
     if not claimed:
         return []
+    with engine.connect() as connection:
+        return load_in_transaction(connection, claimed)
+
+
+def load_in_transaction(connection: Connection, claimed: Sequence[ClaimedDelivery]) -> list[OutgoingDelivery]:
+    """Read what claimed deliveries publish, in the caller's transaction (those of deleted posts are left out)."""
+    if not claimed:
+        return []
     post_ids = {delivery.post_id for delivery in claimed}
     channel_ids = {delivery.channel_id for delivery in claimed if delivery.channel_id is not None}
-    with engine.connect() as connection:
-        posts = {row.id: row for row in connection.execute(_LOAD_POSTS.on(connection), {"b_ids": sorted(post_ids)})}
-        parts: dict[int, list[PartData]] = defaultdict(list)
-        for row in connection.execute(_LOAD_PARTS.on(connection), {"b_ids": sorted(post_ids)}):
-            parts[row.post_id].append(PartData(text=row.text, image=row.image, image_mime=row.image_mime,
-                                               image_alt=row.image_alt))
-        channels = {row.id: ChannelData(id=row.id, kind=row.kind, label=row.label, settings=dict(row.settings or {}),
-                                        secret_token=row.secret_token, disabled=row.disabled_at is not None,
-                                        session_token=row.session_token)
-                    for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})}
-        parents = _parent_deliveries(connection, {row.reply_to_post_id for row in posts.values()} - {None})
+    posts = {row.id: row for row in connection.execute(_LOAD_POSTS.on(connection), {"b_ids": sorted(post_ids)})}
+    parts: dict[int, list[PartData]] = defaultdict(list)
+    for row in connection.execute(_LOAD_PARTS.on(connection), {"b_ids": sorted(post_ids)}):
+        parts[row.post_id].append(PartData(text=row.text, image=row.image, image_mime=row.image_mime,
+                                           image_alt=row.image_alt))
+    channels = {row.id: ChannelData(id=row.id, kind=row.kind, label=row.label, settings=dict(row.settings or {}),
+                                    secret_token=row.secret_token, disabled=row.disabled_at is not None,
+                                    session_token=row.session_token)
+                for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})}
+    parents = _parent_deliveries(connection, {row.reply_to_post_id for row in posts.values()} - {None})
     deliveries = []
     for delivery in claimed:
         post = posts.get(delivery.post_id)
