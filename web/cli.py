@@ -370,6 +370,7 @@ def eval_drafting(card_files: tuple[Path, ...], out: Path, limit: int | None, va
                   budget: int | None) -> None:
     """Draft the shipped briefs with the configured model (LLM_BASE_URL, LLM_MODEL); print a table, then JSON."""
     from characters.core.config import load_settings
+    from characters.demo.seed import DEMO_CARDS_DIR
     from characters.drafting.evaluation import eval_cards, run_eval
     from characters.llm.adapter import OpenAIChatModel
 
@@ -377,7 +378,7 @@ def eval_drafting(card_files: tuple[Path, ...], out: Path, limit: int | None, va
     if not (settings.llm_base_url.strip() and settings.llm_model.strip()):
         raise click.ClickException("Set LLM_BASE_URL and LLM_MODEL to the model to evaluate.")
     try:
-        cards = eval_cards(card_files)
+        cards = eval_cards(card_files or sorted(DEMO_CARDS_DIR.glob("*.json")))
     except (OSError, ValueError) as error:
         raise click.ClickException(f"Cannot read the character: {error}") from None
     report = run_eval(OpenAIChatModel.from_settings(settings), cards, n=variants, limit=limit, budget=budget, out=out,

@@ -37,6 +37,7 @@ from characters.drafting.jobs import (
 from characters.drafting.prompting import DEFAULT_BUDGET
 from characters.llm.adapter import LanguageModel, OpenAIChatModel
 from characters.posting.threads import split_for_platform
+from characters.posting.workflow import recent_published
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
 
@@ -116,6 +117,7 @@ def _job(kind: JobKind, db: Session, member: Member, character: Character, card:
         "budget": int(current_app.config.get("DRAFTING_PROMPT_BUDGET", DEFAULT_BUDGET)),
         "platform": _text(payload, "platform") or None,
         "recent_posts": recent_posts(db, character),
+        "published": recent_published(db, character),  # what a variant must not repeat
         "cache_key": card_key(card),
         "others": others,
     }

@@ -19,7 +19,6 @@ import regex
 from characters.bibles.card_data import CardData
 from characters.consistency.evaluation import load_card
 from characters.consistency.guards import copy_findings, meta_findings, strip_framing
-from characters.demo.seed import DEMO_CARDS_DIR
 from characters.drafting.jobs import DraftJob, collect, generate_job, reply_job, run_job
 from characters.llm.adapter import LanguageModel
 
@@ -281,6 +280,6 @@ class _Discard:
         return 0
 
 
-def eval_cards(paths: Sequence[Path] = ()) -> list[tuple[str, CardData]]:
-    """Return (slug, card) for the given card files, or for the demo characters when none are given."""
-    return [(path.stem, load_card(path)) for path in (paths or sorted(DEMO_CARDS_DIR.glob("*.json")))]
+def eval_cards(paths: Sequence[Path]) -> list[tuple[str, CardData]]:
+    """Return (slug, card) for the given card files; the slug (the file's stem) picks the shipped brief set."""
+    return [(path.stem, load_card(path)) for path in paths]
