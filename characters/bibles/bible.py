@@ -224,10 +224,24 @@ def acting_owner(session: Session, workspace: Workspace) -> Member:
     return Member(workspace=workspace, user=row, role=Role.OWNER)
 
 
-def import_card(*, session: Session, member: Member, raw: bytes, filename: str | None = None
-                ) -> tuple[Character, list[str]]:
+class CardMatches(DomainError):
+    """The card is of a character the workspace already has: update it as a new version, or import a copy?"""
+
+    def __init__(self, character: Character) -> None:
+        super().__init__(f"{character.name} is already a character here (bible version {character.current_version}).",
+                         field="file")
+        self.character = character
+
+
+ImportChoice = Literal["ask", "update", "copy"]
+
+
+def import_card(*, session: Session, member: Member, raw: bytes, filename: str | None = None,
+                on_match: ImportChoice = "copy") -> tuple[Character, list[str]]:
     """Create a character from a card file (JSON, PNG or CHARX); return it with what was noticed on the way.
 
+    A card named like one of the workspace's characters raises CardMatches (`on_match="ask"`), becomes that
+    character's next bible version ("update"), or a new character named "… (copy)" ("copy").
     A card that cannot be read raises DomainError (field "file") naming the problem; nothing is saved.
     """
     member.require(Action.EDIT_BIBLE)
@@ -243,9 +257,36 @@ def import_card(*, session: Session, member: Member, raw: bytes, filename: str |
         except AvatarError as error:
             warnings.append(_sentence(f"the card's picture was left out: {error.message}"))
     source = f"{filename[:200]} ({imported.source_format})" if filename else imported.source_format
-    character = create_character(session=session, member=member, card=imported.card, avatar_png=avatar,
+    card = imported.card
+    existing = _named(session, member.workspace, card.name)
+    if existing is not None and on_match == "ask":
+        raise CardMatches(existing)
+    if existing is not None and on_match == "update":
+        save_bible(session=session, member=member, character=existing, card=card, note=f"Updated from {source}")
+        if avatar is not None:
+            set_avatar(session=session, member=member, character=existing, avatar_png=avatar)
+        return existing, warnings
+    if existing is not None:
+        card = card.model_copy(update={"name": _copy_name(session, member.workspace, card.name)})
+    character = create_character(session=session, member=member, card=card, avatar_png=avatar,
                                  note=f"Imported from {source}")
     return character, warnings
+
+
+def _named(session: Session, workspace: Workspace, name: str) -> Character | None:
+    """Return the workspace's character with this name (ignoring case and surrounding spaces), if any."""
+    wanted = name.strip().casefold()
+    names = session.exec(select(Character.id, Character.name).where(Character.workspace_id == workspace.id)).all()
+    found = next((character_id for character_id, other in names if other.strip().casefold() == wanted), None)
+    return session.get(Character, found) if found is not None else None
+
+
+def _copy_name(session: Session, workspace: Workspace, name: str) -> str:
+    """Return "Name (copy)", or "Name (copy 2)" and so on when that is taken too."""
+    candidate, number = f"{name} (copy)", 2
+    while _named(session, workspace, candidate) is not None:
+        candidate, number = f"{name} (copy {number})", number + 1
+    return candidate
 
 
 def upload_avatar(*, session: Session, member: Member, character: Character, raw: bytes) -> None:

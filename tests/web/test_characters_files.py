@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -216,11 +217,33 @@ def test_png_export_parses_back_and_uses_the_avatar(client, auth, session, peopl
 def test_export_then_import_round_trips_the_bible(client, auth, session, people):
     login(auth, people["owner"])
     exported = client.get(f"{BASE}/pip-the-otter/card.png").data
-    response = upload(client, f"{BASE}/import", "file", exported, "pip.png")
-    assert response.headers["Location"].endswith("/characters/pip-the-otter-2/")
+    asked = upload(client, f"{BASE}/import", "file", exported, "pip.png").get_data(as_text=True)
+    assert "Pip the Otter is already a character here" in asked  # not a silent duplicate
+    held = re.search(r'name="card_data" value="([^"]+)"', asked).group(1)
+    response = client.post(f"{BASE}/import", data={"card_data": held, "card_name": "pip.png", "on_match": "copy"})
+    assert response.headers["Location"].endswith("/characters/pip-the-otter-copy/")
     session.rollback()
     original = get_character(session, people["workspace"], "pip-the-otter")
-    copy = get_character(session, people["workspace"], "pip-the-otter-2")
+    copy = get_character(session, people["workspace"], "pip-the-otter-copy")
+    assert copy.name == "Pip the Otter (copy)"
     before, after = list_versions(session, original)[0].card, list_versions(session, copy)[0].card
     assert after["extensions"] == before["extensions"]
+    assert after["name"] == "Pip the Otter (copy)"
     assert after["character_book"] == before["character_book"]
+
+
+def test_reimporting_a_card_can_update_the_character_as_a_new_version(client, auth, session, people):
+    login(auth, people["owner"])
+    exported = client.get(f"{BASE}/pip-the-otter/card.png").data
+    asked = upload(client, f"{BASE}/import", "file", exported, "pip.png").get_data(as_text=True)
+    assert "Update Pip the Otter as version 2" in asked
+    held = re.search(r'name="card_data" value="([^"]+)"', asked).group(1)
+    response = client.post(f"{BASE}/import", data={"card_data": held, "card_name": "pip.png", "on_match": "update"})
+    assert response.headers["Location"].endswith("/characters/pip-the-otter/")
+    session.rollback()
+    session.expire_all()
+    pip = get_character(session, people["workspace"], "pip-the-otter")
+    assert pip.current_version == 2
+    assert list_versions(session, pip)[0].note == "Updated from pip.png (v3-png)"
+    assert [c.slug for c in list_characters(session, people["workspace"]) if c.name.startswith("Pip")] == [pip.slug]
+    assert client.post(f"{BASE}/import", data={"card_data": "not base64!", "on_match": "update"}).status_code == 302

@@ -108,7 +108,8 @@ def test_export_then_import_round_trip(runner, session, tmp_path):
     runner.invoke(main, ["characters", "export", "walt-test", "--workspace", "fans", "--format", "png",
                          "--out", str(out)])
     result = runner.invoke(main, ["characters", "import", str(out), "--workspace", "fans"])
-    assert result.stdout.strip() == "walt-test-2"
+    assert result.stdout.strip() == "walt-test-copy"  # a re-import is a named copy, never a silent duplicate
     session.rollback()
-    copy = get_character(session, workspace, "walt-test-2")
+    copy = get_character(session, workspace, "walt-test-copy")
+    assert copy.name == "Walt Test (copy)"
     assert list_versions(session, copy)[0].card["extensions"]["greenroom"]["era"]["end_year"] == 1962

@@ -1,5 +1,6 @@
 """Changing characters: create, edit the bible (a new version each save) and import a card file."""
 
+import base64
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -8,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action, Member
-from characters.bibles.bible import current_card, get_character, import_card
+from characters.bibles.bible import CardMatches, ImportChoice, current_card, get_character, import_card
 from characters.bibles.card_data import CardData
 from characters.bibles.cards import MAX_CARD_BYTES
 from characters.bibles.editing import (
@@ -28,6 +29,7 @@ from characters.core.models import Character
 from web.characters import bp, present
 from web.context import current_member
 from web.database import get_session, unit_of_work
+from web.forms import EmptyForm
 from web.forms_characters import ROW_FORMS, TIMEZONE_LIST_ID, BibleForm, ImportForm
 from web.formtools import apply_errors, domain_errors, save_form, validation_errors
 
@@ -159,18 +161,42 @@ def edit(slug: str) -> str | Response:
 
 @bp.route("/import", methods=["GET", "POST"])
 def import_file() -> str | Response:
-    """Create a character from a Character Card file; a bad file is explained and nothing is saved."""
+    """Create a character from a Character Card file; a bad file is explained and nothing is saved.
+
+    A card of a character the workspace already has is held on the page (the browser cannot send a file twice)
+    while the person picks: update that character as a new version, or import it as a copy.
+    """
     member = _editor()
     form = ImportForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        imported, errors = save_form(lambda db: import_card(session=db, member=member, filename=upload.filename,
-                                                            raw=upload.read(MAX_CARD_BYTES + 1)))
-        apply_errors(form, errors)
-        if imported is not None:
-            character, warnings = imported
-            flash(f"Imported {character.name}.", "success")
-            for warning in warnings:
-                flash(warning, "warning")
-            return redirect(url_for("characters.page", slug=character.slug))
-    return render_template("characters/import.html", form=form)
+    choice = request.form.get("on_match", "")
+    if choice in ("update", "copy") and request.form.get("card_data"):
+        if not EmptyForm().validate_on_submit():
+            flash("The form expired; choose the file again.", "error")
+            return redirect(url_for("characters.import_file"))
+        try:
+            raw = base64.b64decode(request.form["card_data"], validate=True)[: MAX_CARD_BYTES + 1]
+        except ValueError:
+            flash("The held card could not be read; choose the file again.", "error")
+            return redirect(url_for("characters.import_file"))
+        filename = request.form.get("card_name", "")[:200] or None
+    elif form.validate_on_submit():
+        raw, filename = form.file.data.read(MAX_CARD_BYTES + 1), form.file.data.filename
+        choice = "ask"
+    else:
+        return render_template("characters/import.html", form=form, match=None)
+    on_match: ImportChoice = "update" if choice == "update" else "copy" if choice == "copy" else "ask"
+    try:
+        with unit_of_work() as db:
+            character, warnings = import_card(session=db, member=member, filename=filename, raw=raw,
+                                              on_match=on_match)
+    except CardMatches as match:
+        return render_template("characters/import.html", form=form, match=match.character, filename=filename,
+                               card_data=base64.b64encode(raw).decode("ascii"))
+    except DomainError as error:
+        apply_errors(form, domain_errors(error))
+        return render_template("characters/import.html", form=form, match=None)
+    flash(f"Updated {character.name}: bible version {character.current_version}." if on_match == "update"
+          else f"Imported {character.name}.", "success")
+    for warning in warnings:
+        flash(warning, "warning")
+    return redirect(url_for("characters.page", slug=character.slug))
