@@ -308,8 +308,9 @@ def serve(database_url: str, port: int) -> None:
     from waitress import serve as waitress_serve
 
     from characters.core.config import Settings
-    from web import create_app, warm_up_and_freeze
+    from web import create_app, limit_malloc_arenas, warm_up_and_freeze
 
+    limit_malloc_arenas()  # as `greenroom serve` does
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
                      settings=Settings(database_url=database_url, secret_key=uuid.uuid4().hex, greenroom_env="test"))
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # 8 clients queue up: that is what is measured

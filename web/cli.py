@@ -411,8 +411,9 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     from waitress import serve as waitress_serve
 
     from characters.core.config import load_settings
-    from web import create_app, warm_up_and_freeze
+    from web import create_app, limit_malloc_arenas, warm_up_and_freeze
 
+    limit_malloc_arenas()
     app = create_app(settings=load_settings())
     # The lexicon takes a second or more to index: do it beside start-up, not inside someone's first live check.
     threading.Thread(target=warm_up_and_freeze, args=(app,), name="warm-up", daemon=True).start()
