@@ -101,7 +101,10 @@ _AUXILIARY = (
     r"|could|couldn't|should|shouldn't|may|might|must|shall|went|said|made|took|got|saw|came|ran|wrote|thought|felt"
     r"|knew|found|gave|told|left|kept|held|brought|bought|sat|stood|won|lost|drank|ate|slept|sold|sent|spent|met"
     r"|paid|heard|began|became|broke|caught|chose|drove|fell|flew|forgot|grew|hid|led|meant|rode|rose|sang|shook"
-    r"|spoke|stole|swore|taught|threw|woke|wore"
+    r"|spoke|stole|swore|taught|threw|woke|wore|lit|rewound|wound|hung|hit|cut|put|shut|quit|let|laid|lay|beat|bent"
+    r"|bit|blew|built|burnt|caught|clung|crept|dealt|dug|drew|dreamt|fed|fought|fled|flung|forgave|froze|hurt|knelt"
+    r"|leapt|lent|overslept|rang|sank|shot|shone|slid|sped|spun|spat|sprang|stuck|struck|swam|swept|swung|tore"
+    r"|understood|wept|withdrew|undid"
 )
 # "Library cards are free": an -s word followed by a plural verb is a plural noun, not the name's verb.
 _PLURAL_SUBJECT = r"\s+(?:are|were|aren't|weren't|have|haven't|do|don't)\b"
@@ -172,7 +175,7 @@ def _self_reference_pattern(names: Sequence[str], lowercase: bool) -> regex.Patt
     titles = "|".join(t.capitalize() for t in _TITLES)
     return regex.compile(
         rf"(?<![\w@#])(?:(?:{titles})\.?\s+)?(?:{alternatives})(?![\w-])"
-        rf"(?:'s\s+(?=\p{{Ll}})|\s+(?:{_ADVERB}\s+)?(?:{_AUXILIARY}|\p{{Ll}}+ed|\p{{Ll}}+s\b(?!{_PLURAL_SUBJECT}))\b)"
+        rf"(?:'s\s+(?=\p{{L}})|\s+(?:{_ADVERB}\s+)?(?:{_AUXILIARY}|\p{{Ll}}+ed|\p{{Ll}}+s\b(?!{_PLURAL_SUBJECT}))\b)"
     )
 
 
@@ -224,7 +227,7 @@ def compile_rules(card: CardData) -> RuleSet:
             rf"(?:{alternatives}))\b",
             regex.IGNORECASE,
         ),
-        plural_voice_in_canon=_voice_share(greenroom.canon_posts, _PLURAL, _SINGULAR) > 0.05,
+        plural_voice_in_canon=_voice_share(greenroom.canon_posts, _PLURAL, _SINGULAR) > 0,
         singular_voice_in_canon=_voice_share(greenroom.canon_posts, _SINGULAR, _PLURAL) > 0.05,
     )
 

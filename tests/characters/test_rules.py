@@ -357,6 +357,8 @@ def test_too_long_says_how_much_to_cut_without_a_replacement(fix_checker):
     ("Walt Hadley", "first_singular", "Walt Hadley never writes jingles.", "I never write jingles."),
     ("Inspector Aldous Crane", "first_singular", "Crane's landlady has views.", "My landlady has views."),
     ("Inspector Aldous Crane", "first_singular", "Inspector Crane observed the mud.", "I observed the mud."),
+    ("Walt Hadley", "first_singular", "Walt Hadley lit the stove at six.", "I lit the stove at six."),
+    ("Inspector Aldous Crane", "first_singular", "Crane's Hansom waited all night.", "My Hansom waited all night."),
     ("Biscuit", "first_singular", "That's right, Biscuit did!", "That's right, I did!"),
     ("Mae Delacroix", "first_plural", "Mae is tired.", "We are tired."),
     ("Walt Hadley", "first_singular", "We at the Corliss Bakery are thrilled to bake.", "I am thrilled to bake."),
@@ -390,6 +392,15 @@ def test_a_name_part_before_a_plural_noun_and_its_verb_is_not_self_reference(fix
     card = make_card("Oakmere Public Library", voice={"pov": "first_plural"})
     assert not [f for f in fix_checker.check(card, text).findings if f.check == "voice.pov"]
     assert "voice.pov" in [f.check for f in fix_checker.check(card, "Library opens at nine.").findings]
+
+
+def test_a_canon_that_ever_speaks_for_a_group_may_say_we_throughout(fix_checker):
+    text = "We did our lessons by the stove and we sang after."
+    lone = make_card("Clara Test", voice={"pov": "first_singular"}, canon_posts=["I rang the bell at eight."] * 5)
+    assert "voice.pov" in [f.check for f in fix_checker.check(lone, text).findings]
+    posts = ["I rang the bell at eight."] * 19 + ["Snow. We said our lessons close about the stove, we sang."]
+    classroom = make_card("Clara Test", voice={"pov": "first_singular"}, canon_posts=posts)
+    assert "voice.pov" not in [f.check for f in fix_checker.check(classroom, text).findings]
 
 
 def test_each_fix_of_overlapping_findings_removes_its_own_finding(fix_checker):
