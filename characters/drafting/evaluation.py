@@ -25,8 +25,9 @@ from characters.llm.adapter import LanguageModel
 DATA_FILE = "eval_briefs.json"
 ANY = "any"  # the brief set for characters without their own
 MALFORMED_KINDS = frozenset({"malformed_json", "schema"})
-# Findings a deterministic fix or a told model can always repair: the target's "repairable fails".
-REPAIRABLE = ("format.length", "format.hashtags", "vocabulary.banned", "era.")
+# Fails a deterministic fix can always repair (length, hashtags, emoji, links, banned and era terms): a variant
+# whose first fails are all of these is a "repairable fail".
+REPAIRABLE = ("format.", "vocabulary.banned", "era.")
 META_CHECKS = ("character.break", "character.meta")
 
 
