@@ -247,3 +247,21 @@ def test_reimporting_a_card_can_update_the_character_as_a_new_version(client, au
     assert list_versions(session, pip)[0].note == "Updated from pip.png (v3-png)"
     assert [c.slug for c in list_characters(session, people["workspace"]) if c.name.startswith("Pip")] == [pip.slug]
     assert client.post(f"{BASE}/import", data={"card_data": "not base64!", "on_match": "update"}).status_code == 302
+
+
+def test_card_macros_read_as_names_on_the_page_and_stay_in_the_export(client, auth, session, people):
+    login(auth, people["owner"])
+    card = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": "Captain Marigold", "description": "{{char}} pilots the ferry; {{user}} is a passenger.",
+        "personality": "Gruff to <USER>, kind underneath.", "first_mes": "Welcome aboard, {{user}}. I'm {{char}}.",
+        "scenario": "", "mes_example": "", "creator_notes": "", "system_prompt": "", "post_history_instructions": "",
+        "alternate_greetings": [], "tags": [], "creator": "", "character_version": "", "extensions": {}}}
+    response = upload(client, f"{BASE}/import", "file", json.dumps(card).encode(), "marigold.json")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Captain Marigold pilots the ferry; you is a passenger." in page
+    assert "Welcome aboard, you. I&#39;m Captain Marigold." in page
+    assert "Gruff to you, kind underneath." in page
+    assert "{{char}}" not in page
+    assert "{{user}}" not in page
+    exported = json.loads(client.get(f"{BASE}/captain-marigold/card.json").data)
+    assert exported["data"]["first_mes"] == "Welcome aboard, {{user}}. I'm {{char}}."

@@ -5,6 +5,9 @@ from web.context import workspace_blueprint
 bp = workspace_blueprint("characters", __name__, "/characters")
 
 # The route modules register themselves on `bp`; they import it from here, so they come after it.
-from web.characters import editing, views  # noqa: E402
+from web.characters import editing, present, views  # noqa: E402
 
-__all__ = ["bp", "editing", "views"]
+# A card's {{char}} and {{user}} read as names wherever a bible is shown (exports keep the macros).
+bp.add_app_template_filter(present.with_names, "with_names")
+
+__all__ = ["bp", "editing", "present", "views"]

@@ -224,3 +224,13 @@ def form_problems(form: Any) -> list[tuple[str, str, str]]:
         elif item.type != "FormField":
             problems.extend((item.id, item.label.text, error) for error in item.errors if isinstance(error, str))
     return problems
+
+
+# Card macros as SillyTavern writes them: {{char}} is the character, {{user}} whoever reads or talks to it.
+_CARD_MACRO = re.compile(r"\{\{\s*(char|user)\s*\}\}|<(bot|user)>", re.IGNORECASE)
+
+
+def with_names(text: str | None, name: str) -> str:
+    """Show a card's {{char}} and {{user}} as the character's name and "you" (the stored card keeps them)."""
+    return _CARD_MACRO.sub(lambda m: name if (m.group(1) or m.group(2)).lower() in ("char", "bot") else "you",
+                           text or "")
