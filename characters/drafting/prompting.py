@@ -1,9 +1,10 @@
 """Prompt assembly from a persona card, in the order role-play tools use, within a token budget.
 
-Order: system prompt; lore placed before the character; description, personality, scenario; lore placed after
-the character; Greenroom's voice rules; canon posts as few-shot examples; the writer's task; the card's
-post-history instructions last. Lore entries join only when their keywords appear in the brief or the
-character's recent posts (or when they are constant). Examples are the canon posts most like the brief, at most
+Order: system prompt; constant lore placed before the character; description, personality, scenario; constant
+lore placed after the character; Greenroom's voice rules; the lore the brief brings up; canon posts as few-shot
+examples; the writer's task; the card's post-history instructions last. Keyword lore joins only when its keywords
+appear in the brief or the character's recent posts; it comes after what every call shares, so a server's prompt
+cache re-reads only what changed. Examples are the canon posts most like the brief, at most
 a few and a fifth of the budget: many examples get copied rather than imitated. When the prompt is over budget,
 the least important material goes first: examples (the least like the brief first), then keyword lore by
 priority, then constant lore, then the scenario, personality and voice rules. `creator_notes` are never read here.
@@ -48,6 +49,7 @@ SectionKind = Literal[
     "scenario",
     "lore_after",
     "voice",
+    "lore_brief",
     "example",
     "task",
     "post_history",
@@ -182,7 +184,11 @@ def _lore_priority(entry: LoreEntry) -> Priority:
 
 
 def _lore_section(entry: LoreEntry, card: CardData) -> Section:
-    kind: SectionKind = "lore_after" if entry.position == "after_char" else "lore_before"
+    # Lore a brief brings up goes after everything that is the same on every call, so a server's prompt cache
+    # (llama.cpp reuses the longest common prefix) only re-reads what changed; constant lore keeps its place.
+    kind: SectionKind = (
+        "lore_brief" if not entry.constant else "lore_after" if entry.position == "after_char" else "lore_before"
+    )
     label = entry.name or entry.comment or ", ".join(entry.keys[:3]) or "lore"
     return Section(kind, f"lore: {label}", expand_macros(entry.content.strip(), card), _lore_priority(entry))
 
@@ -262,6 +268,7 @@ def character_sections(card: CardData, scan: Sequence[str]) -> list[Section]:
     rules = voice_rules(card)
     if rules:
         sections.append(Section("voice", "voice rules", rules, (_VOICE, 0)))
+    sections += [s for s in lore if s.kind == "lore_brief"]
     canon = [post for post in card.greenroom.canon_posts if post.strip()]
     ranked = rank_examples(canon, scan[0] if scan else "")
     # The examples most like the brief are kept longest; among equals, the bible's first ones.

@@ -37,17 +37,21 @@ def system_text(card: CardData, task: str = "TASK go", **kwargs: Any) -> str:
     return build_prompt(card, task, **kwargs).messages[0]["content"]
 
 
-def test_sections_come_in_role_play_order():
+def test_sections_come_in_role_play_order_with_the_briefs_lore_after_what_every_call_shares():
     card = card_with([
-        lore(["pitch"], "LORE-BEFORE the Lucky Strike account", position="before_char"),
-        lore(["pitch"], "LORE-AFTER the office bar", position="after_char"),
+        lore(["x"], "CONSTANT-BEFORE the Lucky Strike account", position="before_char", constant=True),
+        lore(["x"], "CONSTANT-AFTER the office bar", position="after_char", constant=True),
+        lore(["pitch"], "KEYWORD-BEFORE the pitch room", position="before_char"),
     ])
     prompt = build_prompt(card, "TASK write about the pitch", scan=["the pitch"])
     messages = prompt.messages
     system = messages[0]["content"]
-    order = ["stay in character", "LORE-BEFORE", "DESC", "PERS", "SCEN", "LORE-AFTER", "first person"]
+    order = ["stay in character", "CONSTANT-BEFORE", "DESC", "PERS", "SCEN", "CONSTANT-AFTER", "first person",
+             "KEYWORD-BEFORE"]
     positions = [system.lower().index(marker.lower()) for marker in order]
     assert positions == sorted(positions)
+    unrelated = build_prompt(card, "TASK write about coffee", scan=["coffee"]).messages[0]["content"]
+    assert system.startswith(unrelated)  # a server's prompt cache reuses all of it
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user", "system"]
     assert "CANON-TWO" in messages[2]["content"]  # the example most like the brief ("pitch") comes first
     assert "CANON-ONE" in messages[4]["content"]
