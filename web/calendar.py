@@ -50,16 +50,20 @@ class Day:
     count: int
     in_month: bool
     is_today: bool
+    hours: dict[int, list[CalendarEntry]]  # the shown entries by local hour (the week's rows)
 
     @property
     def more(self) -> int:
         """Return how many of the day's posts the cell does not show."""
         return self.count - len(self.entries)
 
-    def at_hour(self, hour: int, zone: ZoneInfo) -> list[CalendarEntry]:
-        """Return the shown entries due in this local hour."""
-        return [entry for entry in self.entries
-                if entry.post.due_at is not None and entry.post.due_at.astimezone(zone).hour == hour]
+
+def _by_hour(entries: list[CalendarEntry], zone: ZoneInfo) -> dict[int, list[CalendarEntry]]:
+    hours: dict[int, list[CalendarEntry]] = {}
+    for entry in entries:
+        if entry.post.due_at is not None:
+            hours.setdefault(entry.post.due_at.astimezone(zone).hour, []).append(entry)
+    return hours
 
 
 def _filters() -> dict[str, int | None]:
@@ -110,8 +114,8 @@ def index() -> str:
                           per_day=per_day, statuses=_statuses(),
                           character_id=filters["character_id"], campaign_id=filters["campaign_id"])
     today = utcnow().astimezone(zone).date()
-    days = [Day(day, found.entries[n], found.counts[n], view == "week" or day.month == anchor.month, day == today)
-            for n, day in enumerate(dates)]
+    days = [Day(day, found.entries[n], found.counts[n], view == "week" or day.month == anchor.month, day == today,
+                _by_hour(found.entries[n], zone)) for n, day in enumerate(dates)]
     step = timedelta(days=7) if view == "week" else None
     previous = anchor - step if step else (anchor.replace(day=1) - timedelta(days=1)).replace(day=1)
     following = anchor + step if step else (anchor.replace(day=1) + timedelta(days=32)).replace(day=1)
@@ -121,7 +125,8 @@ def index() -> str:
                            total=sum(found.counts), per_day=per_day, characters=list_characters(db, member.workspace),
                            campaigns=list_campaigns(db, member.workspace), statuses=SCHEDULED,
                            filters=filters, status=request.args.get("status", ""),
-                           can_move=member.can(Action.SCHEDULE), hours=range(24))
+                           can_move=member.can(Action.SCHEDULE), hours=range(24),
+                           post_base=url_for("posts.index"))  # + id: a post's page (hundreds of links)
 
 
 @bp.route("/move", methods=["POST"])
