@@ -14,7 +14,7 @@ from sqlmodel import select
 from characters.bibles.bible import get_character, list_characters, list_versions
 from characters.bibles.cards import MAX_AVATAR_BYTES, MAX_CARD_BYTES, parse_card
 from characters.core.models import Character
-from tests.web.test_characters import BASE, login, workspace_with_roles
+from tests.web.test_characters import BASE, form_data, login, workspace_with_roles
 
 CARD_FIXTURES = Path(__file__).resolve().parents[1] / "characters" / "fixtures" / "cards"
 
@@ -265,3 +265,26 @@ def test_card_macros_read_as_names_on_the_page_and_stay_in_the_export(client, au
     assert "{{user}}" not in page
     exported = json.loads(client.get(f"{BASE}/captain-marigold/card.json").data)
     assert exported["data"]["first_mes"] == "Welcome aboard, {{user}}. I'm {{char}}."
+
+
+def _png(size: int = 64) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), (200, 90, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_new_character_gets_its_avatar_from_the_form_or_nothing_is_saved(client, auth, session, people):
+    login(auth, people["owner"])
+    page = client.get(f"{BASE}/new")
+    assert 'name="avatar"' in page.get_data(as_text=True)
+    fields = {**form_data(page.data), "name": "Rosa Vance", "timezone": "UTC"}
+    refused = client.post(f"{BASE}/new", content_type="multipart/form-data",
+                          data={**fields, "avatar": (io.BytesIO(b"not a picture"), "rosa.png")})
+    assert refused.status_code == 200
+    assert 'id="avatar-error"' in refused.get_data(as_text=True)
+    session.rollback()
+    assert "rosa-vance" not in [c.slug for c in list_characters(session, people["workspace"])]
+    created = client.post(f"{BASE}/new", content_type="multipart/form-data",
+                          data={**fields, "avatar": (io.BytesIO(_png()), "rosa.png")})
+    assert created.headers["Location"].endswith("/characters/rosa-vance/")
+    assert client.get(f"{BASE}/rosa-vance/avatar.png").status_code == 200

@@ -6,10 +6,18 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action, Member
-from characters.bibles.bible import CardMatches, ImportChoice, current_card, get_character, import_card
+from characters.bibles.bible import (
+    CardMatches,
+    ImportChoice,
+    current_card,
+    get_character,
+    import_card,
+    upload_avatar,
+)
 from characters.bibles.card_data import CardData
 from characters.bibles.cards import MAX_CARD_BYTES
 from characters.bibles.editing import (
@@ -102,11 +110,11 @@ def edit_from_form(form: BibleForm) -> BibleEdit | None:
     return edit if valid else None
 
 
-def _render_editor(form: BibleForm, character: Character | None, conflict: bool = False) -> str:
+def _render_editor(form: BibleForm, character: Character | None, conflict: bool = False, avatar_error: str = "") -> str:
     row_templates = {name: row_form(prefix=f"{name}-__index__-") for name, row_form in ROW_FORMS.items()}
     return render_template("characters/edit.html", form=form, character=character, conflict=conflict,
                            row_templates=row_templates, problems=present.form_problems(form),
-                           timezones=timezone_names(), timezone_list_id=TIMEZONE_LIST_ID)
+                           timezones=timezone_names(), timezone_list_id=TIMEZONE_LIST_ID, avatar_error=avatar_error)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -117,14 +125,25 @@ def new() -> str | Response:
     if form.is_submitted():
         # Check both layers either way, so every problem shows at once.
         valid, edit = form.validate(), edit_from_form(form)
+        picture = request.files.get("avatar")
+        raw = picture.read(MAX_CARD_BYTES + 1) if picture is not None and picture.filename else None
         if valid and edit is not None:
-            character, errors = save_form(lambda db: create_character_from_edit(
-                session=db, member=member, edit=edit, note=form.note.data or ""))
+            character, errors = save_form(lambda db: _created(db, member, edit, form.note.data or "", raw))
+            avatar_error = " ".join(errors.pop("avatar", []))
             apply_errors(form, errors)
             if character is not None:
                 flash(f"{character.name} is created.", "success")
                 return redirect(url_for("characters.page", slug=character.slug))
+            return _render_editor(form, None, avatar_error=avatar_error)
     return _render_editor(form, None)
+
+
+def _created(db: Session, member: Member, edit: BibleEdit, note: str, avatar: bytes | None) -> Character:
+    """Create the character and, when one was chosen, its avatar: both or neither."""
+    character = create_character_from_edit(session=db, member=member, edit=edit, note=note)
+    if avatar is not None:
+        upload_avatar(session=db, member=member, character=character, raw=avatar)
+    return character
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
