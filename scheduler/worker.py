@@ -401,11 +401,7 @@ class Worker:
                 if self._stopping.is_set():
                     return  # what is left is given back by stop()
                 group = [self._ready.popleft() for _ in range(min(len(self._ready), self.config.threads - self._busy))]
-            try:
-                self._start(group)
-            except Exception:  # the writer is broken: the leases expire and the reaper takes these over
-                log.exception("could not start %d deliveries", len(group))
-                self._forget(delivery.claimed.id for delivery in group)
+            self._start(group)
 
     def _start(self, group: list[OutgoingDelivery]) -> None:
         """Commit the markers of a group's sendable deliveries, then queue each for a publisher thread."""
@@ -426,7 +422,12 @@ class Worker:
                 self._record(delivery.claimed.id, ready)
         tickets = [self._writes.submit(_Marker(sending.delivery.claimed.id)) for sending in sendable]
         for sending, ticket in zip(sendable, tickets, strict=True):
-            if ticket.result():
+            try:
+                started = ticket.result()
+            except Exception as error:  # not marked, so not sent: the lease expires and the reaper requeues it
+                log.error("delivery %d: its marker was not recorded (%s)", sending.delivery.claimed.id, error)
+                started = False
+            if started:
                 with self._slots:
                     self._busy += 1
                 self._queue.put(sending)

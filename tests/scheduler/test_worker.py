@@ -166,6 +166,27 @@ def test_each_due_post_is_published_once_with_its_content(engine, world, make_wo
     assert {post_row(engine, post_id).status for post_id in ids} == {PostStatus.PUBLISHED}
 
 
+def test_only_as_many_deliveries_are_marked_as_sending_as_there_are_free_threads(engine, world, make_worker):
+    due(engine, world, count=6)
+    release = threading.Event()
+    sending = threading.Semaphore(0)
+
+    def slow(request, call):
+        sending.release()
+        assert release.wait(timeout=30)
+        return succeed(request, call)
+
+    worker = make_worker(FakePublisher(slow), threads=2)
+    assert worker.claim_cycle() == 6
+    for _ in range(2):
+        assert sending.acquire(timeout=30)
+    # Both threads are inside the network call: the other four wait unmarked, so a crash now leaves two to look up.
+    assert sorted(row.sending_started_at is not None for row in deliveries(engine)) == [False] * 4 + [True] * 2
+    release.set()
+    assert worker.wait_until_idle(timeout=30)
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 6
+
+
 def test_a_retryable_error_backs_off_and_the_retry_reuses_the_key(engine, world, make_worker, clock):
     due(engine, world)
 
