@@ -1,4 +1,4 @@
-"""Regression gate: no false fails at any canon size, and the recall the checker reaches, on the dev and unseen sets."""
+"""Regression gate: no false fails at any canon size, and the recall the checker reaches, on every labelled set."""
 
 import json
 import math
@@ -9,9 +9,10 @@ import pytest
 from characters.consistency.evaluation import EvalReport, cut_canon, evaluate_directory, load_card, main
 
 UNSEEN_SET = Path(__file__).parent / "fixtures" / "consistency-unseen"
+HOLDOUT_SET = Path(__file__).parent / "fixtures" / "consistency-holdout"  # reported on, tuned on since 2026-12-03
+FRESH_SET = Path(__file__).parent / "fixtures" / "consistency-fresh"  # written before that tuning, never tuned on
 
 RULE_KINDS = ("banned", "ai_leak", "pov", "format")
-CANON_SIZES = (5, 10, 20)  # and 40, the full canon, in the `dev` and `unseen` fixtures
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +33,126 @@ def assert_targets(report: EvalReport, voice_recall: dict[str, float]) -> None:
 
 def test_dev_set_targets(dev: EvalReport) -> None:
     assert dev.summary()["n"] == 176
-    # Measured 0.55 / 0.79 / 0.75: the misses are mostly short cross posts, which only warn by design.
-    assert_targets(dev, {"cross": 0.5, "generic": 0.75, "tone": 0.7})
+    # Measured 0.60 / 0.92 / 0.83: most cross misses lean to the other voice on one kind of evidence only.
+    assert_targets(dev, {"cross": 0.6, "generic": 0.9, "tone": 0.8})
 
 
-@pytest.mark.parametrize("canon", CANON_SIZES)
-def test_false_alarms_hold_at_every_canon_size(canon: int, eval_dev_set: Path) -> None:
-    for directory in (eval_dev_set, UNSEEN_SET):
-        report = evaluate_directory(directory, canon=canon)
-        assert report.false_alarm_rate() <= 0.03, report.table()
-        assert report.roc_auc() >= (0.92 if canon >= 10 else 0.88), report.table()
+# Measured on 2026-12-03 (docs/consistency.md): per set and canon size N, the ROC-AUC and how many posts of
+# each out-kind fail. A change that loses any of it fails here; one that gains should raise the figures.
+# No in-voice post fails in any of them (the false-alarm target is 3 %).
+MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
+    ("dev", 5): (
+        0.916,
+        {"ai_leak": 12, "anachronism": 10, "banned": 12, "cross": 5, "format": 12, "generic": 1, "pov": 12},
+    ),
+    ("dev", 10): (
+        0.936,
+        {
+            "ai_leak": 12,
+            "anachronism": 10,
+            "banned": 12,
+            "cross": 12,
+            "format": 12,
+            "generic": 20,
+            "pov": 12,
+            "tone": 9,
+        },
+    ),
+    ("dev", 20): (
+        0.961,
+        {
+            "ai_leak": 12,
+            "anachronism": 10,
+            "banned": 12,
+            "cross": 13,
+            "format": 12,
+            "generic": 21,
+            "pov": 12,
+            "tone": 10,
+        },
+    ),
+    ("dev", 40): (
+        0.977,
+        {
+            "ai_leak": 12,
+            "anachronism": 10,
+            "banned": 12,
+            "cross": 12,
+            "format": 12,
+            "generic": 22,
+            "pov": 12,
+            "tone": 10,
+        },
+    ),
+    ("holdout", 5): (0.903, {"ai_leak": 12, "anachronism": 13, "banned": 12, "cross": 5, "format": 12, "pov": 12}),
+    ("holdout", 10): (
+        0.939,
+        {"ai_leak": 12, "anachronism": 13, "banned": 12, "cross": 5, "format": 12, "generic": 11, "pov": 12, "tone": 7},
+    ),
+    ("holdout", 20): (
+        0.970,
+        {
+            "ai_leak": 12,
+            "anachronism": 13,
+            "banned": 12,
+            "cross": 10,
+            "format": 12,
+            "generic": 16,
+            "pov": 12,
+            "tone": 13,
+        },
+    ),
+    ("holdout", 40): (
+        0.975,
+        {
+            "ai_leak": 12,
+            "anachronism": 13,
+            "banned": 12,
+            "cross": 13,
+            "format": 12,
+            "generic": 16,
+            "pov": 12,
+            "tone": 12,
+        },
+    ),
+    ("unseen", 5): (0.974, {"ai_leak": 6, "anachronism": 4, "banned": 6, "format": 6, "generic": 2, "pov": 6}),
+    ("unseen", 10): (
+        0.987,
+        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 1, "format": 6, "generic": 9, "pov": 6, "tone": 4},
+    ),
+    ("unseen", 20): (
+        0.988,
+        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 5, "format": 6, "generic": 10, "pov": 6, "tone": 5},
+    ),
+    ("unseen", 40): (
+        0.970,
+        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 6, "format": 6, "generic": 9, "pov": 6, "tone": 4},
+    ),
+    ("fresh", 5): (0.787, {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 1, "format": 9, "pov": 9}),
+    ("fresh", 10): (
+        0.825,
+        {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 3, "format": 9, "generic": 6, "pov": 9, "tone": 3},
+    ),
+    ("fresh", 20): (
+        0.838,
+        {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 6, "format": 9, "generic": 8, "pov": 9, "tone": 6},
+    ),
+    ("fresh", 40): (
+        0.908,
+        {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 5, "format": 9, "generic": 5, "pov": 9, "tone": 5},
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "canon"), list(MEASURED))
+def test_measured_figures_hold_at_every_canon_size(name: str, canon: int, eval_dev_set: Path) -> None:
+    directory = {"dev": eval_dev_set, "holdout": HOLDOUT_SET, "unseen": UNSEEN_SET, "fresh": FRESH_SET}[name]
+    report = evaluate_directory(directory, canon=canon)
+    auc, flagged = MEASURED[name, canon]
+    assert report.false_alarm_rate() == 0.0, report.table()
+    assert report.roc_auc() >= auc - 0.0005, report.table()
+    for kind, count in flagged.items():
+        assert sum(o.flagged for o in report.outcomes if o.kind == kind) >= count, (kind, report.table())
 
 
 def test_canon_cut_keeps_the_first_posts_and_refuses_negative_sizes() -> None:
@@ -55,13 +166,13 @@ def test_canon_cut_keeps_the_first_posts_and_refuses_negative_sizes() -> None:
 
 
 def test_dev_set_anachronism_recall_does_not_regress(dev: EvalReport) -> None:
-    # 8 of 12: the misses are phrasings a word list cannot catch safely (docs/consistency.md lists them).
-    assert dev.recall()["anachronism"] >= 8 / 12, dev.table()
+    # 10 of 12: the misses are phrasings a word list cannot catch safely (docs/consistency.md lists them).
+    assert dev.recall()["anachronism"] >= 10 / 12, dev.table()
 
 
 def test_unseen_set_targets(unseen: EvalReport) -> None:
     assert unseen.summary()["n"] == 84
-    # Measured 0.5 / 1.0 / 0.67 (3 of 5 cross posts lean to the other voice with one sign only: they warn).
+    # Measured 0.6 / 0.9 / 0.67 (most cross misses lean to the other voice with one sign only: they warn).
     assert_targets(unseen, {"cross": 0.5, "generic": 0.8, "tone": 0.65})
     # The lexicon's own gate is tests/characters/test_lexicon.py; this only catches a collapse.
     assert unseen.recall()["anachronism"] >= 0.75, unseen.table()
