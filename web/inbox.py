@@ -23,7 +23,7 @@ from web.database import get_session
 from web.posts.present import int_arg, local_input, viewer_zone
 
 bp = workspace_blueprint("inbox", __name__, "/inbox")
-PAGE = 50  # posts per page: each carries its thread, its check and its forms
+PAGE = 25  # posts per page: each carries its thread, its check and its forms
 
 
 @bp.route("/")

@@ -20,8 +20,8 @@ SCHEDULED = (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, P
              PostStatus.UNCONFIRMED, PostStatus.MISSED)
 FEED_PAST = timedelta(days=7)
 FEED_AHEAD = timedelta(days=60)
-FEED_PAST_EVENTS = 250
-FEED_AHEAD_EVENTS = 750
+FEED_PAST_EVENTS = 100
+FEED_AHEAD_EVENTS = 400
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 EVENT_MINUTES = 15
 
@@ -143,8 +143,8 @@ def workspace_for_feed_token(session: Session, token: str) -> Workspace:
 def feed_ics(session: Session, workspace: Workspace, now: datetime | None = None) -> bytes:
     """Write the workspace's schedule as an iCalendar file: the posts of the last 7 days and the next 60.
 
-    A busy workspace has more than a calendar app wants: the feed then holds the 250 latest past posts and the
-    750 next ones, and its description says which dates it covers and that Greenroom's calendar has the rest.
+    A busy workspace has more than a calendar app wants: the feed then holds the 100 latest past posts and the
+    400 next ones, and its description says which dates it covers and that Greenroom's calendar has the rest.
     Written by hand (RFC 5545 text escaping and line folding): a thousand events take milliseconds.
     """
     moment = now or utcnow()

@@ -83,7 +83,7 @@ def test_the_inbox_and_the_queue_page_what_they_cannot_show_at_once(app, engine)
     client.post("/login", data={"email": world.editor_email, "password": DEFAULT_PASSWORD})
     inbox = client.get(f"/w/{world.slug}/inbox/").get_data(as_text=True)
     assert "Page 1 of" in inbox
-    assert inbox.count('class="panel inbox-item"') == 50
+    assert inbox.count('class="panel inbox-item"') == 25
     queue = client.get(f"/w/{world.slug}/calendar/queue").get_data(as_text=True)
     assert "Page 1 of" in queue
     assert client.get(f"/w/{world.slug}/calendar/queue?page=2").status_code == 200

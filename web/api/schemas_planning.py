@@ -206,7 +206,7 @@ class ScheduleQuery(BaseModel):
     character: Slug | SkipJsonSchema[None] = None
     campaign_id: DbId | SkipJsonSchema[None] = None
     cursor: DbId | SkipJsonSchema[None] = Field(default=None, description="`next_cursor` of the previous page.")
-    limit: int = Field(default=500, ge=1, le=1000)
+    limit: int = Field(default=100, ge=1, le=1000)
 
 
 class ScheduleItem(BaseModel):

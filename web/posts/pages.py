@@ -26,7 +26,7 @@ from web.database import get_session
 from web.posts import bp
 from web.posts.present import character_zone, int_arg, local_input, viewer_zone
 
-PAGE = 200  # posts per page of the list
+PAGE = 50  # posts per page of the list
 
 
 @bp.route("/")
