@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from characters.bibles.card_data import CardData, CharacterBook, LoreEntry
+from characters.consistency import check_text
+from characters.consistency.guards import guard_findings
 from characters.drafting.jobs import collect, generate_job, run_job
 from characters.drafting.prompting import activate_lore, build_prompt, count_tokens, estimate_messages
 from characters.llm.adapter import ScriptedModel
@@ -99,27 +101,46 @@ def main() -> None:
         rows.append(("estimate / SmolLM2 tokenizer on the activated prompt",
                      f"{count_tokens(text):,} / {tokenize(text):,}"))
 
-    model = ScriptedModel(['{"text": "Lantern\'s lit. The rye is late, the lamp is out, the bread is not."}'])
+    three = ['{"text": "Lantern\'s lit. The rye is late, the lamp is out, the bread is not."}',
+             '{"text": "Flour came at four. The lamp is still out. Lantern\'s lit anyway."}',
+             '{"text": "Late flour, dark lamp, warm rye. Come in."}']
     job = generate_job(card, brief, n=3, platform="bluesky")
-    collect(run_job(model, job))  # warm the checker's cache of this character's voice model
+
+    def model() -> ScriptedModel:
+        return ScriptedModel(list(three))  # three different posts: no variant is asked for again
+
+    collect(run_job(model(), job))  # warm the checker's cache of this character's voice model
     rows += [
         ("lore activation over 200 entries", f"{median_ms(lambda: activate_lore(card.character_book, scan)):.2f} ms"),
         ("prompt assembly (activation + budget)",
          f"{median_ms(lambda: build_prompt(card, 'Write.', scan=scan)):.2f} ms"),
         ("overhead per generation job of 3 variants, streamed (instant model)",
-         f"{median_ms(lambda: collect(run_job(model, job))):.1f} ms"),
-        ("overhead per job, not streamed", f"{median_ms(lambda: collect(run_job(model, job, stream=False))):.1f} ms"),
+         f"{median_ms(lambda: collect(run_job(model(), job))):.1f} ms"),
+        ("overhead per job, not streamed",
+         f"{median_ms(lambda: collect(run_job(model(), job, stream=False))):.1f} ms"),
         ("thread split, 2,000 characters for X", f"{median_ms(lambda: split_for_platform(brief * 25, 'x')):.2f} ms"),
     ]
-    answers = ['{"text": "Lantern\'s lit 😀😀 #one #two"}', '{"text": "Lantern\'s lit."}']
     repair_job = generate_job(card, brief, n=1)
 
-    def repaired_variant() -> None:
-        # A fresh script each run: the first answer breaks the emoji and hashtag rules, the second is fine.
-        variants = collect(run_job(ScriptedModel(list(answers)), repair_job))["variants"]
-        assert variants[0]["repaired"]
+    def repaired_variant(answers: list[str], how: str) -> Callable[[], None]:
+        def run() -> None:
+            variants = collect(run_job(ScriptedModel(list(answers)), repair_job))["variants"]
+            assert variants[0]["repair"] == how
 
-    rows.append(("overhead per variant with one repair round", f"{median_ms(repaired_variant):.1f} ms"))
+        return run
+
+    # Emoji and hashtags the card does not allow: deleted by rule, no second model call.
+    by_rules = repaired_variant(['{"text": "Lantern\'s lit 😀😀 #one #two"}'], "rules")
+    # A copy of a canon post: only the model can say it in new words.
+    copied = '{"text": "Lantern\'s lit. Batch 3 of rye is cooling by the window, and batch 4 is in."}'
+    by_model = repaired_variant([copied, '{"text": "Lantern\'s lit. The rye is in."}'], "model")
+    draft = "Lantern's lit. The rye is late, the lamp is out, the bread is not."
+    canon = card.greenroom.canon_posts
+    rows += [("check of one variant, guards included", f"{median_ms(lambda: check_text(card, draft)):.2f} ms"),
+             (f"the guards alone ({len(canon)} canon posts, all alike)",
+              f"{median_ms(lambda: guard_findings(draft, canon)):.2f} ms")]
+    rows += [("overhead per variant fixed by rule (no second model call)", f"{median_ms(by_rules):.1f} ms"),
+             ("overhead per variant with a model repair round", f"{median_ms(by_model):.1f} ms")]
     print("| measure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
