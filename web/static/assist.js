@@ -124,7 +124,7 @@
     },
     repairing(data) {
       const item = card(data.variant);
-      item.querySelector(".assist-note").textContent = "Breaks a rule: asking the model to fix it…";
+      item.querySelector(".assist-note").textContent = "Breaks a rule: fixing it…";
       item.querySelector(".assist-text").textContent = "";
       showFindings(item.querySelector(".assist-findings"), data.findings);
     },
@@ -137,8 +137,9 @@
       score.textContent = `${check.score} · ${check.verdict}`;
       score.className = `assist-score score-${check.verdict}`;
       score.title = "In-character score out of 100: how closely it matches the character's bible and canon";
+      const how = data.repair === "rules" ? "Fixed by rule" : "Repaired by the model";
       item.querySelector(".assist-note").textContent = data.repaired
-        ? `Repaired (was ${data.before_repair.check.score} · ${data.before_repair.check.verdict})` : "";
+        ? `${how} (was ${data.before_repair.check.score} · ${data.before_repair.check.verdict})` : "";
       showFindings(item.querySelector(".assist-findings"), check.findings);
       useButtons(item, data.text);
     },
