@@ -231,7 +231,13 @@ class Gap:
     character: Character
     first: date
     last: date
-    slot: datetime | None = None  # the first rhythm slot of the run, to plan a post into
+    rhythm: Rhythm
+    start: datetime  # when the search for gaps began (the first day's slots before it do not count)
+
+    @property
+    def slot(self) -> datetime | None:
+        """Return the first rhythm slot of the run, to plan a post into (worked out only for the gaps shown)."""
+        return _first_slot(self.rhythm, self.first, self.start)
 
     def describe(self) -> str:
         """Return e.g. "Nothing queued for Pip on Thu 3 – Sat 5 Dec"."""
@@ -268,7 +274,7 @@ def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
 
 
 def _gaps_for(character: Character, rhythm: Rhythm, busy: set[date], start: datetime, end: datetime) -> list[Gap]:
-    return [Gap(character, first, last, _first_slot(rhythm, first, start))
+    return [Gap(character, first, last, rhythm, start)
             for first, last in _runs(day for day in slot_days(rhythm, start, end) if day not in busy)]
 
 
