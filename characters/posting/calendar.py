@@ -1,20 +1,20 @@
 """The schedule as a calendar: posts in a time range, and the workspace's iCalendar feed behind a secret token."""
 
+import functools
 import hashlib
-import itertools
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
 from characters.core.errors import NotFound
-from characters.core.models import Campaign, Character, Post, PostPart, PostStatus, Workspace, utcnow
+from characters.core.models import Campaign, Character, Post, PostPart, PostStatus, UTCDateTime, Workspace, utcnow
 
 SCHEDULED = (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED, PostStatus.FAILED,
              PostStatus.UNCONFIRMED, PostStatus.MISSED)
@@ -85,21 +85,44 @@ def calendar_days(session: Session, workspace: Workspace, bounds: list[datetime]
                   statuses: tuple[PostStatus, ...] = SCHEDULED) -> CalendarDays:
     """Count the posts due on each day (day i is [bounds[i], bounds[i + 1])) and return the first `per_day` of each.
 
-    Two queries whatever the number of posts, each made of one small index range per day: every day's count, and
-    the first posts of every day.
+    Three queries whatever the number of posts, each made of one small index range per day: every day's count,
+    the ids of every day's first posts, and those posts.
     """
-    days = [_scheduled(workspace, start, end, statuses, character_id, campaign_id)
-            for start, end in itertools.pairwise(bounds)]
-    counts = [int(count or 0) for count in session.execute(
-        sa_select(*[sa_select(func.count()).select_from(Post).where(*day).scalar_subquery() for day in days])).one()]
-    entries: list[list[CalendarEntry]] = [[] for _ in days]
+    counting, firsts = _day_statements(len(bounds) - 1, per_day, character_id is not None, campaign_id is not None)
+    params = {"workspace": workspace.id, "statuses": [status.value for status in statuses],
+              "character": character_id, "campaign": campaign_id,
+              **{f"bound{number}": bound for number, bound in enumerate(bounds)}}
+    counts = [int(count or 0) for count in session.execute(counting, params).one()]
+    entries: list[list[CalendarEntry]] = [[] for _ in counts]
     if any(counts):
-        firsts = [sa_select(col(Post.id)).where(*day).order_by(col(Post.due_at), col(Post.id)).limit(per_day)
-                  .subquery() for day, count in zip(days, counts, strict=True) if count]
-        shown = union_all(*[sa_select(first.c.id) for first in firsts])
-        for entry in _entries(session, col(Post.id).in_(shown), col(Post.due_at), col(Post.id)):
+        ids = list(session.execute(firsts, params).scalars())
+        for entry in _entries(session, col(Post.id).in_(ids), col(Post.due_at), col(Post.id)):
             entries[_day_of(bounds, entry)].append(entry)
     return CalendarDays(counts=counts, entries=entries)
+
+
+@functools.lru_cache(maxsize=32)
+def _day_statements(days: int, per_day: int, by_character: bool, by_campaign: bool) -> tuple[Select[Any], Any]:
+    """Return the statements that count each day's posts and list its first ones, with bound parameters.
+
+    Built once per shape and reused: building (and keying) a statement of 42 subqueries took longer than running it.
+    """
+    def day(number: int) -> list[ColumnElement[bool]]:
+        conditions = [col(Post.workspace_id) == bindparam("workspace"),
+                      col(Post.due_at) >= bindparam(f"bound{number}", type_=UTCDateTime()),
+                      col(Post.due_at) < bindparam(f"bound{number + 1}", type_=UTCDateTime()),
+                      col(Post.status).in_(bindparam("statuses", expanding=True))]
+        if by_character:
+            conditions.append(col(Post.character_id) == bindparam("character"))
+        if by_campaign:
+            conditions.append(col(Post.campaign_id) == bindparam("campaign"))
+        return conditions
+
+    counting = sa_select(*[sa_select(func.count()).select_from(Post).where(*day(number)).scalar_subquery()
+                           for number in range(days)])
+    firsts = [sa_select(col(Post.id)).where(*day(number)).order_by(col(Post.due_at), col(Post.id)).limit(per_day)
+              .subquery() for number in range(days)]
+    return counting, union_all(*[sa_select(first.c.id) for first in firsts])
 
 
 def _day_of(bounds: list[datetime], entry: CalendarEntry) -> int:
