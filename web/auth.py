@@ -17,10 +17,11 @@ from characters.accounts.users import (
     register_user,
     sign_up_or_log_in,
 )
-from characters.accounts.workspaces import WorkspaceCreate, accept_invite, create_workspace, find_invite
+from characters.accounts.workspaces import Member, WorkspaceCreate, accept_invite, create_workspace, find_invite
+from characters.audit.log import record_change
 from characters.core.config import Settings
 from characters.core.errors import NotFound
-from characters.core.models import User, Workspace
+from characters.core.models import Role, User, Workspace
 from web.database import get_session, unit_of_work
 from web.extensions import limiter
 from web.forms import AccountFields, EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
@@ -109,7 +110,7 @@ def invite(token: str) -> str | Response | tuple[str, int]:
     join = EmptyForm(prefix="join")
     if current_user.is_authenticated and join.validate_on_submit():
         with unit_of_work() as db:
-            joined = accept_invite(session=db, token=token, user=current_user.user)
+            joined = _join(db, token, current_user.user)
         flash(f"You joined {joined.name} as {invitation.role}.", "success")
         return redirect(url_for("workspaces.dashboard", workspace=joined.slug))
     if not current_user.is_authenticated and signup.validate_on_submit():
@@ -129,7 +130,17 @@ def _sign_up_and_join(db: Session, signup: AccountFields, token: str,
     # An existing account joins with its password, and a failure reads like any failed login: an invite
     # link must not tell its holder which emails have accounts.
     user = sign_up_or_log_in(session=db, user_create=_user_create(signup), context=[workspace.name, workspace.slug])
-    return user, accept_invite(session=db, token=token, user=user)
+    return user, _join(db, token, user)
+
+
+def _join(db: Session, token: str, user: User) -> Workspace:
+    """Accept the invite and record in the workspace's audit log who joined with which role."""
+    invite, _ = find_invite(db, token)
+    workspace = accept_invite(session=db, token=token, user=user)
+    role = Role(invite.role)
+    record_change(db, Member(workspace=workspace, user=user, role=role), "invite_accept", person=user.email,
+                  role=role.value)
+    return workspace
 
 
 def _user_create(fields: AccountFields, *, is_admin: bool = False) -> UserCreate:

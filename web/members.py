@@ -14,6 +14,7 @@ from characters.accounts.workspaces import (
     revoke_invite,
     set_member_role,
 )
+from characters.audit.log import record_change
 from characters.core.errors import DomainError, NotFound
 from characters.core.models import Role, User
 from web.context import current_member, workspace_blueprint
@@ -33,6 +34,7 @@ def index() -> str:
         with unit_of_work() as db:
             token = create_invite(session=db, member=member, role=Role(form.role.data),
                                   lifetime=timedelta(days=form.days.data or 7))
+            record_change(db, member, "invite_create", role=form.role.data, days=form.days.data or 7)
         new_invite_url = url_for("auth.invite", token=token, _external=True)
         flash("Invite link created. Copy it now: it is shown only once.", "success")
     db = get_session()
@@ -54,6 +56,7 @@ def change_role(user_id: int) -> Response:
             with unit_of_work() as db:
                 target = _member_user(user_id)
                 set_member_role(session=db, workspace=member.workspace, user=target, role=Role(form.role.data))
+                record_change(db, member, "member_role", person=target.email, role=form.role.data)
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -73,6 +76,7 @@ def remove(user_id: int) -> Response:
             with unit_of_work() as db:
                 target = _member_user(user_id)
                 remove_member(session=db, workspace=member.workspace, user=target)
+                record_change(db, member, "member_remove", person=target.email)
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -86,6 +90,7 @@ def revoke(invite_id: int) -> Response:
     if EmptyForm().validate_on_submit():
         with unit_of_work() as db:
             revoke_invite(session=db, member=current_member(), invite_id=invite_id)
+            record_change(db, current_member(), "invite_revoke", invite=invite_id)
         flash("Invite link revoked.", "success")
     return redirect(url_for("members.index"))
 

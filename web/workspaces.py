@@ -2,16 +2,20 @@
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import (
     Action,
+    Member,
     WorkspaceCreate,
     create_workspace,
     update_settings,
     workspaces_for,
 )
+from characters.audit.log import record_change
 from characters.bibles.bible import list_characters
+from characters.core.models import Workspace
 from characters.posting.posts import first_texts, list_posts, status_counts
 from characters.posting.workflow import changes_requested_count
 from web.context import current_member, workspace_blueprint
@@ -62,6 +66,26 @@ def dashboard() -> str:
                            counts=status_counts(db, member.workspace), sent_back=sent_back)
 
 
+def _saved_settings(db: Session, member: Member, form: WorkspaceSettingsForm) -> Workspace:
+    """Save the settings form and record in the audit log what changed, from what to what."""
+    before = _settings_of(member.workspace)
+    workspace = update_settings(
+        session=db, member=member, name=form.name.data or "", two_person_rule=form.two_person_rule.data,
+        writers_edit_bibles=form.writers_edit_bibles.data, store_prompts=form.store_prompts.data,
+        late_grace_minutes=form.late_grace_minutes.data)
+    after = _settings_of(workspace)
+    changed = {key: f"{before[key]} → {after[key]}" for key in before if before[key] != after[key]}
+    if changed:
+        record_change(db, member, "settings_change", **changed)
+    return workspace
+
+
+def _settings_of(workspace: Workspace) -> dict[str, object]:
+    return {"name": workspace.name, "two_person_rule": workspace.two_person_rule,
+            "writers_edit_bibles": workspace.writers_edit_bibles, "store_prompts": workspace.store_prompts,
+            "late_grace_minutes": workspace.late_grace_minutes}
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> str | Response:
     """Owners change the workspace's name and rules."""
@@ -69,10 +93,7 @@ def settings() -> str | Response:
     member.require(Action.MANAGE_SETTINGS)
     form = WorkspaceSettingsForm(obj=member.workspace)
     if form.validate_on_submit():
-        saved, errors = save_form(lambda db: update_settings(
-            session=db, member=member, name=form.name.data or "", two_person_rule=form.two_person_rule.data,
-            writers_edit_bibles=form.writers_edit_bibles.data, store_prompts=form.store_prompts.data,
-            late_grace_minutes=form.late_grace_minutes.data))
+        saved, errors = save_form(lambda db: _saved_settings(db, member, form))
         apply_errors(form, errors)
         if saved is not None:
             flash("Settings saved.", "success")

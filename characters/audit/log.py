@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from characters.core.models import AuditEvent, Post, PostPart, User, Workspace
+from characters.accounts.workspaces import Member
+from characters.core.models import AuditEvent, Post, PostPart, User, Workspace, require_id
 
 
 def record_event(session: Session, *, workspace_id: int, actor: User | None, action: str,
@@ -21,6 +22,12 @@ def record_event(session: Session, *, workspace_id: int, actor: User | None, act
     session.add(event)
     session.flush()
     return event
+
+
+def record_change(session: Session, member: Member, action: str, **details: Any) -> AuditEvent:
+    """Record who changed the workspace's setup (characters, channels, tokens, members, invites, settings)."""
+    return record_event(session, workspace_id=require_id(member.workspace), actor=member.user, action=action,
+                        details=details)
 
 
 @dataclass(frozen=True)

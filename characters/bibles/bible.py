@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_change
 from characters.bibles.card_data import CardData
 from characters.bibles.cards import (
     MAX_CARD_BYTES,
@@ -50,7 +51,13 @@ def create_character(*, session: Session, member: Member, card: CardData, avatar
                                  note=note, created_by_id=member.user.id))
     ensure_feed_channel(session, character)  # created with the character, so reading its channels never writes
     session.flush()
+    _record(session, member, "character_create", character, note=note)
     return character
+
+
+def _record(session: Session, member: Member, action: str, character: Character, **details: Any) -> None:
+    """Add a character change to the workspace's audit log."""
+    record_change(session, member, action, character=character.name, slug=character.slug, **details)
 
 
 def save_bible(*, session: Session, member: Member, character: Character, card: CardData,
@@ -76,6 +83,7 @@ def save_bible(*, session: Session, member: Member, character: Character, card: 
     session.add(version)
     session.add(character)
     session.flush()
+    _record(session, member, "character_edit", character, version=number, note=version.note)
     return version
 
 
@@ -87,6 +95,7 @@ def set_avatar(*, session: Session, member: Member, character: Character, avatar
     character.updated_at = utcnow()
     session.add(character)
     session.flush()
+    _record(session, member, "character_avatar", character, change="removed" if avatar_png is None else "replaced")
 
 
 def set_archived(*, session: Session, member: Member, character: Character, archived: bool) -> None:
@@ -96,6 +105,7 @@ def set_archived(*, session: Session, member: Member, character: Character, arch
     character.archived_at = utcnow() if archived else None
     session.add(character)
     session.flush()
+    _record(session, member, "character_archive" if archived else "character_restore", character)
 
 
 def list_characters(session: Session, workspace: Workspace, *, include_archived: bool = False

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from characters.core.models import Channel, ChannelKind, Role
+from characters.core.models import AuditEvent, Channel, ChannelKind, Role
 from characters.publishing.secrets import SecretBox
 from tests.factories import CHANNEL_KEY as KEY
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
@@ -137,6 +137,10 @@ def test_disable_enable_and_remove(client, auth, session, world):
     assert _channels(session, ChannelKind.MASTODON)[0].disabled_at is None
     client.post(f"/w/fans/channels/{channel.id}/remove")
     assert _channels(session, ChannelKind.MASTODON) == []
+    audited = [(e.action, e.details["kind"]) for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))
+               if e.action.startswith("channel_")]
+    assert audited == [("channel_add", "mastodon"), ("channel_disable", "mastodon"), ("channel_enable", "mastodon"),
+                       ("channel_remove", "mastodon")]
 
 
 def test_the_feed_cannot_be_removed_from_the_page(client, auth, session, world):
