@@ -25,6 +25,7 @@ QUOTE_CHARS = 80  # how much of the copied stretch a finding quotes
 
 _I = regex.IGNORECASE | regex.VERSION1
 _WORD = regex.compile(r"[\p{L}\p{N}']+")
+_SENTENCE_END = regex.compile(r"[.!?…]+(?=\s|$)")
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-"})
 
 # Framing a model puts around its answer: openers, labels, closers. Stripped from model output before it is shown.
@@ -53,7 +54,8 @@ _INSIDE = regex.compile(
     r"(?:\s*\d+)?\**\s*:"
     r"|\(\s*\d+\s+(?:characters?|chars|words)\s*\)"
     r'|\{\s*"text"\s*:'
-    r"|(?m)^\s*note\s*:[^\n]*\b(?:post|tweet|hashtags?|emoji|tone|voice|character|brief)\b",
+    r"|(?m)^\s*note\s*:[^\n]*\b(?:post|tweet|hashtags?|emoji|tone|voice|character|brief)\b"
+    r"|\bthis\s+(?:post|tweet)\s+(?:will\s+be|was|has\s+been|is)\s+(?:edited|updated|written|generated|created)\b",
     _I,
 )
 
@@ -113,6 +115,8 @@ def meta_findings(text: str, taken: Sequence[tuple[int, int]] = ()) -> list[Find
         cut = line_end if match.group().strip().endswith(":") and text[end:line_end].strip() == "" else end
         if match.group().lower().lstrip().startswith("note"):
             cut = line_end
+        elif match.group().lower().startswith("this"):
+            start, cut = _sentence_around(text, start, end)  # a remark about the post: its whole sentence goes
         findings.append(
             Finding(
                 "character.meta",
@@ -125,6 +129,13 @@ def meta_findings(text: str, taken: Sequence[tuple[int, int]] = ()) -> list[Find
             )
         )
     return findings
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """Return the span of the sentence holding text[start:end]."""
+    before = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    after = _SENTENCE_END.search(text, end)
+    return before + len(text[before:start]) - len(text[before:start].lstrip()), after.end() if after else len(text)
 
 
 @dataclass(frozen=True, slots=True)

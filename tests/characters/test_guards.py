@@ -133,3 +133,10 @@ def test_a_posts_check_compares_it_with_the_characters_recent_published_posts(se
     [copy] = [f for f in check.findings if f["check"] == "originality.published"]
     assert "The Lucky Strike campaign" in copy["message"]
     assert check.verdict != "fail"
+
+
+def test_a_remark_about_the_post_itself_goes_with_its_sentence() -> None:
+    text = "The first frost. This is where it starts, and this post will be edited to reflect it. Coffee is on."
+    [finding] = meta_findings(text)
+    assert text[finding.start : finding.end] == "This is where it starts, and this post will be edited to reflect it."
+    assert meta_findings("I wrote this post at 3 a.m. for the night owls.") == []
