@@ -479,10 +479,11 @@ def _fixed(job: DraftJob, attempt: _Attempt) -> _Attempt:
     return attempt if text == attempt.text else replace(attempt, text=text, check=check, how="rules")
 
 
-def _quality(check: CheckResult) -> tuple[bool, bool, bool, int]:
-    """Rank checks: not failed, then no copied post, then a clean pass, then the score."""
+def _quality(check: CheckResult) -> tuple[bool, bool, bool, int, int]:
+    """Rank checks: not failed, then no copied post, then a clean pass, then fewer failed findings, then the score."""
     copies = any(f.check.startswith(COPY_CHECKS) for f in check.findings)
-    return check.verdict != "fail", not copies, check.verdict == "pass", check.score
+    fails = sum(f.severity == "fail" for f in check.findings)
+    return check.verdict != "fail", not copies, check.verdict == "pass", -fails, check.score
 
 
 def _same_key(text: str) -> str:
