@@ -21,25 +21,39 @@ from characters.posting.threads import split_for_platform
 
 LORE_ENTRIES = 200
 RUNS = 30
-WORDS = ("harbour tide ferry lantern bakery flour oven dawn rope anchor gull market bridge lamp kettle chapel "
-         "orchard meadow stall ledger cart wheel barrel quay net sail mast crate bench scarf").split()
+WORDS = (
+    "harbour tide ferry lantern bakery flour oven dawn rope anchor gull market bridge lamp kettle chapel "
+    "orchard meadow stall ledger cart wheel barrel quay net sail mast crate bench scarf"
+).split()
 
 
 def lore_card(entries: int = LORE_ENTRIES, seed: int = 7) -> CardData:
     """Return a character whose book has `entries` lore entries of ~60 words, each keyed by a unique place name."""
     rng = random.Random(seed)
-    book = CharacterBook(entries=[
-        LoreEntry(keys=[f"place{i}", f"landmark{i}"], insertion_order=i, priority=rng.randint(1, 100),
-                  position="after_char" if i % 3 else "before_char",
-                  content=f"Place{i}: " + " ".join(rng.choice(WORDS) for _ in range(60)) + ".")
-        for i in range(entries)
-    ])
-    card = CardData(
-        name="Dez Okafor", description="Dez runs the Lantern, a night bakery by the river. " * 3,
-        personality="warm, dry, observant", scenario="The small hours at the Lantern.", character_book=book,
+    book = CharacterBook(
+        entries=[
+            LoreEntry(
+                keys=[f"place{i}", f"landmark{i}"],
+                insertion_order=i,
+                priority=rng.randint(1, 100),
+                position="after_char" if i % 3 else "before_char",
+                content=f"Place{i}: " + " ".join(rng.choice(WORDS) for _ in range(60)) + ".",
+            )
+            for i in range(entries)
+        ]
     )
-    greenroom = {"schema": 1, "voice": {"pov": "first_singular", "emoji": "rare", "max_chars": 280},
-                 "canon_posts": [f"Lantern's lit. Batch {i} of rye is cooling by the window." for i in range(12)]}
+    card = CardData(
+        name="Dez Okafor",
+        description="Dez runs the Lantern, a night bakery by the river. " * 3,
+        personality="warm, dry, observant",
+        scenario="The small hours at the Lantern.",
+        character_book=book,
+    )
+    greenroom = {
+        "schema": 1,
+        "voice": {"pov": "first_singular", "emoji": "rare", "max_chars": 280},
+        "canon_posts": [f"Lantern's lit. Batch {i} of rye is cooling by the window." for i in range(12)],
+    }
     return card.model_copy(update={"extensions": {"greenroom": greenroom}})
 
 
@@ -92,18 +106,23 @@ def main() -> None:
         ("lore entries in the bible / activated by the brief", f"{LORE_ENTRIES} / {active_entries}"),
         ("prompt tokens, lore activated by keywords", f"{activated.tokens:,}"),
         ("prompt tokens, whole bible dumped", f"{dumped.tokens:,}"),
-        ("prompt tokens, whole bible within the default budget",
-         f"{budgeted.tokens:,} ({len(budgeted.dropped)} sections dropped)"),
+        (
+            "prompt tokens, whole bible within the default budget",
+            f"{budgeted.tokens:,} ({len(budgeted.dropped)} sections dropped)",
+        ),
     ]
     tokenize = real_tokenizer()
     if tokenize is not None:
         text = "\n".join(m["content"] for m in activated.messages)
-        rows.append(("estimate / SmolLM2 tokenizer on the activated prompt",
-                     f"{count_tokens(text):,} / {tokenize(text):,}"))
+        rows.append(
+            ("estimate / SmolLM2 tokenizer on the activated prompt", f"{count_tokens(text):,} / {tokenize(text):,}")
+        )
 
-    three = ['{"text": "Lantern\'s lit. The rye is late, the lamp is out, the bread is not."}',
-             '{"text": "Flour came at four. The lamp is still out. Lantern\'s lit anyway."}',
-             '{"text": "Late flour, dark lamp, warm rye. Come in."}']
+    three = [
+        '{"text": "Lantern\'s lit. The rye is late, the lamp is out, the bread is not."}',
+        '{"text": "Flour came at four. The lamp is still out. Lantern\'s lit anyway."}',
+        '{"text": "Late flour, dark lamp, warm rye. Come in."}',
+    ]
     job = generate_job(card, brief, n=3, platform="bluesky")
 
     def model() -> ScriptedModel:
@@ -112,12 +131,15 @@ def main() -> None:
     collect(run_job(model(), job))  # warm the checker's cache of this character's voice model
     rows += [
         ("lore activation over 200 entries", f"{median_ms(lambda: activate_lore(card.character_book, scan)):.2f} ms"),
-        ("prompt assembly (activation + budget)",
-         f"{median_ms(lambda: build_prompt(card, 'Write.', scan=scan)):.2f} ms"),
-        ("overhead per generation job of 3 variants, streamed (instant model)",
-         f"{median_ms(lambda: collect(run_job(model(), job))):.1f} ms"),
-        ("overhead per job, not streamed",
-         f"{median_ms(lambda: collect(run_job(model(), job, stream=False))):.1f} ms"),
+        (
+            "prompt assembly (activation + budget)",
+            f"{median_ms(lambda: build_prompt(card, 'Write.', scan=scan)):.2f} ms",
+        ),
+        (
+            "overhead per generation job of 3 variants, streamed (instant model)",
+            f"{median_ms(lambda: collect(run_job(model(), job))):.1f} ms",
+        ),
+        ("overhead per job, not streamed", f"{median_ms(lambda: collect(run_job(model(), job, stream=False))):.1f} ms"),
         ("thread split, 2,000 characters for X", f"{median_ms(lambda: split_for_platform(brief * 25, 'x')):.2f} ms"),
     ]
     repair_job = generate_job(card, brief, n=1)
@@ -136,11 +158,17 @@ def main() -> None:
     by_model = repaired_variant([copied, '{"text": "Lantern\'s lit. The rye is in."}'], "model")
     draft = "Lantern's lit. The rye is late, the lamp is out, the bread is not."
     canon = card.greenroom.canon_posts
-    rows += [("check of one variant, guards included", f"{median_ms(lambda: check_text(card, draft)):.2f} ms"),
-             (f"the guards alone ({len(canon)} canon posts, all alike)",
-              f"{median_ms(lambda: guard_findings(draft, canon)):.2f} ms")]
-    rows += [("overhead per variant fixed by rule (no second model call)", f"{median_ms(by_rules):.1f} ms"),
-             ("overhead per variant with a model repair round", f"{median_ms(by_model):.1f} ms")]
+    rows += [
+        ("check of one variant, guards included", f"{median_ms(lambda: check_text(card, draft)):.2f} ms"),
+        (
+            f"the guards alone ({len(canon)} canon posts, all alike)",
+            f"{median_ms(lambda: guard_findings(draft, canon)):.2f} ms",
+        ),
+    ]
+    rows += [
+        ("overhead per variant fixed by rule (no second model call)", f"{median_ms(by_rules):.1f} ms"),
+        ("overhead per variant with a model repair round", f"{median_ms(by_model):.1f} ms"),
+    ]
     print("| measure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")

@@ -108,8 +108,9 @@ def _character(db: Session, member: Member, payload: dict[str, Any]) -> tuple[Ch
     return character, current_card(db, character)
 
 
-def _job(kind: JobKind, db: Session, member: Member, character: Character, card: CardData,
-         payload: dict[str, Any]) -> DraftJob:
+def _job(
+    kind: JobKind, db: Session, member: Member, character: Character, card: CardData, payload: dict[str, Any]
+) -> DraftJob:
     """Build the domain job from the request body."""
     others = [current_card(db, c) for c in list_characters(db, member.workspace) if c.id != character.id]
     common: dict[str, Any] = {
@@ -157,8 +158,9 @@ def _unavailable(error: _Unavailable) -> tuple[Response, int]:
 def _recorded(events: Iterator[Event], member: Member, character: Character, kind: JobKind) -> Iterator[Event]:
     """Record each variant's cost as it completes and strip what the browser does not need."""
     for event in events:
-        if event.name in ("variant", "variant_error") or (event.name == "error" and event.data.get("variant")
-                                                          is not None):
+        if event.name in ("variant", "variant_error") or (
+            event.name == "error" and event.data.get("variant") is not None
+        ):
             with unit_of_work() as db:
                 record_generation(session=db, member=member, character=character, kind=kind, event=event)
         if event.name == "variant":
@@ -188,8 +190,11 @@ def stream(kind: str) -> Response:
                 return  # closing this generator closes the model's stream too
             yield f"event: {event.name}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
 
-    return Response(stream_with_context(events()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return Response(
+        stream_with_context(events()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _tool_input() -> tuple[dict[str, Any], CardData]:
@@ -223,8 +228,11 @@ def hashtags() -> tuple[Response, int]:
     """Suggest hashtags from the character's own list that suit the draft (no model involved)."""
     payload, card = _tool_input()
     policy = card.greenroom.voice.hashtags
-    return jsonify(hashtags=suggest_hashtags(card, _text(payload, "draft")), max=policy.max,
-                   allowed=policy.required + policy.allowed), 200
+    return jsonify(
+        hashtags=suggest_hashtags(card, _text(payload, "draft")),
+        max=policy.max,
+        allowed=policy.required + policy.allowed,
+    ), 200
 
 
 @bp.get("/generations")

@@ -34,15 +34,23 @@ from characters.llm.adapter import (
 )
 from tests.factories import make_card
 
-CARD = make_card("Walt Test", voice={"emoji": "never", "pov": "first_singular", "max_chars": 200,
-                                    "hashtags": {"max": 2, "required": ["#MadMen"], "allowed": ["#BakeOff", "#Ads"]}},
-                 canon_posts=["I make them want it. #MadMen", "Coffee first. Then I pitch. #MadMen"])
+CARD = make_card(
+    "Walt Test",
+    voice={
+        "emoji": "never",
+        "pov": "first_singular",
+        "max_chars": 200,
+        "hashtags": {"max": 2, "required": ["#MadMen"], "allowed": ["#BakeOff", "#Ads"]},
+    },
+    canon_posts=["I make them want it. #MadMen", "Coffee first. Then I pitch. #MadMen"],
+)
 GOOD = '{"text": "I pitch at nine. #MadMen"}'
 GOOD2 = '{"text": "Coffee, then the client. #MadMen"}'
 # A character whose one canon post is long enough that a model could copy a stretch of it.
 COPIED = "I make them want it, every single morning, before the coffee is even cold. #MadMen"
-COPYCAT = make_card("Walt Test", voice={"emoji": "never", "hashtags": {"max": 2, "required": ["#MadMen"]}},
-                    canon_posts=[COPIED])
+COPYCAT = make_card(
+    "Walt Test", voice={"emoji": "never", "hashtags": {"max": 2, "required": ["#MadMen"]}}, canon_posts=[COPIED]
+)
 
 
 def names(events: Iterator[Any]) -> list[str]:
@@ -70,9 +78,11 @@ def test_the_non_streaming_path_gives_the_same_variants_without_deltas():
 
 
 def test_rule_failures_are_fixed_without_asking_the_model_again():
-    card = make_card("Walt Test", voice={"emoji": "never", "max_chars": 60,
-                                         "hashtags": {"max": 1, "required": ["#MadMen"]}},
-                     vocabulary={"banned": [{"term": "awesome", "suggest": ["grand"]}]})
+    card = make_card(
+        "Walt Test",
+        voice={"emoji": "never", "max_chars": 60, "hashtags": {"max": 1, "required": ["#MadMen"]}},
+        vocabulary={"banned": [{"term": "awesome", "suggest": ["grand"]}]},
+    )
     model = ScriptedModel(['{"text": "The awesome pitch 😀 today. The client loved it. We sold the whole campaign."}'])
     variant = collect(run_job(model, generate_job(card, "pitch", n=1)))["variants"][0]
     assert variant["text"] == "The grand pitch today. The client loved it. #MadMen"
@@ -142,18 +152,27 @@ def test_the_same_post_twice_is_asked_for_again_and_never_shown_twice():
 def test_voice_fails_and_copies_get_a_repair_attempt_too():
     from characters.consistency import CheckResult, Finding
 
-    result = CheckResult(30, "fail", (Finding("voice.consistency", "fail", "off"),
-                                      Finding("originality.canon", "warn", "copied"),
-                                      Finding("format.emoji", "warn", "meh")))
+    result = CheckResult(
+        30,
+        "fail",
+        (
+            Finding("voice.consistency", "fail", "off"),
+            Finding("originality.canon", "warn", "copied"),
+            Finding("format.emoji", "warn", "meh"),
+        ),
+    )
     assert [f.check for f in needs_repair(result)] == ["voice.consistency", "originality.canon"]
 
 
-@pytest.mark.parametrize(("text", "cut", "trimmed"), [
-    ("One. Two is longer. Three.", 21, "One. Two is longer."),
-    ("One. Two is longer. Three. #Tag", 22, "One. #Tag"),
-    ("no sentence ends here at all", 15, "no sentence…"),
-    ("Short.", 100, "Short."),
-])
+@pytest.mark.parametrize(
+    ("text", "cut", "trimmed"),
+    [
+        ("One. Two is longer. Three.", 21, "One. Two is longer."),
+        ("One. Two is longer. Three. #Tag", 22, "One. #Tag"),
+        ("no sentence ends here at all", 15, "no sentence…"),
+        ("Short.", 100, "Short."),
+    ],
+)
 def test_trimming_cuts_at_a_sentence_end_and_keeps_closing_hashtags(text, cut, trimmed):
     assert trim_to(text, cut) == trimmed
 
@@ -161,8 +180,15 @@ def test_trimming_cuts_at_a_sentence_end_and_keeps_closing_hashtags(text, cut, t
 def test_voice_only_findings_are_not_hard_failures():
     from characters.consistency import CheckResult, Finding
 
-    result = CheckResult(30, "fail", (Finding("voice.consistency", "fail", "off"), Finding("voice.pov", "fail", "we"),
-                                      Finding("format.emoji", "warn", "meh")))
+    result = CheckResult(
+        30,
+        "fail",
+        (
+            Finding("voice.consistency", "fail", "off"),
+            Finding("voice.pov", "fail", "we"),
+            Finding("format.emoji", "warn", "meh"),
+        ),
+    )
     assert [f.check for f in hard_failures(result)] == ["voice.pov"]
 
 
@@ -194,8 +220,9 @@ class EndlessModel:
     def complete(self, messages: list[ChatMessage], schema: type[T], options: CallOptions | None = None) -> Any:
         raise NotImplementedError  # this fake only streams
 
-    def stream(self, messages: list[ChatMessage], schema: type[T],
-               options: CallOptions | None = None) -> Iterator[StreamItem]:
+    def stream(
+        self, messages: list[ChatMessage], schema: type[T], options: CallOptions | None = None
+    ) -> Iterator[StreamItem]:
         try:
             yield TextDelta('{"text": "')
             while True:
@@ -237,8 +264,11 @@ def test_rewrite_modes_and_inputs():
 
 
 def test_fixing_the_findings_gives_the_model_each_concrete_fix_and_checks_the_rewrite():
-    card = make_card("Walt Test", voice={"emoji": "never", "pov": "first_singular"},
-                     vocabulary={"banned": [{"term": "awesome", "suggest": ["grand"]}]})
+    card = make_card(
+        "Walt Test",
+        voice={"emoji": "never", "pov": "first_singular"},
+        vocabulary={"banned": [{"term": "awesome", "suggest": ["grand"]}]},
+    )
     job = rewrite_job(card, "An awesome pitch 😀. Walt Test is ready.", "fix")
     assert "Fix: Replace 'awesome' with 'grand'." in job.task
     assert "Fix: Delete '😀'." in job.task
@@ -258,9 +288,15 @@ def test_reply_puts_the_other_post_and_the_note_in_the_task():
     assert job.scan[0] == "Tea is better."
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [({"brief": ""}, "brief"), ({"brief": "x" * 5000}, "brief"),
-                                               ({"brief": "x", "n": 0}, "n"), ({"brief": "x", "platform": "aol"},
-                                                                               "platform")])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"brief": ""}, "brief"),
+        ({"brief": "x" * 5000}, "brief"),
+        ({"brief": "x", "n": 0}, "n"),
+        ({"brief": "x", "platform": "aol"}, "platform"),
+    ],
+)
 def test_generate_job_input_errors(kwargs, field):
     with pytest.raises(DraftInputError) as caught:
         generate_job(CARD, **kwargs)

@@ -84,8 +84,10 @@ def test_eval_drafting_runs_the_configured_model_over_http(tmp_path: Path, monke
         fake.default = Reply(content='{"text": "Kayaks are ready! 🛶 Water you waiting for? #PaddleWithPip"}')
         monkeypatch.setenv("LLM_BASE_URL", fake.url)
         monkeypatch.setenv("LLM_MODEL", "fake")
-        result = CliRunner().invoke(cli, ["eval", "drafting", "--character", str(card_file), "--limit", "1",
-                                          "--variants", "2", "--out", str(out)])
+        result = CliRunner().invoke(
+            cli,
+            ["eval", "drafting", "--character", str(card_file), "--limit", "1", "--variants", "2", "--out", str(out)],
+        )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["model"] == "fake"

@@ -43,12 +43,15 @@ def test_the_planted_set_is_the_whole_demo_canon() -> None:
     assert len([post for _, post in CANON if len(post) >= 45]) >= 55
 
 
-@pytest.mark.parametrize("text", [
-    "Lantern's lit.",  # a catchphrase is the voice, not a copy
-    "Water you waiting for? Kayaks are ready! 🛶 #PaddleWithPip",
-    "The receiver sang all night. A fine, patient radio source near Cassiopeia. Tea at midnight.",
-    "Nurse T came in at six, in scrubs, and asked for something hot. I made it.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lantern's lit.",  # a catchphrase is the voice, not a copy
+        "Water you waiting for? Kayaks are ready! 🛶 #PaddleWithPip",
+        "The receiver sang all night. A fine, patient radio source near Cassiopeia. Tea at midnight.",
+        "Nurse T came in at six, in scrubs, and asked for something hot. I made it.",
+    ],
+)
 def test_own_words_and_catchphrases_are_not_copies(text: str) -> None:
     for card in DEMO.values():
         assert copy_findings(text, card.greenroom.canon_posts) == []
@@ -76,27 +79,33 @@ def test_the_checker_flags_copies_of_canon_and_of_recent_published_posts() -> No
     assert "originality.published" not in [f.check for f in Checker().check(card, published + " Coffee's on.").findings]
 
 
-@pytest.mark.parametrize(("raw", "post"), [
-    ("Sure! Here's a post in Dez's voice: \"Lantern's lit.\"", "Lantern's lit."),
-    ("Here is a tweet:\n\nFog on the moor. I hope this helps!", "Fog on the moor."),
-    ("**Post:** Kayaks are ready!", "Kayaks are ready!"),
-    ("Post: Fog again.\n\n(16 characters)", "Fog again."),
-    ('{"text": "Fog on the \\"moor\\"."}', 'Fog on the "moor".'),
-    ("“Tea at midnight.”", "Tea at midnight."),
-    ("```\nTea at midnight.\n```", "Tea at midnight."),
-])
+@pytest.mark.parametrize(
+    ("raw", "post"),
+    [
+        ("Sure! Here's a post in Dez's voice: \"Lantern's lit.\"", "Lantern's lit."),
+        ("Here is a tweet:\n\nFog on the moor. I hope this helps!", "Fog on the moor."),
+        ("**Post:** Kayaks are ready!", "Kayaks are ready!"),
+        ("Post: Fog again.\n\n(16 characters)", "Fog again."),
+        ('{"text": "Fog on the \\"moor\\"."}', 'Fog on the "moor".'),
+        ("“Tea at midnight.”", "Tea at midnight."),
+        ("```\nTea at midnight.\n```", "Tea at midnight."),
+    ],
+)
 def test_framing_around_a_models_post_is_stripped(raw: str, post: str) -> None:
     stripped = strip_framing(raw)
     assert stripped.text == post
     assert stripped.removed
 
 
-@pytest.mark.parametrize("text", [
-    "Sure! Pup Paddle is on Saturday.",  # a character may say "Sure!"
-    "Great job everyone! The clean-up was a success.",
-    'She said "tea" and meant it.',
-    "Ok. Fine. I'll go.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sure! Pup Paddle is on Saturday.",  # a character may say "Sure!"
+        "Great job everyone! The clean-up was a success.",
+        'She said "tea" and meant it.',
+        "Ok. Fine. I'll go.",
+    ],
+)
 def test_a_characters_own_words_are_not_framing(text: str) -> None:
     assert strip_framing(text).text == text
 

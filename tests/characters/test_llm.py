@@ -36,18 +36,37 @@ class Post(BaseModel):
 
 def completion_body(content: str, usage: dict[str, int] | None = None) -> dict[str, Any]:
     return {
-        "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": usage or {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16},
     }
 
 
 def sse_body(pieces: list[str], usage: bool = True) -> bytes:
-    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-               "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]} for piece in pieces]
+    events = [
+        {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+        }
+        for piece in pieces
+    ]
     if usage:
-        events.append({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [],
-                       "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}})
+        events.append(
+            {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "m",
+                "choices": [],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+            }
+        )
     return "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
 
 
@@ -99,8 +118,9 @@ def test_complete_sends_json_schema_and_validates_the_answer():
 
 
 def test_a_server_that_rejects_json_schema_gets_json_object_from_then_on():
-    recorder = Recorder(status(400, "response_format json_schema is not supported"), ok('{"text": "a"}'),
-                        ok('{"text": "b"}'))
+    recorder = Recorder(
+        status(400, "response_format json_schema is not supported"), ok('{"text": "a"}'), ok('{"text": "b"}')
+    )
     model = adapter(recorder)
     assert model.complete(MESSAGES, Post).value.text == "a"
     assert model.complete(MESSAGES, Post).value.text == "b"
@@ -123,9 +143,12 @@ def test_llama_cpp_pythons_500_refusal_costs_one_request_not_three():
 
 
 def test_a_server_without_structured_output_gets_plain_text_parsed_strictly():
-    recorder = Recorder(status(400, "response_format json_schema is not supported"),
-                        status(400, "unknown response_format type json_object"), ok("Lantern's lit."),
-                        ok('{"text": "JSON still counts"}'))
+    recorder = Recorder(
+        status(400, "response_format json_schema is not supported"),
+        status(400, "unknown response_format type json_object"),
+        ok("Lantern's lit."),
+        ok('{"text": "JSON still counts"}'),
+    )
     model = adapter(recorder)
     first = model.complete(MESSAGES, Post)
     assert (first.value.text, first.mode) == ("Lantern's lit.", "text")
@@ -150,13 +173,16 @@ def test_an_unrelated_400_is_not_mistaken_for_a_schema_refusal():
     assert len(recorder.requests) == 1
 
 
-@pytest.mark.parametrize(("code", "error", "words"), [
-    (401, LlmAuthError, "API key"),
-    (403, LlmAuthError, "API key"),
-    (429, LlmRateLimited, "rate-limiting"),
-    (500, LlmServerError, r"failed \(500\)"),
-    (503, LlmServerError, r"failed \(503\)"),
-])
+@pytest.mark.parametrize(
+    ("code", "error", "words"),
+    [
+        (401, LlmAuthError, "API key"),
+        (403, LlmAuthError, "API key"),
+        (429, LlmRateLimited, "rate-limiting"),
+        (500, LlmServerError, r"failed \(500\)"),
+        (503, LlmServerError, r"failed \(503\)"),
+    ],
+)
 def test_http_errors_become_typed_errors_with_clear_messages(code, error, words):
     recorder = Recorder(status(code))
     model = adapter(recorder, max_retries=0)
@@ -183,8 +209,9 @@ def test_timeouts_become_llm_timeout():
         raise httpx2.ReadTimeout("slow", request=request)
 
     client = httpx2.Client(transport=httpx2.MockTransport(slow))
-    model = OpenAIChatModel(base_url="http://llm.test/v1", model="m", http_client=client, max_retries=0,
-                            timeout_seconds=3)
+    model = OpenAIChatModel(
+        base_url="http://llm.test/v1", model="m", http_client=client, max_retries=0, timeout_seconds=3
+    )
     with pytest.raises(LlmTimeout, match="within 3 seconds"):
         model.complete(MESSAGES, Post)
 
@@ -199,14 +226,17 @@ def test_unreachable_servers_become_connection_errors():
         model.complete(MESSAGES, Post)
 
 
-@pytest.mark.parametrize(("content", "error"), [
-    ("Sure! Here is a post: Make them want it.", LlmMalformedJson),
-    ('{"text": "', LlmMalformedJson),
-    ('{"text": "bad \\x escape', LlmMalformedJson),
-    ('{"post": "wrong key"}', LlmSchemaMismatch),
-    ('{"text": 42}', LlmSchemaMismatch),
-    ('["text"]', LlmSchemaMismatch),
-])
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("Sure! Here is a post: Make them want it.", LlmMalformedJson),
+        ('{"text": "', LlmMalformedJson),
+        ('{"text": "bad \\x escape', LlmMalformedJson),
+        ('{"post": "wrong key"}', LlmSchemaMismatch),
+        ('{"text": 42}', LlmSchemaMismatch),
+        ('["text"]', LlmSchemaMismatch),
+    ],
+)
 def test_bad_answers_become_typed_errors_carrying_the_raw_text(content, error):
     with pytest.raises(error) as caught:
         adapter(Recorder(ok(content))).complete(MESSAGES, Post)
@@ -218,12 +248,15 @@ def test_a_fenced_json_answer_is_accepted():
     assert parse_answer('```json\n{"text": "ok"}\n```', Post).text == "ok"
 
 
-@pytest.mark.parametrize(("raw", "text"), [
-    ('{"text": "Cut off by max_tokens', "Cut off by max_tokens"),
-    ('{"text": "Half an escape \\u00', "Half an escape "),
-    ('{"text": "Half an emoji \\ud83d', "Half an emoji "),
-    ('{"text": "Done."} and then some chatter', "Done."),
-])
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ('{"text": "Cut off by max_tokens', "Cut off by max_tokens"),
+        ('{"text": "Half an escape \\u00', "Half an escape "),
+        ('{"text": "Half an emoji \\ud83d', "Half an emoji "),
+        ('{"text": "Done."} and then some chatter', "Done."),
+    ],
+)
 def test_a_truncated_answer_keeps_the_part_of_the_post_that_arrived(raw, text):
     assert parse_answer(raw, Post).text == text
 
@@ -242,8 +275,11 @@ def test_plain_text_is_the_post_only_in_text_mode_and_only_for_one_string_field(
 
 
 def test_stream_yields_deltas_then_a_validated_completion():
-    recorder = Recorder(lambda body: httpx2.Response(200, content=sse_body(['{"te', 'xt": "Hi', ' there"}']),
-                                                     headers={"content-type": "text/event-stream"}))
+    recorder = Recorder(
+        lambda body: httpx2.Response(
+            200, content=sse_body(['{"te', 'xt": "Hi', ' there"}']), headers={"content-type": "text/event-stream"}
+        )
+    )
     items = list(adapter(recorder).stream(MESSAGES, Post, CallOptions(seed=3)))
     deltas = [item.text for item in items if isinstance(item, TextDelta)]
     assert "".join(deltas) == '{"text": "Hi there"}'
@@ -257,8 +293,11 @@ def test_stream_yields_deltas_then_a_validated_completion():
 
 
 def test_a_stream_without_usage_reports_none():
-    recorder = Recorder(lambda body: httpx2.Response(200, content=sse_body(['{"text": "x"}'], usage=False),
-                                                     headers={"content-type": "text/event-stream"}))
+    recorder = Recorder(
+        lambda body: httpx2.Response(
+            200, content=sse_body(['{"text": "x"}'], usage=False), headers={"content-type": "text/event-stream"}
+        )
+    )
     final = list(adapter(recorder).stream(MESSAGES, Post))[-1]
     assert isinstance(final, Completion)
     assert final.usage.prompt_tokens is None
@@ -269,7 +308,7 @@ def test_closing_a_stream_early_closes_the_response():
 
     class Body(httpx2.SyncByteStream):
         def __iter__(self):  # type: ignore[no-untyped-def]
-            yield sse_body(['{"text": "a'])[:-len(b"data: [DONE]\n\n")]
+            yield sse_body(['{"text": "a'])[: -len(b"data: [DONE]\n\n")]
             yield sse_body(['b"}'])
 
         def close(self) -> None:
@@ -283,8 +322,9 @@ def test_closing_a_stream_early_closes_the_response():
 
 
 def test_a_malformed_streamed_answer_raises_after_the_deltas():
-    recorder = Recorder(lambda body: httpx2.Response(200, content=sse_body(["not json"]),
-                                                     headers={"content-type": "text/event-stream"}))
+    recorder = Recorder(
+        lambda body: httpx2.Response(200, content=sse_body(["not json"]), headers={"content-type": "text/event-stream"})
+    )
     stream = adapter(recorder).stream(MESSAGES, Post)
     assert isinstance(next(stream), TextDelta)
     with pytest.raises(LlmMalformedJson):
@@ -294,8 +334,9 @@ def test_a_malformed_streamed_answer_raises_after_the_deltas():
 def test_from_settings_uses_the_llm_settings():
     from characters.core.config import Settings
 
-    model = OpenAIChatModel.from_settings(Settings(llm_base_url="http://x/v1", llm_model="smollm2",
-                                                   llm_timeout_seconds=5))
+    model = OpenAIChatModel.from_settings(
+        Settings(llm_base_url="http://x/v1", llm_model="smollm2", llm_timeout_seconds=5)
+    )
     assert model.model_name == "smollm2"
 
 

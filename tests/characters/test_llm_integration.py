@@ -101,8 +101,9 @@ def test_a_stream_that_stalls_times_out(fake):
         list(stream)
 
 
-@pytest.mark.parametrize(("content", "error"), [("Sure! Make them want it.", LlmMalformedJson),
-                                                ('{"post": "x"}', LlmSchemaMismatch)])
+@pytest.mark.parametrize(
+    ("content", "error"), [("Sure! Make them want it.", LlmMalformedJson), ('{"post": "x"}', LlmSchemaMismatch)]
+)
 def test_malformed_answers_over_http(fake, content, error):
     fake.default = Reply(content=content)
     with pytest.raises(error):
@@ -127,7 +128,9 @@ def test_a_drafting_job_end_to_end_over_http(fake):
     fake.then(Reply(content='{"text": "Pitch day 😀"}'))
     fake.default = Reply(content='{"text": "Pitch day. Coffee first."}')
     answer = collect(run_job(model_for(fake), generate_job(card, "pitch day", n=2, platform="bluesky")))
-    assert [(v["text"], v["repair"]) for v in answer["variants"]] == [("Pitch day", "rules"),
-                                                                      ("Pitch day. Coffee first.", None)]
+    assert [(v["text"], v["repair"]) for v in answer["variants"]] == [
+        ("Pitch day", "rules"),
+        ("Pitch day. Coffee first.", None),
+    ]
     assert len(fake.requests) == 2  # the emoji was deleted by rule, without another model call
     assert fake.requests[0]["max_tokens"] == generate_job(card, "x", platform="bluesky").answer_tokens

@@ -22,8 +22,31 @@ SEEDED = CallOptions(temperature=0, seed=1, max_tokens=160)
 BUDGET = 800  # a smaller prompt than production's default keeps this tier quick on a busy 2-core machine
 # Words nearly every English sentence uses: banning them makes a first draft break a hard rule, so the repair
 # path runs whatever the model writes.
-COMMON_WORDS = ["the", "a", "an", "and", "to", "of", "is", "it", "i", "you", "in", "my", "for", "on", "with", "this",
-                "that", "are", "be", "we", "at", "so", "coffee"]
+COMMON_WORDS = [
+    "the",
+    "a",
+    "an",
+    "and",
+    "to",
+    "of",
+    "is",
+    "it",
+    "i",
+    "you",
+    "in",
+    "my",
+    "for",
+    "on",
+    "with",
+    "this",
+    "that",
+    "are",
+    "be",
+    "we",
+    "at",
+    "so",
+    "coffee",
+]
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +87,11 @@ def test_streaming_yields_deltas_then_a_valid_object(model: OpenAIChatModel):
 
 
 def test_three_checked_variants_from_a_brief(model: OpenAIChatModel, card: CardData):
-    events = list(run_job(model, generate_job(card, "the bakery's first snow day", n=3, platform="bluesky", seed=3,
-                                                     budget=BUDGET)))
+    events = list(
+        run_job(
+            model, generate_job(card, "the bakery's first snow day", n=3, platform="bluesky", seed=3, budget=BUDGET)
+        )
+    )
     answer = collect(iter(events))
     assert answer["error"] is None
     assert answer["prompt"]["messages"][0]["role"] == "system"
@@ -105,9 +131,12 @@ def test_a_hard_rule_failure_is_repaired_with_the_findings(model: OpenAIChatMode
 
 
 def test_rewrite_and_reply_produce_checked_variants(model: OpenAIChatModel, card: CardData):
-    for job in (rewrite_job(card, "Big news!!! We are open late tonight, come by for cheap bread", "in_character",
-                            seed=5, budget=BUDGET),
-                reply_job(card, "What time do you open tomorrow?", n=1, platform="mastodon", seed=6, budget=BUDGET)):
+    for job in (
+        rewrite_job(
+            card, "Big news!!! We are open late tonight, come by for cheap bread", "in_character", seed=5, budget=BUDGET
+        ),
+        reply_job(card, "What time do you open tomorrow?", n=1, platform="mastodon", seed=6, budget=BUDGET),
+    ):
         answer = collect(run_job(model, job))
         assert answer["error"] is None
         assert len(answer["variants"] + answer["errors"]) == 1

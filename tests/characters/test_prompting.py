@@ -23,11 +23,17 @@ def lore(keys: list[str], content: str, **fields: Any) -> LoreEntry:
 
 
 def card_with(entries: list[LoreEntry], **fields: Any) -> CardData:
-    card = make_card("Walt Test", canon_posts=["CANON-ONE Make them want it.", "CANON-TWO Coffee, then the pitch."],
-                     voice={"pov": "first_singular", "emoji": "never"})
+    card = make_card(
+        "Walt Test",
+        canon_posts=["CANON-ONE Make them want it.", "CANON-TWO Coffee, then the pitch."],
+        voice={"pov": "first_singular", "emoji": "never"},
+    )
     defaults: dict[str, Any] = {
-        "description": "DESC {{char}} runs the agency.", "personality": "PERS dry", "scenario": "SCEN a Monday.",
-        "creator_notes": "SECRET editor note: the actor's real name", "post_history_instructions": "PHI stay brief",
+        "description": "DESC {{char}} runs the agency.",
+        "personality": "PERS dry",
+        "scenario": "SCEN a Monday.",
+        "creator_notes": "SECRET editor note: the actor's real name",
+        "post_history_instructions": "PHI stay brief",
         "character_book": CharacterBook(entries=entries),
     }
     return card.model_copy(update={**defaults, **fields})
@@ -38,16 +44,26 @@ def system_text(card: CardData, task: str = "TASK go", **kwargs: Any) -> str:
 
 
 def test_sections_come_in_role_play_order_with_the_briefs_lore_after_what_every_call_shares():
-    card = card_with([
-        lore(["x"], "CONSTANT-BEFORE the Lucky Strike account", position="before_char", constant=True),
-        lore(["x"], "CONSTANT-AFTER the office bar", position="after_char", constant=True),
-        lore(["pitch"], "KEYWORD-BEFORE the pitch room", position="before_char"),
-    ])
+    card = card_with(
+        [
+            lore(["x"], "CONSTANT-BEFORE the Lucky Strike account", position="before_char", constant=True),
+            lore(["x"], "CONSTANT-AFTER the office bar", position="after_char", constant=True),
+            lore(["pitch"], "KEYWORD-BEFORE the pitch room", position="before_char"),
+        ]
+    )
     prompt = build_prompt(card, "TASK write about the pitch", scan=["the pitch"])
     messages = prompt.messages
     system = messages[0]["content"]
-    order = ["stay in character", "CONSTANT-BEFORE", "DESC", "PERS", "SCEN", "CONSTANT-AFTER", "first person",
-             "KEYWORD-BEFORE"]
+    order = [
+        "stay in character",
+        "CONSTANT-BEFORE",
+        "DESC",
+        "PERS",
+        "SCEN",
+        "CONSTANT-AFTER",
+        "first person",
+        "KEYWORD-BEFORE",
+    ]
     positions = [system.lower().index(marker.lower()) for marker in order]
     assert positions == sorted(positions)
     unrelated = build_prompt(card, "TASK write about coffee", scan=["coffee"]).messages[0]["content"]
@@ -82,32 +98,37 @@ def test_v1_macros_are_expanded():
     assert expand_macros("<BOT> greets <USER>", make_card("Pip")) == "Pip greets the writer"
 
 
-@pytest.mark.parametrize(("entry", "text", "fires"), [
-    (lore(["pitch"], "c"), "the big Pitch today", True),
-    (lore(["pitch"], "c"), "pitcher's mound", False),  # whole words only
-    (lore(["Pitch"], "c", case_sensitive=True), "the big pitch", False),
-    (lore(["Pitch"], "c", case_sensitive=True), "the big Pitch", True),
-    (lore(["#ad"], "c"), "tagged #ad.", True),
-    (lore(["Dr."], "c"), "ask Dr.Who", True),  # a key ending in a symbol matches as a substring there
-    (lore(["pitch"], "c", selective=True, secondary_keys=["client", "boss"]), "pitch to the client", True),
-    (lore(["pitch"], "c", selective=True, secondary_keys=["client", "boss"]), "pitch alone", False),
-    (lore(["pitch"], "c", selective=True, secondary_keys=[]), "pitch alone", True),
-    (lore(["pitch"], "c", selective=False, secondary_keys=["client"]), "pitch alone", True),
-    (lore([""], "c"), "anything", False),
-])
+@pytest.mark.parametrize(
+    ("entry", "text", "fires"),
+    [
+        (lore(["pitch"], "c"), "the big Pitch today", True),
+        (lore(["pitch"], "c"), "pitcher's mound", False),  # whole words only
+        (lore(["Pitch"], "c", case_sensitive=True), "the big pitch", False),
+        (lore(["Pitch"], "c", case_sensitive=True), "the big Pitch", True),
+        (lore(["#ad"], "c"), "tagged #ad.", True),
+        (lore(["Dr."], "c"), "ask Dr.Who", True),  # a key ending in a symbol matches as a substring there
+        (lore(["pitch"], "c", selective=True, secondary_keys=["client", "boss"]), "pitch to the client", True),
+        (lore(["pitch"], "c", selective=True, secondary_keys=["client", "boss"]), "pitch alone", False),
+        (lore(["pitch"], "c", selective=True, secondary_keys=[]), "pitch alone", True),
+        (lore(["pitch"], "c", selective=False, secondary_keys=["client"]), "pitch alone", True),
+        (lore([""], "c"), "anything", False),
+    ],
+)
 def test_keyword_matching(entry, text, fires):
     assert entry_matches(entry, text) is fires
 
 
 def test_activation_honours_enabled_constant_and_insertion_order():
-    book = CharacterBook(entries=[
-        lore(["bar"], "third", insertion_order=30),
-        lore(["bar"], "disabled", enabled=False),
-        lore(["nothing-here"], "constant", constant=True, insertion_order=20),
-        lore(["bar"], "first", insertion_order=1),
-        lore(["zebra"], "not mentioned"),
-        lore(["bar"], "   "),  # no content: nothing to insert
-    ])
+    book = CharacterBook(
+        entries=[
+            lore(["bar"], "third", insertion_order=30),
+            lore(["bar"], "disabled", enabled=False),
+            lore(["nothing-here"], "constant", constant=True, insertion_order=20),
+            lore(["bar"], "first", insertion_order=1),
+            lore(["zebra"], "not mentioned"),
+            lore(["bar"], "   "),  # no content: nothing to insert
+        ]
+    )
     assert [e.content for e in activate_lore(book, ["meet me at the bar"])] == ["first", "constant", "third"]
     assert activate_lore(None, ["bar"]) == []
 
@@ -147,7 +168,8 @@ def test_over_budget_examples_go_before_the_lore_the_brief_activated_then_lore_b
 
 def test_examples_are_the_few_canon_posts_most_like_the_brief_within_a_share_of_the_budget():
     canon = [f"Post {i} about the weather and the rain today." for i in range(8)] + [
-        "The Lucky Strike pitch went well; the client loved the slogan."]
+        "The Lucky Strike pitch went well; the client loved the slogan."
+    ]
     card = make_card("Walt Test", canon_posts=canon)
     prompt = build_prompt(card, "TASK", scan=["Write about the Lucky Strike slogan"], budget=10_000)
     kept = [s.label for s in prompt.sections if s.kind == "example"]

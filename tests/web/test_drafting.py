@@ -19,9 +19,14 @@ EMOJI = '{"text": "Coffee first 😀"}'
 @pytest.fixture
 def team(session):
     people = workspace_with_roles(session)
-    make_character(session, people["workspace"], people["owner"], "Walt Test",
-                   voice={"emoji": "never", "hashtags": {"max": 2, "allowed": ["#MadMen", "#Coffee"]}},
-                   canon_posts=["Make them want it.", "Coffee first. Then the pitch."])
+    make_character(
+        session,
+        people["workspace"],
+        people["owner"],
+        "Walt Test",
+        voice={"emoji": "never", "hashtags": {"max": 2, "allowed": ["#MadMen", "#Coffee"]}},
+        canon_posts=["Make them want it.", "Coffee first. Then the pitch."],
+    )
     return people
 
 
@@ -49,12 +54,15 @@ def sse(response) -> list[tuple[str, dict[str, Any]]]:
 
 def test_generate_returns_checked_variants_as_json(client, auth, team, model, session):
     login(auth, "writer")
-    response = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee", "n": 2,
-                                                               "platform": "bluesky"})
+    response = client.post(
+        "/w/fans/drafting/generate", json={"character": "walt-test", "brief": "coffee", "n": 2, "platform": "bluesky"}
+    )
     assert response.status_code == 200
     answer = response.get_json()
-    assert [v["text"] for v in answer["variants"]] == ["Coffee first. Then the pitch.",
-                                                       "The client wants it. Coffee helped."]
+    assert [v["text"] for v in answer["variants"]] == [
+        "Coffee first. Then the pitch.",
+        "The client wants it. Coffee helped.",
+    ]
     assert all(v["check"]["verdict"] in ("pass", "warn") and not v["repaired"] for v in answer["variants"])
     assert "calls" not in answer["variants"][0]
     assert answer["prompt"]["messages"][-1]["content"].startswith("The writer's brief: coffee")
@@ -85,8 +93,9 @@ def test_streamed_generation_sends_prompt_deltas_variants_and_done(client, auth,
 def test_a_hard_rule_failure_is_repaired_by_rule_and_shown(client, auth, team, app):
     app.extensions["greenroom.llm"] = ScriptedModel([EMOJI, GOOD])
     login(auth, "writer")
-    events = sse(client.post("/w/fans/drafting/generate/stream",
-                             json={"character": "walt-test", "brief": "coffee", "n": 1}))
+    events = sse(
+        client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "coffee", "n": 1})
+    )
     names = [name for name, _ in events]
     assert names.index("repairing") < names.index("variant")
     assert "no emoji" in [data for name, data in events if name == "repairing"][0]["findings"][0]["message"]
@@ -111,8 +120,9 @@ def test_store_prompts_keeps_the_exact_messages(client, auth, team, model, sessi
 
 def test_rewrite_and_reply(client, auth, team, model):
     login(auth, "writer")
-    response = client.post("/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀",
-                                                              "mode": "fix"})
+    response = client.post(
+        "/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀", "mode": "fix"}
+    )
     assert response.status_code == 200
     assert len(response.get_json()["variants"]) == 1
     assert "no emoji" in model.calls[-1].messages[-1]["content"]
@@ -129,8 +139,9 @@ def test_the_editor_offers_fix_the_findings_only_with_a_model(client, auth, team
     assert 'data-url="/w/fans/drafting/rewrite"' in page
     assert 'data-mode="fix"' not in page  # one "Fix the findings", beside the findings it fixes
     # What the button sends: the part with findings; the rewrite comes back checked again, nothing is saved.
-    response = client.post("/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀",
-                                                              "mode": "fix"})
+    response = client.post(
+        "/w/fans/drafting/rewrite", json={"character": "walt-test", "draft": "Coffee 😀", "mode": "fix"}
+    )
     [variant] = response.get_json()["variants"]
     assert variant["text"] == "Coffee first."
     assert variant["check"]["verdict"] != "fail"
@@ -139,13 +150,16 @@ def test_the_editor_offers_fix_the_findings_only_with_a_model(client, auth, team
     assert 'id="fix-findings"' not in client.get("/w/fans/posts/new").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"brief": "x"}, "character"),
-    ({"character": "walt-test", "brief": "  "}, "brief"),
-    ({"character": "walt-test", "brief": "x", "n": 9}, "n"),
-    ({"character": "walt-test", "brief": "x", "n": "many"}, "n"),
-    ({"character": "walt-test", "brief": "x", "platform": "myspace"}, "platform"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"brief": "x"}, "character"),
+        ({"character": "walt-test", "brief": "  "}, "brief"),
+        ({"character": "walt-test", "brief": "x", "n": 9}, "n"),
+        ({"character": "walt-test", "brief": "x", "n": "many"}, "n"),
+        ({"character": "walt-test", "brief": "x", "platform": "myspace"}, "platform"),
+    ],
+)
 def test_bad_input_gets_a_clear_json_error(client, auth, team, model, body, field):
     login(auth, "writer")
     response = client.post("/w/fans/drafting/generate", json=body)
@@ -159,8 +173,13 @@ def test_unknown_character_and_action_are_404(client, auth, team, model):
     assert client.post("/w/fans/drafting/summon", json={"character": "walt-test"}).status_code == 404
 
 
-@pytest.mark.parametrize(("error", "kind"), [(LlmTimeout("The model did not answer."), "timeout"),
-                                             (LlmAuthError("The model server refused the API key."), "auth")])
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (LlmTimeout("The model did not answer."), "timeout"),
+        (LlmAuthError("The model server refused the API key."), "auth"),
+    ],
+)
 def test_model_failures_become_clear_messages_and_are_recorded(client, auth, team, app, session, error, kind):
     app.extensions["greenroom.llm"] = ScriptedModel([error])
     login(auth, "writer")
@@ -188,8 +207,9 @@ def test_without_a_model_generation_is_off_but_tools_work(client, auth, team, ap
     assert response.status_code == 503
     assert "LLM_BASE_URL" in response.get_json()["error"]
     assert client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test"}).status_code == 503
-    thread = client.post("/w/fans/drafting/thread", json={"character": "walt-test", "platform": "x",
-                                                           "draft": "Make them want it. " * 40})
+    thread = client.post(
+        "/w/fans/drafting/thread", json={"character": "walt-test", "platform": "x", "draft": "Make them want it. " * 40}
+    )
     assert thread.status_code == 200
     assert len(thread.get_json()["parts"]) > 1
     tags = client.post("/w/fans/drafting/hashtags", json={"character": "walt-test", "draft": "more coffee"})
@@ -214,8 +234,11 @@ def test_the_panel_explains_why_generation_is_off(app, team):
     app.extensions.pop("greenroom.llm", None)
     with app.test_request_context("/w/fans/posts/new"):
         db = get_session()
-        member = Member(db.exec(select(Workspace)).one(),
-                        db.exec(select(User).where(User.email == "writer@fans.example")).one(), Role.WRITER)
+        member = Member(
+            db.exec(select(Workspace)).one(),
+            db.exec(select(User).where(User.email == "writer@fans.example")).one(),
+            Role.WRITER,
+        )
         html = render_template_string('{% include "posts/_assist.html" %}', member=member)
     assert "Generation is off" in html
     assert html.count("disabled aria-describedby") == 3
@@ -275,8 +298,9 @@ def test_a_browser_that_goes_away_stops_the_models_stream(client, auth, team, ap
     model = EndlessModel()
     app.extensions["greenroom.llm"] = model
     login(auth, "writer")
-    response = client.post("/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "c"},
-                           buffered=False)
+    response = client.post(
+        "/w/fans/drafting/generate/stream", json={"character": "walt-test", "brief": "c"}, buffered=False
+    )
     chunks = response.response
     first = [next(chunks) for _ in range(3)]
     assert b"event: prompt" in first[0]
