@@ -149,21 +149,6 @@ def test_the_same_post_twice_is_asked_for_again_and_never_shown_twice():
     assert stubborn["errors"][0]["kind"] == "duplicate"
 
 
-def test_voice_fails_and_copies_get_a_repair_attempt_too():
-    from characters.consistency import CheckResult, Finding
-
-    result = CheckResult(
-        30,
-        "fail",
-        (
-            Finding("voice.consistency", "fail", "off"),
-            Finding("originality.canon", "warn", "copied"),
-            Finding("format.emoji", "warn", "meh"),
-        ),
-    )
-    assert [f.check for f in needs_repair(result)] == ["voice.consistency", "originality.canon"]
-
-
 @pytest.mark.parametrize(
     ("text", "cut", "trimmed"),
     [
@@ -177,7 +162,7 @@ def test_trimming_cuts_at_a_sentence_end_and_keeps_closing_hashtags(text, cut, t
     assert trim_to(text, cut) == trimmed
 
 
-def test_voice_only_findings_are_not_hard_failures():
+def test_voice_only_findings_are_not_hard_failures_but_voice_fails_and_copies_are_repaired_too():
     from characters.consistency import CheckResult, Finding
 
     result = CheckResult(
@@ -186,10 +171,12 @@ def test_voice_only_findings_are_not_hard_failures():
         (
             Finding("voice.consistency", "fail", "off"),
             Finding("voice.pov", "fail", "we"),
+            Finding("originality.canon", "warn", "copied"),
             Finding("format.emoji", "warn", "meh"),
         ),
     )
     assert [f.check for f in hard_failures(result)] == ["voice.pov"]
+    assert [f.check for f in needs_repair(result)] == ["voice.consistency", "voice.pov", "originality.canon"]
 
 
 def test_malformed_answers_cost_one_variant_fatal_errors_stop_the_job():
