@@ -101,6 +101,7 @@ class Measure:
     p95: float
     per_s: float
     statements: int
+    cpu_ms: float  # the server's CPU time per sequential request: what the page costs, whatever the machine's load
 
 
 # --- the dataset ---------------------------------------------------------------------------------------------
@@ -403,12 +404,22 @@ def pages(world: World, with_posts: bool) -> dict[str, str | None]:
     }
 
 
-def measure(base: str, world: World, path: str, count: int, errors: list[str]) -> Measure:
-    """Time `count` sequential requests, then 8 clients at once; read the statement count of the last one."""
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(base: str, pid: int, world: World, path: str, count: int, errors: list[str]) -> Measure:
+    """Time `count` sequential requests (and the server's CPU time for them), then 8 clients at once; read the
+    statement count of the last one."""
     client = client_for(base, world, path)
     latencies: list[float] = []
     statements = 0
+    cpu = 0.0
     for number in range(count + 2):
+        if number == 2:
+            cpu = cpu_seconds(pid)
         started = time.perf_counter()
         response = client.get(base + path, timeout=300)
         elapsed = (time.perf_counter() - started) * 1000
@@ -418,6 +429,7 @@ def measure(base: str, world: World, path: str, count: int, errors: list[str]) -
         statements = int(response.headers.get(STATEMENTS_HEADER, "0"))
         if number >= 2:  # the first two warm caches (templates, the ORM's compiled statements)
             latencies.append(elapsed)
+    cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(1, len(latencies))
     latencies = sorted(latencies) or [0.0]
     per_client = max(3, count // 4)
     clients = [client_for(base, world, path) for _ in range(CLIENTS)]
@@ -434,12 +446,13 @@ def measure(base: str, world: World, path: str, count: int, errors: list[str]) -
         thread.join()
     per_s = CLIENTS * per_client / (time.perf_counter() - started)
     return Measure(p50=statistics.median(latencies), p95=latencies[int(0.95 * (len(latencies) - 1))], per_s=per_s,
-                   statements=statements)
+                   statements=statements, cpu_ms=cpu_ms)
 
 
-def measure_all(base: str, world: World, with_posts: bool, count: int, errors: list[str]) -> dict[str, Measure]:
+def measure_all(base: str, pid: int, world: World, with_posts: bool, count: int, errors: list[str]
+                ) -> dict[str, Measure]:
     """Measure every page in turn."""
-    return {name: measure(base, world, path, count, errors) for name, path in pages(world, with_posts).items()
+    return {name: measure(base, pid, world, path, count, errors) for name, path in pages(world, with_posts).items()
             if path is not None}
 
 
@@ -481,8 +494,8 @@ def run(database: str, database_url: str, posts: int, count: int, port: int) -> 
     upgrade_database(engine)
     world, ids = seed_workspace(engine)
     errors: list[str] = []
-    with server(database_url, port) as (base, _):
-        empty = measure_all(base, world, False, count, errors)
+    with server(database_url, port) as (base, pid):
+        empty = measure_all(base, pid, world, False, count, errors)
     print(f"{database}: empty workspace measured", flush=True)
     started = time.perf_counter()
     build_posts(engine, world, ids, posts)
@@ -493,7 +506,7 @@ def run(database: str, database_url: str, posts: int, count: int, port: int) -> 
     print(f"{database}: {posts:,} posts built in {build_s:.1f} s", flush=True)
     # A fresh server, as after a deploy: SQLite's planner statistics are gathered at start-up (see web.__init__).
     with server(database_url, port) as (base, pid):
-        full = measure_all(base, world, True, count, errors)
+        full = measure_all(base, pid, world, True, count, errors)
         report = Report(database, posts, build_s, empty, full, errors=errors)
         report.rss_before_export = rss_mb(pid)[0]
         client = client_for(base, world, "/w/")
@@ -521,21 +534,22 @@ def print_report(report: Report) -> None:
     cheapest_full = report.full["cheapest (sign-in page)"].p50 or 1.0
     print(f"\n### {report.database}: {report.posts:,} posts (built in {report.build_s:.1f} s)\n")
     print(f"| page | empty p50 ms | empty p95 ms | {report.posts:,} p50 ms | p95 ms | × cheapest (p50) "
-          f"| {CLIENTS} clients req/s | SQL statements empty → full |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+          f"| server CPU ms/request | {CLIENTS} clients req/s | SQL statements empty → full |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, full in report.full.items():
         empty = report.empty.get(name)
         before = f"{empty.p50:.0f} | {empty.p95:.0f}" if empty else "– | –"
         statements = f"{empty.statements} → {full.statements}" if empty else f"– → {full.statements}"
         print(f"| {name} | {before} | {full.p50:.0f} | {full.p95:.0f} | {full.p50 / cheapest_full:.1f} "
-              f"| {full.per_s:.1f} | {statements} |")
+              f"| {full.cpu_ms:.1f} | {full.per_s:.1f} | {statements} |")
     print(f"\ncheapest route p50: {cheapest_empty:.1f} ms empty, {cheapest_full:.1f} ms full")
     print(f"export CSV: {report.export_rows:,} posts, {report.export_mb:.1f} MB in {report.export_s:.1f} s "
           f"(server RSS {report.rss_before_export:.0f} MB before)")
     print(f"import CSV: {IMPORT_ROWS:,} rows in {report.import_s:.1f} s, {report.import_status}")
     print(f"web process RSS after the benchmark: {report.rss_after:.0f} MB (peak {report.rss_peak:.0f} MB)")
     slow = [name for name, m in report.full.items() if m.p95 > 50]
-    print(f"pages over 50 ms p95: {', '.join(slow) if slow else 'none'}")
+    print(f"pages over 50 ms p95: {', '.join(slow) if slow else 'none'} (load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores: other processes' work lengthens every wait; CPU ms/request does not)")
     if report.errors:
         print(f"errors: {'; '.join(sorted(set(report.errors)))}")
 
