@@ -238,7 +238,17 @@ def _render_editor(
         recovery=recovery,
         zone=viewer_zone(),
         char_zone=character_zone(character) if character else None,
+        persona=_persona(character) if character else None,
     )
+
+
+def _persona(character: Character) -> dict[str, Any]:
+    """Return what the network previews show of the character: name, avatar and its handle on each network."""
+    avatar = None
+    if character.avatar_png is not None:
+        avatar = url_for("characters.avatar", slug=character.slug, v=int(character.updated_at.timestamp()))
+    return {"name": character.name, "avatar": avatar,
+            "handles": current_card(get_session(), character).greenroom.handles}
 
 
 def _render_conflict(stale: StaleVersion, state: EditorState, character: Character) -> str:

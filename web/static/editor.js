@@ -515,6 +515,8 @@
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         form.querySelector(".channel-picker").replaceWith(page.querySelector(".channel-picker"));
         document.querySelector(".check-scale").textContent = page.querySelector(".check-scale").textContent;
+        document.getElementById("preview-persona").textContent = page.getElementById("preview-persona").textContent;
+        schedulePreview();
         const zoneNote = form.querySelector(".due-zone");
         if (zoneNote) zoneNote.replaceWith(page.querySelector(".due-zone"));
         form.dataset.character = slug;
@@ -527,6 +529,132 @@
         announce(`Could not switch to that character (${error.message}); your text is kept.`);
       }
     });
+  }
+
+  // ----- previews: the post as each of its networks will show it, thread and images included -----
+  const previewSection = document.querySelector(".previews");
+  const previewGrid = document.getElementById("previews");
+  const NETWORKS = { bluesky: "Bluesky", mastodon: "Mastodon" };
+  const TOKEN = /(https?:\/\/[^\s<>"]+|\b(?:[\w-]+\.)+[a-z]{2,}(?:\/[^\s<>"]*)?)|(@[\w.-]+(?:@[\w.-]+)?)|(#[\p{L}\p{N}_]+)/giu;
+  const LINK = /https?:\/\/[^\s<>"]+|\b(?:[\w-]+\.)+[a-z]{2,}(?:\/[^\s<>"]*)?/gi;
+  let previewFrame = 0;
+
+  const persona = () => JSON.parse(document.getElementById("preview-persona").textContent);
+
+  // The length as the network counts it (its table is the server's): graphemes, or code points with links fixed.
+  function measure(kind, text) {
+    const limit = LIMITS[kind];
+    if (limit.counting === "graphemes") return graphemes(text);
+    const links = text.match(LINK) || [];
+    return Array.from(text).length + links.reduce((sum, link) => sum + (limit.link_length || link.length) - Array.from(link).length, 0);
+  }
+
+  // Text with links, mentions and hashtags marked, built as nodes so nothing typed is read as HTML.
+  function richText(text) {
+    const box = document.createElement("p");
+    box.className = "preview-text";
+    let cursor = 0;
+    for (const match of text.matchAll(TOKEN)) {
+      box.append(text.slice(cursor, match.index));
+      const token = document.createElement("span");
+      token.className = match[1] ? "pv-link" : match[2] ? "pv-mention" : "pv-tag";
+      token.textContent = match[0];
+      box.append(token);
+      cursor = match.index + match[0].length;
+    }
+    box.append(text.slice(cursor));
+    return box;
+  }
+
+  function partImage(item) {
+    const alt = (item.querySelector("input[name$='-alt']") || { value: "" }).value;
+    const file = item.querySelector("input[type=file]");
+    const dropped = item.querySelector("input[name$='-drop_image']:checked");
+    if (file && file.files && file.files[0]) {
+      if (!file.previewUrl || file.previewFor !== file.files[0]) {
+        file.previewUrl = URL.createObjectURL(file.files[0]);
+        file.previewFor = file.files[0];
+      }
+      return { src: file.previewUrl, alt };
+    }
+    const kept = item.querySelector("img.thumb");
+    return kept && !dropped ? { src: kept.src, alt } : null;
+  }
+
+  function previewPost(kind, who, part, position, total) {
+    const post = document.createElement("article");
+    post.className = `pv-post pv-${kind}`;
+    const head = document.createElement("div");
+    head.className = "pv-head";
+    const avatar = document.createElement(who.avatar ? "img" : "span");
+    avatar.className = "pv-avatar";
+    if (who.avatar) { avatar.src = who.avatar; avatar.alt = ""; } else { avatar.textContent = who.name.slice(0, 1); avatar.setAttribute("aria-hidden", "true"); }
+    const names = document.createElement("div");
+    const name = document.createElement("strong");
+    name.textContent = who.name;
+    const handle = document.createElement("span");
+    handle.className = "pv-handle";
+    handle.textContent = who.handles[kind] || (kind === "feed" ? "Greenroom feed" : "handle not set in the bible");
+    names.append(name, " ", handle);
+    head.append(avatar, names);
+    post.append(head, richText(part.text || " "));
+    if (part.image) {
+      const figure = document.createElement("figure");
+      figure.className = "pv-image";
+      const img = document.createElement("img");
+      img.src = part.image.src;
+      img.alt = part.image.alt;
+      const badge = document.createElement("figcaption");
+      badge.textContent = part.image.alt ? `ALT: ${part.image.alt}` : "No alt text yet";
+      badge.classList.toggle("pv-missing-alt", !part.image.alt);
+      figure.append(img, badge);
+      post.append(figure);
+    }
+    const foot = document.createElement("p");
+    foot.className = "pv-foot";
+    if (kind in LIMITS) {
+      const left = LIMITS[kind].max_chars - measure(kind, part.text);
+      foot.textContent = left >= 0 ? `${left} left` : `${-left} over the limit`;
+      foot.classList.toggle("pv-over", left < 0);
+    }
+    if (total > 1) foot.append(`${foot.textContent ? " · " : ""}${position + 1}/${total}`);
+    post.append(foot);
+    return post;
+  }
+
+  function renderPreviews() {
+    previewFrame = 0;
+    if (!previewSection) return;
+    const who = persona();
+    const items = Array.from(partsList.querySelectorAll("li.part"));
+    const parts = items.map((item) => ({ text: item.querySelector("textarea").value, image: partImage(item) }));
+    const kinds = [...new Set(selectedPlatforms())];
+    const columns = kinds.length ? kinds : ["feed"];
+    previewGrid.replaceChildren(...columns.map((kind) => {
+      const column = document.createElement("section");
+      column.className = "pv-column";
+      column.setAttribute("aria-label", `${NETWORKS[kind] || "Feed"} preview`);
+      const title = document.createElement("h3");
+      title.textContent = NETWORKS[kind] || "Feed and webhooks";
+      const thread = document.createElement("div");
+      thread.className = parts.length > 1 ? "pv-thread" : "";
+      thread.append(...parts.map((part, index) => previewPost(kind, who, part, index, parts.length)));
+      column.append(title, thread);
+      return column;
+    }));
+  }
+
+  function schedulePreview() {
+    if (!previewFrame) previewFrame = requestAnimationFrame(renderPreviews);
+  }
+
+  if (previewSection) {
+    previewSection.hidden = false;
+    form.addEventListener("input", schedulePreview);
+    form.addEventListener("change", schedulePreview);
+    form.addEventListener("click", (event) => { if (event.target.closest("button[name=op]")) schedulePreview(); });
+    document.addEventListener("greenroom:insert-text", schedulePreview);
+    renderPreviews();
   }
 
   textareas().forEach(updateCounter);
