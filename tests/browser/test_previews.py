@@ -52,7 +52,7 @@ def test_previews_show_each_network_with_the_thread_and_the_length_left(
     page.get_by_label("Post", exact=True).fill(text)
     bluesky = page.get_by_role("region", name="Bluesky preview")
     mastodon = page.get_by_role("region", name="Mastodon preview")
-    expect(bluesky.locator(".pv-handle")).to_have_text("piptheotter.greenroom.test")
+    expect(bluesky.locator(".pv-handle")).to_have_text("@piptheotter.greenroom.test")
     expect(mastodon.locator(".pv-handle")).to_have_text("@piptheotter@greenroom.test")
     expect(bluesky.locator(".pv-tag")).to_have_text("#PaddleWithPip")
     expect(bluesky.locator(".pv-mention")).to_have_text("@riverfriend")

@@ -594,7 +594,8 @@
     name.textContent = who.name;
     const handle = document.createElement("span");
     handle.className = "pv-handle";
-    handle.textContent = who.handles[kind] || (kind === "feed" ? "Greenroom feed" : "handle not set in the bible");
+    const own = who.handles[kind];
+    handle.textContent = own ? `@${own.replace(/^@/, "")}` : kind === "feed" ? "Greenroom feed" : "handle not set in the bible";
     names.append(name, " ", handle);
     head.append(avatar, names);
     post.append(head, richText(part.text || " "));
