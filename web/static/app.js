@@ -94,3 +94,89 @@ function setUpHeader() {
 }
 
 if (document.querySelector(".topbar .site-menu")) setUpHeader();
+
+// Keyboard shortcuts on the inbox and the posts list: j/k move, o or Enter opens, a approves, r rejects,
+// ? lists them. Keys typed into a field are left alone; every action is also a plain link or button.
+(() => {
+  const items = () => Array.from(document.querySelectorAll("#main .inbox-item, #main .post-list > .post-item"));
+  if (!items().length) return;
+  const SHORTCUTS = [["j", "Next item"], ["k", "Previous item"], ["o or Enter", "Open the item"],
+    ["a", "Approve (inbox)"], ["r", "Reject: write why (inbox)"], ["?", "Show or hide these shortcuts"],
+    ["Esc", "Close this list"]];
+  let current = -1;
+  let help = null;
+  const heading = document.querySelector("#main h1");
+  if (heading && window.matchMedia("(hover: hover)").matches) {
+    const hint = document.createElement("p");
+    hint.className = "shortcut-hint muted";
+    hint.innerHTML = "Keyboard: <kbd>j</kbd> and <kbd>k</kbd> move through the list, <kbd>?</kbd> shows every shortcut.";
+    heading.after(hint);
+  }
+
+  function select(index) {
+    const list = items();
+    if (!list.length) return;
+    current = Math.max(0, Math.min(index, list.length - 1));
+    list.forEach((item, position) => item.classList.toggle("is-selected", position === current));
+    const item = list[current];
+    item.tabIndex = -1;
+    item.focus();
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function toggleHelp() {
+    if (!help) {
+      help = document.createElement("dialog");
+      help.className = "shortcut-help";
+      help.setAttribute("aria-labelledby", "shortcut-title");
+      const title = document.createElement("h2");
+      title.id = "shortcut-title";
+      title.textContent = "Keyboard shortcuts";
+      const table = document.createElement("dl");
+      SHORTCUTS.forEach(([keys, what]) => {
+        const term = document.createElement("dt");
+        term.append(...keys.split(" or ").flatMap((key, i) => {
+          const kbd = document.createElement("kbd");
+          kbd.textContent = key;
+          return i ? [" or ", kbd] : [kbd];
+        }));
+        const description = document.createElement("dd");
+        description.textContent = what;
+        table.append(term, description);
+      });
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "btn btn-small";
+      close.textContent = "Close";
+      close.addEventListener("click", () => help.close());
+      help.append(title, table, close);
+      document.body.append(help);
+    }
+    if (help.open) help.close(); else help.showModal();
+  }
+
+  function act(item, selector) {
+    const target = item && item.querySelector(selector);
+    if (!target) return false;
+    if (target.matches("textarea, input")) target.focus(); else target.click();
+    return true;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
+    if (help && help.open) return;
+    const item = items()[current];
+    const inList = item && (document.activeElement === item || item.contains(document.activeElement));
+    let handled = true;
+    if (event.key === "j") select(current + 1);
+    else if (event.key === "k") select(current - 1);
+    else if ((event.key === "o" || (event.key === "Enter" && document.activeElement === item)) && item) {
+      handled = act(item, "a.post-link, .inbox-title a");
+    } else if (event.key === "a" && inList) handled = act(item, "form[action$='/approve'] button[type=submit]");
+    else if (event.key === "r" && inList) handled = act(item, "textarea[name=comment]");
+    else handled = false;
+    if (handled) event.preventDefault();
+  });
+})();
