@@ -33,13 +33,13 @@ from typing import Any
 
 os.environ.setdefault("ARGON2_PROFILE", "cheapest")  # sign-ins are not what is measured here
 
-import psycopg
 import requests
 from pydantic_core import PydanticUndefined
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel
 
+from bench.scheduler_bench import postgresql_database
 from characters.accounts.tokens import TokenCreate, create_token
 from characters.core.db import make_engine
 from characters.core.migrations import upgrade_database
@@ -65,7 +65,6 @@ from characters.demo.seed import load_demo_cards
 from characters.posting.calendar import rotate_feed_token
 from tests.factories import DEFAULT_PASSWORD, add_member, make_user, make_workspace, member
 
-PG_ADMIN_DSN = os.environ.get("GREENROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PORT = 5091
 CHARACTERS = 200
 IN_REVIEW = 500
@@ -554,19 +553,6 @@ def print_report(report: Report) -> None:
         print(f"errors: {'; '.join(sorted(set(report.errors)))}")
 
 
-@contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """Create a PostgreSQL database for this run and drop it afterwards."""
-    name = f"greenroom_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        try:
-            yield f"{base}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     """Measure each database and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -594,7 +580,7 @@ def main() -> None:
 
 
 def _on_postgres(posts: int, count: int, port: int) -> Report:
-    with throwaway_postgres() as url:
+    with postgresql_database() as url:
         return run("postgresql", url, posts, count, port)
 
 
