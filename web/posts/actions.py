@@ -7,11 +7,12 @@ decides what is allowed, so a forged POST gets the same refusal as a missing but
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import Post, utcnow
+from characters.posting.bulk import BULK_ACTIONS, MAX_BULK, apply_bulk
 from characters.posting.planning import next_time_or_refuse, publish_now
 from characters.posting.posts import add_comment, get_post, user_names
 from characters.posting.workflow import (
@@ -126,6 +127,33 @@ def publish_immediately(post_id: int) -> Response:
         return "Publishing now: it goes out within a minute."
 
     return _run(post_id, action)
+
+
+@bp.route("/bulk", methods=["POST"])
+def bulk() -> str | Response:
+    """Apply one action to the selected posts, each on its own, and show what happened to every one."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    member = current_member()
+    action = _form("action", 32)
+    ids = list(dict.fromkeys(i for i in (int_arg(v) for v in request.form.getlist("ids")) if i is not None))
+    if action not in BULK_ACTIONS or not ids:
+        flash("Select posts and pick what to do with them.", "error")
+        return redirect(safe_next(url_for("posts.index")))
+    campaign_id = int_arg(request.form.get("campaign"))
+    results = []
+    for post_id in ids[:MAX_BULK]:
+        try:
+            with unit_of_work() as db:
+                post = get_post(db, member.workspace, post_id)
+                message = apply_bulk(session=db, member=member, post=post, action=action, now=utcnow(),
+                                     campaign_id=campaign_id, judge=configured_judge())
+            results.append({"post_id": post_id, "ok": True, "message": message})
+        except DomainError as error:  # refused, not allowed or gone: said for this post, the others go on
+            results.append({"post_id": post_id, "ok": False, "message": error.message})
+    return render_template("posts/bulk.html", action=BULK_ACTIONS[action], results=results,
+                           done=sum(1 for result in results if result["ok"]), skipped=ids[MAX_BULK:],
+                           back=safe_next(url_for("posts.index")))
 
 
 @bp.route("/<int:post_id>/reject", methods=["POST"])
