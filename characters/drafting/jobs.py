@@ -6,6 +6,7 @@ the consistency checker; when it breaks a hard rule the model gets the findings 
 Splitting into a thread and hashtag suggestions need no model at all.
 """
 
+import json
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, select
 from characters.accounts.workspaces import Action, Member
 from characters.bibles.card_data import CardData
 from characters.consistency import CheckResult, Finding, check_text
-from characters.consistency.guards import strip_framing
+from characters.consistency.guards import find_copy, strip_framing
 from characters.consistency.rules import apply_replacement
 from characters.consistency.text import hashtag_spans, words
 from characters.core.errors import DomainError
@@ -26,6 +27,7 @@ from characters.core.models import Character, Generation, Post, PostPart, requir
 from characters.core.platforms import PLATFORMS
 from characters.drafting.prompting import (
     DEFAULT_BUDGET,
+    EXAMPLE_REQUEST,
     Prompt,
     PromptTooLong,
     build_prompt,
@@ -167,7 +169,7 @@ def generate_job(
     )
     task = (
         f"The writer's brief: {brief}\n\nWrite {_where(job.platform, job.limit)} as {card.name}, "
-        f"following the brief. {_answer_format()}"
+        f"following the brief, in new words. {_answer_format()}"
     )
     return replace(job, task=task)
 
@@ -305,7 +307,30 @@ def repair_messages(prompt: Prompt, raw: str, findings: Sequence[Finding], text:
         + "\nWrite the post again, fixing every problem and staying in character. "
         + _answer_format()
     )
-    return [*prompt.messages, {"role": "assistant", "content": raw}, {"role": "user", "content": feedback}]
+    messages = prompt.messages
+    if any(f.check.startswith(COPY_CHECKS) for f in findings):
+        messages = _without_copied_examples(messages, text)  # or a small model copies the same example again
+    return [*messages, {"role": "assistant", "content": raw}, {"role": "user", "content": feedback}]
+
+
+def _without_copied_examples(messages: Sequence[ChatMessage], text: str) -> list[ChatMessage]:
+    """Return the messages without the few-shot example pairs that `text` copies."""
+    kept: list[ChatMessage] = []
+    for message in messages:
+        if message["role"] == "assistant" and kept and kept[-1]["content"] == EXAMPLE_REQUEST:
+            example = _example_text(message["content"])
+            if find_copy(text, example) is not None:
+                kept.pop()  # the request that asked for it goes too
+                continue
+        kept.append(message)
+    return kept
+
+
+def _example_text(content: str) -> str:
+    try:
+        return str(json.loads(content).get("text", ""))
+    except (ValueError, AttributeError):
+        return content
 
 
 class TextFieldStream:

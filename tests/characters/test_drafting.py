@@ -101,6 +101,8 @@ def test_what_rules_cannot_fix_goes_back_to_the_model_with_the_findings_and_the_
     assert "originality.canon" in [f["check"] for f in variant["before_repair"]["check"]["findings"]]
     repair = model.calls[1].messages
     assert repair[-2] == {"role": "assistant", "content": json.dumps({"text": COPIED})}
+    assert json.dumps({"text": COPIED}) in [m["content"] for m in model.calls[0].messages]
+    assert json.dumps({"text": COPIED}) not in [m["content"] for m in repair[:-2]]  # the copied example is gone
     assert "canon post 1" in repair[-1]["content"]
     assert "The words concerned: 'I make them want it" in repair[-1]["content"]
     assert len(model.calls) == 2
