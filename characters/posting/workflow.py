@@ -555,12 +555,16 @@ def changes_requested(session: Session, post: Post) -> ChangeRequest | None:
 
 def changes_requested_count(session: Session, workspace: Workspace, author_id: int | None = None) -> int:
     """Return how many drafts were sent back and wait for their writer (one writer's, or everyone's)."""
-    # Per draft, its latest turn (one seek in ix_auditevent_post_id): the workspace's drafts, not all its events.
+    # Per candidate draft, its latest turn (one seek in ix_auditevent_post_id), not all the workspace's events.
     last_turn = (sa_select(col(AuditEvent.action)).where(col(AuditEvent.post_id) == col(Post.id),
                                                          col(AuditEvent.action).in_(_TURNS))
                  .order_by(col(AuditEvent.id).desc()).limit(1).scalar_subquery())
+    # Only posts ever sent back are candidates: found through ix_auditevent_workspace_action_id, a few rows.
+    rejected = sa_select(col(AuditEvent.post_id)).where(col(AuditEvent.workspace_id) == workspace.id,
+                                                        col(AuditEvent.action) == "reject")
     query = (select(func.count()).select_from(Post)
-             .where(Post.workspace_id == workspace.id, Post.status == PostStatus.DRAFT, last_turn == "reject"))
+             .where(col(Post.id).in_(rejected), Post.workspace_id == workspace.id, Post.status == PostStatus.DRAFT,
+                    last_turn == "reject"))
     if author_id is not None:
         query = query.where(Post.author_id == author_id)
     return int(session.exec(query).one())
