@@ -98,11 +98,11 @@ if (document.querySelector(".topbar .site-menu")) setUpHeader();
 // Keyboard shortcuts on the inbox and the posts list: j/k move, o or Enter opens, a approves, r rejects,
 // ? lists them. Keys typed into a field are left alone; every action is also a plain link or button.
 (() => {
-  const items = () => Array.from(document.querySelectorAll("#main .inbox-item, #main .post-list > .post-item"));
+  const items = () => Array.from(document.querySelectorAll("#main .inbox-item, #main [data-shortcuts] .post-list > .post-item"));
   if (!items().length) return;
   const SHORTCUTS = [["j", "Next item"], ["k", "Previous item"], ["o or Enter", "Open the item"],
     ["a", "Approve (inbox)"], ["r", "Reject: write why (inbox)"], ["?", "Show or hide these shortcuts"],
-    ["Esc", "Close this list"]];
+    ["Esc", "Close this help"]];
   let current = -1;
   let help = null;
   const heading = document.querySelector("#main h1");
