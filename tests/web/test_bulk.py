@@ -29,6 +29,8 @@ def test_bulk_submit_reports_each_post_and_a_refusal_leaves_the_others_done(clie
     assert "2 of 3 posts done" in text
     assert "A post that is in review cannot be submitted." in text
     assert [post.status for post in _posts(session).values()] == [PostStatus.IN_REVIEW] * 3
+    listed = client.get("/w/fans/posts/").get_data(as_text=True)
+    assert listed.count(" in-character score, ") == 3  # each checked post carries its score on the list
 
 
 def test_editors_approve_move_and_cancel_in_bulk(client, auth, session, people):
