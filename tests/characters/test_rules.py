@@ -180,11 +180,11 @@ def test_the_audit_page_names_actors_and_excerpts_in_two_queries(session, crew):
     assert [row.actor for row in page.rows] == [None, crew["writer"].display_name, crew["writer"].display_name]
     assert [row.excerpt for row in page.rows] == ["", "Text 2", "Text 1"]
     assert page.next_before == page.rows[-1].event.id
-    rest = audit_page(session, crew["workspace"], before_id=page.next_before, limit=3)
+    rest = audit_page(session, crew["workspace"], before_id=page.next_before, action="edit", limit=3)
     assert [row.excerpt for row in rest.rows] == ["Text 0"]
     assert rest.next_before is None
     assert audit_page(session, crew["workspace"], action="materialize").rows[0].actor is None
-    assert audit_actions(session, crew["workspace"]) == ["edit", "materialize"]
+    assert {"edit", "materialize"} <= set(audit_actions(session, crew["workspace"]))
 
 
 def test_scene_events_and_line_counts(session, crew):
