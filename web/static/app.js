@@ -110,7 +110,7 @@ if (document.querySelector(".topbar .site-menu")) setUpHeader();
     const hint = document.createElement("p");
     hint.className = "shortcut-hint muted";
     hint.innerHTML = "Keyboard: <kbd>j</kbd> and <kbd>k</kbd> move through the list, <kbd>?</kbd> shows every shortcut.";
-    heading.after(hint);
+    (heading.closest(".page-head") || heading).after(hint);
   }
 
   function select(index) {
