@@ -218,10 +218,11 @@ class PostPage:
 def page_posts(session: Session, workspace: Workspace, *, status: PostStatus | None = None,
                character: Character | None = None, campaign_id: int | None = None,
                due_from: datetime | None = None, due_to: datetime | None = None, cursor: int | None = None,
-               limit: int = 50) -> PostPage:
+               text: str | None = None, channel_kind: ChannelKind | None = None, limit: int = 50) -> PostPage:
     """Return one page of the workspace's posts, newest (highest id) first, after `cursor` (a post id).
 
     Keyset paging on the unique id: a page stays the same while posts are added, edited or change status.
+    `text` finds posts with it in any part (case-insensitive); `channel_kind` posts going to such a channel.
     """
     query = (select(Post, Character).join(Character, col(Character.id) == col(Post.character_id))
              .where(Post.workspace_id == workspace.id))
@@ -235,6 +236,14 @@ def page_posts(session: Session, workspace: Workspace, *, status: PostStatus | N
         query = query.where(col(Post.due_at) >= due_from)
     if due_to is not None:
         query = query.where(col(Post.due_at) < due_to)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(col(Post.id).in_(select(PostPart.post_id)
+                                             .where(col(PostPart.text).ilike(pattern, escape="\\"))))
+    if channel_kind is not None:
+        query = query.where(col(Post.id).in_(select(Delivery.post_id)
+                                             .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+                                             .where(Channel.kind == channel_kind)))
     if cursor is not None:
         query = query.where(col(Post.id) < cursor)
     rows = [(post, owner) for post, owner in session.exec(query.order_by(col(Post.id).desc()).limit(limit + 1))]

@@ -6,7 +6,7 @@ from flask import Response, render_template, request
 
 from characters.bibles.bible import list_characters
 from characters.core.errors import NotFound
-from characters.core.models import PostStatus, utcnow
+from characters.core.models import ChannelKind, PostStatus, utcnow
 from characters.posting.campaigns import get_campaign, list_campaigns
 from characters.posting.planning import suggested_time
 from characters.posting.posts import (
@@ -41,15 +41,22 @@ def index() -> str:
     campaign_id = int_arg(request.args.get("campaign"))
     zone = viewer_zone()
     day = _day_arg(request.args.get("day", ""))
-    due_from = local_to_utc(day, time(0), zone) if day else None
-    due_to = local_to_utc(day + timedelta(days=1), time(0), zone) if day else None
+    # A day (from the calendar) or a range of due dates, both in the viewer's zone; the range's end is inclusive.
+    first, last = (day, day) if day else (_day_arg(request.args.get("from", "")), _day_arg(request.args.get("to", "")))
+    due_from = local_to_utc(first, time(0), zone) if first else None
+    due_to = local_to_utc(last + timedelta(days=1), time(0), zone) if last else None
+    text = request.args.get("q", "").strip()[:200]
+    kind = request.args.get("channel", "")
+    channel_kind = ChannelKind(kind) if kind in ChannelKind._value2member_map_ else None
     page = page_posts(db, member.workspace, status=status, character=character, campaign_id=campaign_id,
-                      due_from=due_from, due_to=due_to, cursor=int_arg(request.args.get("cursor")), limit=PAGE)
+                      due_from=due_from, due_to=due_to, cursor=int_arg(request.args.get("cursor")), limit=PAGE,
+                      text=text or None, channel_kind=channel_kind)
     texts = first_texts(db, [post for post, _ in page.rows])
     return render_template("posts/index.html", posts=page.rows, texts=texts, next_cursor=page.next_cursor,
                            status=status, statuses=list(PostStatus), characters=characters, character=character,
                            campaigns=list_campaigns(db, member.workspace), campaign_id=campaign_id, day=day,
-                           zone=zone)
+                           zone=zone, q=text, channel_kind=channel_kind, channel_kinds=list(ChannelKind),
+                           date_from=None if day else first, date_to=None if day else last)
 
 
 def _day_arg(value: str) -> date | None:

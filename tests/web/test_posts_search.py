@@ -1,0 +1,47 @@
+"""The posts list: full-text search, channel and due-date range filters, kept across pages and status tabs."""
+
+import re
+from datetime import timedelta
+
+from sqlmodel import select
+
+from characters.core.models import Post, utcnow
+from tests.factories import DEFAULT_PASSWORD
+
+
+def _draft(client, text) -> None:
+    client.post("/w/fans/posts/new", data={"character": "walt-test", "parts-0-text": text})
+
+
+def _shown(page: str) -> list[str]:
+    return re.findall(r'class="post-link" href="[^"]+">([^<]+)</a>', page)
+
+
+def test_search_finds_words_in_any_part_without_case_and_treats_wildcards_as_text(client, auth, session, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    for text in ("Morning tea by the River.", "Evening walk.", "100% sure about 50_50 odds."):
+        _draft(client, text)
+    assert _shown(client.get("/w/fans/posts/?q=river").get_data(as_text=True)) == ["Morning tea by the River."]
+    assert _shown(client.get("/w/fans/posts/?q=%25").get_data(as_text=True)) == ["100% sure about 50_50 odds."]
+    assert _shown(client.get("/w/fans/posts/?q=_").get_data(as_text=True)) == ["100% sure about 50_50 odds."]
+    page = client.get("/w/fans/posts/?q=river").get_data(as_text=True)
+    assert 'name="q" value="river"' in page
+    assert "status=draft&amp;q=river" in page or "q=river&amp;status=draft" in page  # the tabs keep the search
+
+
+def test_channel_and_due_range_filters(client, auth, session, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    _draft(client, "Planned for next week.")
+    _draft(client, "No plan.")
+    session.rollback()
+    planned = session.exec(select(Post).order_by(Post.id)).first()
+    planned.due_at = utcnow() + timedelta(days=7)
+    session.commit()
+    day = planned.due_at.date()
+    within = client.get(f"/w/fans/posts/?from={(day - timedelta(days=1)).isoformat()}&to={day.isoformat()}&tz=UTC")
+    assert _shown(within.get_data(as_text=True)) == ["Planned for next week."]
+    before = client.get(f"/w/fans/posts/?to={(day - timedelta(days=2)).isoformat()}&tz=UTC")
+    assert _shown(before.get_data(as_text=True)) == []
+    assert len(_shown(client.get("/w/fans/posts/?channel=feed").get_data(as_text=True))) == 2
+    assert _shown(client.get("/w/fans/posts/?channel=mastodon").get_data(as_text=True)) == []
+    assert len(_shown(client.get("/w/fans/posts/?channel=nonsense&from=soon").get_data(as_text=True))) == 2
