@@ -26,3 +26,20 @@ def test_select_two_drafts_and_submit_them_together(page: Page, live_server: str
     expect(page.get_by_role("status").filter(has_text="done")).to_contain_text("2 of 2 posts done")
     for post_id in ids:
         expect(page.locator("li", has_text=f"Post #{post_id}")).to_contain_text("Submitted (score")
+
+
+def test_search_the_posts_list_from_a_phone(browser, live_server: str):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        log_in(phone, live_server, WRITER)
+        phone.goto(f"{live_server}{WS}/posts/")
+        search = phone.get_by_role("search", name="Search and filter posts")
+        search.get_by_role("searchbox", name="Search").fill("taxi drivers")
+        search.get_by_role("searchbox", name="Search").press("Enter")
+        expect(phone.get_by_role("searchbox", name="Search")).to_have_value("taxi drivers")
+        posts = phone.locator(".post-list > .post-item")
+        expect(posts).to_have_count(1)
+        expect(posts).to_contain_text("the taxi drivers have started a debate")
+    finally:
+        context.close()
