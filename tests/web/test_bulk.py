@@ -1,5 +1,8 @@
 """Bulk work on the posts list: one action on the selected posts, each its own step, with a result per post."""
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from sqlmodel import select
 
 from characters.core.models import Campaign, Post, PostStatus
@@ -69,3 +72,28 @@ def test_writers_cannot_approve_in_bulk_and_a_bad_request_is_explained(client, a
         "/w/fans/posts/bulk", data={"action": "explode", "ids": [str(post_id)]}, follow_redirects=True
     )
     assert "Select posts and pick what to do with them." in nothing.get_data(as_text=True)
+
+
+def test_editors_move_approved_posts_to_another_day_keeping_their_time(client, auth, session, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    _draft(client, "A fine morning.")
+    _draft(client, "Still a draft.")
+    approved_id, draft_id = _posts(session)
+    client.post(f"/w/fans/posts/{approved_id}/submit", data={"version": "1"})
+    auth.logout()
+    auth.login("editor@fans.example", DEFAULT_PASSWORD)
+    client.post(f"/w/fans/posts/{approved_id}/approve", data={"version": "1", "when": "next"})
+    before = _posts(session)[approved_id].due_at.astimezone(ZoneInfo("America/New_York"))
+    target = before.date() + timedelta(days=3)
+    answer = client.post(
+        "/w/fans/posts/bulk",
+        data={"action": "reschedule", "day": target.isoformat(), "ids": [str(approved_id), str(draft_id)]},
+    ).get_data(as_text=True)
+    assert "1 of 2 posts done" in answer
+    assert "A post that is draft cannot be rescheduled." in answer
+    after = _posts(session)[approved_id].due_at.astimezone(ZoneInfo("America/New_York"))
+    assert (after.date(), after.time()) == (target, before.time())
+    no_day = client.post(
+        "/w/fans/posts/bulk", data={"action": "reschedule", "day": "someday", "ids": [str(approved_id)]}
+    ).get_data(as_text=True)
+    assert "Pick the day to move the posts to." in no_day

@@ -5,7 +5,7 @@ decides what is allowed, so a forged POST gets the same refusal as a missing but
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -141,13 +141,17 @@ def bulk() -> str | Response:
         flash("Select posts and pick what to do with them.", "error")
         return redirect(safe_next(url_for("posts.index")))
     campaign_id = int_arg(request.form.get("campaign"))
+    try:
+        day = date.fromisoformat(request.form.get("day", "")[:10]) if request.form.get("day") else None
+    except ValueError:
+        day = None  # each post then says that a day is needed
     results = []
     for post_id in ids[:MAX_BULK]:
         try:
             with unit_of_work() as db:
                 post = get_post(db, member.workspace, post_id)
                 message = apply_bulk(session=db, member=member, post=post, action=action, now=utcnow(),
-                                     campaign_id=campaign_id, judge=configured_judge())
+                                     campaign_id=campaign_id, day=day, judge=configured_judge())
             results.append({"post_id": post_id, "ok": True, "message": message})
         except DomainError as error:  # refused, not allowed or gone: said for this post, the others go on
             results.append({"post_id": post_id, "ok": False, "message": error.message})
