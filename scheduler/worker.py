@@ -210,23 +210,24 @@ class WorkerConfig:
     max_publish_seconds: float = 600.0
 
 
-@dataclass(frozen=True)
-class _Marker:
-    """A delivery about to be sent: its marker must be committed before the network call."""
-
-    delivery_id: int
-
-
-_Write = _Marker | Settlement
-
-
 class _Sending(NamedTuple):
-    """A delivery whose marker is committed, on its way to a publisher thread."""
+    """A delivery ready to be sent: once its marker is committed, a publisher thread calls the network."""
 
     delivery: OutgoingDelivery
     publisher: Publisher
     request: PublishRequest
     sent_at: datetime
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """A delivery about to be sent: its marker must be committed before the network call."""
+
+    delivery_id: int
+    sending: _Sending
+
+
+_Write = _Marker | Settlement
 
 
 def _write_key(item: _Write) -> tuple[str, int]:
@@ -371,7 +372,19 @@ class Worker:
             ("settle", delivery_id) for delivery_id in result.settled}
 
     def _written(self, items: list[_Write], applied: set[tuple[str, int]], error: Exception | None) -> None:
-        """Forget the deliveries whose outcome a batch recorded (or failed to: the reaper recovers those)."""
+        """Queue each delivery whose marker a batch committed for a publisher thread; forget the settled ones."""
+        unmarked = []
+        for item in items:
+            if not isinstance(item, _Marker):
+                continue
+            if error is None and ("start", item.delivery_id) in applied:
+                self._queue.put(item.sending)
+            else:  # not marked, so not sent: the lease was lost, the post changed, or the write failed
+                unmarked.append(item.delivery_id)
+        if error is not None and unmarked:
+            log.error("%d markers not recorded (%s); nothing was sent", len(unmarked), error)
+        self._release_threads(len(unmarked))
+        self._forget(unmarked)
         settled = [item.delivery_id for item in items if not isinstance(item, _Marker)]
         if error is not None and settled:
             log.error("%d outcomes not recorded (%s); the reaper will recover them", len(settled), error)
@@ -389,10 +402,12 @@ class Worker:
     # --- publishing -------------------------------------------------------------------------------------------
 
     def _feeding(self) -> None:
-        """The feeder thread: hand claimed deliveries to idle publisher threads, a group at a time, until stopping.
+        """The feeder thread: hand claimed deliveries to idle publisher threads, as they free up, until stopping.
 
-        Only as many as there are idle threads are marked as sending, in one commit, so each is sent right after
-        its marker (a crash in between leaves little to look up), yet a busy worker marks many per transaction.
+        Each delivery given a thread is prepared and its marker queued for the writer, which commits whatever
+        markers and outcomes are queued in one transaction and then queues the marked deliveries for the threads.
+        The feeder never waits for a commit, so threads freeing up one by one still share a marker commit, and
+        only as many deliveries are marked as there are threads for them: each is sent right after its marker.
         """
         while True:
             with self._slots:
@@ -401,38 +416,33 @@ class Worker:
                 if self._stopping.is_set():
                     return  # what is left is given back by stop()
                 group = [self._ready.popleft() for _ in range(min(len(self._ready), self.config.threads - self._busy))]
+                self._busy += len(group)  # a thread is kept for each until it is sent or stopped before sending
             self._start(group)
 
     def _start(self, group: list[OutgoingDelivery]) -> None:
-        """Commit the markers of a group's sendable deliveries, then queue each for a publisher thread."""
+        """Queue the markers of a group's sendable deliveries; settle the others before anything is sent."""
         now = self.clock()
-        sendable: list[_Sending] = []
         for delivery in group:
+            delivery_id = delivery.claimed.id
             try:
                 ready = self.prepare(delivery, now)
+                if isinstance(ready, tuple):
+                    # sent_at: no later than the marker, so no later than anything this attempt sends.
+                    self._writes.submit(_Marker(delivery_id, _Sending(delivery, *ready, sent_at=now)))
+                    continue
+                self._record(delivery_id, ready)
             except Exception:
                 log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
-                              delivery.claimed.id)
-                self._forget([delivery.claimed.id])
-                continue
-            if isinstance(ready, tuple):
-                # sent_at: no later than the marker, so no later than anything this attempt sends.
-                sendable.append(_Sending(delivery, *ready, sent_at=now))
-            else:
-                self._record(delivery.claimed.id, ready)
-        tickets = [self._writes.submit(_Marker(sending.delivery.claimed.id)) for sending in sendable]
-        for sending, ticket in zip(sendable, tickets, strict=True):
-            try:
-                started = ticket.result()
-            except Exception as error:  # not marked, so not sent: the lease expires and the reaper requeues it
-                log.error("delivery %d: its marker was not recorded (%s)", sending.delivery.claimed.id, error)
-                started = False
-            if started:
-                with self._slots:
-                    self._busy += 1
-                self._queue.put(sending)
-            else:  # the lease was lost or the post changed since the claim; nothing was sent
-                self._forget([sending.delivery.claimed.id])
+                              delivery_id)
+                self._forget([delivery_id])
+            self._release_threads(1)
+
+    def _release_threads(self, count: int) -> None:
+        """Give back threads kept for deliveries that will not be sent (or were sent)."""
+        if count:
+            with self._slots:
+                self._busy -= count
+                self._slots.notify_all()
 
     def _publishing(self) -> None:
         """A publisher thread: send what the feeder marked until told to stop (everything marked is sent)."""
@@ -445,9 +455,7 @@ class Worker:
                               delivery_id)
                 self._forget([delivery_id])
             finally:
-                with self._slots:
-                    self._busy -= 1
-                    self._slots.notify_all()
+                self._release_threads(1)
 
     def _record(self, delivery_id: int, settlement: Settlement) -> None:
         """Queue an outcome for the writer; `_written` forgets the delivery once it is committed."""
@@ -659,14 +667,14 @@ class Worker:
         with self._claiming:  # a claim in progress finishes and dispatches first
             pass
         if self._threads:
-            feeder, *publishers = self._threads
-            feeder.join()  # it finishes the group it is starting: everything marked is queued before the stop signs
-            for _ in publishers:
-                self._queue.put(None)
+            self._threads[0].join()  # the feeder finishes the group it is starting
+        # Deliveries being marked are sent once marked, and sends in progress finish, before the threads stop.
         deadline = time.monotonic() + timeout
         with self._slots:
             while self._busy and time.monotonic() < deadline:
                 self._slots.wait(timeout=0.1)
+        for _ in self._threads[1:]:
+            self._queue.put(None)
         self._writes.close()
         with self._slots:
             leftovers = list(self._inflight)
