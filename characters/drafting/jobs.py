@@ -41,6 +41,7 @@ from characters.llm.adapter import (
     LanguageModel,
     LlmError,
     LlmMalformedJson,
+    LlmSchemaMismatch,
     TextDelta,
 )
 from characters.posting.threads import limit_for
@@ -522,7 +523,14 @@ def _variant(
     seed = None if job.seed is None else job.seed + variant
     options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.answer_tokens)
     totals = _Totals()
-    first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
+    try:
+        first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
+    except (LlmMalformedJson, LlmSchemaMismatch):
+        # A broken answer is a bad sample, not a bad request (a small model under a JSON grammar can spend its whole
+        # token budget on whitespace): one more sample, so no variant is lost to it.
+        yield Event("retrying", {"variant": variant})
+        options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)
+        first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
     if _same_key(first.text) in seen:
         # The same post as an earlier variant (a small model at a low temperature repeats itself): ask once more.
         options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)

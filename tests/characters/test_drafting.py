@@ -181,8 +181,13 @@ def test_voice_only_findings_are_not_hard_failures_but_voice_fails_and_copies_ar
     assert [f.check for f in needs_repair(result)] == ["voice.consistency", "voice.pov", "originality.canon"]
 
 
-def test_malformed_answers_cost_one_variant_fatal_errors_stop_the_job():
-    answer = collect(run_job(ScriptedModel(["{oops", GOOD, GOOD2]), generate_job(CARD, "pitch", n=3)))
+def test_a_malformed_answer_is_asked_for_again_twice_costs_one_variant_fatal_errors_stop_the_job():
+    model = ScriptedModel(["{oops", GOOD])
+    events = list(run_job(model, generate_job(CARD, "pitch", n=1, seed=5)))
+    assert [e.data["text"] for e in events if e.name == "variant"] == ["I pitch at nine. #MadMen"]
+    assert "retrying" in names(iter(events))
+    assert [call.options.seed for call in model.calls] == [5, 1005]
+    answer = collect(run_job(ScriptedModel(["{oops", "{oops", GOOD, GOOD2]), generate_job(CARD, "pitch", n=3)))
     assert len(answer["variants"]) == 2
     assert answer["errors"][0]["kind"] == "malformed_json"
     model = ScriptedModel([GOOD, LlmServerError("The model server failed (500).")])

@@ -42,9 +42,9 @@ def test_the_summary_counts_what_a_reader_would_reject(tmp_path: Path):
         '{"text": "Frost on the window, frozen fingers on the cups. Lantern\'s lit."}',  # fine, on brief
         json.dumps({"text": canon}),  # a canon copy, off brief; its repair copies again
         json.dumps({"text": canon}),
-        "{oops",  # malformed
+        "{oops",  # malformed, and again when asked once more
+        "{oops",
         '{"text": "Sure! Here is a post: Finals week. Flashcards everywhere. Coffee for the nursing students."}',
-        '{"text": "Finals week, flashcards on every table and the nursing students running on oat lattes."}',
     ]
     out = tmp_path / "records.jsonl"
     report = run_eval(ScriptedModel(answers), [("dez-okafor", card)], n=2, limit=2, out=out)

@@ -122,6 +122,11 @@
       const text = card(data.variant).querySelector(".assist-text");
       text.textContent += data.text;
     },
+    retrying(data) {
+      const item = card(data.variant);
+      item.querySelector(".assist-note").textContent = "The answer came back broken: asking again…";
+      item.querySelector(".assist-text").textContent = "";
+    },
     repairing(data) {
       const item = card(data.variant);
       item.querySelector(".assist-note").textContent = "Breaks a rule: fixing it…";
