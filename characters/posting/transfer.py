@@ -2,7 +2,8 @@
 
 CSV columns: `character` (slug or name), `text` (thread parts separated by a line holding only `---`),
 `channels` (channel kinds or labels, separated by commas; empty = the character's feed), `campaign`
-(a campaign's name; may be empty). Export adds `id`, `status`, `version` and `due_at` (UTC, ISO 8601);
+(a campaign's name; may be empty), `due` (the planned time: "2026-12-18 09:00" in the character's zone, or ISO 8601
+with an offset; may be empty; must be ahead). Export adds `id`, `status`, `version` and `due_at` (UTC, ISO 8601);
 import ignores those, so an exported file imports again as new drafts.
 JSON: {"posts": [{"character", "parts": [...], "channels": [...], "campaign"}]} (or the bare list).
 """
@@ -12,7 +13,9 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, insert
 from sqlalchemy import select as sa_select
@@ -39,6 +42,7 @@ from characters.core.models import (
 )
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import MAX_POST_CHARS, MAX_THREAD_PARTS, PostContent
+from characters.posting.rhythm import local_to_utc, zones_of
 from characters.publishing.channels import ensure_feed_channel
 
 Format = Literal["csv", "json"]
@@ -46,7 +50,7 @@ MAX_IMPORT_BYTES = 8 * 1024 * 1024
 MAX_IMPORT_ROWS = 10_000
 EXPORT_CHUNK = 1000
 PART_SEPARATOR = "\n---\n"
-COLUMNS = ("character", "text", "channels", "campaign")
+COLUMNS = ("character", "text", "channels", "campaign", "due")
 EXPORT_ONLY = ("id", "status", "version", "due_at")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -76,6 +80,7 @@ class _Row:
     character: Character
     content: PostContent
     channel_ids: list[int]
+    due_at: datetime | None = None
 
 
 def export_posts(session: Session, workspace: Workspace, fmt: Format) -> Iterator[bytes]:
@@ -105,7 +110,7 @@ def export_posts(session: Session, workspace: Workspace, fmt: Format) -> Iterato
         else:
             yield _csv_lines([[inert_cell(value) for value in (
                 record["id"], record["status"], record["version"], record["due_at"], record["character"],
-                PART_SEPARATOR.join(record["parts"]), ", ".join(record["channels"]), record["campaign"])]
+                PART_SEPARATOR.join(record["parts"]), ", ".join(record["channels"]), record["campaign"], "")]
                 for record in records])
         first = first and not records
     if fmt == "json":
@@ -179,7 +184,7 @@ def import_posts(*, session: Session, member: Member, raw: bytes, fmt: Format) -
         {"workspace_id": require_id(member.workspace), "character_id": require_id(row.character),
          "author_id": member.user.id, "status": PostStatus.DRAFT, "version": 1, "check_findings": [],
          "bible_version": row.character.current_version, "campaign_id": row.content.campaign_id,
-         "created_at": now, "updated_at": now} for row in rows]) if post_id is not None]
+         "due_at": row.due_at, "created_at": now, "updated_at": now} for row in rows]) if post_id is not None]
     texts = [[part.text for part in row.content.parts] for row in rows]
     session.execute(insert(PostPart), [{"post_id": post_id, "position": position, "text": text}
                                        for post_id, parts in zip(post_ids, texts, strict=True)
@@ -250,6 +255,8 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
     by_key = {key.casefold(): c for c in characters for key in (c.slug, c.name)}
     campaigns = {c.name.casefold(): c for c in list_campaigns(session, workspace)}
     channels = _channels_by_character(session, workspace, characters)
+    zones = zones_of(session, characters)
+    now = utcnow()
     rows: list[_Row] = []
     errors: list[RowError] = []
     for number, record in records:
@@ -268,17 +275,22 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
         if isinstance(campaign, str):
             problems.append(RowError(number, "campaign", campaign))
         channel_ids: list[int] | str = []
+        due: datetime | str | None = None
         if character is not None:
             channel_ids = _channels(record, character, channels[require_id(character)])
             if isinstance(channel_ids, str):
                 problems.append(RowError(number, "channels", channel_ids))
+            due = _due(record, zones[require_id(character)], now)
+            if isinstance(due, str):
+                problems.append(RowError(number, "due", due))
         if problems or character is None or isinstance(parts, str) or isinstance(channel_ids, str) \
-                or isinstance(campaign, str):
+                or isinstance(campaign, str) or isinstance(due, str):
             errors += problems
             continue
         content = PostContent.of_texts(parts, campaign_id=campaign.id if campaign else None)
         # No channel named: the character's own feed, as for a draft written by hand.
-        rows.append(_Row(number, character, content, channel_ids or [require_id(channels[require_id(character)][0])]))
+        rows.append(_Row(number, character, content, channel_ids or [require_id(channels[require_id(character)][0])],
+                         due))
     return rows, errors
 
 
@@ -298,6 +310,19 @@ def _channels_by_character(session: Session, workspace: Workspace, characters: l
             found.append(ensure_feed_channel(session, character))
         found.sort(key=lambda channel: channel.kind != ChannelKind.FEED)
     return channels
+
+
+def _due(record: dict[str, Any], zone: ZoneInfo, now: datetime) -> datetime | str | None:
+    """Read the planned time (None when empty): local in the character's zone unless it has an offset."""
+    value = str(record.get("due") or "").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value[:40])
+    except ValueError:
+        return f"“{value[:40]}” is not a date and time; write e.g. 2026-12-18 09:00."
+    due = moment.astimezone(UTC) if moment.tzinfo else local_to_utc(moment.date(), moment.time(), zone)
+    return due if due > now else "The planned time has passed; give a time ahead."
 
 
 def _parts(record: dict[str, Any]) -> list[str] | str:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
-from characters.core.models import Post, Role
+from characters.core.models import Post, PostStatus, Role
 from characters.posting.campaigns import CampaignInput, create_campaign
 from characters.posting.posts import PostContent, create_draft, parts_of
 from characters.posting.transfer import ImportRejected, export_posts, import_posts
@@ -48,6 +48,30 @@ def test_csv_import_creates_drafts_with_threads_channels_and_campaigns(session, 
     assert posts[0].campaign_id is not None
     assert posts[1].campaign_id is None
     assert parts_of(session, posts[1])[0].text == "Splash! 🦦 עברית"
+
+
+def test_a_due_column_plans_each_post_in_its_characters_zone(session, crew):
+    # Walt's bible sets no zone: his local time is UTC.
+    raw = (b"character,text,due\n"
+           b"walt-test,Planned by the clock.,2031-06-20 09:00\n"
+           b"Pip,Planned with an offset.,2031-06-20T09:00:00+02:00\n"
+           b"Pip,Not planned.,\n")
+    posts = [session.get(Post, post_id) for post_id in
+             import_posts(session=session, member=crew["writer_m"], raw=raw, fmt="csv")]
+    session.commit()
+    assert [p.due_at.isoformat() if p.due_at else None for p in posts] == [
+        "2031-06-20T09:00:00+00:00", "2031-06-20T07:00:00+00:00", None]
+    assert {p.status for p in posts} == {PostStatus.DRAFT}  # a plan, not a schedule: approval still decides
+
+
+def test_a_bad_or_past_due_time_is_named_and_nothing_is_imported(session, crew):
+    raw = b"character,text,due\nPip,Too late.,2020-01-01 09:00\nPip,When?,tomorrowish\n"
+    with pytest.raises(ImportRejected) as rejected:
+        import_posts(session=session, member=crew["writer_m"], raw=raw, fmt="csv")
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "due"), (3, "due")]
+    assert "has passed" in rejected.value.errors[0].message
+    assert "not a date and time" in rejected.value.errors[1].message
+    assert _count(session) == 0
 
 
 def test_bad_rows_import_nothing_and_each_is_listed(session, crew):
@@ -95,7 +119,7 @@ def test_export_then_import_round_trips(session, crew):
         assert [p.text for p in parts_of(session, session.get(Post, imported[0]))] == ["One, \"quoted\".",
                                                                                      "Two\nlines."]
     rows = list(csv.DictReader(io.StringIO(_export(session, crew, "csv").decode())))
-    assert set(rows[0]) == {"id", "status", "version", "due_at", "character", "text", "channels", "campaign"}
+    assert set(rows[0]) == {"id", "status", "version", "due_at", "character", "text", "channels", "campaign", "due"}
     assert json.loads(_export(session, crew, "json"))["posts"][0]["channels"] == ["Walt Test's feed"]
 
 
