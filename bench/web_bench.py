@@ -141,7 +141,7 @@ class Inserter:
             rows = self.rows.pop(each, [])
             for start in range(0, len(rows), CHUNK):
                 table = SQLModel.metadata.tables[str(each.__tablename__)]
-                self.connection.execute(table.insert(), rows[start:start + CHUNK])
+                self.connection.execute(table.insert(), rows[start : start + CHUNK])
 
 
 def _next_id(connection: Connection, model: type[SQLModel]) -> int:
@@ -155,8 +155,12 @@ def _reset_sequences(connection: Connection) -> None:
         return
     for table in SQLModel.metadata.sorted_tables:
         if "id" in table.c:
-            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "  # noqa: S608
-                                    f'(SELECT coalesce(max(id), 0) + 1 FROM "{table.name}"), false)'))
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "  # noqa: S608
+                    f'(SELECT coalesce(max(id), 0) + 1 FROM "{table.name}"), false)'
+                )
+            )
 
 
 def seed_workspace(engine: Engine, characters: int = CHARACTERS) -> tuple[World, dict[str, int]]:
@@ -167,12 +171,19 @@ def seed_workspace(engine: Engine, characters: int = CHARACTERS) -> tuple[World,
         workspace = make_workspace(session, owner, slug, "Bench Players")
         editor = add_member(session, workspace, f"editor@{slug}.example", Role.EDITOR)
         writer = add_member(session, workspace, f"writer@{slug}.example", Role.WRITER)
-        secret = create_token(session=session, member=member(workspace, editor, Role.EDITOR),
-                              token_create=TokenCreate(name="bench", scope=TokenScope.READ)).secret
+        secret = create_token(
+            session=session,
+            member=member(workspace, editor, Role.EDITOR),
+            token_create=TokenCreate(name="bench", scope=TokenScope.READ),
+        ).secret
         ical = rotate_feed_token(session=session, member=member(workspace, owner, Role.OWNER))
         session.commit()
-        ids = {"workspace": workspace.id or 0, "owner": owner.id or 0, "editor": editor.id or 0,
-               "writer": writer.id or 0}
+        ids = {
+            "workspace": workspace.id or 0,
+            "owner": owner.id or 0,
+            "editor": editor.id or 0,
+            "writer": writer.id or 0,
+        }
     cards = load_demo_cards()
     with engine.begin() as connection:
         out = Inserter(connection)
@@ -183,40 +194,96 @@ def seed_workspace(engine: Engine, characters: int = CHARACTERS) -> tuple[World,
             extension = base.greenroom.model_copy(update={"timezone": ZONES[number % len(ZONES)]})
             card = base.model_copy(update={"name": name}).with_greenroom(extension)
             character_id = first_character + number
-            out.add(Character, id=character_id, workspace_id=ids["workspace"], name=name,
-                    slug=f"{base.name.lower().replace(' ', '-')}-{number + 1:03d}")
-            out.add(CharacterVersion, character_id=character_id, number=1, card=card.to_json_dict(),
-                    note="bench", created_by_id=ids["owner"])
-            out.add(Channel, id=first_channel + number, workspace_id=ids["workspace"], character_id=character_id,
-                    kind=ChannelKind.FEED, label="")
+            out.add(
+                Character,
+                id=character_id,
+                workspace_id=ids["workspace"],
+                name=name,
+                slug=f"{base.name.lower().replace(' ', '-')}-{number + 1:03d}",
+            )
+            out.add(
+                CharacterVersion,
+                character_id=character_id,
+                number=1,
+                card=card.to_json_dict(),
+                note="bench",
+                created_by_id=ids["owner"],
+            )
+            out.add(
+                Channel,
+                id=first_channel + number,
+                workspace_id=ids["workspace"],
+                character_id=character_id,
+                kind=ChannelKind.FEED,
+                label="",
+            )
         for number in range(10):
-            out.add(Campaign, workspace_id=ids["workspace"], name=f"Campaign {number + 1}",
-                    character_ids=[first_character + n for n in range(characters) if n % 10 == number])
+            out.add(
+                Campaign,
+                workspace_id=ids["workspace"],
+                name=f"Campaign {number + 1}",
+                character_ids=[first_character + n for n in range(characters) if n % 10 == number],
+            )
         out.flush(Character)
         out.flush()
         _reset_sequences(connection)
         ids["first_character"], ids["first_channel"], ids["characters"] = first_character, first_channel, characters
         ids["first_campaign"] = _next_id(connection, Campaign) - 10
     character_slug = f"{cards[0].name.lower().replace(' ', '-')}-001"
-    return World(slug=slug, character_slug=character_slug, editor_email=f"editor@{slug}.example", api_secret=secret,
-                 ical_token=ical), ids
+    return World(
+        slug=slug,
+        character_slug=character_slug,
+        editor_email=f"editor@{slug}.example",
+        api_secret=secret,
+        ical_token=ical,
+    ), ids
 
 
 def _status(due: datetime, now: datetime, roll: float) -> PostStatus:
     if due < now:
-        for status, share in ((PostStatus.FAILED, 0.02), (PostStatus.MISSED, 0.03), (PostStatus.UNCONFIRMED, 0.04),
-                              (PostStatus.CANCELLED, 0.08)):
+        for status, share in (
+            (PostStatus.FAILED, 0.02),
+            (PostStatus.MISSED, 0.03),
+            (PostStatus.UNCONFIRMED, 0.04),
+            (PostStatus.CANCELLED, 0.08),
+        ):
             if roll < share:
                 return status
         return PostStatus.PUBLISHED
     return PostStatus.DRAFT if roll < 0.1 else PostStatus.APPROVED
 
 
-DELIVERY_OF = {PostStatus.PUBLISHED: DeliveryStatus.PUBLISHED, PostStatus.FAILED: DeliveryStatus.FAILED,
-               PostStatus.MISSED: DeliveryStatus.MISSED, PostStatus.UNCONFIRMED: DeliveryStatus.UNCONFIRMED,
-               PostStatus.CANCELLED: DeliveryStatus.CANCELLED}
-WORDS = ("river", "paddle", "signal", "static", "morning", "tide", "otter", "dish", "sky", "radio", "market", "launch",
-         "season", "heron", "coffee", "noise", "pulsar", "shuttle", "sunset", "bridge", "harbour", "lantern")
+DELIVERY_OF = {
+    PostStatus.PUBLISHED: DeliveryStatus.PUBLISHED,
+    PostStatus.FAILED: DeliveryStatus.FAILED,
+    PostStatus.MISSED: DeliveryStatus.MISSED,
+    PostStatus.UNCONFIRMED: DeliveryStatus.UNCONFIRMED,
+    PostStatus.CANCELLED: DeliveryStatus.CANCELLED,
+}
+WORDS = (
+    "river",
+    "paddle",
+    "signal",
+    "static",
+    "morning",
+    "tide",
+    "otter",
+    "dish",
+    "sky",
+    "radio",
+    "market",
+    "launch",
+    "season",
+    "heron",
+    "coffee",
+    "noise",
+    "pulsar",
+    "shuttle",
+    "sunset",
+    "bridge",
+    "harbour",
+    "lantern",
+)
 
 
 def build_posts(engine: Engine, world: World, ids: dict[str, int], count: int, seed: int = 7) -> None:
@@ -243,8 +310,7 @@ def build_posts(engine: Engine, world: World, ids: dict[str, int], count: int, s
                 out.flush()
         out.flush()
         _reset_sequences(connection)
-    world.draft_id = next((first_post + n for n, due in enumerate(dues) if due > now and n not in review),
-                          first_post)
+    world.draft_id = next((first_post + n for n, due in enumerate(dues) if due > now and n not in review), first_post)
     world.review_id = first_post + min(review) if review else first_post
     world.deep_cursor = first_post + count // 10
     if months:
@@ -252,33 +318,66 @@ def build_posts(engine: Engine, world: World, ids: dict[str, int], count: int, s
         world.busiest_week = weeks.most_common(1)[0][0]
 
 
-def _add_post(out: Inserter, rng: random.Random, ids: dict[str, int], post_id: int, due: datetime,
-              status: PostStatus, now: datetime) -> None:
+def _add_post(
+    out: Inserter,
+    rng: random.Random,
+    ids: dict[str, int],
+    post_id: int,
+    due: datetime,
+    status: PostStatus,
+    now: datetime,
+) -> None:
     """Queue one post with its parts, revisions, delivery, audit events and (sometimes) a notice and a comment."""
     character = rng.randrange(ids["characters"])
     created = min(due, now) - timedelta(days=rng.random() * 20)
     scheduled = status not in (PostStatus.DRAFT, PostStatus.IN_REVIEW)
     version = 1 + (rng.random() < 0.3)
-    out.add(Post, id=post_id, workspace_id=ids["workspace"], character_id=ids["first_character"] + character,
-            author_id=ids["writer"], status=status, version=version, due_at=due if scheduled else None,
-            campaign_id=ids["first_campaign"] + character % 10 if rng.random() < 0.3 else None,
-            bible_version=1, check_score=rng.randrange(60, 100), check_verdict="pass",
-            submitted_by_id=ids["writer"] if status != PostStatus.DRAFT else None,
-            approved_by_id=ids["editor"] if scheduled else None, approved_at=created if scheduled else None,
-            published_at=due if status == PostStatus.PUBLISHED else None, created_at=created,
-            updated_at=due if due < now else created)
-    parts = [" ".join(rng.choice(WORDS) for _ in range(rng.randrange(8, 30)))
-             for _ in range(rng.randrange(2, 5) if rng.random() < 0.3 else 1)]
+    out.add(
+        Post,
+        id=post_id,
+        workspace_id=ids["workspace"],
+        character_id=ids["first_character"] + character,
+        author_id=ids["writer"],
+        status=status,
+        version=version,
+        due_at=due if scheduled else None,
+        campaign_id=ids["first_campaign"] + character % 10 if rng.random() < 0.3 else None,
+        bible_version=1,
+        check_score=rng.randrange(60, 100),
+        check_verdict="pass",
+        submitted_by_id=ids["writer"] if status != PostStatus.DRAFT else None,
+        approved_by_id=ids["editor"] if scheduled else None,
+        approved_at=created if scheduled else None,
+        published_at=due if status == PostStatus.PUBLISHED else None,
+        created_at=created,
+        updated_at=due if due < now else created,
+    )
+    parts = [
+        " ".join(rng.choice(WORDS) for _ in range(rng.randrange(8, 30)))
+        for _ in range(rng.randrange(2, 5) if rng.random() < 0.3 else 1)
+    ]
     for position, part in enumerate(parts):
         out.add(PostPart, post_id=post_id, position=position, text=part)
     for revision in range(1, version + 1):
-        out.add(PostRevision, post_id=post_id, version=revision, parts=parts, edited_by_id=ids["writer"],
-                created_at=created + timedelta(minutes=revision))
+        out.add(
+            PostRevision,
+            post_id=post_id,
+            version=revision,
+            parts=parts,
+            edited_by_id=ids["writer"],
+            created_at=created + timedelta(minutes=revision),
+        )
     delivery = DELIVERY_OF.get(status, DeliveryStatus.PENDING)
-    out.add(Delivery, post_id=post_id, channel_id=ids["first_channel"] + character, status=delivery,
-            due_at=due if scheduled else None, attempts=int(delivery != DeliveryStatus.PENDING),
-            published_at=due if delivery == DeliveryStatus.PUBLISHED else None,
-            idempotency_key=f"bench-{post_id}")
+    out.add(
+        Delivery,
+        post_id=post_id,
+        channel_id=ids["first_channel"] + character,
+        status=delivery,
+        due_at=due if scheduled else None,
+        attempts=int(delivery != DeliveryStatus.PENDING),
+        published_at=due if delivery == DeliveryStatus.PUBLISHED else None,
+        idempotency_key=f"bench-{post_id}",
+    )
     events: list[tuple[str, str | None, str, int | None]] = [("create", None, "draft", ids["writer"])]
     if status != PostStatus.DRAFT:
         events.append(("submit", "draft", "in_review", ids["writer"]))
@@ -287,14 +386,27 @@ def _add_post(out: Inserter, rng: random.Random, ids: dict[str, int], post_id: i
         if due < now:
             events.append(("publish", "approved", status.value, None))
     for offset, (action, before, after, actor) in enumerate(events):
-        out.add(AuditEvent, workspace_id=ids["workspace"], post_id=post_id, actor_id=actor, action=action,
-                from_status=before, to_status=after, created_at=created + timedelta(minutes=offset))
+        out.add(
+            AuditEvent,
+            workspace_id=ids["workspace"],
+            post_id=post_id,
+            actor_id=actor,
+            action=action,
+            from_status=before,
+            to_status=after,
+            created_at=created + timedelta(minutes=offset),
+        )
     if status == PostStatus.FAILED:
-        out.add(Notification, user_id=ids["editor"], workspace_id=ids["workspace"], post_id=post_id,
-                message="A post failed to publish.", created_at=due)
+        out.add(
+            Notification,
+            user_id=ids["editor"],
+            workspace_id=ids["workspace"],
+            post_id=post_id,
+            message="A post failed to publish.",
+            created_at=due,
+        )
     if rng.random() < 0.05:
-        out.add(Comment, post_id=post_id, author_id=ids["editor"], body="Looks good to me.",
-                created_at=created)
+        out.add(Comment, post_id=post_id, author_id=ids["editor"], body="Looks good to me.", created_at=created)
 
 
 # --- the server and the pages ----------------------------------------------------------------------------------
@@ -312,8 +424,10 @@ def serve(database_url: str, port: int) -> None:
     from web import create_app, limit_malloc_arenas, warm_up_and_freeze
 
     limit_malloc_arenas()  # as `greenroom serve` does
-    app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
-                     settings=Settings(database_url=database_url, secret_key=uuid.uuid4().hex, greenroom_env="test"))
+    app = create_app(
+        {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
+        settings=Settings(database_url=database_url, secret_key=uuid.uuid4().hex, greenroom_env="test"),
+    )
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # 8 clients queue up: that is what is measured
     counter = threading.local()
 
@@ -337,8 +451,18 @@ def serve(database_url: str, port: int) -> None:
 @contextmanager
 def server(database_url: str, port: int) -> Iterator[tuple[str, int]]:
     """Run `serve` in a child process; yield its base URL and pid."""
-    child = subprocess.Popen([sys.executable, "-m", "bench.web_bench", "--serve", database_url,  # noqa: S603
-                              "--port", str(port)], cwd=Path(__file__).resolve().parents[1])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.web_bench",
+            "--serve",
+            database_url,  # noqa: S603
+            "--port",
+            str(port),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_SECONDS  # start-up indexes the lexicon: slow on a loaded machine
@@ -378,8 +502,10 @@ def pages(world: World, with_posts: bool) -> dict[str, str | None]:
     w = f"/w/{world.slug}"
     month, week = world.busiest_month.isoformat(), world.busiest_week.isoformat()
     now = datetime.now(UTC)
-    window = f"start={(now - timedelta(days=3)).strftime('%Y-%m-%dT%H:%M:%SZ')}&end=" \
-             f"{(now + timedelta(days=4)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    window = (
+        f"start={(now - timedelta(days=3)).strftime('%Y-%m-%dT%H:%M:%SZ')}&end="
+        f"{(now + timedelta(days=4)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    )
     return {
         "cheapest (sign-in page)": "/login",
         "dashboard": f"{w}/",
@@ -448,15 +574,24 @@ def measure(base: str, pid: int, world: World, path: str, count: int, errors: li
     for thread in threads:
         thread.join()
     per_s = CLIENTS * per_client / (time.perf_counter() - started)
-    return Measure(p50=statistics.median(latencies), p95=latencies[int(0.95 * (len(latencies) - 1))], per_s=per_s,
-                   statements=statements, cpu_ms=cpu_ms)
+    return Measure(
+        p50=statistics.median(latencies),
+        p95=latencies[int(0.95 * (len(latencies) - 1))],
+        per_s=per_s,
+        statements=statements,
+        cpu_ms=cpu_ms,
+    )
 
 
-def measure_all(base: str, pid: int, world: World, with_posts: bool, count: int, errors: list[str]
-                ) -> dict[str, Measure]:
+def measure_all(
+    base: str, pid: int, world: World, with_posts: bool, count: int, errors: list[str]
+) -> dict[str, Measure]:
     """Measure every page in turn."""
-    return {name: measure(base, pid, world, path, count, errors) for name, path in pages(world, with_posts).items()
-            if path is not None}
+    return {
+        name: measure(base, pid, world, path, count, errors)
+        for name, path in pages(world, with_posts).items()
+        if path is not None
+    }
 
 
 def import_file(world: World, rows: int) -> bytes:
@@ -466,8 +601,9 @@ def import_file(world: World, rows: int) -> bytes:
     writer.writerow(["character", "text", "channels", "campaign"])
     for number in range(rows):
         text_ = f"Imported post {number}: the heron is back on the river."
-        writer.writerow([world.character_slug, text_ + ("\n---\nAnd a second part." if number % 3 == 0 else ""),
-                         "feed", ""])
+        writer.writerow(
+            [world.character_slug, text_ + ("\n---\nAnd a second part." if number % 3 == 0 else ""), "feed", ""]
+        )
     return out.getvalue().encode()
 
 
@@ -522,8 +658,12 @@ def run(database: str, database_url: str, posts: int, count: int, port: int) -> 
         report.export_mb = len(body) / 1e6
         report.export_rows = sum(1 for _ in csv.reader(io.StringIO(body.decode()))) - 1
         started = time.perf_counter()
-        response = client.post(f"{base}/w/{world.slug}/posts/transfer", allow_redirects=False, timeout=600,
-                               files={"file": ("posts.csv", import_file(world, IMPORT_ROWS), "text/csv")})
+        response = client.post(
+            f"{base}/w/{world.slug}/posts/transfer",
+            allow_redirects=False,
+            timeout=600,
+            files={"file": ("posts.csv", import_file(world, IMPORT_ROWS), "text/csv")},
+        )
         report.import_s = time.perf_counter() - started
         report.import_status = "imported" if response.status_code == 302 else f"refused ({response.status_code})"
         report.rss_after, report.rss_peak = rss_mb(pid)
@@ -536,23 +676,31 @@ def print_report(report: Report) -> None:
     cheapest_empty = report.empty["cheapest (sign-in page)"].p50 or 1.0
     cheapest_full = report.full["cheapest (sign-in page)"].p50 or 1.0
     print(f"\n### {report.database}: {report.posts:,} posts (built in {report.build_s:.1f} s)\n")
-    print(f"| page | empty p50 ms | empty p95 ms | {report.posts:,} p50 ms | p95 ms | × cheapest (p50) "
-          f"| server CPU ms/request | {CLIENTS} clients req/s | SQL statements empty → full |")
+    print(
+        f"| page | empty p50 ms | empty p95 ms | {report.posts:,} p50 ms | p95 ms | × cheapest (p50) "
+        f"| server CPU ms/request | {CLIENTS} clients req/s | SQL statements empty → full |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, full in report.full.items():
         empty = report.empty.get(name)
         before = f"{empty.p50:.0f} | {empty.p95:.0f}" if empty else "– | –"
         statements = f"{empty.statements} → {full.statements}" if empty else f"– → {full.statements}"
-        print(f"| {name} | {before} | {full.p50:.0f} | {full.p95:.0f} | {full.p50 / cheapest_full:.1f} "
-              f"| {full.cpu_ms:.1f} | {full.per_s:.1f} | {statements} |")
+        print(
+            f"| {name} | {before} | {full.p50:.0f} | {full.p95:.0f} | {full.p50 / cheapest_full:.1f} "
+            f"| {full.cpu_ms:.1f} | {full.per_s:.1f} | {statements} |"
+        )
     print(f"\ncheapest route p50: {cheapest_empty:.1f} ms empty, {cheapest_full:.1f} ms full")
-    print(f"export CSV: {report.export_rows:,} posts, {report.export_mb:.1f} MB in {report.export_s:.1f} s "
-          f"(server RSS {report.rss_before_export:.0f} MB before)")
+    print(
+        f"export CSV: {report.export_rows:,} posts, {report.export_mb:.1f} MB in {report.export_s:.1f} s "
+        f"(server RSS {report.rss_before_export:.0f} MB before)"
+    )
     print(f"import CSV: {IMPORT_ROWS:,} rows in {report.import_s:.1f} s, {report.import_status}")
     print(f"web process RSS after the benchmark: {report.rss_after:.0f} MB (peak {report.rss_peak:.0f} MB)")
     slow = [name for name, m in report.full.items() if m.p95 > 50]
-    print(f"pages over 50 ms p95: {', '.join(slow) if slow else 'none'} (load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores: other processes' work lengthens every wait; CPU ms/request does not)")
+    print(
+        f"pages over 50 ms p95: {', '.join(slow) if slow else 'none'} (load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores: other processes' work lengthens every wait; CPU ms/request does not)"
+    )
     if report.errors:
         print(f"errors: {'; '.join(sorted(set(report.errors)))}")
 
@@ -573,8 +721,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for database in args.databases.split(","):
             if database == "sqlite":
-                runners[database] = lambda: run("sqlite", f"sqlite:///{Path(folder) / 'bench.sqlite3'}",
-                                                args.posts, args.requests, args.port)
+                runners[database] = lambda: run(
+                    "sqlite", f"sqlite:///{Path(folder) / 'bench.sqlite3'}", args.posts, args.requests, args.port
+                )
             elif database == "postgresql":
                 runners[database] = lambda: _on_postgres(args.posts, args.requests, args.port)
             else:

@@ -37,9 +37,16 @@ def browser(app, world):
 
 def _scheduled(session: Session, world: World, start: datetime, end: datetime) -> set[int]:
     workspace = get_workspace_by_slug(session, world.slug)
-    return set(session.exec(select(Post.id).where(
-        Post.workspace_id == workspace.id, col(Post.due_at) >= start, col(Post.due_at) < end,
-        col(Post.status).in_([status.value for status in SCHEDULED]))).all())
+    return set(
+        session.exec(
+            select(Post.id).where(
+                Post.workspace_id == workspace.id,
+                col(Post.due_at) >= start,
+                col(Post.due_at) < end,
+                col(Post.status).in_([status.value for status in SCHEDULED]),
+            )
+        ).all()
+    )
 
 
 def test_the_dashboard_counts_every_post(browser, session, world):
@@ -109,8 +116,12 @@ def test_an_import_over_a_thousand_rows_is_taken_whole_and_the_export_streams_ev
     workspace = get_workspace_by_slug(session, world.slug)
     writer = session.exec(select(User).where(User.email == f"writer@{world.slug}.example")).one()
     rows = "".join(f'{world.character_slug},"Row {n}\n---\nSecond part.",,\n' for n in range(1200))
-    ids = import_posts(session=session, member=member(workspace, writer, Role.WRITER),
-                       raw=f"character,text,channels,campaign\n{rows}".encode(), fmt="csv")
+    ids = import_posts(
+        session=session,
+        member=member(workspace, writer, Role.WRITER),
+        raw=f"character,text,channels,campaign\n{rows}".encode(),
+        fmt="csv",
+    )
     session.commit()
     assert len(ids) == 1200
     chunks = export_posts(session, workspace, "csv")
