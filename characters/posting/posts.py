@@ -8,6 +8,7 @@ from datetime import datetime
 from PIL import Image, ImageOps
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
 from characters.accounts.workspaces import Action, Member
@@ -290,6 +291,16 @@ def first_texts(session: Session, posts: list[Post]) -> dict[int, str]:
     rows = session.exec(select(PostPart.post_id, PostPart.text)
                         .where(col(PostPart.post_id).in_(ids), PostPart.position == 0)).all()
     return dict(rows)
+
+
+def part_markers(session: Session, posts: list[Post]) -> dict[int, tuple[int, bool]]:
+    """Return, per post id, how many parts it has and whether any carries an image, in one query."""
+    ids = [require_id(post) for post in posts]
+    if not ids:
+        return {}
+    rows = session.execute(sa_select(col(PostPart.post_id), func.count(), func.count(col(PostPart.image_mime)))
+                           .where(col(PostPart.post_id).in_(ids)).group_by(col(PostPart.post_id))).all()
+    return {post_id: (int(parts), bool(images)) for post_id, parts, images in rows}
 
 
 def get_post(session: Session, workspace: Workspace, post_id: int) -> Post:

@@ -1,8 +1,10 @@
 """The posts list: full-text search, channel and due-date range filters, kept across pages and status tabs."""
 
+import io
 import re
 from datetime import timedelta
 
+from PIL import Image
 from sqlmodel import select
 
 from characters.core.models import Post, utcnow
@@ -45,3 +47,25 @@ def test_channel_and_due_range_filters(client, auth, session, people):
     assert len(_shown(client.get("/w/fans/posts/?channel=feed").get_data(as_text=True))) == 2
     assert _shown(client.get("/w/fans/posts/?channel=mastodon").get_data(as_text=True)) == []
     assert len(_shown(client.get("/w/fans/posts/?channel=nonsense&from=soon").get_data(as_text=True))) == 2
+
+
+def test_the_list_marks_threads_and_images(client, auth, session, people):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    client.post("/w/fans/posts/new", data={"character": "walt-test", "parts-0-text": "One.", "parts-1-text": "Two."})
+    _draft(client, "Alone.")
+    page = client.get("/w/fans/posts/").get_data(as_text=True)
+    assert page.count("thread of 2") == 1
+    assert 'class="tag marker">image' not in page
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 40), (10, 120, 60)).save(picture, "PNG")
+    client.post(
+        "/w/fans/posts/new",
+        content_type="multipart/form-data",
+        data={
+            "character": "walt-test",
+            "parts-0-text": "With a picture.",
+            "parts-0-alt": "A green square",
+            "parts-0-image": (io.BytesIO(picture.getvalue()), "square.png"),
+        },
+    )
+    assert client.get("/w/fans/posts/").get_data(as_text=True).count('class="tag marker">image') == 1

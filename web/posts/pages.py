@@ -16,6 +16,7 @@ from characters.posting.posts import (
     get_post,
     history_of,
     page_posts,
+    part_markers,
     parts_of,
 )
 from characters.posting.rhythm import local_to_utc
@@ -52,11 +53,13 @@ def index() -> str:
                       due_from=due_from, due_to=due_to, cursor=int_arg(request.args.get("cursor")), limit=PAGE,
                       text=text or None, channel_kind=channel_kind)
     texts = first_texts(db, [post for post, _ in page.rows])
+    markers = part_markers(db, [post for post, _ in page.rows])
     return render_template("posts/index.html", posts=page.rows, texts=texts, next_cursor=page.next_cursor,
                            status=status, statuses=list(PostStatus), characters=characters, character=character,
                            campaigns=list_campaigns(db, member.workspace), campaign_id=campaign_id, day=day,
-                           zone=zone, q=text, channel_kind=channel_kind, channel_kinds=list(ChannelKind),
-                           date_from=None if day else first, date_to=None if day else last)
+                           zone=zone, markers=markers, q=text, channel_kind=channel_kind,
+                           channel_kinds=list(ChannelKind), date_from=None if day else first,
+                           date_to=None if day else last)
 
 
 def _day_arg(value: str) -> date | None:
