@@ -34,18 +34,29 @@ OTHERS = 20
 LORE_SIZES = (0, 2_000)
 TARGET_P95_MS = 20.0
 PASSWORD = "bench-password-long-enough"  # noqa: S105 - a throwaway account in a temporary database
-DRAFT = ("The receiver hummed all evening and the sky said nothing of interest. I wrote the readings down anyway, "
-         "as one does, and put the kettle on")
+DRAFT = (
+    "The receiver hummed all evening and the sky said nothing of interest. I wrote the readings down anyway, "
+    "as one does, and put the kettle on"
+)
 
 
 def lorebook(entries: int) -> CharacterBook | None:
     """Return a character book of `entries` keyword entries (None for none)."""
     if not entries:
         return None
-    return CharacterBook(name="Observatory lore", entries=[
-        LoreEntry(keys=[f"dish {number}", f"log {number}"], content=f"Entry {number}: the dish was realigned to "
-                  f"declination {number % 90} degrees; the night log notes weather, staff and a faint source.",
-                  insertion_order=number, id=number) for number in range(entries)])
+    return CharacterBook(
+        name="Observatory lore",
+        entries=[
+            LoreEntry(
+                keys=[f"dish {number}", f"log {number}"],
+                content=f"Entry {number}: the dish was realigned to "
+                f"declination {number % 90} degrees; the night log notes weather, staff and a faint source.",
+                insertion_order=number,
+                id=number,
+            )
+            for number in range(entries)
+        ],
+    )
 
 
 def build_workspace(url: str, entries: int) -> tuple[str, str]:
@@ -54,17 +65,21 @@ def build_workspace(url: str, entries: int) -> tuple[str, str]:
     upgrade_database(engine)
     demo = load_demo_cards()
     with Session(engine) as session:
-        owner = create_user(session=session, user_create=UserCreate(
-            email="owner@bench.example", display_name="Owner", password=PASSWORD))
-        workspace = create_workspace(session=session, owner=owner,
-                                     workspace_create=WorkspaceCreate(slug="bench", name="Bench"))
+        owner = create_user(
+            session=session,
+            user_create=UserCreate(email="owner@bench.example", display_name="Owner", password=PASSWORD),
+        )
+        workspace = create_workspace(
+            session=session, owner=owner, workspace_create=WorkspaceCreate(slug="bench", name="Bench")
+        )
         member = Member(workspace=workspace, user=owner, role=Role.OWNER)
         checked = demo[1].model_copy(update={"character_book": lorebook(entries)})
         slug = create_character(session=session, member=member, card=checked).slug
         for number in range(OTHERS):
             card = demo[number % len(demo)]
-            create_character(session=session, member=member,
-                             card=card.model_copy(update={"name": f"{card.name} {number + 1}"}))
+            create_character(
+                session=session, member=member, card=card.model_copy(update={"name": f"{card.name} {number + 1}"})
+            )
         session.commit()
     engine.dispose()
     return "bench", slug
@@ -88,9 +103,10 @@ def measure(folder: Path, entries: int, requests: int) -> list[str]:
 
     url = f"sqlite:///{folder / f'live-{entries}.sqlite3'}"
     workspace, slug = build_workspace(url, entries)
-    app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
-                     settings=Settings(database_url=url, secret_key=secrets.token_urlsafe(32),
-                                       greenroom_env="test"))
+    app = create_app(
+        {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False},
+        settings=Settings(database_url=url, secret_key=secrets.token_urlsafe(32), greenroom_env="test"),
+    )
     client = app.test_client()
     client.post("/login", data={"email": "owner@bench.example", "password": PASSWORD})
     body = {"character": slug, "parts": [DRAFT], "channels": []}
@@ -103,14 +119,18 @@ def measure(folder: Path, entries: int, requests: int) -> list[str]:
 
     demo = load_demo_cards()
     card = demo[1].model_copy(update={"character_book": lorebook(entries)})
-    others = [c.model_copy(update={"name": f"{c.name} {n + 1}"}) for n, c in
-              ((n, demo[n % len(demo)]) for n in range(OTHERS))]
+    others = [
+        c.model_copy(update={"name": f"{c.name} {n + 1}"}) for n, c in ((n, demo[n % len(demo)]) for n in range(OTHERS))
+    ]
     keys = [f"other-{n}" for n in range(OTHERS)]
     http = timed(over_http, requests)
-    bare = timed(lambda: check_text(card, DRAFT, others=others, cache_key=f"bench-{entries}", other_keys=keys),
-                 requests)
-    return [f"| POST /posts/check over HTTP | {entries:,} | {http[0]:.1f} | {http[1]:.1f} |",
-            f"| check_text, card parsed, others' keys known | {entries:,} | {bare[0]:.1f} | {bare[1]:.1f} |"]
+    bare = timed(
+        lambda: check_text(card, DRAFT, others=others, cache_key=f"bench-{entries}", other_keys=keys), requests
+    )
+    return [
+        f"| POST /posts/check over HTTP | {entries:,} | {http[0]:.1f} | {http[1]:.1f} |",
+        f"| check_text, card parsed, others' keys known | {entries:,} | {bare[0]:.1f} | {bare[1]:.1f} |",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,8 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.live_check_bench")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per row (default 200)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    print(f"live check: one draft of {len(DRAFT)} characters, {OTHERS} other characters in the workspace, "
-          f"{args.requests} requests per row\n")
+    print(
+        f"live check: one draft of {len(DRAFT)} characters, {OTHERS} other characters in the workspace, "
+        f"{args.requests} requests per row\n"
+    )
     print("| what | lorebook entries | p50 ms | p95 ms |")
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="greenroom-live-check-") as folder:

@@ -60,8 +60,14 @@ THREADS = 64
 WORKER_OPTIONS = ("--threads", str(THREADS), "--claim-batch", "64", "--poll-seconds", "0.5", "--lease-seconds", "60")
 SPREAD_SECONDS = [60.0]  # the lateness runs' window; --spread-seconds shortens it for a quick look
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
-TARGETS = {"sqlite_posts_per_s": 3000, "postgresql_4_posts_per_s": 2000, "times_naive": 3, "p99_ms": 250,
-           "of_limit": 0.8, "rss_mb": 200}
+TARGETS = {
+    "sqlite_posts_per_s": 3000,
+    "postgresql_4_posts_per_s": 2000,
+    "times_naive": 3,
+    "p99_ms": 250,
+    "of_limit": 0.8,
+    "rss_mb": 200,
+}
 
 
 @dataclass
@@ -113,7 +119,7 @@ def seed(engine: Engine, count: int, due: datetime | list[datetime]) -> list[int
     dues = due if isinstance(due, list) else [due] * count
     ids: list[int] = []
     for start in range(0, count, 5000):
-        chunk = dues[start:start + 5000]
+        chunk = dues[start : start + 5000]
         ids += add_posts(engine, world, len(chunk), chunk)
     with engine.begin() as connection:  # planner statistics, as a database in use has them
         connection.exec_driver_sql("ANALYZE")
@@ -131,8 +137,11 @@ def make_all_due(engine: Engine, due: datetime) -> None:
 
 def published(engine: Engine) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(Delivery)
-                                      .where(col(Delivery.status) == DeliveryStatus.PUBLISHED.value)).scalar_one())
+        return int(
+            connection.execute(
+                select(func.count()).select_from(Delivery).where(col(Delivery.status) == DeliveryStatus.PUBLISHED.value)
+            ).scalar_one()
+        )
 
 
 JOB_ERRORS: list[str] = []  # failures of naive jobs, so a broken run stops at once instead of timing out
@@ -150,8 +159,11 @@ def wait_published(engine: Engine, count: int, timeout: float) -> None:
 
 def lateness_ms(engine: Engine) -> list[float]:
     with engine.connect() as connection:
-        rows = connection.execute(select(col(Delivery.due_at), col(Delivery.published_at))
-                                  .where(col(Delivery.status) == DeliveryStatus.PUBLISHED.value)).all()
+        rows = connection.execute(
+            select(col(Delivery.due_at), col(Delivery.published_at)).where(
+                col(Delivery.status) == DeliveryStatus.PUBLISHED.value
+            )
+        ).all()
     return sorted((row.published_at - row.due_at).total_seconds() * 1000 for row in rows)
 
 
@@ -173,9 +185,16 @@ class Workers:
     def __init__(self, url: str, count: int, folder: Path, mode: str = "--worker") -> None:
         env = {**os.environ, "DATABASE_URL": url, "GREENROOM_ENV": "test"}
         self.logs = [folder / f"worker-{uuid.uuid4().hex[:6]}.log" for _ in range(count)]
-        self.processes = [subprocess.Popen([sys.executable, "-m", "bench.scheduler_bench", mode, *WORKER_OPTIONS],
-                                           cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-                          for log in self.logs]
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.scheduler_bench", mode, *WORKER_OPTIONS],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            for log in self.logs
+        ]
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -240,8 +259,11 @@ def bare_loop(url: str, batch: int) -> None:
             time.sleep(0.005)
             continue
         started = start_sending(engine, worker_id, [delivery.id for delivery in claimed], utcnow())
-        outcomes = [Published(delivery.id, refs=[{"id": f"{delivery.idempotency_key}/0", "url": None, "extra": {}}])
-                    for delivery in claimed if delivery.id in started]
+        outcomes = [
+            Published(delivery.id, refs=[{"id": f"{delivery.idempotency_key}/0", "url": None, "extra": {}}])
+            for delivery in claimed
+            if delivery.id in started
+        ]
         settle(engine, worker_id, outcomes, utcnow())
     engine.dispose()
 
@@ -254,14 +276,19 @@ def spread_dues(posts: int, start: datetime) -> list[datetime]:
 def spread_due(engine: Engine, start: datetime) -> None:
     """Give the posts seeded far in the future due times spread over the window from `start`, deliveries alike."""
     with engine.connect() as connection:
-        ids = list(connection.execute(select(col(Post.id)).where(col(Post.due_at) == FAR_FUTURE)
-                                      .order_by(col(Post.id))).scalars())
+        ids = list(
+            connection.execute(
+                select(col(Post.id)).where(col(Post.due_at) == FAR_FUTURE).order_by(col(Post.id))
+            ).scalars()
+        )
     rows = [{"b_id": post_id, "b_due": due} for post_id, due in zip(ids, spread_dues(len(ids), start), strict=True)]
     with engine.begin() as connection:
-        connection.execute(update(Post).where(col(Post.id) == bindparam("b_id")).values(due_at=bindparam("b_due")),
-                           rows)
-        connection.execute(update(Delivery).where(col(Delivery.post_id) == bindparam("b_id"))
-                           .values(due_at=bindparam("b_due")), rows)
+        connection.execute(
+            update(Post).where(col(Post.id) == bindparam("b_id")).values(due_at=bindparam("b_due")), rows
+        )
+        connection.execute(
+            update(Delivery).where(col(Delivery.post_id) == bindparam("b_id")).values(due_at=bindparam("b_due")), rows
+        )
 
 
 def claim_loop_lateness(engine: Engine, workers: Workers, posts: int, start: datetime) -> Result:
@@ -270,8 +297,14 @@ def claim_loop_lateness(engine: Engine, workers: Workers, posts: int, start: dat
         samples = lateness_ms(engine)
     finally:
         workers.stop()
-    return Result("claim loop", engine.dialect.name, len(workers.processes), posts,
-                  p50_ms=statistics.median(samples), p99_ms=percentile(samples, 0.99))
+    return Result(
+        "claim loop",
+        engine.dialect.name,
+        len(workers.processes),
+        posts,
+        p50_ms=statistics.median(samples),
+        p99_ms=percentile(samples, 0.99),
+    )
 
 
 # --- the naive design: one APScheduler job per post -------------------------------------------------------------
@@ -293,17 +326,32 @@ def naive_publish(url: str, delivery_id: int) -> None:
         channel = session.get(Channel, delivery.channel_id)
         assert post is not None
         assert channel is not None
-        parts = session.execute(select(PostPart).where(col(PostPart.post_id) == post.id)
-                                .order_by(col(PostPart.position))).scalars().all()
-        outcome = _NOOP.publish(PublishRequest(idempotency_key=delivery.idempotency_key or "",
-                                               settings=channel.settings, secrets={},
-                                               parts=[PartContent(text=part.text) for part in parts]))
+        parts = (
+            session.execute(select(PostPart).where(col(PostPart.post_id) == post.id).order_by(col(PostPart.position)))
+            .scalars()
+            .all()
+        )
+        outcome = _NOOP.publish(
+            PublishRequest(
+                idempotency_key=delivery.idempotency_key or "",
+                settings=channel.settings,
+                secrets={},
+                parts=[PartContent(text=part.text) for part in parts],
+            )
+        )
         now = utcnow()
         delivery.status, delivery.published_at = DeliveryStatus.PUBLISHED, now
         delivery.remote_refs = [{"id": ref.id} for ref in outcome.refs]
         post.status, post.published_at = PostStatus.PUBLISHED, now
-        session.add(AuditEvent(workspace_id=post.workspace_id, post_id=post.id, action="published",
-                               from_status=PostStatus.APPROVED.value, to_status=PostStatus.PUBLISHED.value))
+        session.add(
+            AuditEvent(
+                workspace_id=post.workspace_id,
+                post_id=post.id,
+                action="published",
+                from_status=PostStatus.APPROVED.value,
+                to_status=PostStatus.PUBLISHED.value,
+            )
+        )
         session.flush()
 
 
@@ -312,10 +360,12 @@ def naive_scheduler(url: str, engine: Engine, jobs: Sequence[tuple[int, datetime
     """Yield a paused scheduler whose job store already holds one DateTrigger job per delivery."""
     _NAIVE_ENGINES[url] = engine
     scheduler = BackgroundScheduler(
-        timezone="UTC", jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        timezone="UTC",
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
         executors={"default": ThreadPoolExecutor(THREADS)},
         # The kindest settings for the naive design: no post skipped for running late.
-        job_defaults={"misfire_grace_time": None, "coalesce": False})
+        job_defaults={"misfire_grace_time": None, "coalesce": False},
+    )
     scheduler.add_listener(lambda event: JOB_ERRORS.append(repr(event.exception)), EVENT_JOB_ERROR)
     scheduler.start(paused=True)
     for delivery_id, due in jobs:
@@ -348,8 +398,14 @@ def naive_lateness(engine: Engine, url: str, posts: int, start: datetime) -> Res
         scheduler.resume()
         wait_published(engine, posts, timeout=(start - utcnow()).total_seconds() + SPREAD_SECONDS[0] + 180)
     samples = lateness_ms(engine)
-    return Result("job per post", engine.dialect.name, 1, posts, p50_ms=statistics.median(samples),
-                  p99_ms=percentile(samples, 0.99))
+    return Result(
+        "job per post",
+        engine.dialect.name,
+        1,
+        posts,
+        p50_ms=statistics.median(samples),
+        p99_ms=percentile(samples, 0.99),
+    )
 
 
 # --- the run ----------------------------------------------------------------------------------------------------
@@ -385,11 +441,13 @@ def report(result: Result) -> Result:
 def measure(args: argparse.Namespace, folder: Path) -> list[Result]:
     results: list[Result] = []
     runs = [("sqlite", 1)] * ("sqlite" in args.databases) + [("postgresql", 1), ("postgresql", 4)] * (
-        "postgresql" in args.databases)
+        "postgresql" in args.databases
+    )
     for database, processes in runs:
         for mode in DESIGNS:  # the limit first, then the scheduler, each on a fresh database of the same kind
-            with (sqlite_database(folder, f"{mode[2:]}-{processes}") if database == "sqlite"
-                  else postgresql_database()) as url:
+            with (
+                sqlite_database(folder, f"{mode[2:]}-{processes}") if database == "sqlite" else postgresql_database()
+            ) as url:
                 results.append(report(throughput(url, processes, args.posts, folder, mode)))
     if args.naive_posts:
         if "sqlite" in args.databases:
@@ -405,8 +463,12 @@ def lateness_runs(args: argparse.Namespace, folder: Path) -> list[Result]:
     """Measure lateness of the claim loop and of the naive design on both databases, all four at once."""
     # Lateness: the four 60-second runs at once (17 posts/s each keeps the machine mostly idle). The databases
     # are prepared one after the other first: Alembic's migration context is not thread-safe.
-    with (sqlite_database(folder, "late-ours") as ours_sqlite, sqlite_database(folder, "late-naive") as naive_sqlite,
-          postgresql_database() as ours_pg, postgresql_database() as naive_pg):
+    with (
+        sqlite_database(folder, "late-ours") as ours_sqlite,
+        sqlite_database(folder, "late-naive") as naive_sqlite,
+        postgresql_database() as ours_pg,
+        postgresql_database() as naive_pg,
+    ):
         engines = {url: prepared_engine(url) for url in (ours_sqlite, naive_sqlite, ours_pg, naive_pg)}
         for engine in engines.values():
             seed(engine, args.lateness_posts, FAR_FUTURE)
@@ -418,12 +480,14 @@ def lateness_runs(args: argparse.Namespace, folder: Path) -> list[Result]:
         start = utcnow() + timedelta(seconds=5)
         for engine in engines.values():
             spread_due(engine, start)
-        late = in_parallel([
-            lambda: claim_loop_lateness(engines[ours_sqlite], workers[ours_sqlite], args.lateness_posts, start),
-            lambda: naive_lateness(engines[naive_sqlite], naive_sqlite, args.lateness_posts, start),
-            lambda: claim_loop_lateness(engines[ours_pg], workers[ours_pg], args.lateness_posts, start),
-            lambda: naive_lateness(engines[naive_pg], naive_pg, args.lateness_posts, start),
-        ])
+        late = in_parallel(
+            [
+                lambda: claim_loop_lateness(engines[ours_sqlite], workers[ours_sqlite], args.lateness_posts, start),
+                lambda: naive_lateness(engines[naive_sqlite], naive_sqlite, args.lateness_posts, start),
+                lambda: claim_loop_lateness(engines[ours_pg], workers[ours_pg], args.lateness_posts, start),
+                lambda: naive_lateness(engines[naive_pg], naive_pg, args.lateness_posts, start),
+            ]
+        )
         for engine in engines.values():
             engine.dispose()
     for result in late:
@@ -441,22 +505,30 @@ def print_table(results: list[Result]) -> None:
         limit = rate.get((DESIGNS["--bare"], row.database, row.processes))
         return f"{row.posts_per_s / limit:.2f}" if row.design == "claim loop" and row.posts_per_s and limit else ""
 
-    print("| design | database | processes | posts | posts/s | of the limit | peak RSS MB | lateness p50 ms "
-          "| lateness p99 ms |")
+    print(
+        "| design | database | processes | posts | posts/s | of the limit | peak RSS MB | lateness p50 ms "
+        "| lateness p99 ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in results:
-        print(f"| {row.design} | {row.database} | {row.processes} | {row.posts:,} | {number(row.posts_per_s)} "
-              f"| {ratio(row)} | {number(row.rss_mb)} | {number(row.p50_ms, 1)} | {number(row.p99_ms, 1)} |")
+        print(
+            f"| {row.design} | {row.database} | {row.processes} | {row.posts:,} | {number(row.posts_per_s)} "
+            f"| {ratio(row)} | {number(row.rss_mb)} | {number(row.p50_ms, 1)} | {number(row.p99_ms, 1)} |"
+        )
     print()
     for (design, database, processes), value in rate.items():
         naive = rate.get(("job per post", database, 1))
         if design == "claim loop" and naive:
-            print(f"claim loop on {database} with {processes} process(es): {value / naive:.1f}x the job-per-post "
-                  f"design (target >= {TARGETS['times_naive']}x)")
-    print(f"targets: >= {TARGETS['of_limit']} of the bare loop on each database, "
-          f">= {TARGETS['sqlite_posts_per_s']:,}/s on SQLite, >= {TARGETS['postgresql_4_posts_per_s']:,}/s on "
-          f"PostgreSQL with 4 processes, lateness p99 <= {TARGETS['p99_ms']} ms, scheduler peak RSS <= "
-          f"{TARGETS['rss_mb']} MB")
+            print(
+                f"claim loop on {database} with {processes} process(es): {value / naive:.1f}x the job-per-post "
+                f"design (target >= {TARGETS['times_naive']}x)"
+            )
+    print(
+        f"targets: >= {TARGETS['of_limit']} of the bare loop on each database, "
+        f">= {TARGETS['sqlite_posts_per_s']:,}/s on SQLite, >= {TARGETS['postgresql_4_posts_per_s']:,}/s on "
+        f"PostgreSQL with 4 processes, lateness p99 <= {TARGETS['p99_ms']} ms, scheduler peak RSS <= "
+        f"{TARGETS['rss_mb']} MB"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -473,8 +545,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--naive-posts", type=int, default=4_000, help="posts per job-per-post run (0: skip it)")
     parser.add_argument("--lateness-posts", type=int, default=1_000, help="posts spread over the window (0: skip)")
     parser.add_argument("--spread-seconds", type=float, default=60.0, help="the lateness window (default 60)")
-    parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=("sqlite", "postgresql"),
-                        help="the throughput runs' databases (default both)")
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=("sqlite", "postgresql"),
+        default=("sqlite", "postgresql"),
+        help="the throughput runs' databases (default both)",
+    )
     args = parser.parse_args(argv)
     SPREAD_SECONDS[0] = args.spread_seconds
     folder = Path(tempfile.mkdtemp(prefix="greenroom-bench-"))

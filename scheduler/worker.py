@@ -136,8 +136,15 @@ class GroupCommit(Generic[Item, Key]):
     retried (it must be safe to repeat: every write here is fenced), and after the last try the callers get the error.
     """
 
-    def __init__(self, name: str, flush: Callable[[list[Item]], set[Key]], key: Callable[[Item], Key],
-                 max_batch: int = 256, tries: int = 3, after: "AfterBatch[Item, Key] | None" = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        flush: Callable[[list[Item]], set[Key]],
+        key: Callable[[Item], Key],
+        max_batch: int = 256,
+        tries: int = 3,
+        after: "AfterBatch[Item, Key] | None" = None,
+    ) -> None:
         self._flush = flush
         self._key = key
         self._max_batch = max_batch
@@ -185,9 +192,8 @@ class GroupCommit(Generic[Item, Key]):
                 break
             except Exception as caught:  # a deadlock victim or a dropped connection: try again, then report
                 batch.error = caught
-                log.warning("%s: write failed (%s), try %d of %d", self._thread.name, caught, attempt + 1,
-                            self._tries)
-                time.sleep(0.05 * 2 ** attempt)
+                log.warning("%s: write failed (%s), try %d of %d", self._thread.name, caught, attempt + 1, self._tries)
+                time.sleep(0.05 * 2**attempt)
         batch.done.set()
         if self._after is not None:
             try:
@@ -247,19 +253,33 @@ def _lookup_failed(delivery_id: int, error: str, why: str, sent_at: datetime, no
     waited = now - sent_at
     if waited >= LOOKUP_GIVE_UP:
         minutes = int(waited.total_seconds() // 60)
-        return Unconfirmed(delivery_id, f"It may have been sent: {why} Asking the network whether it arrived failed "
-                                        f"for {minutes} minutes, so Greenroom stopped trying (last error: {error}).")
+        return Unconfirmed(
+            delivery_id,
+            f"It may have been sent: {why} Asking the network whether it arrived failed "
+            f"for {minutes} minutes, so Greenroom stopped trying (last error: {error}).",
+        )
     pause = min(max(waited / 2, LOOKUP_RETRY_MIN), LOOKUP_RETRY_MAX)
-    return LookupLater(delivery_id, f"Could not ask the network whether it arrived ({error}); asking again at "
-                                    f"{now + pause:%H:%M:%S} UTC.", not_before=now + pause)
+    return LookupLater(
+        delivery_id,
+        f"Could not ask the network whether it arrived ({error}); asking again at {now + pause:%H:%M:%S} UTC.",
+        not_before=now + pause,
+    )
 
 
 class Worker:
     """One scheduler process's publishing machinery; APScheduler jobs call its *_cycle methods."""
 
-    def __init__(self, engine: Engine, registry: PublisherRegistry, *, config: WorkerConfig | None = None,
-                 worker_id: str | None = None, clock: Clock = utcnow,
-                 read_secrets: SecretsReader = unreadable_secrets, write_secrets: SecretsWriter | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        registry: PublisherRegistry,
+        *,
+        config: WorkerConfig | None = None,
+        worker_id: str | None = None,
+        clock: Clock = utcnow,
+        read_secrets: SecretsReader = unreadable_secrets,
+        write_secrets: SecretsWriter | None = None,
+    ) -> None:
         self.engine = engine
         self.registry = registry
         self.config = config or WorkerConfig()
@@ -283,8 +303,9 @@ class Worker:
         self._stopping = threading.Event()
         # One writer for "about to send" markers and outcomes alike: SQLite has one writer at a time anyway,
         # and on PostgreSQL every commit waits for a disk flush, so fewer, fuller transactions win.
-        self._writes: GroupCommit[_Write, tuple[str, int]] = GroupCommit("writer", self._write, key=_write_key,
-                                                                         after=self._written)
+        self._writes: GroupCommit[_Write, tuple[str, int]] = GroupCommit(
+            "writer", self._write, key=_write_key, after=self._written
+        )
 
     # --- claiming ---------------------------------------------------------------------------------------------
 
@@ -355,7 +376,8 @@ class Worker:
         if not self._threads:
             self._threads = [threading.Thread(target=self._feeding, name="feeder", daemon=True)] + [
                 threading.Thread(target=self._publishing, name=f"publish-{number}", daemon=True)
-                for number in range(self.config.threads)]
+                for number in range(self.config.threads)
+            ]
             for thread in self._threads:
                 thread.start()
         with self._slots:
@@ -369,7 +391,8 @@ class Worker:
         with self._write_lock:
             result = write_batch(self.engine, self.worker_id, self.clock(), settle=outcomes, start=markers)
         return {("start", delivery_id) for delivery_id in result.started} | {
-            ("settle", delivery_id) for delivery_id in result.settled}
+            ("settle", delivery_id) for delivery_id in result.settled
+        }
 
     def _written(self, items: list[_Write], applied: set[tuple[str, int]], error: Exception | None) -> None:
         """Queue each delivery whose marker a batch committed for a publisher thread; forget the settled ones."""
@@ -432,8 +455,9 @@ class Worker:
                     continue
                 self._record(delivery_id, ready)
             except Exception:
-                log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
-                              delivery_id)
+                log.exception(
+                    "delivery %d: unexpected error; its lease will expire and the reaper takes over", delivery_id
+                )
                 self._forget([delivery_id])
             self._release_threads(1)
 
@@ -451,8 +475,9 @@ class Worker:
             try:
                 self._record(delivery_id, self._send(sending))
             except Exception:
-                log.exception("delivery %d: unexpected error; its lease will expire and the reaper takes over",
-                              delivery_id)
+                log.exception(
+                    "delivery %d: unexpected error; its lease will expire and the reaper takes over", delivery_id
+                )
                 self._forget([delivery_id])
             finally:
                 self._release_threads(1)
@@ -508,8 +533,9 @@ class Worker:
             return Failure(delivery_id, "The channel this post was scheduled for was removed.")
         publisher = self.registry.get(channel.kind)
         if publisher is None:
-            log.error("no publisher for %s channels in this scheduler; delivery %d left for later", channel.kind,
-                      delivery_id)
+            log.error(
+                "no publisher for %s channels in this scheduler; delivery %d left for later", channel.kind, delivery_id
+            )
             return Released(delivery_id, "no publisher", not_before=now + NO_PUBLISHER_WAIT)
         try:
             credentials = self.read_secrets(channel.secret_token) if channel.secret_token else {}
@@ -518,12 +544,20 @@ class Worker:
         reply_to = delivery.reply_to
         return publisher, PublishRequest(
             idempotency_key=delivery.claimed.idempotency_key,
-            parts=[PartContent(text=part.text, image=part.image, image_mime=part.image_mime,
-                               image_alt=part.image_alt) for part in delivery.parts],
-            settings=dict(channel.settings), secrets=credentials, character_name=delivery.character_name,
-            reply_to=RemoteRef(id=str(reply_to.get("id")), url=reply_to.get("url"),
-                               extra=dict(reply_to.get("extra") or {})) if reply_to else None,
-            session=self.session_slot(channel.id, channel.session_token))
+            parts=[
+                PartContent(text=part.text, image=part.image, image_mime=part.image_mime, image_alt=part.image_alt)
+                for part in delivery.parts
+            ],
+            settings=dict(channel.settings),
+            secrets=credentials,
+            character_name=delivery.character_name,
+            reply_to=RemoteRef(
+                id=str(reply_to.get("id")), url=reply_to.get("url"), extra=dict(reply_to.get("extra") or {})
+            )
+            if reply_to
+            else None,
+            session=self.session_slot(channel.id, channel.session_token),
+        )
 
     def session_slot(self, channel_id: int, token: str | None) -> SessionSlot:
         """Return the channel's saved network session (if readable) and how to save a new one."""
@@ -542,13 +576,13 @@ class Worker:
         try:
             save_channel_session(self.engine, channel_id, self.write_secrets(session), self.clock())
         except Exception:
-            log.exception("channel %d: could not save its session; a restarted scheduler will log in again",
-                          channel_id)
+            log.exception("channel %d: could not save its session; a restarted scheduler will log in again", channel_id)
 
     # --- looking up what may have been sent ---------------------------------------------------------------------
 
-    def _ask(self, publisher: Publisher, request: PublishRequest, delivery: OutgoingDelivery,
-             sent_at: datetime) -> Lookup | str:
+    def _ask(
+        self, publisher: Publisher, request: PublishRequest, delivery: OutgoingDelivery, sent_at: datetime
+    ) -> Lookup | str:
         """Ask the network about a maybe-sent delivery; return its answer, or why it could not be asked."""
         claimed = delivery.claimed
         # The earliest an earlier attempt may have reached the network: this attempt's marker on a first attempt;
@@ -562,8 +596,9 @@ class Worker:
             log.warning("delivery %d: %s look-up raised %r", claimed.id, publisher.kind, error)
             return f"the network answered something unexpected ({type(error).__name__}: {error})"
 
-    def _conclude(self, delivery: OutgoingDelivery, answer: Lookup | str, why: str, sent_at: datetime, *,
-                  in_process: bool) -> Settlement:
+    def _conclude(
+        self, delivery: OutgoingDelivery, answer: Lookup | str, why: str, sent_at: datetime, *, in_process: bool
+    ) -> Settlement:
         """Settle a maybe-sent delivery by what its look-up found; a failed look-up is never taken as absence."""
         delivery_id = delivery.claimed.id
         now = self.clock()

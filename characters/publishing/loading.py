@@ -64,28 +64,58 @@ class OutgoingDelivery:
         return self.lateness(now) > timedelta(minutes=self.late_grace_minutes)
 
 
-_LOAD_POSTS = Statement(lambda postgresql: (
-    select(col(Post.id), col(Post.workspace_id), col(Post.author_id), col(Post.reply_to_post_id),
-           col(Character.name), col(Character.archived_at), col(Workspace.late_grace_minutes))
-    .join(Character, col(Character.id) == col(Post.character_id))
-    .join(Workspace, col(Workspace.id) == col(Post.workspace_id))
-    .where(in_ids(col(Post.id), postgresql))))
-_LOAD_PARTS = Statement(lambda postgresql: (
-    select(col(PostPart.post_id), col(PostPart.text), col(PostPart.image), col(PostPart.image_mime),
-           col(PostPart.image_alt))
-    .where(in_ids(col(PostPart.post_id), postgresql)).order_by(col(PostPart.post_id), col(PostPart.position))))
-_LOAD_CHANNELS = Statement(lambda postgresql: (
-    select(col(Channel.id), col(Channel.kind), col(Channel.label), col(Channel.settings), col(Channel.secret_token),
-           col(Channel.disabled_at), col(Channel.session_token))
-    .where(in_ids(col(Channel.id), postgresql))))
-_LOAD_PARENTS = Statement(lambda postgresql: (
-    select(col(Delivery.post_id), col(Delivery.status), col(Delivery.remote_refs), col(Channel.kind))
-    .join(Channel, col(Channel.id) == col(Delivery.channel_id))
-    .where(in_ids(col(Delivery.post_id), postgresql))))
+_LOAD_POSTS = Statement(
+    lambda postgresql: (
+        select(
+            col(Post.id),
+            col(Post.workspace_id),
+            col(Post.author_id),
+            col(Post.reply_to_post_id),
+            col(Character.name),
+            col(Character.archived_at),
+            col(Workspace.late_grace_minutes),
+        )
+        .join(Character, col(Character.id) == col(Post.character_id))
+        .join(Workspace, col(Workspace.id) == col(Post.workspace_id))
+        .where(in_ids(col(Post.id), postgresql))
+    )
+)
+_LOAD_PARTS = Statement(
+    lambda postgresql: (
+        select(
+            col(PostPart.post_id),
+            col(PostPart.text),
+            col(PostPart.image),
+            col(PostPart.image_mime),
+            col(PostPart.image_alt),
+        )
+        .where(in_ids(col(PostPart.post_id), postgresql))
+        .order_by(col(PostPart.post_id), col(PostPart.position))
+    )
+)
+_LOAD_CHANNELS = Statement(
+    lambda postgresql: select(
+        col(Channel.id),
+        col(Channel.kind),
+        col(Channel.label),
+        col(Channel.settings),
+        col(Channel.secret_token),
+        col(Channel.disabled_at),
+        col(Channel.session_token),
+    ).where(in_ids(col(Channel.id), postgresql))
+)
+_LOAD_PARENTS = Statement(
+    lambda postgresql: (
+        select(col(Delivery.post_id), col(Delivery.status), col(Delivery.remote_refs), col(Channel.kind))
+        .join(Channel, col(Channel.id) == col(Delivery.channel_id))
+        .where(in_ids(col(Delivery.post_id), postgresql))
+    )
+)
 
 
-def claim_and_load(engine: Engine, worker_id: str, now: datetime, limit: int,
-                   lease_seconds: float) -> list[OutgoingDelivery]:
+def claim_and_load(
+    engine: Engine, worker_id: str, now: datetime, limit: int, lease_seconds: float
+) -> list[OutgoingDelivery]:
     """Lease up to `limit` due deliveries and read what they publish, in one transaction (one round of commits)."""
     with write_transaction(engine) as connection:
         return load_in_transaction(connection, claim_in_transaction(connection, worker_id, now, limit, lease_seconds))
@@ -108,12 +138,21 @@ def load_in_transaction(connection: Connection, claimed: Sequence[ClaimedDeliver
     posts = {row.id: row for row in connection.execute(_LOAD_POSTS.on(connection), {"b_ids": sorted(post_ids)})}
     parts: dict[int, list[PartData]] = defaultdict(list)
     for row in connection.execute(_LOAD_PARTS.on(connection), {"b_ids": sorted(post_ids)}):
-        parts[row.post_id].append(PartData(text=row.text, image=row.image, image_mime=row.image_mime,
-                                           image_alt=row.image_alt))
-    channels = {row.id: ChannelData(id=row.id, kind=row.kind, label=row.label, settings=dict(row.settings or {}),
-                                    secret_token=row.secret_token, disabled=row.disabled_at is not None,
-                                    session_token=row.session_token)
-                for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})}
+        parts[row.post_id].append(
+            PartData(text=row.text, image=row.image, image_mime=row.image_mime, image_alt=row.image_alt)
+        )
+    channels = {
+        row.id: ChannelData(
+            id=row.id,
+            kind=row.kind,
+            label=row.label,
+            settings=dict(row.settings or {}),
+            secret_token=row.secret_token,
+            disabled=row.disabled_at is not None,
+            session_token=row.session_token,
+        )
+        for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})
+    }
     parents = _parent_deliveries(connection, {row.reply_to_post_id for row in posts.values()} - {None})
     deliveries = []
     for delivery in claimed:
@@ -122,11 +161,20 @@ def load_in_transaction(connection: Connection, claimed: Sequence[ClaimedDeliver
             continue
         channel = channels.get(delivery.channel_id) if delivery.channel_id is not None else None
         reply_to, waiting = _reply_of(parents.get(post.reply_to_post_id, []), channel)
-        deliveries.append(OutgoingDelivery(
-            claimed=delivery, workspace_id=post.workspace_id, author_id=post.author_id,
-            late_grace_minutes=post.late_grace_minutes, character_name=post.name,
-            character_archived=post.archived_at is not None, channel=channel, parts=parts.get(delivery.post_id, []),
-            reply_to=reply_to, waiting_for_parent=waiting))
+        deliveries.append(
+            OutgoingDelivery(
+                claimed=delivery,
+                workspace_id=post.workspace_id,
+                author_id=post.author_id,
+                late_grace_minutes=post.late_grace_minutes,
+                character_name=post.name,
+                character_archived=post.archived_at is not None,
+                channel=channel,
+                parts=parts.get(delivery.post_id, []),
+                reply_to=reply_to,
+                waiting_for_parent=waiting,
+            )
+        )
     return deliveries
 
 

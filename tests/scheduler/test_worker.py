@@ -53,8 +53,12 @@ Behaviour = Callable[[PublishRequest, int], PublishOutcome]
 
 
 def succeed(request: PublishRequest, call: int) -> PublishOutcome:
-    return PublishOutcome(refs=[RemoteRef(id=f"{request.idempotency_key}/{n}", url=f"https://net.test/{n}")
-                                for n in range(len(request.parts))])
+    return PublishOutcome(
+        refs=[
+            RemoteRef(id=f"{request.idempotency_key}/{n}", url=f"https://net.test/{n}")
+            for n in range(len(request.parts))
+        ]
+    )
 
 
 NOT_FOUND = CannotTell("this network cannot be searched.")
@@ -63,8 +67,9 @@ NOT_FOUND = CannotTell("this network cannot be searched.")
 class FakePublisher:
     """Records every request; `behave` decides each answer; `answer` answers look-ups (raised if an exception)."""
 
-    def __init__(self, behave: Behaviour = succeed, answer: Lookup | Exception = NOT_FOUND,
-                 kind: ChannelKind = ChannelKind.FEED) -> None:
+    def __init__(
+        self, behave: Behaviour = succeed, answer: Lookup | Exception = NOT_FOUND, kind: ChannelKind = ChannelKind.FEED
+    ) -> None:
         self.kind = kind
         self.behave = behave
         self.answer = answer
@@ -106,9 +111,14 @@ def make_worker(engine, clock):
 
     def build(publisher=None, registry: PublisherRegistry | None = None, **config) -> Worker:
         options = {"threads": 2, "lease_seconds": 60, **config}
-        worker = Worker(engine, registry or registry_for_all_kinds(publisher or FakePublisher()),
-                        config=WorkerConfig(**options), clock=clock, worker_id=f"test-{len(workers)}",
-                        read_secrets=lambda token: {"token": f"decrypted {token}"})
+        worker = Worker(
+            engine,
+            registry or registry_for_all_kinds(publisher or FakePublisher()),
+            config=WorkerConfig(**options),
+            clock=clock,
+            worker_id=f"test-{len(workers)}",
+            read_secrets=lambda token: {"token": f"decrypted {token}"},
+        )
         workers.append(worker)
         return worker
 
@@ -154,7 +164,8 @@ def test_each_due_post_is_published_once_with_its_content(engine, world, make_wo
     assert run(worker) == 0
 
     assert sorted(request.idempotency_key for request in publisher.requests) == sorted(
-        row.idempotency_key for row in deliveries(engine))
+        row.idempotency_key for row in deliveries(engine)
+    )
     request = publisher.requests[0]
     assert [part.text for part in request.parts] == ["Part one.", "Part two."]
     assert request.settings == {"handle": "walt.test"}
@@ -231,8 +242,9 @@ def test_revoked_credentials_fail_with_the_platform_message(engine, world, make_
     assert row.status == DeliveryStatus.FAILED
     assert row.last_error == "Mastodon answered 401: The access token was revoked."
     assert post_row(engine, post_id).status == PostStatus.FAILED
-    assert messages(engine) == [f"Post #{post_id} could not be published to Walt on feed: "
-                                "Mastodon answered 401: The access token was revoked."]
+    assert messages(engine) == [
+        f"Post #{post_id} could not be published to Walt on feed: Mastodon answered 401: The access token was revoked."
+    ]
 
 
 def test_a_garbage_answer_fails_readably_and_stops_nothing_else(engine, world, make_worker):
@@ -249,8 +261,9 @@ def test_a_garbage_answer_fails_readably_and_stops_nothing_else(engine, world, m
 
     [row] = deliveries(engine, [bad])
     assert row.status == DeliveryStatus.FAILED
-    assert row.last_error == ("The network answered something unexpected "
-                              "(ValueError: Expecting value: line 1 column 1 (char 0)).")
+    assert row.last_error == (
+        "The network answered something unexpected (ValueError: Expecting value: line 1 column 1 (char 0))."
+    )
     assert [row.status for row in deliveries(engine, good)] == [DeliveryStatus.PUBLISHED] * 3
 
 
@@ -270,7 +283,9 @@ def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, mak
     def timeout(request, call):
         raise OutcomeUnknown("read timed out after the request was sent")
 
-    publisher = FakePublisher(timeout, answer=Found(PublishOutcome([RemoteRef("remote-1", "https://net.test/remote-1")])))
+    publisher = FakePublisher(
+        timeout, answer=Found(PublishOutcome([RemoteRef("remote-1", "https://net.test/remote-1")]))
+    )
     run(make_worker(publisher))
     assert statuses(engine) == [DeliveryStatus.PUBLISHED, DeliveryStatus.PUBLISHED]
     assert len(publisher.requests) == 2
@@ -287,8 +302,9 @@ def test_an_unclear_outcome_is_looked_up_before_anything_else(engine, world, mak
     assert "may or may not have reached" in messages(engine)[0]
 
 
-@pytest.mark.parametrize("problem", ["channel removed", "channel disabled", "character archived",
-                                     "secrets unreadable", "nothing to say"])
+@pytest.mark.parametrize(
+    "problem", ["channel removed", "channel disabled", "character archived", "secrets unreadable", "nothing to say"]
+)
 def test_bad_input_fails_readably_without_calling_the_network(engine, world, make_worker, problem):
     post_id = due(engine, world, parts=("",) if problem == "nothing to say" else ("Hello.",))[0]
     [row] = deliveries(engine)
@@ -305,8 +321,10 @@ def test_bad_input_fails_readably_without_calling_the_network(engine, world, mak
     publisher = FakePublisher()
     worker = make_worker(publisher)
     if problem == "secrets unreadable":
+
         def refuse(token):
             raise ValueError("the key changed")
+
         worker.read_secrets = refuse
 
     run(worker)
@@ -314,12 +332,13 @@ def test_bad_input_fails_readably_without_calling_the_network(engine, world, mak
     [row] = deliveries(engine)
     assert row.status == DeliveryStatus.FAILED
     assert row.attempts == 0
-    expected = {"channel removed": "The channel this post was scheduled for was removed; nothing was sent.",
-                "channel disabled": "The channel “Walt on feed” is disabled; nothing was sent.",
-                "character archived": "Walt is archived; nothing was sent.",
-                "secrets unreadable": "The channel's credentials cannot be read (the key changed); "
-                                      "reconnect the channel.",
-                "nothing to say": "The post has no text or image to publish."}[problem]
+    expected = {
+        "channel removed": "The channel this post was scheduled for was removed; nothing was sent.",
+        "channel disabled": "The channel “Walt on feed” is disabled; nothing was sent.",
+        "character archived": "Walt is archived; nothing was sent.",
+        "secrets unreadable": "The channel's credentials cannot be read (the key changed); reconnect the channel.",
+        "nothing to say": "The post has no text or image to publish.",
+    }[problem]
     assert row.last_error == expected
     assert publisher.requests == []
     assert post_row(engine, post_id).status == PostStatus.FAILED
@@ -348,8 +367,10 @@ def test_a_reply_waits_for_its_parent_and_then_answers_it(engine, world, make_wo
     worker = make_worker(publisher)
 
     run(worker)
-    assert [row.status for row in deliveries(engine, [parent, child])] == [DeliveryStatus.PUBLISHED,
-                                                                         DeliveryStatus.PENDING]
+    assert [row.status for row in deliveries(engine, [parent, child])] == [
+        DeliveryStatus.PUBLISHED,
+        DeliveryStatus.PENDING,
+    ]
     clock.advance(seconds=PARENT_WAIT.total_seconds())
     run(worker)
 
@@ -395,8 +416,10 @@ def test_the_reaper_holds_what_the_network_cannot_tell_as_unconfirmed(engine, wo
     run(worker)
     row = deliveries(engine)[0]
     assert row.status == DeliveryStatus.UNCONFIRMED
-    assert row.last_error == ("It may have been sent: the scheduler stopped between sending it and recording the "
-                              "answer. this network cannot be searched.")
+    assert row.last_error == (
+        "It may have been sent: the scheduler stopped between sending it and recording the "
+        "answer. this network cannot be searched."
+    )
     assert publisher.requests == []
 
 
@@ -410,8 +433,9 @@ def test_the_reaper_resends_what_the_network_proves_absent_with_the_same_key(eng
     assert worker.reap_cycle() == 1
     [row] = deliveries(engine)
     assert (row.status, row.sending_started_at, row.next_attempt_at) == (DeliveryStatus.PENDING, None, clock.now)
-    assert row.last_error == ("Sent again: the scheduler stopped between sending it and recording the answer. "
-                              "no record at its key.")
+    assert row.last_error == (
+        "Sent again: the scheduler stopped between sending it and recording the answer. no record at its key."
+    )
     assert publisher.sinces == [START]  # a first attempt: it cannot have arrived before its marker
 
     run(worker)
@@ -462,8 +486,9 @@ def test_a_failed_look_up_is_asked_again_later_and_never_taken_as_absence(engine
 def test_look_ups_that_keep_failing_are_held_after_a_bounded_time(engine, world, make_worker, clock):
     due(engine, world)
     crashed_while_sending(engine)
-    publisher = FakePublisher(answer=PublishError("Could not look up an earlier attempt: connection refused",
-                                                  retryable=True))
+    publisher = FakePublisher(
+        answer=PublishError("Could not look up an earlier attempt: connection refused", retryable=True)
+    )
     worker = make_worker(publisher)
     clock.advance(seconds=61)
     while deliveries(engine)[0].status == DeliveryStatus.PUBLISHING:
@@ -504,8 +529,12 @@ def test_an_unclear_outcome_proven_absent_is_retried_with_backoff(engine, world,
 def test_after_a_retry_the_look_up_window_starts_at_the_due_time(engine, world, make_worker, clock):
     due(engine, world)
     [claimed] = crashed_while_sending(engine)
-    set_delivery(engine, claimed.id, next_attempt_at=START + timedelta(minutes=3),
-                 sending_started_at=START + timedelta(minutes=3))
+    set_delivery(
+        engine,
+        claimed.id,
+        next_attempt_at=START + timedelta(minutes=3),
+        sending_started_at=START + timedelta(minutes=3),
+    )
     publisher = FakePublisher(answer=NOT_FOUND)
     worker = make_worker(publisher)
     clock.advance(minutes=4, seconds=1)
@@ -594,8 +623,10 @@ def test_connection_checks_record_what_the_network_says(engine, world, make_work
     with engine.connect() as connection:
         rows = {row.id: row for row in connection.execute(select(Channel))}
     assert (rows[feed].last_check_ok, rows[feed].last_check_message) == (True, "connected as walt.test")
-    assert (rows[webhook].last_check_ok, rows[webhook].last_check_message) == (False,
-                                                                                "HTTP 401: the token is not valid.")
+    assert (rows[webhook].last_check_ok, rows[webhook].last_check_message) == (
+        False,
+        "HTTP 401: the token is not valid.",
+    )
     assert rows[feed].check_requested_at is None
     assert rows[feed].last_checked_at == START
 
@@ -630,8 +661,14 @@ def test_a_channel_session_is_saved_encrypted_and_reused_by_later_deliveries_and
     channel_id = world.channels[ChannelKind.FEED]
 
     def worker() -> Worker:
-        return Worker(engine, registry_for_all_kinds(publisher), config=WorkerConfig(threads=1), clock=clock,
-                      read_secrets=box.decrypt, write_secrets=box.encrypt)
+        return Worker(
+            engine,
+            registry_for_all_kinds(publisher),
+            config=WorkerConfig(threads=1),
+            clock=clock,
+            read_secrets=box.decrypt,
+            write_secrets=box.encrypt,
+        )
 
     first = worker()
     due(engine, world)

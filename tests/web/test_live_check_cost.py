@@ -53,7 +53,8 @@ def _check(client) -> dict:
 
 
 def test_a_repeated_live_check_parses_no_bible_and_its_statements_do_not_grow_with_the_others(
-        app, client, auth, session, people):
+    app, client, auth, session, people
+):
     _add_others(session, people, 3)
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     first = _check(client)
@@ -72,8 +73,9 @@ def test_a_two_thousand_entry_lorebook_is_parsed_once_per_version(app, client, a
     owner = member(people["workspace"], people["owner"], Role.OWNER)
     walt = get_character(session, people["workspace"], "walt-test")
     card = make_card("Walt Test", vocabulary={"banned": [{"term": "awesome"}]})
-    save_bible(session=session, member=owner, character=walt, card=card.model_copy(
-        update={"character_book": _lorebook(2_000)}))
+    save_bible(
+        session=session, member=owner, character=walt, card=card.model_copy(update={"character_book": _lorebook(2_000)})
+    )
     session.commit()
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     with counted(app) as counts:
