@@ -36,7 +36,7 @@ from characters.drafting.jobs import (
 )
 from characters.drafting.prompting import DEFAULT_BUDGET
 from characters.llm.adapter import LanguageModel, OpenAIChatModel
-from characters.posting.threads import split_for_platform
+from characters.posting.threads import split_for_platform, thread_hashtag
 from characters.posting.workflow import recent_published
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
@@ -219,7 +219,7 @@ def thread() -> tuple[Response, int]:
     if platform is None and max_chars is None:
         raise DraftInputError("Pick a platform to split for.", field="platform")
     numbered = payload.get("numbered", True) is not False
-    parts = split_for_platform(text, platform, max_chars=max_chars, numbered=numbered)
+    parts = split_for_platform(text, platform, max_chars=max_chars, numbered=numbered, carry=thread_hashtag(card, text))
     return jsonify(parts=parts, platform=platform), 200
 
 

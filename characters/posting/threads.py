@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import regex
 
+from characters.bibles.card_data import CardData
 from characters.core.platforms import grapheme_count, platform_named
 
 Measure = Callable[[str], int]
@@ -118,8 +119,13 @@ def _fit_strictly(text: str, budget: int, measure: Measure) -> list[str]:
     return parts
 
 
-def split_thread(text: str, limit: int, *, measure: Measure = grapheme_count, numbered: bool = True) -> list[str]:
-    """Split `text` into parts of at most `limit` (as `measure` counts), numbered " 1/3" when asked."""
+def split_thread(
+    text: str, limit: int, *, measure: Measure = grapheme_count, numbered: bool = True, carry: str = ""
+) -> list[str]:
+    """Split `text` into parts of at most `limit` (as `measure` counts), numbered " 1/3" when asked.
+
+    `carry` (a required hashtag) ends every part, so each part passes the character's rules on its own.
+    """
     if limit < 1:
         raise ValueError("the limit must be positive")
     text = text.strip()
@@ -130,25 +136,36 @@ def split_thread(text: str, limit: int, *, measure: Measure = grapheme_count, nu
     measure = lru_cache(maxsize=4096)(measure)
     if measure(text) <= limit:
         return [text]
-    parts = _fit(text, limit, measure)
-    if not numbered:
-        return parts
-    # The numbering's length depends on the part count, which depends on the room left: grow the reserve until
-    # the count stops growing (it only grows, so this ends; fewer parts than reserved for always fit).
-    count = len(parts)
+    suffix = ""
+    if carry:
+        text = " ".join(regex.sub(rf"(?<!\w){regex.escape(carry)}(?!\w)", " ", text, flags=regex.IGNORECASE).split())
+        suffix = f" {carry}"
+    count = 1
     while True:
-        reserve = measure(f" {count}/{count}")
+        # The numbering's length depends on the part count, which depends on the room left: grow the reserve
+        # until the count stops growing (it only grows, so this ends; fewer parts than reserved for always fit).
+        reserve = measure(suffix + (f" {count}/{count}" if numbered else ""))
         if reserve >= limit:
-            raise ValueError(f"a limit of {limit} leaves no room for numbering")
+            raise ValueError(f"a limit of {limit} leaves no room for numbering or the required hashtag")
         parts = _fit(text, limit - reserve, measure)
-        if len(parts) <= count:
+        if len(parts) <= count or not numbered:
             break
         count = len(parts)
-    return [f"{part} {index}/{len(parts)}" for index, part in enumerate(parts, start=1)]
+    numbers = [f" {index}/{len(parts)}" if numbered else "" for index in range(1, len(parts) + 1)]
+    return [f"{part}{suffix}{number}" for part, number in zip(parts, numbers, strict=True)]
 
 
 def split_for_platform(
-    text: str, platform: str | None, *, max_chars: int | None = None, numbered: bool = True
+    text: str, platform: str | None, *, max_chars: int | None = None, numbered: bool = True, carry: str = ""
 ) -> list[str]:
-    """Split `text` for a platform, also within the character's own `max_chars`."""
-    return split_thread(text, limit_for(platform, max_chars), measure=measure_for(platform), numbered=numbered)
+    """Split `text` for a platform, also within the character's own `max_chars`; `carry` ends every part."""
+    return split_thread(
+        text, limit_for(platform, max_chars), measure=measure_for(platform), numbered=numbered, carry=carry
+    )
+
+
+def thread_hashtag(card: CardData, text: str) -> str:
+    """Return the required hashtag every part of a thread carries: the one the draft uses, else the first; or ""."""
+    required = [tag if tag.startswith("#") else f"#{tag}" for tag in card.greenroom.voice.hashtags.required]
+    used = text.lower()
+    return next((tag for tag in required if tag.lower() in used), required[0] if required else "")

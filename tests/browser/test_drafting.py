@@ -56,7 +56,9 @@ def test_without_a_model_the_editor_explains_why_generation_is_off(page: Page, l
     expect(parts.first).to_be_visible()
     count = parts.count()
     assert count >= 2  # 600 characters: over Bluesky's 300 and over the character's own limit
-    panel.get_by_role("button", name="Use as thread").click()
+    use = panel.get_by_role("button", name="Use as thread")
+    expect(use).to_be_in_viewport()  # the split's result is brought into view, not left below the fold
+    use.click()
     editor_parts = page.locator("#post-editor textarea.gr-post-text")
     expect(editor_parts).to_have_count(count)
     expect(editor_parts.last).to_have_value(parts.last.inner_text())

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from characters.core.platforms import grapheme_count
-from characters.posting.threads import limit_for, measure_for, split_for_platform, split_thread
+from characters.demo.seed import load_demo_cards
+from characters.posting.threads import limit_for, measure_for, split_for_platform, split_thread, thread_hashtag
 
 FAMILY = "👩\u200d👩\u200d👧\u200d👦"
 
@@ -86,9 +87,35 @@ def test_impossible_limits_are_refused():
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=st.lists(st.sampled_from([*"ab .!?\n", "é", FAMILY, "日"]), max_size=600).map("".join),
-       limit=st.integers(min_value=12, max_value=120), numbered=st.booleans())
+@given(
+    text=st.lists(st.sampled_from([*"ab .!?\n", "é", FAMILY, "日"]), max_size=600).map("".join),
+    limit=st.integers(min_value=12, max_value=120),
+    numbered=st.booleans(),
+)
 def test_every_part_fits_and_no_word_is_lost(text, limit, numbered):
     parts = split_thread(text, limit, numbered=numbered)
     assert all(0 < grapheme_count(part) <= limit for part in parts)
     assert "".join(words_of(parts, numbered and len(parts) > 1)).replace(" ", "") == "".join(text.split())
+
+
+def test_a_required_hashtag_ends_every_part_once_and_each_part_fits():
+    text = "Paddled past the heron again today, it did not care. #PaddleWithPip " + "Splashy loop by the mill. " * 20
+    parts = split_for_platform(text, "bluesky", carry="#PaddleWithPip")
+    assert len(parts) > 1
+    assert all(part.rsplit(" ", 1)[0].endswith(" #PaddleWithPip") for part in parts)
+    assert all(part.lower().count("#paddlewithpip") == 1 for part in parts)
+    assert all(grapheme_count(part) <= limit_for("bluesky") for part in parts)
+    assert [part.rsplit(" ", 1)[1] for part in parts] == [f"{i}/{len(parts)}" for i in range(1, len(parts) + 1)]
+
+
+def test_a_required_hashtag_without_numbering_still_fits():
+    parts = split_thread("word " * 100, 60, numbered=False, carry="#Tag")
+    assert all(part.endswith(" #Tag") and grapheme_count(part) <= 60 for part in parts)
+    assert " ".join(part.removesuffix(" #Tag") for part in parts).split() == ["word"] * 100
+
+
+def test_the_thread_hashtag_is_the_required_one_the_draft_uses():
+    pip = next(card for card in load_demo_cards() if card.name.startswith("Pip"))
+    elinor = next(card for card in load_demo_cards() if "Elinor" in card.name)
+    assert thread_hashtag(pip, "no tag yet") == "#PaddleWithPip"
+    assert thread_hashtag(elinor, "anything #Radio") == ""

@@ -6,9 +6,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from characters.consistency import check_text
 from characters.core.models import Generation, Workspace
 from characters.llm.adapter import LlmAuthError, LlmTimeout, ScriptedModel
-from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
+from tests.factories import DEFAULT_PASSWORD, make_card, make_character, workspace_with_roles
 
 GOOD = '{"text": "Coffee first. Then the pitch."}'
 GOOD2 = '{"text": "The client wants it. Coffee helped."}'
@@ -307,3 +308,20 @@ def test_a_browser_that_goes_away_stops_the_models_stream(client, auth, team, ap
     assert b"event: delta" in first[2]
     response.close()  # what the server does when the connection drops
     assert model.closed
+
+
+def test_a_thread_carries_the_required_hashtag_in_every_part_so_each_passes_the_rules(client, auth, team, session):
+    voice = {"hashtags": {"max": 1, "required": ["#Tagged"], "allowed": ["#Tagged"]}}
+    make_character(session, team["workspace"], team["owner"], "Tagged Test", voice=voice)
+    login(auth, "writer")
+    draft = "Morning on the pier, gulls louder than the bell. #Tagged " + "The tide turned under the boards. " * 12
+    response = client.post(
+        "/w/fans/drafting/thread", json={"character": "tagged-test", "platform": "bluesky", "draft": draft}
+    )
+    parts = response.get_json()["parts"]
+    assert len(parts) > 1
+    card = make_card("Tagged Test", voice=voice)
+    for part in parts:
+        assert part.count("#Tagged") == 1
+        findings = check_text(card, part, "bluesky").findings
+        assert not [f for f in findings if f.check.startswith("format") and f.severity == "fail"], part

@@ -239,6 +239,8 @@
         say(data.max ? `From the character's own list (at most ${data.max} per post).` : "This character uses no hashtags.");
       }
       results.append(item);
+      // The result sits below the tools: bring it into view so the split is seen where it happened.
+      item.scrollIntoView({ block: "nearest", behavior: "smooth" });
     } catch (error) {
       say(error.message, "error");
     }
