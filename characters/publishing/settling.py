@@ -279,8 +279,10 @@ def _change_for(settlement: Settlement, row: Any, now: datetime,
                 rng: random.Random) -> tuple[str | None, dict[str, Any], str | None]:
     """Return (statement kind, bind values, notification message) for one settlement."""
     label = row.label or "a removed channel"
-    if isinstance(settlement, Published):
-        return "published", {"b_now": now, "b_refs": settlement.refs, "b_url": settlement.url}, None
+    if isinstance(settlement, Published):  # the author hears it went out, with the link when there is one
+        where = f": {settlement.url}" if settlement.url else "."
+        return "published", {"b_now": now, "b_refs": settlement.refs, "b_url": settlement.url}, (
+            f"Post #{row.post_id} ({row.character_name}) was published to {label}{where}")
     if isinstance(settlement, Failure):
         message = settlement.message[:MAX_ERROR_CHARS]
         if settlement.retryable and row.attempts < MAX_ATTEMPTS:

@@ -333,6 +333,17 @@ def test_one_settle_applies_many_outcomes(engine, world):
         PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.PUBLISHING]
 
 
+def test_a_published_delivery_tells_its_author_with_the_link(engine, world):
+    post_id = due_posts(engine, world)[0]
+    delivery = claim_and_start(engine)[0]
+    assert complete_delivery(engine, "w1", delivery.id, [{"uri": "at://x"}], "https://example.test/p/1", NOW)
+    [(user_id, message)] = notifications(engine)
+    assert user_id == world.author_id
+    assert message.startswith(f"Post #{post_id} (")
+    assert message.endswith(
+        "was published to Walt on feed: https://example.test/p/1")
+
+
 # --- recovery ---------------------------------------------------------------------------------------------------
 
 
