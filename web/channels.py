@@ -10,7 +10,6 @@ from wtforms import PasswordField, StringField, URLField
 from wtforms.validators import DataRequired, Length
 
 from characters.accounts.workspaces import Action
-from characters.audit.log import record_change
 from characters.bibles.bible import get_character, list_characters
 from characters.core.config import ConfigError
 from characters.core.errors import DomainError
@@ -107,8 +106,6 @@ def add(character_slug: str, kind: str) -> Response:
         with unit_of_work() as db:
             created = create_channel(session=db, member=member, character=character, channel_create=channel_create,
                                      box=secret_box(current_app.extensions["greenroom.settings"]))
-            record_change(db, member, "channel_add", channel=created.channel.label, kind=str(created.channel.kind),
-                          character=character.name)
     except ValidationError as error:
         apply_errors(form, validation_errors(error))
         return _render(character, forms=forms, status=400)
@@ -128,33 +125,31 @@ def add(character_slug: str, kind: str) -> Response:
 def check(channel_id: int) -> Response:
     """Ask the scheduler to test the connection; the page shows “checking…” until it reports."""
     return _act(channel_id, lambda db, member, channel: request_check(session=db, member=member, channel=channel),
-                "Testing the connection…", audit=None)
+                "Testing the connection…")
 
 
 @bp.route("/<int:channel_id>/disable", methods=["POST"])
 def disable(channel_id: int) -> Response:
     """Stop publishing to a channel without forgetting it."""
     return _act(channel_id, lambda db, member, channel: set_disabled(session=db, member=member, channel=channel,
-                                                                     disabled=True), "Channel disabled.",
-                audit="channel_disable")
+                                                                     disabled=True), "Channel disabled.")
 
 
 @bp.route("/<int:channel_id>/enable", methods=["POST"])
 def enable(channel_id: int) -> Response:
     """Publish to a disabled channel again."""
     return _act(channel_id, lambda db, member, channel: set_disabled(session=db, member=member, channel=channel,
-                                                                     disabled=False), "Channel enabled.",
-                audit="channel_enable")
+                                                                     disabled=False), "Channel enabled.")
 
 
 @bp.route("/<int:channel_id>/remove", methods=["POST"])
 def remove(channel_id: int) -> Response:
     """Delete a channel and its credentials; posts still queued for it will fail with a clear reason."""
     return _act(channel_id, lambda db, member, channel: remove_channel(session=db, member=member, channel=channel),
-                "Channel removed. Posts still queued for it will not be sent there.", audit="channel_remove")
+                "Channel removed. Posts still queued for it will not be sent there.")
 
 
-def _act(channel_id: int, action: Any, done: str, *, audit: str | None) -> Response:
+def _act(channel_id: int, action: Any, done: str) -> Response:
     member = current_member()
     member.require(Action.MANAGE_CHANNELS)
     db = get_session()
@@ -164,9 +159,6 @@ def _act(channel_id: int, action: Any, done: str, *, audit: str | None) -> Respo
         try:
             with unit_of_work() as db:
                 action(db, member, channel)
-                if audit is not None:
-                    record_change(db, member, audit, channel=channel.label, kind=str(channel.kind),
-                                  character=character.name if character is not None else None)
         except DomainError as error:
             flash(error.message, "error")
         else:

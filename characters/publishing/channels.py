@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_change
 from characters.core.config import get_settings
 from characters.core.errors import DomainError, NotFound
 from characters.core.models import (
@@ -206,6 +207,8 @@ def create_channel(*, session: Session, member: Member, character: Character, ch
                       settings=settings, secret_token=box.encrypt(credentials))
     session.add(channel)
     session.flush()
+    record_change(session, member, "channel_add", channel=channel.label, kind=str(channel.kind),
+                  character=character.name)
     return CreatedChannel(channel=channel, signing_secret=signing_secret)
 
 
@@ -232,6 +235,7 @@ def set_disabled(*, session: Session, member: Member, channel: Channel, disabled
     channel.disabled_at = utcnow() if disabled else None
     session.add(channel)
     session.flush()
+    _record(session, member, channel, "channel_disable" if disabled else "channel_enable")
 
 
 def remove_channel(*, session: Session, member: Member, channel: Channel) -> None:
@@ -240,9 +244,17 @@ def remove_channel(*, session: Session, member: Member, channel: Channel) -> Non
     _ensure_channel_in_workspace(channel, member)
     if channel.kind == ChannelKind.FEED:
         raise DomainError("A character's own feed cannot be removed; disable it instead.")
+    _record(session, member, channel, "channel_remove")
     # The foreign key is ON DELETE SET NULL: deliveries stay for the record and the scheduler fails the queued ones.
     session.delete(channel)
     session.flush()
+
+
+def _record(session: Session, member: Member, channel: Channel, action: str) -> None:
+    """Audit a change to a channel (from the pages and the API alike), naming it, its kind and its character."""
+    character = session.get(Character, channel.character_id)
+    record_change(session, member, action, channel=channel.label, kind=str(channel.kind),
+                  character=character.name if character is not None else None)
 
 
 def request_check(*, session: Session, member: Member, channel: Channel) -> None:

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlmodel import col, select
 
 from characters.core.config import Settings
-from characters.core.models import utcnow
+from characters.core.models import AuditEvent, utcnow
 from tests.factories import make_character
 from tests.web.test_api_helpers import make_api_world
 
@@ -109,6 +110,11 @@ def test_channels_are_listed_without_secrets_and_managed_by_owners(engine, sessi
         assert client.delete(f"/api/v1/channels/{feed}", headers=world.headers("owner")).status_code == 409
         wrong = client.post(url, headers=world.headers("owner"), json={"kind": "myspace", "url": "x"})
         assert wrong.status_code == 422
+        audited = [(event.action, event.details["kind"]) for event in session.exec(
+            select(AuditEvent).order_by(col(AuditEvent.id))) if event.action.startswith("channel_")]
+        # The API's changes are in the audit log as the pages' are (the refused removal of the feed is not).
+        assert audited == [("channel_add", "bluesky"), ("channel_add", "webhook"), ("channel_disable", "bluesky"),
+                           ("channel_remove", "bluesky")]
     finally:
         app.extensions["greenroom.engine"].dispose()
 
