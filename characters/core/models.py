@@ -113,6 +113,14 @@ class Workspace(SQLModel, table=True):
     calendar_token_hash: str | None = Field(default=None, max_length=64)
     # Keep the full prompt of each LLM generation (off by default: bibles can be confidential).
     store_prompts: bool = False
+    # Listening: how often the scheduler polls each channel's notifications, and how soon the audience expects
+    # an answer (conversations waiting longer are overdue).
+    listen_interval_seconds: int = 60
+    response_target_minutes: int = 60
+    # Editors may send their own replies without a second person (off: replies follow the two-person rule).
+    editors_send_replies: bool = False
+    # The queue's next free slot prefers the character's best hours from its own engagement history.
+    prefer_best_hours: bool = False
     created_at: datetime = _now_field()
 
 
@@ -269,6 +277,10 @@ class Post(SQLModel, table=True):
     scene_id: int | None = Field(default=None, foreign_key="scene.id", index=True, ondelete="CASCADE")
     scene_position: int | None = None
     reply_to_post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="SET NULL")
+    # A reply to an audience conversation (listening): published as a real reply to the conversation's post.
+    # No foreign key: conversation.subject_post_id points back here, and a cycle of keys cannot be created in
+    # order; conversations are only deleted with their character, whose posts go with them.
+    conversation_id: int | None = Field(default=None, index=True)
     delay_minutes: int = 0
     recurring_rule_id: int | None = Field(default=None, foreign_key="recurringrule.id", ondelete="SET NULL")
     # One row per occurrence of a recurring rule, so materializing twice changes nothing.
@@ -324,6 +336,16 @@ class Channel(SQLModel, table=True):
     last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_check_ok: bool | None = None
     last_check_message: str | None = Field(default=None, max_length=2000)
+    # Listening: the network's cursor of the newest notification stored, when the channel was last polled, and
+    # why the last poll failed (shown on the channel; nothing is lost, the next poll resumes from the cursor).
+    listen_cursor: str | None = Field(default=None, max_length=500)
+    listened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    listen_retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    listen_error: str | None = Field(default=None, max_length=2000)
+    listen_failures: int = 0
+    # Likes and reposts of the character's posts are counted, not listed as conversations.
+    likes_received: int = 0
+    reposts_received: int = 0
     created_at: datetime = _now_field()
 
 
@@ -353,6 +375,97 @@ class Delivery(SQLModel, table=True):
     # Written (and committed) just before the publisher is called: a lease that expires without it was
     # never sent and may go back to pending; one with it may have reached the network and is never resent.
     sending_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Analytics: the latest engagement numbers (snapshots keep the history), and when they are next refreshed
+    # on the decaying schedule (step counts the refreshes done; null once the schedule is over).
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    metrics_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    metrics_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    metrics_step: int = 0
+
+
+class ConversationStatus(enum.StrEnum):
+    """Where answering one audience conversation stands."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    REPLIED = "replied"
+    DISMISSED = "dismissed"
+
+
+class Conversation(SQLModel, table=True):
+    """One mention, reply or quote of a character by its audience, stored once, and where answering it stands."""
+
+    __table_args__ = (
+        # Each network item is stored once per channel, however many pollers see it.
+        UniqueConstraint("channel_id", "network_id", name="uq_conversation_channel_item"),
+        # The inbox: a workspace's conversations by status, newest first; overdue ones by time received.
+        Index("ix_conversation_workspace_status_received", "workspace_id", "status", "received_at"),
+        Index("ix_conversation_character_received", "character_id", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    character_id: int = Field(foreign_key="character.id", ondelete="CASCADE")
+    channel_id: int | None = Field(default=None, foreign_key="channel.id", index=True, ondelete="SET NULL")
+    network: str = Field(max_length=16)  # a ChannelKind: bluesky or mastodon
+    network_id: str = Field(max_length=500)  # Bluesky at:// URI, Mastodon status id
+    reason: str = Field(max_length=16)  # mention, reply or quote
+    author_ref: str = Field(default="", max_length=300)  # Bluesky DID, Mastodon account id
+    author_handle: str = Field(default="", max_length=300)
+    author_name: str = Field(default="", max_length=300)
+    author_avatar_url: str | None = Field(default=None, max_length=2000)
+    text: str = ""
+    url: str | None = Field(default=None, max_length=2000)
+    # What a publisher needs to reply to it: {"id", "url", "cid", "root_uri", "root_cid", "instance"}.
+    remote_ref: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    posted_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = _now_field()
+    # The thread as the audience sees it (root first), fetched once and cached.
+    thread: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    thread_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The character's own post this answers, when Greenroom published it (analytics and the inbox link to it).
+    subject_post_id: int | None = Field(default=None, foreign_key="post.id", index=True, ondelete="SET NULL")
+    # Triage signals computed offline when it arrives.
+    is_question: bool = False
+    is_negative: bool = False
+    first_time_author: bool = True
+    status: ConversationStatus = Field(default=ConversationStatus.OPEN, sa_type=String(16))
+    assignee_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    status_changed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the first reply went out (time to first response) and the editors heard it was overdue.
+    replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The author deleted it (or blocked the character): kept for the record, never replied to.
+    gone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EngagementSnapshot(SQLModel, table=True):
+    """A published delivery's numbers at one moment; the series shows how a post landed over time."""
+
+    __table_args__ = (Index("ix_engagementsnapshot_delivery_taken", "delivery_id", "taken_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", ondelete="CASCADE")
+    taken_at: datetime = _now_field()
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+
+
+class FollowerSnapshot(SQLModel, table=True):
+    """A channel's follower count at one moment (follower growth)."""
+
+    __table_args__ = (Index("ix_followersnapshot_channel_taken", "channel_id", "taken_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channel.id", ondelete="CASCADE")
+    taken_at: datetime = _now_field()
+    followers: int = 0
 
 
 class Autosave(SQLModel, table=True):
@@ -420,6 +533,7 @@ class Notification(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
     post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="SET NULL")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", ondelete="SET NULL")
     message: str = Field(max_length=2000)
     created_at: datetime = _now_field()
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

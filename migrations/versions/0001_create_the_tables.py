@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 16:26:58.139256
+Create Date: 2026-12-03 18:57:13.730267
 """
 
 from collections.abc import Sequence
@@ -41,6 +41,10 @@ def upgrade() -> None:
     sa.Column('late_grace_minutes', sa.Integer(), nullable=False),
     sa.Column('calendar_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('store_prompts', sa.Boolean(), nullable=False),
+    sa.Column('listen_interval_seconds', sa.Integer(), nullable=False),
+    sa.Column('response_target_minutes', sa.Integer(), nullable=False),
+    sa.Column('editors_send_replies', sa.Boolean(), nullable=False),
+    sa.Column('prefer_best_hours', sa.Boolean(), nullable=False),
     sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
@@ -178,6 +182,13 @@ def upgrade() -> None:
     sa.Column('last_checked_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_check_ok', sa.Boolean(), nullable=True),
     sa.Column('last_check_message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('listen_cursor', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('listened_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('listen_retry_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('listen_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('listen_failures', sa.Integer(), nullable=False),
+    sa.Column('likes_received', sa.Integer(), nullable=False),
+    sa.Column('reposts_received', sa.Integer(), nullable=False),
     sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -282,6 +293,17 @@ def upgrade() -> None:
     with op.batch_alter_table('scene', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_scene_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('followersnapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('taken_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('followers', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('followersnapshot', schema=None) as batch_op:
+        batch_op.create_index('ix_followersnapshot_channel_taken', ['channel_id', 'taken_at'], unique=False)
+
     op.create_table('post',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -291,6 +313,7 @@ def upgrade() -> None:
     sa.Column('scene_id', sa.Integer(), nullable=True),
     sa.Column('scene_position', sa.Integer(), nullable=True),
     sa.Column('reply_to_post_id', sa.Integer(), nullable=True),
+    sa.Column('conversation_id', sa.Integer(), nullable=True),
     sa.Column('delay_minutes', sa.Integer(), nullable=False),
     sa.Column('recurring_rule_id', sa.Integer(), nullable=True),
     sa.Column('occurrence_key', sa.String(length=120), nullable=True),
@@ -325,6 +348,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_post_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_character_id'), ['character_id'], unique=False)
         batch_op.create_index('ix_post_character_status_due', ['character_id', 'status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_scene_id'), ['scene_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_status'), ['status'], unique=False)
@@ -389,6 +413,52 @@ def upgrade() -> None:
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comment_post_id'), ['post_id'], unique=False)
 
+    op.create_table('conversation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('character_id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=True),
+    sa.Column('network', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('network_id', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('author_ref', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('author_handle', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('author_name', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('author_avatar_url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('remote_ref', sa.JSON(), nullable=False),
+    sa.Column('posted_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('thread', sa.JSON(), nullable=False),
+    sa.Column('thread_fetched_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('subject_post_id', sa.Integer(), nullable=True),
+    sa.Column('is_question', sa.Boolean(), nullable=False),
+    sa.Column('is_negative', sa.Boolean(), nullable=False),
+    sa.Column('first_time_author', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('status_changed_by_id', sa.Integer(), nullable=True),
+    sa.Column('status_changed_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('replied_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('overdue_notified_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('gone_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['character_id'], ['character.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['status_changed_by_id'], ['user.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['subject_post_id'], ['post.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel_id', 'network_id', name='uq_conversation_channel_item')
+    )
+    with op.batch_alter_table('conversation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_channel_id'), ['channel_id'], unique=False)
+        batch_op.create_index('ix_conversation_character_received', ['character_id', 'received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversation_subject_post_id'), ['subject_post_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversation_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_conversation_workspace_status_received', ['workspace_id', 'status', 'received_at'], unique=False)
+
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -405,6 +475,13 @@ def upgrade() -> None:
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
     sa.Column('published_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sending_started_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('likes', sa.Integer(), nullable=False),
+    sa.Column('reposts', sa.Integer(), nullable=False),
+    sa.Column('replies', sa.Integer(), nullable=False),
+    sa.Column('quotes', sa.Integer(), nullable=False),
+    sa.Column('metrics_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('metrics_due_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('metrics_step', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -415,25 +492,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_delivery_channel_id'), ['channel_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_metrics_due_at'), ['metrics_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_post_id'), ['post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
         batch_op.create_index('ix_delivery_status_due_at', ['status', 'due_at'], unique=False)
-
-    op.create_table('notification',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('workspace_id', sa.Integer(), nullable=False),
-    sa.Column('post_id', sa.Integer(), nullable=True),
-    sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
 
     op.create_table('postpart',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -464,11 +526,51 @@ def upgrade() -> None:
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_postrevision_post_id'), ['post_id'], unique=False)
 
+    op.create_table('engagementsnapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('taken_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('likes', sa.Integer(), nullable=False),
+    sa.Column('reposts', sa.Integer(), nullable=False),
+    sa.Column('replies', sa.Integer(), nullable=False),
+    sa.Column('quotes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['delivery.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('engagementsnapshot', schema=None) as batch_op:
+        batch_op.create_index('ix_engagementsnapshot_delivery_taken', ['delivery_id', 'taken_at'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=True),
+    sa.Column('conversation_id', sa.Integer(), nullable=True),
+    sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('created_at', characters.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', characters.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversation.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_user_id'))
+
+    op.drop_table('notification')
+    with op.batch_alter_table('engagementsnapshot', schema=None) as batch_op:
+        batch_op.drop_index('ix_engagementsnapshot_delivery_taken')
+
+    op.drop_table('engagementsnapshot')
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_postrevision_post_id'))
 
@@ -477,19 +579,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_postpart_post_id'))
 
     op.drop_table('postpart')
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notification_user_id'))
-
-    op.drop_table('notification')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_status_due_at')
         batch_op.drop_index(batch_op.f('ix_delivery_status'))
         batch_op.drop_index(batch_op.f('ix_delivery_post_id'))
+        batch_op.drop_index(batch_op.f('ix_delivery_metrics_due_at'))
         batch_op.drop_index(batch_op.f('ix_delivery_lease_expires_at'))
         batch_op.drop_index(batch_op.f('ix_delivery_due_at'))
         batch_op.drop_index(batch_op.f('ix_delivery_channel_id'))
 
     op.drop_table('delivery')
+    with op.batch_alter_table('conversation', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversation_workspace_status_received')
+        batch_op.drop_index(batch_op.f('ix_conversation_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_conversation_subject_post_id'))
+        batch_op.drop_index('ix_conversation_character_received')
+        batch_op.drop_index(batch_op.f('ix_conversation_channel_id'))
+
+    op.drop_table('conversation')
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comment_post_id'))
 
@@ -512,11 +619,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_post_status'))
         batch_op.drop_index(batch_op.f('ix_post_scene_id'))
         batch_op.drop_index(batch_op.f('ix_post_due_at'))
+        batch_op.drop_index(batch_op.f('ix_post_conversation_id'))
         batch_op.drop_index('ix_post_character_status_due')
         batch_op.drop_index(batch_op.f('ix_post_character_id'))
         batch_op.drop_index(batch_op.f('ix_post_campaign_id'))
 
     op.drop_table('post')
+    with op.batch_alter_table('followersnapshot', schema=None) as batch_op:
+        batch_op.drop_index('ix_followersnapshot_channel_taken')
+
+    op.drop_table('followersnapshot')
     with op.batch_alter_table('scene', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scene_workspace_id'))
 
