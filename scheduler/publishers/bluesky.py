@@ -170,6 +170,19 @@ class BlueskyPublisher:
         self._call(channel, "check the Bluesky session", lambda client: client.com.atproto.server.get_session())
         return f"Logged in as @{channel.handle} ({channel.did})"
 
+    def query(self, settings: dict[str, Any], secrets: dict[str, Any], session: SessionSlot | None, nsid: str,
+              params: dict[str, Any]) -> dict[str, Any] | None:
+        """Run one read-only XRPC query with the channel's shared session (analytics); None when it is not found."""
+        channel = self._session(settings, secrets, session)
+        try:
+            response = self._call(channel, f"read {nsid}", lambda client: client.invoke_query(
+                nsid, params=models.dot_dict.DotDict(params)))
+        except atproto_errors.AtProtocolError as error:
+            if _status(error) == 400 and _error_name(error) in ("RecordNotFound", "NotFound"):
+                return None
+            raise _publish_error(error, action=f"read {nsid}") from None
+        return response.content if isinstance(response.content, dict) else {}
+
     # --- the session ------------------------------------------------------------------------------------------
 
     def _session(self, settings: dict[str, Any], secrets: dict[str, Any], slot: SessionSlot | None
