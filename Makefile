@@ -43,6 +43,13 @@ $(STAMPS)/pds: tests/services/pds/package.json tests/services/pds/package-lock.j
 	cd tests/services/pds && npm_config_nodedir=/usr npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The full local Bluesky network with its AppView (@atproto/dev-env, pinned) for the listening and analytics tests;
+# same recipe as the PDS. Re-runs only when the lock file changes.
+$(STAMPS)/appview: tests/services/appview/package.json tests/services/appview/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd tests/services/appview && npm_config_nodedir=/usr npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Swagger UI for the API docs page (/api/v1/docs), from the committed npm lock file, copied into web/static/vendor/
 # (not committed) so the page works offline. Re-runs only when the lock file changes.
 SWAGGER_UI := web/static/vendor/swagger-ui
@@ -70,7 +77,7 @@ lint: $(STAMPS)/venv
 typecheck: $(STAMPS)/venv
 	$(BIN)/mypy
 
-pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/pds $(STAMPS)/llm-test $(WEB_ASSETS) postgres
+pytest: $(STAMPS)/venv $(STAMPS)/chromium $(STAMPS)/pds $(STAMPS)/appview $(STAMPS)/llm-test $(WEB_ASSETS) postgres
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -6,6 +6,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -19,6 +20,9 @@ from sqlmodel import Session, SQLModel
 from characters.core.config import Settings
 from characters.core.db import make_engine
 from characters.core.migrations import upgrade_database
+
+if TYPE_CHECKING:
+    from tests.services.appview import AppviewNetwork
 
 PG_ADMIN_DSN = os.environ.get("GREENROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
@@ -36,7 +40,7 @@ SLOW_TESTS = {
     "scheduler/test_process.py::test_a_sigkill_mid_publish_never_sends_twice": "chaos",
     "web/test_schemathesis.py": "schemathesis",
 }
-SLOW_FIXTURES = {"llama_server": "real_model", "pds": "pds"}
+SLOW_FIXTURES = {"llama_server": "real_model", "pds": "pds", "appview": "pds"}
 
 # Hashing at the production cost is most of what a login costs; one test checks the production default.
 # Set before anything reads settings, and inherited by the processes tests start (CLI, scheduler, servers).
@@ -71,6 +75,15 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def appview() -> Iterator["AppviewNetwork"]:
+    """The full local Bluesky network with its AppView, started once per run (its own PostgreSQL database)."""
+    from tests.services.appview import running_appview  # imported here: the atproto SDK is slow to import
+
+    with running_appview() as network:
+        yield network
 
 
 @pytest.fixture(scope="session")
