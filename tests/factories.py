@@ -62,3 +62,32 @@ def workspace_with_roles(session: Session, slug: str = "fans") -> dict[str, Any]
     for role in (Role.EDITOR, Role.WRITER, Role.VIEWER):
         people[role.value] = add_member(session, workspace, f"{role.value}@{slug}.example", role)
     return people
+
+
+def make_conversation(session: Session, character: Character, *, channel: Any = None, text: str = "Hello there?",
+                      author_handle: str = "fan.example", author_name: str = "A Fan", received_ago_minutes: float = 5,
+                      network: str = "bluesky", **fields: Any) -> Any:
+    """Store an audience conversation for `character` (a Bluesky channel is made when none is given)."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from characters.core.models import Channel, ChannelKind, Conversation, require_id, utcnow
+
+    if channel is None:
+        channel = Channel(workspace_id=character.workspace_id, character_id=require_id(character),
+                          kind=ChannelKind(network), label=f"{character.name} on {network}")
+        session.add(channel)
+        session.flush()
+    received = utcnow() - timedelta(minutes=received_ago_minutes)
+    count = len(session.exec(select(Conversation.id)).all())
+    values: dict[str, Any] = {
+        "workspace_id": character.workspace_id, "character_id": require_id(character), "channel_id": channel.id,
+        "network": network, "network_id": f"at://did:plc:fan/app.bsky.feed.post/{count + 1}-{received.timestamp()}",
+        "reason": "mention", "author_handle": author_handle, "author_name": author_name, "text": text,
+        "url": f"https://bsky.app/profile/{author_handle}/post/{count + 1}", "posted_at": received,
+        "received_at": received, **fields}
+    conversation = Conversation(**values)
+    session.add(conversation)
+    session.commit()
+    return conversation
