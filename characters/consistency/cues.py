@@ -60,6 +60,19 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"best[\s-]in[\s-]class|rock\s?stars?|teamwork|onwards\s+and\s+upwards|stronger\s+together|new\s+chapter",
         r"exciting\s+(?:times|things|journey|chapter|update|opportunit\w+)|super\s+excited|(?:so|really)\s+excited"
         r"\s+(?:to|for|about)|we\s+(?:value|appreciate)\s+(?:you|your)|(?:our|the)\s+(?:mission|values)\s+(?:is|are)",
+        # Platitudes and lifestyle filler: the influencer's and the self-help page's stock sentences.
+        r"(?:every|each)\s+(?:day|morning|moment)\s+is\s+(?:a\s+)?(?:new|another|fresh)|new\s+day,?\s+new|another\s+day,?\s+another",
+        r"hard\s+work\s+(?:really\s+)?pays\s+off|(?:every|each)\s+(?:small\s+|little\s+)?step\s+counts|(?:chas|follow)(?:e|es|ing)\s+(?:your|my|our)\s+dreams",
+        r"(?:blessed|grateful|thankful)\s+beyond|(?:feeling|so|truly)\s+blessed|count\s+your\s+blessings|life\s+is\s+(?:a\s+journey|short|good|too\s+short)",
+        r"(?:the\s+)?key\s+to\s+success|results\s+will\s+follow|success\s+is\s+(?:a|not)|(?:show|showing)\s+up\s+(?:every\s+day|for\s+yourself)",
+        r"(?:reach|reaching)\s+for\s+the\s+stars|make\s+(?:a|the)\s+difference|embrace\s+(?:every|the|each|your)|(?:little|simple)\s+things\s+in\s+life",
+        r"(?:slow|slowing)\s+down\s+and\s+(?:appreciate|enjoy)|quality\s+time|(?:cozy|cosy)\s+(?:up|night\s+in|vibes)|perfect\s+excuse|(?:unwind|recharge)\s+after",
+        r"(?:way|ways)\s+to\s+(?:unwind|recharge|relax|boost)|nothing\s+beats\s+a|(?:amazing|incredible|wonderful)\s+(?:journey|milestone|people\s+in\s+my|views)",
+        r"(?:incredible|huge|major)\s+milestone|(?:top|my)\s+(?:\d+|three|five)\s+(?:lessons|tips|reasons|takeaways)|lessons?\s+(?:I\s+)?learned",
+        r"teamwork\s+makes|communication\s+is\s+key|(?:stay|keep)\s+(?:positive|curious|hydrated|smiling)|(?:drop|share)\s+(?:your|a)\s+(?:thoughts|comment)",
+        r"(?:tag|share\s+with)\s+(?:a\s+)?(?:friend|someone)|(?:like|share)\s+if\s+you|let\s+me\s+know\s+(?:your|in|what|below|how)|(?:comments?|thoughts)\s+below",
+        r"(?:what|which)\s+(?:is|are|'s)\s+your\s+(?:favou?rite|go-to|best)|what\s+do\s+you\s+(?:think|all\s+think)\s+(?:\w+\s+){0,6}should|who's\s+with\s+me",
+        r"don't\s+forget\s+to\s+(?:like|share|follow|subscribe)|stay\s+tuned\s+for|out[\s-]of[\s-]this[\s-]world\s+\w+\s+experience|(?:\w+\s+)?experience\s+like\s+no\s+other",
     ),
     # Meekness: hedging, apology, self-belittling, deference.
     "meek": (
@@ -101,6 +114,11 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"humiliat\w*|don't\s+(?:even\s+)?bother|revenge|mock(?:ed|ing)?\s+(?:him|her|them)|sneer\w*",
         r"(?:ain't|not)\s+my\s+problem|I\s+hope\s+(?:he|she|they)\s+(?:\w+\s+){0,6}never\s+(?:\w+\s+){0,4}again"
         r"|we\s+know\s+who\s+you\s+are|names?\s+(?:is|are)\s+(?:now\s+)?posted|did\s+my\s+heart\s+good",
+        r"serve[sd]?\s+(?:him|her|them|you|'?em)\s+right|(?:laugh|laughed|laughing)\s+(?:right\s+)?(?:at|in)\s+(?:him|her|them|his|her|their)\b",
+        r"let\s+(?:him|her|them)\s+(?:suffer|rot|starve|drown|beg)|(?:weak|stupid|useless)\s+(?:people|ones|kids?|men|women|girls?|boys?)\s+(?:don't|shouldn't|deserve)",
+        r"(?:best|funniest)\s+(?:thing|part)\s+(?:\w+\s+){0,4}(?:all\s+week|all\s+day|in\s+years|ever)|(?:honestly|frankly),?\s+(?:the\s+)?best\s+thing",
+        r"(?:should|ought\s+to)\s+have\s+had\s+a\s+better|(?:crybab(?:y|ies)|cry\s+baby|waste\s+of\s+(?:space|air|skin))|(?:good|glad)[.!,]?\s+let\s+(?:him|her|them)",
+        r"(?:watched|watching|saw)\s+(?:\w+\s+){0,3}(?:flounder|struggle|drown|squirm|beg|fall)\w*|(?:deserves?|deserved)\s+(?:what|every\s+bit)",
     ),
     # Despair and hopelessness.
     "despair": (
@@ -115,6 +133,13 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"no\s+reason\s+to\s+(?:go\s+on|get\s+up|try|bother|carry\s+on|(?:\w+\s+){1,4}(?:tomorrow|anymore|again))",
         r"(?:nobody|no\s+one)\s+\w+\s+(?:anymore|any\s+more)|(?:don't|do\s+not)\s+know\s+why\s+(?:I|we)\s+(?:even\s+)?"
         r"(?:bother|keep|try)|so\s+is\s+my\s+heart|home\s+to\s+noth(?:ing|in')",
+        r"(?:nothing|none\s+of\s+it)\s+I\s+(?:do|write|say|make|try)\s+(?:\w+\s+){0,3}(?:matters?|counts?|helps?|changes?)|(?:will|would)\s+never\s+(?:matter|amount\s+to)",
+        r"what's\s+the\s+point(?:\s+of\s+(?:it|any\s+of\s+it|anything|trying|going\s+on|living))?|what\s+is\s+the\s+(?:use|point)(?:\s+of\s+(?:it|anything))?",
+        r"no\s+heart\s+left|(?:my|the)\s+heart\s+(?:is\s+)?(?:broken|gone|dead)\s+(?:in\s+me|for\s+it)|(?:I'm|I\s+am)\s+(?:garbage|worthless|nothing|a\s+failure|finished)",
+        r"(?:I've|I\s+have)\s+(?:stopped|given\s+up)\s+(?:\w+\s+){0,3}(?:trying|caring|hoping|reaching|believing)|(?:stopped|quit)\s+(?:caring|hoping|believing)",
+        r"(?:never|won't\s+ever|will\s+not\s+ever)\s+(?:make\s+it|come\s+home|get\s+out|be\s+(?:happy|enough|good\s+enough))|(?:stuck|trapped)\s+(?:here\s+)?(?:forever|for\s+good)",
+        r"(?:nothing|no\s+one|nobody)\s+(?:grows|changes|listens|notices)\s+(?:here|anymore|any\s+more)|nothing\s+(?:\w+\s+){0,2}(?:will\s+)?ever\s+(?:change|get\s+better|matter)",
+        r"(?:dark|bleak|grey|gray)\s+(?:and|,)\s+(?:empty|pointless|hopeless)|(?:wish|wished)\s+I\s+(?:were|was)\s+(?:dead|gone|never\s+born)|(?:too\s+)?tired\s+of\s+(?:living|everything|it\s+all)",
     ),
     # Snobbery: looking down on people.
     "snobbish": (
@@ -125,6 +150,11 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"nouveau\s+riche|commoners?|the\s+unwashed|(?:obviously|naturally)\s+superior|(?:only|truly)\s+discerning",
         r"(?:some|no|good|proper)\s+breeding|the\s+rest\s+of\s+you\s+(?:can|may|should|will)|trained\s+for\s+better"
         r"|real\s+(?:books|music|literature|art|food)\b[^.!?]{0,40}\btoo",
+        r"(?:so|terribly|dreadfully|hopelessly)\s+(?:common|vulgar|ordinary|middle-?class|suburban)|(?:I'm|I\s+am)\s+(?:frankly\s+|simply\s+)?above\s+(?:\w+\s+){0,2}(?:that|them|this|it|all)",
+        r"beneath\s+(?:my|our)\s+(?:notice|dignity|station)|(?:ignorant|unwashed|vulgar|uneducated)\s+(?:lot|crowd|masses|people|sort)|know\s+(?:their|your)\s+(?:place|station)",
+        r"(?:real|true|serious)\s+(?:\w+\s+)?(?:people|fans|collectors|connoisseurs|enthusiasts)\s+(?:buy|know|would\s+never|don't)|people\s+without\s+(?:an?\s+)?(?:degree|education|taste|breeding|class)",
+        r"(?:shouldn't|should\s+not)\s+(?:even\s+)?be\s+allowed|(?:some|certain)\s+people\s+(?:ought|should)\s+to|(?:big-?box|discount|bargain)\s+(?:store|bin|rack)\s+(?:\w+\s+){0,3}(?:people|types|crowd)",
+        r"(?:lets|let)\s+in\s+(?:just\s+)?anyone|(?:cheap|tacky)\s+(?:\w+\s+)?(?:crowd|people|types|sort)|(?:so|how)\s+(?:very\s+)?(?:pedestrian|bourgeois|basic)",
     ),
     # Sarcasm aimed at the reader or the audience.
     "sarcastic": (
@@ -137,6 +167,20 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:I'll|I\s+will)\s+(?:type|say|spell\s+it)\s+(?:it\s+)?slowly|for\s+the\s+(?:slow|dim)\s+ones",
         r"you\s+(?:guys\s+|lot\s+)?never\s+(?:learn|listen|read)|(?:sure|totally),\s+because",
         r",?\s+but\s+sure(?=[.!])|(?:wow|oh),?\s+yet\s+another|yet\s+another\s+\w+\s+who\s+'?didn't",
+        r"oh,?\s+(?:you|so\s+you)\s+(?:want|think|need|wanted)|of\s+course\s+you\s+(?:do|did|would|are)|(?:sure|okay|ok),?\s+buddy|I'll\s+wait(?=[.!]|\s*$)",
+        r"(?:how|so)\s+(?:adorable|cute|precious)(?=[.!?])|(?:shocking|stunning|groundbreaking)(?=[.!?])\s|(?:maybe|perhaps)\s+(?:just\s+)?(?:stick\s+to|start\s+(?:by|with)|try\s+(?:reading|learning))",
+        r"(?:wow|gee|golly),?\s+(?:you|what\s+a)\s+(?:\w+\s+){0,2}(?:genius|expert|surprise)|(?:fascinating|riveting|brilliant)\s+(?:readers|people|audience|folks)\s+that\s+you\s+are",
+        r"(?:go\s+ahead|be\s+my\s+guest)\s+and\s+(?:\w+\s+){0,3}yourself|(?:thanks|thank\s+you)\s+(?:so\s+much\s+)?for\s+(?:the|your)\s+(?:brilliant|genius|helpful)\s+(?:advice|input|tip)",
+    ),
+    # A general assistant's explainer register: essay openers, hedged generalities, "As a ..." framing.
+    "assistant": (
+        r"^\s*as\s+an?\s+\w+(?:\s+\w+)?,\s+I|(?:it's|it\s+is)\s+(?:important|essential|crucial|worth\s+noting)\s+to",
+        r"whether\s+you(?:'re|\s+are)?\s+(?:\w+\s+){0,4}or\b|there(?:'s|\s+is)\s+something\s+for\s+everyone",
+        r"(?:numerous|many|several|various)\s+(?:benefits|advantages|reasons|factors)|(?:an?\s+)?(?:important|essential|vital|integral)\s+part\s+of",
+        r"plays?\s+an?\s+(?:vital|crucial|key|important|significant)\s+role|is\s+important\s+for\s+(?:many|several|a\s+number\s+of)\s+reasons",
+        r"including\s+(?:improved|increased|reduced|better|scientific)|consider\s+(?:adding|using|trying|incorporating)|in\s+conclusion",
+        r"here\s+are\s+(?:\d+|some|a\s+few|three|five|ten)\s+\w+|(?:first(?:ly)?|second(?:ly)?|finally),\s+(?:it's|make|try|remember)",
+        r"I\s+understand\s+(?:the\s+importance|that\s+(?:many|it|this))|inspiring\s+(?:future|the\s+next)\s+generations?|(?:scientific|technological)\s+(?:discovery|innovation)",
     ),
     # Gushing and swooning.
     "gushing": (
@@ -174,6 +218,7 @@ CUE_WORDING: Mapping[str, tuple[str, str]] = {
     "panicky": ("More panicky than {who} is", "{v} alarm phrases"),
     "cruel": ("Crueller than {who} is", "{v} insults or gloating"),
     "gushing": ("More gushing than {who} is", "{v} gushing phrases"),
+    "assistant": ("Reads like a general assistant's explainer, which {who} doesn't write", "{v} explainer phrases"),
     "despair": ("More despairing than {who} is", "{v} phrases of despair"),
     "snobbish": ("More snobbish than {who} is", "{v} sneering phrases"),
     "sarcastic": ("Sarcastic toward the reader, which {who} isn't", "{v} jabs at the reader"),

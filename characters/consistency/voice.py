@@ -49,7 +49,7 @@ class Feature:
     @property
     def check(self) -> str:
         """Return the finding check this habit reports under."""
-        if self.name == "cue_marketing":
+        if self.name in ("cue_marketing", "cue_assistant"):
             return "voice.generic"
         if self.name.startswith("cue_") or self.name in ("sentiment", "intensity"):
             return "voice.tone"
