@@ -183,6 +183,18 @@ class BlueskyPublisher:
             raise _publish_error(error, action=f"read {nsid}") from None
         return response.content if isinstance(response.content, dict) else {}
 
+    def call(self, settings: dict[str, Any], secrets: dict[str, Any], session: SessionSlot | None, action: str,
+             call: Callable[[Client, str], Result]) -> Result:
+        """Run `call(client, did)` with the channel's one shared session (listening reads through it too).
+
+        A refused session is renewed once, as for publishing; any other failure is raised as a PublishError.
+        """
+        channel = self._session(settings, secrets, session)
+        try:
+            return self._call(channel, action, lambda client: call(client, channel.did))
+        except atproto_errors.AtProtocolError as error:
+            raise _publish_error(error, action=action) from None
+
     # --- the session ------------------------------------------------------------------------------------------
 
     def _session(self, settings: dict[str, Any], secrets: dict[str, Any], slot: SessionSlot | None

@@ -179,6 +179,15 @@ class MastodonPublisher:
                              action=connection.api.account_verify_credentials)
         return f"Logged in as @{account['acct']}@{urlsplit(base).hostname}"
 
+    def call(self, settings: dict[str, Any], secrets: dict[str, Any], what: str,
+             action: Callable[[Mastodon], Any]) -> tuple[Any, str]:
+        """Run `action(api)` as the channel's account (listening reads through it too); return it and the instance URL.
+
+        Errors are mapped as for publishing (PublishError, with Retry-After when the server sends one).
+        """
+        connection, base = self._connect(settings, secrets)
+        return self._call(connection, what, action=lambda: action(connection.api)), base
+
     def _connect(self, settings: dict[str, Any], secrets: dict[str, Any]) -> tuple[_Connection, str]:
         base = str(settings.get("api_base_url") or "").rstrip("/")
         token = str(secrets.get("access_token") or "")
