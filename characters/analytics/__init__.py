@@ -1,0 +1,1 @@
+"""Engagement analytics: what the collected numbers say, per post, character, campaign, network and hour."""

@@ -1,0 +1,1 @@
+"""Reading published posts' numbers back from the networks: one reader per network and the collector job."""
