@@ -1,7 +1,8 @@
 """The scheduler process: APScheduler 3.x in UTC, with an in-memory job store, driving jobs over the posts table.
 
 Jobs: claim-and-publish (woken at the next due time, and at least every SCHEDULER_POLL_SECONDS), lease
-heartbeats, the lease reaper, the missed-post sweep, connection checks and materializing recurring posts.
+heartbeats, the lease reaper, the missed-post sweep, connection checks, materializing recurring posts and refreshing
+published posts' numbers (analytics).
 Any number of these processes may share one PostgreSQL database: claims never overlap.
 """
 
@@ -24,6 +25,7 @@ from characters.core.db import make_engine, write_transaction
 from characters.core.models import utcnow
 from characters.posting.recurring import materialize_recurring
 from characters.publishing.secrets import secret_box
+from scheduler.metrics.collector import MetricsCollector, default_readers
 from scheduler.publishers.registry import PublisherRegistry, default_registry
 from scheduler.worker import SecretsReader, SecretsWriter, Worker, WorkerConfig
 
@@ -31,6 +33,7 @@ log = logging.getLogger("greenroom.scheduler")
 
 CLAIM_JOB = "claim"
 RECURRING_SECONDS = 60.0
+METRICS_SECONDS = 60.0  # how often published posts' numbers and follower counts are looked at (analytics)
 STOP_CHECK_SECONDS = 0.2
 POOL_SIZE = 8
 POOL_OVERFLOW = 4
@@ -89,7 +92,7 @@ def materialize(engine: Engine) -> int:
 
 
 def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namespace,
-                 materialize: Callable[[], Any] | None = None) -> None:
+                 materialize: Callable[[], Any] | None = None, metrics: Callable[[], Any] | None = None) -> None:
     """Add the scheduler's jobs; the claim job re-times itself to the next due delivery after each run."""
     now = utcnow()
 
@@ -112,6 +115,8 @@ def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namesp
     add("check", worker.check_cycle, args.check_seconds, now)
     if materialize is not None:
         add("recurring", materialize, RECURRING_SECONDS, now)
+    if metrics is not None:
+        add("metrics", metrics, METRICS_SECONDS, now + timedelta(seconds=5))
 
 
 def stop_on_signal(scheduler: BaseScheduler, parent_pid: int | None = None) -> None:
@@ -175,7 +180,10 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     worker = Worker(engine, registry or default_registry(settings), config=config, read_secrets=read_secrets,
                     write_secrets=write_secrets)
     scheduler = build_scheduler()
-    install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine))
+    collector = MetricsCollector(engine, default_readers(worker.registry, settings), read_secrets=read_secrets,
+                                 session_slot=worker.session_slot)
+    install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine),
+                 metrics=lambda: collector.cycle(max_seconds=METRICS_SECONDS / 2))
 
     stop_on_signal(scheduler, parent_pid=args.parent_pid)
     log.info("scheduler %s started on %s; publishing to %s", worker.worker_id,
