@@ -1,0 +1,291 @@
+"""Replying in character: a reply is a post of the conversation's character, delivered to the conversation's
+channel only, one part that fits the network, reviewed like any post (the two-person rule holds).
+
+An owner may let editors send their own replies without a second person (`Workspace.editors_send_replies`,
+changed only by owners and recorded in the audit log). An approved reply goes out at once unless it is given a
+time. Publishing it as a real reply in the thread, and marking the conversation replied, is the publisher's part.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from characters.accounts.workspaces import Action, Member
+from characters.audit.log import record_change, record_event
+from characters.consistency.judge import LlmJudge
+from characters.core.errors import DomainError, NotFound, PermissionDenied
+from characters.core.models import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Delivery,
+    Post,
+    PostStatus,
+    require_id,
+    utcnow,
+)
+from characters.core.platforms import platform_named
+from characters.listening.inbox import WAITING, assign_conversation, character_of_conversation
+from characters.posting.posts import MAX_POST_CHARS, PartInput, PostContent, create_draft, first_texts, parts_of
+from characters.posting.workflow import (
+    CheckFailed,
+    PostCheck,
+    apply_approval,
+    check_post,
+    refusal,
+    require_future,
+    require_reviewer,
+    submit_post,
+)
+
+# "At once": the scheduler claims deliveries due at or before now; a moment ahead keeps the due time in the future.
+SEND_DELAY = timedelta(seconds=5)
+MAX_CONTEXT_CHARS = 3_500  # the drafting helper takes at most 4,000 characters of the post replied to
+PENDING = (PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED, PostStatus.PUBLISHING,
+           PostStatus.FAILED, PostStatus.MISSED, PostStatus.UNCONFIRMED)
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """One post of the thread as the audience sees it."""
+
+    author_handle: str
+    author_name: str
+    text: str
+    url: str | None
+    posted_at: str | None
+    is_character: bool
+    is_this: bool  # the post of the conversation itself
+
+
+def thread_of(conversation: Conversation) -> list[ThreadItem]:
+    """Return the thread root first, ending with the conversation's own post (added when the cache lacks it)."""
+    items: list[ThreadItem] = []
+    for raw in conversation.thread or []:
+        if not isinstance(raw, dict):
+            continue
+        url = raw.get("url") or None
+        is_this = bool(url and url == conversation.url) or raw.get("uri") == conversation.network_id
+        items.append(ThreadItem(
+            author_handle=str(raw.get("author_handle") or raw.get("handle") or ""),
+            author_name=str(raw.get("author_name") or raw.get("display_name") or ""),
+            text=str(raw.get("text") or ""), url=str(url) if url else None,
+            posted_at=str(raw.get("posted_at")) if raw.get("posted_at") else None,
+            is_character=bool(raw.get("is_character")), is_this=is_this))
+    if not any(item.is_this for item in items):
+        items.append(ThreadItem(author_handle=conversation.author_handle, author_name=conversation.author_name,
+                                text=conversation.text, url=conversation.url,
+                                posted_at=conversation.posted_at.isoformat(), is_character=False, is_this=True))
+    return items
+
+
+def reply_context(conversation: Conversation, character_name: str) -> str:
+    """Return the thread as text for the drafting help: who said what, oldest first, the latest kept when long."""
+    lines = []
+    for item in thread_of(conversation):
+        who = character_name + " (you)" if item.is_character else f"@{item.author_handle}" + (
+            f" ({item.author_name})" if item.author_name else "")
+        lines.append(f"{who}: {' '.join(item.text.split())}")
+    text = "\n".join(lines)
+    if len(text) <= MAX_CONTEXT_CHARS:
+        return text
+    # The post answered is last and matters most: keep it whole and as much of what led to it as fits.
+    kept: list[str] = []
+    room = MAX_CONTEXT_CHARS - len("…\n")
+    for line in reversed(lines):
+        if len(line) + 1 > room:
+            if not kept:
+                kept.append(line[-room:])
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    return "…\n" + "\n".join(reversed(kept))
+
+
+def reply_limit(conversation: Conversation) -> int:
+    """Return how long a reply on this conversation's network may be."""
+    platform = platform_named(conversation.network)
+    return platform.max_chars if platform else MAX_POST_CHARS
+
+
+def _checked_text(conversation: Conversation, text: str) -> str:
+    """Refuse an empty reply or one the network would not take; return the text."""
+    if not text.strip():
+        raise DomainError("Write the reply first.", field="text")
+    platform = platform_named(conversation.network)
+    if len(text) > MAX_POST_CHARS:
+        raise DomainError(f"This reply has {len(text):,} characters; a {platform.label if platform else 'reply'} "
+                          f"reply holds at most {reply_limit(conversation):,}.", field="text")
+    if platform is not None:
+        length = platform.measure(text)
+        if length > platform.max_chars:
+            raise DomainError(f"A {platform.label} reply holds at most {platform.max_chars} characters; this one "
+                              f"has {length}. Shorten it.", field="text")
+    return text
+
+
+def reply_channel(session: Session, conversation: Conversation) -> Channel:
+    """Return the channel the conversation came through (the only one its reply goes to), or refuse."""
+    channel = session.get(Channel, conversation.channel_id) if conversation.channel_id is not None else None
+    if channel is None:
+        raise DomainError("The channel this conversation came through was removed; connect it again to reply.")
+    if channel.disabled_at is not None:
+        raise DomainError("The channel this conversation came through is disabled; enable it to reply.")
+    return channel
+
+
+def require_answerable(conversation: Conversation) -> None:
+    """Refuse replying to a conversation whose post is gone or that was dismissed."""
+    if conversation.gone_at is not None:
+        raise DomainError("The author deleted this post (or blocked the character): it can no longer be answered.")
+    if conversation.status == ConversationStatus.DISMISSED:
+        raise DomainError("This conversation was dismissed; reopen it to reply.")
+
+
+def replies_of(session: Session, conversation: Conversation) -> list[tuple[Post, str, Delivery | None]]:
+    """Return the conversation's replies, oldest first, each with its text and its delivery (the sent link)."""
+    posts = list(session.exec(select(Post).where(Post.conversation_id == conversation.id,
+                                                 Post.workspace_id == conversation.workspace_id)
+                              .order_by(col(Post.id))).all())
+    if not posts:
+        return []
+    ids = [require_id(post) for post in posts]
+    deliveries = {delivery.post_id: delivery for delivery in session.exec(
+        select(Delivery).where(col(Delivery.post_id).in_(ids)).order_by(col(Delivery.id))).all()}
+    texts = first_texts(session, posts)
+    return [(post, texts.get(require_id(post), ""), deliveries.get(require_id(post))) for post in posts]
+
+
+def pending_reply(session: Session, conversation: Conversation) -> Post | None:
+    """Return the reply being written, reviewed or sent (at most one at a time), if any."""
+    return session.exec(select(Post).where(Post.conversation_id == conversation.id,
+                                           Post.workspace_id == conversation.workspace_id,
+                                           col(Post.status).in_([status.value for status in PENDING]))
+                        .order_by(col(Post.id).desc())).first()
+
+
+def create_reply(session: Session, member: Member, conversation: Conversation, text: str) -> Post:
+    """Save a reply draft for the conversation's character, for its channel only; take the conversation if open."""
+    member.require(Action.DRAFT)
+    require_answerable(conversation)
+    text = _checked_text(conversation, text)
+    if pending_reply(session, conversation) is not None:
+        raise DomainError("A reply to this conversation is already on its way; change that one instead.",
+                          field="text")
+    channel = reply_channel(session, conversation)
+    character = character_of_conversation(session, conversation)
+    post = create_draft(session=session, member=member, character=character,
+                        content=PostContent(parts=[PartInput(text=text)], channel_ids=[require_id(channel)]))
+    post.conversation_id = require_id(conversation)
+    session.add(post)
+    session.flush()
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reply_draft", post=post,
+                 to_status=PostStatus.DRAFT.value, details={"conversation_id": require_id(conversation)})
+    if conversation.status == ConversationStatus.OPEN:
+        assign_conversation(session, member, conversation, expected=ConversationStatus.OPEN)
+    return post
+
+
+def require_reply(session: Session, member: Member, post: Post) -> Conversation:
+    """Return the conversation a reply post answers, or refuse a post that is not a reply of this workspace."""
+    if post.workspace_id != member.workspace.id or post.conversation_id is None:
+        raise NotFound("No such reply in this workspace.")
+    conversation = session.get(Conversation, post.conversation_id)
+    if conversation is None or conversation.workspace_id != member.workspace.id:
+        raise NotFound("No such conversation in this workspace.")
+    return conversation
+
+
+def may_send_own(member: Member) -> bool:
+    """Return whether this member may send their own replies without a second person."""
+    return member.workspace.editors_send_replies and member.can(Action.APPROVE)
+
+
+def _due(due_at: datetime | None, now: datetime | None) -> datetime:
+    due = due_at or (now or utcnow()) + SEND_DELAY
+    require_future(due, now)
+    return due
+
+
+def _approve(session: Session, member: Member, post: Post, *, expected_version: int, due: datetime,
+             override_reason: str | None, judge: LlmJudge | None) -> PostCheck:
+    check = check_post(session, post, judge)
+    reason = (override_reason or "").strip()[:2000] or None
+    if check.failed and not reason:
+        raise CheckFailed(check)
+    apply_approval(session, member, post, expected_version=expected_version, due_at=due, check=check,
+                   override_reason=reason if check.failed else None)
+    return check
+
+
+def approve_reply(session: Session, member: Member, post: Post, *, expected_version: int,
+                  due_at: datetime | None = None, override_reason: str | None = None, now: datetime | None = None,
+                  judge: LlmJudge | None = None) -> PostCheck:
+    """Approve a reply in review: it goes out at once, or at `due_at`. Another editor's, unless owners allow own."""
+    conversation = require_reply(session, member, post)
+    require_answerable(conversation)
+    if may_send_own(member):
+        member.require(Action.APPROVE)
+    else:
+        require_reviewer(member, post)
+    if post.status != PostStatus.IN_REVIEW:
+        raise DomainError(refusal(post.status, "approved", "reply"))
+    return _approve(session, member, post, expected_version=expected_version, due=_due(due_at, now),
+                    override_reason=override_reason, judge=judge)
+
+
+def send_own_reply(session: Session, member: Member, post: Post, *, expected_version: int,
+                   due_at: datetime | None = None, override_reason: str | None = None, now: datetime | None = None,
+                   judge: LlmJudge | None = None) -> PostCheck:
+    """An editor sends their own reply draft without a second person, where the owners allow it (both audited)."""
+    conversation = require_reply(session, member, post)
+    require_answerable(conversation)
+    if not may_send_own(member):
+        raise PermissionDenied("Replies need a second person here: submit it for review, another editor approves "
+                               "it. (Owners can let editors send their own replies in the workspace settings.)")
+    due = _due(due_at, now)
+    version = expected_version
+    if post.status == PostStatus.DRAFT:
+        submit_post(session=session, member=member, post=post, expected_version=version, note=None, judge=judge)
+        version = post.version
+    elif post.status != PostStatus.IN_REVIEW:
+        raise DomainError(refusal(post.status, "sent", "reply"))
+    check = _approve(session, member, post, expected_version=version, due=due, override_reason=override_reason,
+                     judge=judge)
+    record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reply_sent_own", post=post,
+                 from_status=PostStatus.IN_REVIEW.value, to_status=PostStatus.APPROVED.value,
+                 reason="An editor sent their own reply (the workspace allows it).",
+                 details={"conversation_id": require_id(conversation), "due_at": due.isoformat()})
+    return check
+
+
+def set_editors_send_replies(session: Session, member: Member, allowed: bool) -> bool:
+    """Let editors send their own replies or not (owners only; audited); return whether it changed."""
+    if not member.can(Action.MANAGE_SETTINGS):
+        raise PermissionDenied("Only owners decide whether editors may send their own replies.")
+    workspace = member.workspace
+    before = workspace.editors_send_replies
+    if before == allowed:
+        return False
+    workspace.editors_send_replies = allowed
+    session.add(workspace)
+    session.flush()
+    record_change(session, member, "settings_change", editors_send_replies=f"{before} → {allowed}")
+    return True
+
+
+def reply_text(session: Session, post: Post) -> str:
+    """Return the reply's text (its one part)."""
+    parts = parts_of(session, post)
+    return parts[0].text if parts else ""
+
+
+def reply_summary(session: Session, conversation: Conversation) -> dict[str, Any]:
+    """Return what the conversation page shows about its replies: the pending one and those sent, with links."""
+    replies = replies_of(session, conversation)
+    sent = [(post, text, delivery) for post, text, delivery in replies if post.status == PostStatus.PUBLISHED]
+    pending = [(post, text, delivery) for post, text, delivery in replies if post.status in PENDING]
+    return {"sent": sent, "pending": pending[-1] if pending else None,
+            "waiting": conversation.status in WAITING}
