@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
+from characters.analytics.hours import best_hours_of
 from characters.bibles.bible import list_characters
 from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, GreenroomExtension
 from characters.bibles.editing import parse_days
@@ -182,21 +183,37 @@ def next_free_slots(session: Session, characters: Iterable[Character], after: da
     The search goes a week at a time, one query per week for every character still looking, so a page that
     suggests slots for many characters runs a few queries, not one per character.
     """
+    characters = list(characters)
     rhythms = rhythms_of(session, characters)
     found: dict[int, datetime | None] = dict.fromkeys(rhythms)
     looking = {character_id: rhythm for character_id, rhythm in rhythms.items() if not rhythm.empty}
+    preferred = _preferred_hours(session, characters, looking, after)
     start, last = after + timedelta(seconds=1), after + timedelta(days=SEARCH_DAYS)
     while looking and start < last:
         end = min(start + timedelta(days=7), last)
         taken = _taken(session, list(looking), start, end, exclude_post_id)
         for character_id, rhythm in list(looking.items()):
             used = taken.get(character_id, set())
-            free = next((at for at in slot_instants(rhythm, start, end) if _minute(at) not in used), None)
+            free_slots = [at for at in slot_instants(rhythm, start, end) if _minute(at) not in used]
+            # Within the week searched, a free slot in one of the character's best hours comes first.
+            hours = preferred.get(character_id, frozenset())
+            free = next((at for at in free_slots if at.astimezone(rhythm.zone).hour in hours),
+                        free_slots[0] if free_slots else None)
             if free is not None:
                 found[character_id] = free
                 del looking[character_id]
         start = end
     return found
+
+
+def _preferred_hours(session: Session, characters: list[Character], rhythms: dict[int, Rhythm],
+                     now: datetime) -> dict[int, frozenset[int]]:
+    """Return each character's best local hours when its workspace prefers them (else nothing: no query)."""
+    workspace = session.get(Workspace, characters[0].workspace_id) if characters and rhythms else None
+    if workspace is None or not workspace.prefer_best_hours:
+        return {}
+    best = best_hours_of(session, {character_id: rhythm.zone for character_id, rhythm in rhythms.items()}, now)
+    return {character_id: frozenset(hours.hours) for character_id, hours in best.items() if hours.enough}
 
 
 def _queued(workspace: Workspace, character: Character | None, now: datetime) -> list[ColumnElement[bool]]:

@@ -1,0 +1,351 @@
+"""The numbers of a workspace or a character over a period: totals, trend, top and bottom posts, by campaign, by
+network, by weekday and hour in each character's zone, best hours and follower growth.
+
+Everything is aggregated in SQL over each delivery's latest numbers (a published post on one network counts as one
+post), in a fixed number of statements whatever the data: local days and hours come from `local_time`, so only
+buckets reach Python. Only deliveries whose numbers have been read count (a post published a minute ago has none
+yet, and would read as a flop).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlmodel import Session, col
+
+from characters.analytics.hours import BestHours, best_hours, measured_in
+from characters.analytics.local_time import day_and_hour, day_of, local_seconds, local_to_utc, weekday_of
+from characters.analytics.tally import Tally, tally_of
+from characters.core.errors import DomainError
+from characters.core.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    FollowerSnapshot,
+    Post,
+    PostPart,
+    UTCDateTime,
+    Workspace,
+    require_id,
+)
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
+DEFAULT_PERIOD = "30d"
+MAX_DAYS = 366
+TOP = 5
+EXCERPT_CHARS = 140
+# Longer periods chart weeks instead of days (and follower counts at each week's end).
+DAILY_UP_TO = 92
+NETWORKS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
+EMPTY_MESSAGE = "No numbers yet: they arrive 10 minutes after a post is published on Bluesky or Mastodon."
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC, the local dates it covers, and the choice it came from (a preset or "custom")."""
+
+    start: datetime
+    end: datetime
+    first: date
+    last: date
+    choice: str
+
+    @property
+    def days(self) -> int:
+        """Return how many local dates the period touches."""
+        return (self.last - self.first).days + 1
+
+    @property
+    def weekly(self) -> bool:
+        """Return True when the trend is better read by week."""
+        return self.days > DAILY_UP_TO
+
+    def describe(self) -> str:
+        """Return e.g. "the last 30 days" or "1 Nov 2026 – 30 Nov 2026"."""
+        if self.choice in PERIODS:
+            return f"the last {PERIODS[self.choice]} days"
+        return f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
+
+
+def _date(text: str, field_name: str) -> date:
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise DomainError(f"“{text[:40]}” is not a date: use YYYY-MM-DD.", field=field_name) from None
+
+
+def parse_period(choice: str | None, first: str | None, last: str | None, zone: ZoneInfo, now: datetime) -> Period:
+    """Return the period a person chose: a preset ("30d") or their own dates, local to `zone`; refuse bad input."""
+    if first or last:
+        if not (first and last):
+            raise DomainError("Give both the first and the last day of the period (YYYY-MM-DD).",
+                              field="from" if not first else "to")
+        first_day, last_day = _date(first, "from"), _date(last, "to")
+        if last_day < first_day:
+            raise DomainError("The period's last day is before its first day.", field="to")
+        if (last_day - first_day).days + 1 > MAX_DAYS:
+            raise DomainError(f"A period is at most {MAX_DAYS} days long.", field="to")
+        return Period(local_to_utc(first_day, time(0), zone), local_to_utc(last_day + timedelta(days=1), time(0), zone),
+                      first_day, last_day, "custom")
+    choice = choice or DEFAULT_PERIOD
+    if choice not in PERIODS:
+        raise DomainError("Choose a period of 7, 30, 90 or 365 days, or give the first and last day.",
+                          field="period")
+    start = now - timedelta(days=PERIODS[choice])
+    return Period(start, now, start.astimezone(zone).date(), now.astimezone(zone).date(), choice)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the numbers are narrowed to: one character, one campaign, one network (None: all)."""
+
+    character_id: int | None = None
+    campaign_id: int | None = None
+    network: str | None = None
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One published post on one network, with its latest numbers."""
+
+    delivery_id: int
+    post_id: int
+    character_id: int
+    network: str
+    published_at: datetime
+    url: str | None
+    numbers: Tally
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One network account's followers at the period's start and end (None: no count read by then)."""
+
+    channel_id: int
+    character_id: int
+    network: str
+    label: str
+    start: int | None
+    end: int | None
+
+    @property
+    def change(self) -> int | None:
+        """Return the growth over the period (None when either end is unknown)."""
+        return None if self.start is None or self.end is None else self.end - self.start
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every number of the analytics page, for one period and filter."""
+
+    period: Period
+    filters: Filters
+    totals: Tally
+    days: list[tuple[date, Tally]]
+    weeks: list[tuple[date, Tally]]
+    by_weekday: list[Tally]
+    by_hour: list[Tally]
+    best: BestHours
+    by_campaign: list[tuple[int | None, Tally]]
+    by_network: list[tuple[str, Tally]]
+    top: list[Ranked]
+    bottom: list[Ranked]
+    accounts: list[Account]
+    followers: list[tuple[date, int | None]]
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def trend(self) -> list[tuple[date, Tally]]:
+        """Return the trend's points: per day, or per week (starting Monday) for long periods."""
+        return self.weeks if self.period.weekly else self.days
+
+    @property
+    def empty(self) -> bool:
+        """Return True when there is nothing measured to show at all."""
+        return self.totals.posts == 0 and not any(account.end is not None for account in self.accounts)
+
+    @property
+    def follower_change(self) -> int | None:
+        """Return the growth of every account with both counts known (None: none has)."""
+        changes = [account.change for account in self.accounts if account.change is not None]
+        return sum(changes) if changes else None
+
+
+def _scope(workspace: Workspace, period: Period, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions = [col(Post.workspace_id) == require_id(workspace), *measured_in(period.start, period.end)]
+    if filters.character_id is not None:
+        conditions.append(col(Post.character_id) == filters.character_id)
+    if filters.campaign_id is not None:
+        conditions.append(col(Post.campaign_id) == filters.campaign_id)
+    if filters.network is not None:
+        conditions.append(col(Channel.kind) == filters.network)
+    return conditions
+
+
+def _from_deliveries(query: Any, conditions: list[ColumnElement[bool]]) -> Any:
+    return (query.select_from(Delivery).join(Post, col(Post.id) == col(Delivery.post_id))
+            .outerjoin(Channel, col(Channel.id) == col(Delivery.channel_id)).where(*conditions))
+
+
+def _sums() -> list[Any]:
+    return [func.count(), func.sum(Delivery.likes), func.sum(Delivery.reposts), func.sum(Delivery.replies),
+            func.sum(Delivery.quotes)]
+
+
+def _engagement() -> ColumnElement[int]:
+    return col(Delivery.likes) + col(Delivery.reposts) + col(Delivery.replies) + col(Delivery.quotes)
+
+
+def build_report(session: Session, workspace: Workspace, period: Period, filters: Filters, *,
+                 zones: Mapping[int, ZoneInfo], display_zone: ZoneInfo) -> Report:
+    """Return the report of the workspace's (or one character's) measured posts in `period`.
+
+    `zones` maps the characters in scope to their zones (archived ones too: their posts count); days and hours are
+    local to each post's character, follower counts are read at the end of each day in `display_zone`.
+    """
+    conditions = _scope(workspace, period, filters)
+    dialect = session.get_bind().dialect.name
+    local = local_seconds(col(Delivery.published_at), col(Post.character_id), zones, period.start, period.end, dialect)
+    day, hour = day_and_hour(local)
+    grid = session.execute(_from_deliveries(select(day, hour, *_sums()), conditions).group_by(day, hour)).all()
+    by_day: dict[int, Tally] = {}
+    by_weekday, by_hour = [Tally()] * 7, [Tally()] * 24
+    for number, at, *sums in grid:
+        tally = tally_of(*sums)
+        by_day[int(number)] = by_day.get(int(number), Tally()) + tally
+        by_weekday[weekday_of(int(number))] += tally
+        by_hour[int(at)] += tally
+    days = _every_day(period, {day_of(number): tally for number, tally in by_day.items()})
+    totals = sum((tally for _, tally in days), Tally())
+    groups = session.execute(_from_deliveries(select(col(Post.campaign_id), col(Channel.kind), *_sums()), conditions)
+                          .group_by(col(Post.campaign_id), col(Channel.kind))).all()
+    campaigns: dict[int | None, Tally] = {}
+    networks: dict[str, Tally] = {}
+    for campaign_id, kind, *sums in groups:
+        tally = tally_of(*sums)
+        campaigns[campaign_id] = campaigns.get(campaign_id, Tally()) + tally
+        networks[kind or "deleted channel"] = networks.get(kind or "deleted channel", Tally()) + tally
+    top = _ranked(session, conditions, best_first=True, limit=TOP)
+    # With few posts the top list already shows them all; the bottom list never repeats one of them.
+    bottom = [] if totals.posts <= TOP else _ranked(session, conditions, best_first=False,
+                                                   limit=min(TOP, totals.posts - TOP))
+    top, bottom = _with_excerpts(session, top, bottom)
+    accounts = _accounts(session, workspace, period, filters)
+    followers = _follower_series(session, workspace, period, filters, display_zone) if accounts else []
+    return Report(period=period, filters=filters, totals=totals, days=days, weeks=_weeks(days),
+                  by_weekday=by_weekday, by_hour=by_hour, best=best_hours(by_hour),
+                  by_campaign=sorted(campaigns.items(), key=lambda item: (-item[1].engagement, item[0] or 0)),
+                  by_network=sorted(networks.items(), key=lambda item: (-item[1].engagement, item[0])),
+                  top=top, bottom=bottom, accounts=accounts, followers=followers)
+
+
+def _every_day(period: Period, tallies: dict[date, Tally]) -> list[tuple[date, Tally]]:
+    """Return a point for every date of the period (and any a character's zone put just outside it)."""
+    first = min([period.first, *tallies])
+    last = max([period.last, *tallies])
+    return [(first + timedelta(days=n), tallies.get(first + timedelta(days=n), Tally()))
+            for n in range((last - first).days + 1)]
+
+
+def _weeks(days: Sequence[tuple[date, Tally]]) -> list[tuple[date, Tally]]:
+    weeks: dict[date, Tally] = {}
+    for day, tally in days:
+        monday = day - timedelta(days=day.weekday())
+        weeks[monday] = weeks.get(monday, Tally()) + tally
+    return sorted(weeks.items())
+
+
+def _ranked(session: Session, conditions: list[ColumnElement[bool]], *, best_first: bool, limit: int
+            ) -> list[Ranked]:
+    engagement = _engagement()
+    order: list[Any] = ([engagement.desc(), col(Delivery.id).desc()] if best_first
+             else [engagement.asc(), col(Delivery.id).asc()])
+    rows = session.execute(_from_deliveries(
+        select(col(Delivery.id), col(Delivery.post_id), col(Post.character_id), col(Channel.kind),
+               col(Delivery.published_at), col(Delivery.remote_url), col(Delivery.likes), col(Delivery.reposts),
+               col(Delivery.replies), col(Delivery.quotes)), conditions).order_by(*order).limit(limit)).all()
+    return [Ranked(delivery_id=delivery_id, post_id=post_id, character_id=character_id,
+                   network=kind or "deleted channel", published_at=published_at, url=url,
+                   numbers=Tally(1, likes, reposts, replies, quotes))
+            for delivery_id, post_id, character_id, kind, published_at, url, likes, reposts, replies, quotes in rows]
+
+
+def _with_excerpts(session: Session, top: list[Ranked], bottom: list[Ranked]) -> tuple[list[Ranked], list[Ranked]]:
+    """Return the ranked rows with the first words of each post, read in one query."""
+    ids = {row.post_id for row in top + bottom}
+    if not ids:
+        return top, bottom
+    texts = dict(session.execute(select(col(PostPart.post_id), func.substr(col(PostPart.text), 1, EXCERPT_CHARS))
+                              .where(col(PostPart.post_id).in_(ids), col(PostPart.position) == 0)).all())
+
+    def excerpt(rows: list[Ranked]) -> list[Ranked]:
+        return [Ranked(**{**row.__dict__, "excerpt": texts.get(row.post_id) or ""}) for row in rows]
+
+    return excerpt(top), excerpt(bottom)
+
+
+def _channels(workspace: Workspace, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions = [col(Channel.workspace_id) == require_id(workspace), col(Channel.kind).in_(NETWORKS)]
+    if filters.character_id is not None:
+        conditions.append(col(Channel.character_id) == filters.character_id)
+    if filters.network is not None:
+        conditions.append(col(Channel.kind) == filters.network)
+    return conditions
+
+
+def _followers_at(moment: Any, *, last_before: bool = True) -> Any:
+    """Return a correlated subquery: the channel's follower count last read before `moment` (or first from it)."""
+    query = select(col(FollowerSnapshot.followers)).where(col(FollowerSnapshot.channel_id) == col(Channel.id))
+    if last_before:
+        query = query.where(col(FollowerSnapshot.taken_at) < moment).order_by(col(FollowerSnapshot.taken_at).desc())
+    else:
+        query = query.where(col(FollowerSnapshot.taken_at) >= moment).order_by(col(FollowerSnapshot.taken_at))
+    return query.limit(1).scalar_subquery()
+
+
+def _accounts(session: Session, workspace: Workspace, period: Period, filters: Filters) -> list[Account]:
+    """Return each account in scope with its followers at the period's start (or first count in it) and end."""
+    rows = session.execute(select(col(Channel.id), col(Channel.character_id), col(Channel.kind), col(Channel.label),
+                               _followers_at(period.start), _followers_at(period.start, last_before=False),
+                               _followers_at(period.end))
+                        .where(*_channels(workspace, filters)).order_by(col(Channel.id))).all()
+    accounts = []
+    for channel_id, character_id, kind, label, before, first, end in rows:
+        start = before if before is not None else (first if end is not None else None)
+        accounts.append(Account(channel_id, character_id, kind, label, start, end))
+    return accounts
+
+
+def _follower_series(session: Session, workspace: Workspace, period: Period, filters: Filters,
+                     zone: ZoneInfo) -> list[tuple[date, int | None]]:
+    """Return the followers of every account in scope at the end of each day (each week for long periods)."""
+    points: dict[date, datetime] = {}
+    for n in range(period.days):
+        day = period.first + timedelta(days=n)
+        if period.weekly and day.weekday() != 6 and day != period.last:
+            continue
+        points[day] = min(local_to_utc(day + timedelta(days=1), time(0), zone), period.end)
+    moments = union_all(*(select(literal(at, UTCDateTime).label("at")) for at in points.values())).subquery()
+    per_channel = (select(moments.c.at, _followers_at(moments.c.at).label("followers"))
+                   .select_from(moments).join(Channel, literal(True)).where(*_channels(workspace, filters))
+                   .subquery())
+    totals = dict(session.execute(select(per_channel.c.at, func.sum(per_channel.c.followers))
+                               .group_by(per_channel.c.at)).all())
+    by_moment = {_as_utc(at): value for at, value in totals.items()}
+    return [(day, _int_or_none(by_moment.get(at))) for day, at in points.items()]
+
+
+def _as_utc(value: Any) -> Any:
+    """Return a moment read back from a VALUES-like subquery as an aware UTC datetime (SQLite gives text)."""
+    processed = UTCDateTime().process_result_value(
+        datetime.fromisoformat(value) if isinstance(value, str) else value, None)  # type: ignore[arg-type]
+    return processed
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
