@@ -11,8 +11,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from characters.core.db import write_transaction
-from characters.core.models import Channel, Character, Delivery, DeliveryStatus, Post, PostPart, Workspace
+from characters.core.models import (
+    Channel,
+    Character,
+    Conversation,
+    Delivery,
+    DeliveryStatus,
+    Post,
+    PostPart,
+    Workspace,
+)
 from characters.publishing.claims import ClaimedDelivery, claim_in_transaction
+from characters.publishing.settling import Failure, settle_in_transaction
 from characters.publishing.sql import PENDING, PUBLISHING, Statement, in_ids
 
 
@@ -54,6 +64,8 @@ class OutgoingDelivery:
     reply_to: dict[str, Any] | None = None
     # The post answers another one (a scene) that has not gone out on this network yet.
     waiting_for_parent: bool = False
+    # A reply to an audience conversation whose post is deleted or out of reach: why it cannot be sent.
+    reply_gone: str | None = None
 
     def lateness(self, now: datetime) -> timedelta:
         """Return how late publishing at `now` would be."""
@@ -71,6 +83,7 @@ _LOAD_POSTS = Statement(
             col(Post.workspace_id),
             col(Post.author_id),
             col(Post.reply_to_post_id),
+            col(Post.conversation_id),
             col(Character.name),
             col(Character.archived_at),
             col(Workspace.late_grace_minutes),
@@ -104,6 +117,12 @@ _LOAD_CHANNELS = Statement(
         col(Channel.session_token),
     ).where(in_ids(col(Channel.id), postgresql))
 )
+_LOAD_CONVERSATIONS = Statement(
+    lambda postgresql: select(
+        col(Conversation.id), col(Conversation.network), col(Conversation.remote_ref), col(Conversation.gone_at),
+        col(Conversation.author_handle),
+    ).where(in_ids(col(Conversation.id), postgresql))
+)
 _LOAD_PARENTS = Statement(
     lambda postgresql: (
         select(col(Delivery.post_id), col(Delivery.status), col(Delivery.remote_refs), col(Channel.kind))
@@ -116,9 +135,16 @@ _LOAD_PARENTS = Statement(
 def claim_and_load(
     engine: Engine, worker_id: str, now: datetime, limit: int, lease_seconds: float
 ) -> list[OutgoingDelivery]:
-    """Lease up to `limit` due deliveries and read what they publish, in one transaction (one round of commits)."""
+    """Lease up to `limit` due deliveries and read what they publish, in one transaction (one round of commits).
+
+    Replies to a conversation whose post is gone are failed here, with the reason, and never handed out.
+    """
     with write_transaction(engine) as connection:
-        return load_in_transaction(connection, claim_in_transaction(connection, worker_id, now, limit, lease_seconds))
+        loaded = load_in_transaction(connection, claim_in_transaction(connection, worker_id, now, limit, lease_seconds))
+        gone = [Failure(delivery.claimed.id, delivery.reply_gone) for delivery in loaded if delivery.reply_gone]
+        if gone:
+            settle_in_transaction(connection, worker_id, gone, now)
+        return [delivery for delivery in loaded if not delivery.reply_gone]
 
 
 def load_deliveries(engine: Engine, claimed: Sequence[ClaimedDelivery]) -> list[OutgoingDelivery]:
@@ -154,6 +180,9 @@ def load_in_transaction(connection: Connection, claimed: Sequence[ClaimedDeliver
         for row in connection.execute(_LOAD_CHANNELS.on(connection), {"b_ids": sorted(channel_ids)})
     }
     parents = _parent_deliveries(connection, {row.reply_to_post_id for row in posts.values()} - {None})
+    conversation_ids = sorted({row.conversation_id for row in posts.values()} - {None})
+    conversations = {row.id: row for row in connection.execute(_LOAD_CONVERSATIONS.on(connection),
+                                                               {"b_ids": conversation_ids})} if conversation_ids else {}
     deliveries = []
     for delivery in claimed:
         post = posts.get(delivery.post_id)
@@ -161,6 +190,9 @@ def load_in_transaction(connection: Connection, claimed: Sequence[ClaimedDeliver
             continue
         channel = channels.get(delivery.channel_id) if delivery.channel_id is not None else None
         reply_to, waiting = _reply_of(parents.get(post.reply_to_post_id, []), channel)
+        reply_gone = None
+        if post.conversation_id is not None:
+            reply_to, reply_gone = _conversation_reply(conversations.get(post.conversation_id), channel)
         deliveries.append(
             OutgoingDelivery(
                 claimed=delivery,
@@ -173,6 +205,7 @@ def load_in_transaction(connection: Connection, claimed: Sequence[ClaimedDeliver
                 parts=parts.get(delivery.post_id, []),
                 reply_to=reply_to,
                 waiting_for_parent=waiting,
+                reply_gone=reply_gone,
             )
         )
     return deliveries
@@ -186,6 +219,24 @@ def _parent_deliveries(connection: Connection, parent_ids: set[Any]) -> dict[int
     for row in connection.execute(_LOAD_PARENTS.on(connection), {"b_ids": sorted(parent_ids)}):
         found[row.post_id].append(row)
     return found
+
+
+def _conversation_reply(conversation: Any, channel: ChannelData | None) -> tuple[dict[str, Any] | None, str | None]:
+    """Return the audience post a reply answers (as a publisher's reply_to), or why it cannot be answered."""
+    if conversation is None:
+        return None, "The conversation this reply answers was removed; nothing was sent."
+    if conversation.gone_at is not None:
+        who = f"@{conversation.author_handle}" if conversation.author_handle else "its author"
+        return None, (f"The post this reply answers was deleted by {who} (or is no longer reachable); "
+                      "nothing was sent.")
+    if channel is None or conversation.network != channel.kind:
+        return None, f"This reply answers a {conversation.network} post; it can only go to that network."
+    ref = dict(conversation.remote_ref or {})
+    if not ref.get("id"):
+        return None, "The conversation has no network reference to reply to; nothing was sent."
+    # Bluesky: cid, root_uri and root_cid make reply.parent and reply.root; Mastodon: id on `instance`.
+    extra = {key: value for key, value in ref.items() if key not in ("id", "url") and value is not None}
+    return {"id": str(ref["id"]), "url": ref.get("url"), "extra": extra}, None
 
 
 def _reply_of(parent_deliveries: list[Any], channel: ChannelData | None) -> tuple[dict[str, Any] | None, bool]:

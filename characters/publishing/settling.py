@@ -17,9 +17,30 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from characters.core.db import write_transaction
-from characters.core.models import Channel, Character, Delivery, DeliveryStatus, Membership, Notification, Post, Role
+from characters.core.models import (
+    Channel,
+    Character,
+    Conversation,
+    ConversationStatus,
+    Delivery,
+    DeliveryStatus,
+    Membership,
+    Notification,
+    Post,
+    Role,
+)
 from characters.publishing.post_status import PostInfo, refresh_posts
-from characters.publishing.sql import NOT_SENT, PENDING, PUBLISHING, Statement, ids_of, in_ids, owned, post_is_live
+from characters.publishing.sql import (
+    NOT_SENT,
+    PENDING,
+    PUBLISHING,
+    Statement,
+    add_audit_events,
+    ids_of,
+    in_ids,
+    owned,
+    post_is_live,
+)
 
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30.0
@@ -197,7 +218,29 @@ def settle_in_transaction(connection: Connection, worker_id: str, settlements: S
               for delivery_id, row in rows.items() if delivery_id in applied}
     posts = refresh_posts(connection, set(locked), now, locked=locked)
     _add_notifications(connection, _notification_rows(connection, notes, posts), now)
+    _mark_conversations_replied(connection, [(rows[param["b_id"]], param.get("b_url"))
+                                             for param in changes.get("published", [])], now)
     return applied
+
+
+def _mark_conversations_replied(connection: Connection, published: list[tuple[Any, str | None]],
+                                now: datetime) -> None:
+    """Mark the conversations these published replies answer as replied, once: the first reply's time stays."""
+    replies = [(row, url) for row, url in published if row.conversation_id is not None]
+    if not replies:
+        return
+    events: list[dict[str, Any]] = []
+    for row, url in replies:
+        changed = connection.execute(
+            update(Conversation).where(col(Conversation.id) == row.conversation_id,
+                                       col(Conversation.replied_at).is_(None))
+            .values(replied_at=now, status=ConversationStatus.REPLIED.value, status_changed_at=now,
+                    status_changed_by_id=None)).rowcount
+        if changed:
+            events.append({"workspace_id": row.workspace_id, "post_id": row.post_id, "action": "conversation.replied",
+                           "to_status": ConversationStatus.REPLIED.value,
+                           "details": {"conversation_id": row.conversation_id, "url": url}})
+    add_audit_events(connection, events)
 
 
 # Outcomes that wait for a person: anyone who may resolve them is told, not only the author.
@@ -237,7 +280,7 @@ def _settling_statement(postgresql: bool) -> Any:
     """Return the fenced read of the deliveries being settled with their posts, both locked on PostgreSQL."""
     query: Any = (select(col(Delivery.id), col(Delivery.post_id), col(Delivery.attempts),
                     col(Delivery.sending_started_at), col(Channel.label), col(Post.status).label("post_status"),
-                    col(Post.workspace_id), col(Post.author_id), col(Post.scene_id),
+                    col(Post.workspace_id), col(Post.author_id), col(Post.scene_id), col(Post.conversation_id),
                     col(Character.name).label("character_name"))
              .join(Post, col(Post.id) == col(Delivery.post_id))
              .join(Character, col(Character.id) == col(Post.character_id))
