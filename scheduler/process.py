@@ -25,6 +25,7 @@ from characters.core.db import make_engine, write_transaction
 from characters.core.models import utcnow
 from characters.posting.recurring import materialize_recurring
 from characters.publishing.secrets import secret_box
+from scheduler.listeners.cycle import Listening, default_listeners
 from scheduler.metrics.collector import MetricsCollector, default_readers
 from scheduler.publishers.registry import PublisherRegistry, default_registry
 from scheduler.worker import SecretsReader, SecretsWriter, Worker, WorkerConfig
@@ -33,6 +34,10 @@ log = logging.getLogger("greenroom.scheduler")
 
 CLAIM_JOB = "claim"
 RECURRING_SECONDS = 60.0
+# How often the listen job looks for channels due a poll (each workspace sets its own poll interval) and the overdue
+# job for conversations past their response target.
+LISTEN_SECONDS = 10.0
+OVERDUE_SECONDS = 60.0
 METRICS_SECONDS = 60.0  # how often published posts' numbers and follower counts are looked at (analytics)
 STOP_CHECK_SECONDS = 0.2
 POOL_SIZE = 8
@@ -92,7 +97,8 @@ def materialize(engine: Engine) -> int:
 
 
 def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namespace,
-                 materialize: Callable[[], Any] | None = None, metrics: Callable[[], Any] | None = None) -> None:
+                 materialize: Callable[[], Any] | None = None, metrics: Callable[[], Any] | None = None,
+                 listening: Listening | None = None) -> None:
     """Add the scheduler's jobs; the claim job re-times itself to the next due delivery after each run."""
     now = utcnow()
 
@@ -115,6 +121,9 @@ def install_jobs(scheduler: BaseScheduler, worker: Worker, args: argparse.Namesp
     add("check", worker.check_cycle, args.check_seconds, now)
     if materialize is not None:
         add("recurring", materialize, RECURRING_SECONDS, now)
+    if listening is not None:
+        add("listen", listening.listen_cycle, LISTEN_SECONDS, now + timedelta(seconds=1))
+        add("overdue", listening.overdue_cycle, OVERDUE_SECONDS, now + timedelta(seconds=2))
     if metrics is not None:
         add("metrics", metrics, METRICS_SECONDS, now + timedelta(seconds=5))
 
@@ -182,8 +191,10 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     scheduler = build_scheduler()
     collector = MetricsCollector(engine, default_readers(worker.registry, settings), read_secrets=read_secrets,
                                  session_slot=worker.session_slot)
+    listening = Listening(engine, default_listeners(worker.registry), read_secrets=read_secrets,
+                          session_slot=worker.session_slot)
     install_jobs(scheduler, worker, args, materialize=lambda: materialize(engine),
-                 metrics=lambda: collector.cycle(max_seconds=METRICS_SECONDS / 2))
+                 metrics=lambda: collector.cycle(max_seconds=METRICS_SECONDS / 2), listening=listening)
 
     stop_on_signal(scheduler, parent_pid=args.parent_pid)
     log.info("scheduler %s started on %s; publishing to %s", worker.worker_id,
