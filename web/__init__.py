@@ -116,6 +116,7 @@ def _register_blueprints(app: "Flask") -> None:
         campaigns,
         channels,
         characters,
+        conversations,
         drafting,
         feeds,
         inbox,
@@ -128,9 +129,12 @@ def _register_blueprints(app: "Flask") -> None:
     )
 
     for blueprint in (auth.bp, account.bp, workspaces.home_bp, workspaces.bp, members.bp, characters.bp, posts.bp,
-                      drafting.bp, inbox.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp, audit.bp,
-                      channels.bp, feeds.bp, tokens.bp, notifications.bp, api.bp):
+                      drafting.bp, inbox.bp, conversations.bp, calendar.bp, calendar.feed_bp, campaigns.bp, scenes.bp,
+                      audit.bp, channels.bp, feeds.bp, tokens.bp, notifications.bp, api.bp):
         app.register_blueprint(blueprint)
+    from web import analytics
+
+    app.register_blueprint(analytics.bp)
 
 
 def _register_template_helpers(app: "Flask") -> None:

@@ -75,6 +75,9 @@ class WorkspaceSettingsForm(FlaskForm):
         "Late-post grace period (minutes)", validators=[Optional()],
         description=f"0 to {MAX_LATE_GRACE_MINUTES}. A post the scheduler finds later than this is held for an "
                     "editor instead of published.")
+    prefer_best_hours = BooleanField("Next free slot prefers each character's best hours",
+                                     description="From the character's own numbers (see Analytics); without enough "
+                                                 "of them, the first free slot as before.")
 
 
 class InviteForm(FlaskForm):
