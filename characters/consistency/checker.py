@@ -15,6 +15,7 @@ from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
 from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
 from characters.consistency.result import CheckResult, Confidence, Finding, verdict_of
 from characters.consistency.rules import RuleSet, check_rules, compile_rules, short_name
+from characters.consistency.text import normalise_apostrophes, words
 from characters.consistency.voice import (
     MIN_CANON,
     Draft,
@@ -24,6 +25,8 @@ from characters.consistency.voice import (
     calibrate_pair,
     explain,
     fit_voice_model,
+    foreign_registers,
+    register_message,
     signs,
     word_lean,
     workspace_offset,
@@ -43,12 +46,26 @@ SOUNDS_LIKE_MIN_RATIO = 0.3  # a draft typical of this character cannot fail for
 WORD_LEAN_SIGN = 3.0
 WORD_LEAN_CLEAR = 6.0
 WORD_LEAN_STEP = 3.0  # the lean that counts as much for the score as the edge of the canon's own range
+# Register phrases (cues.py) in registers the canon never uses ("Thrilled to announce", "what's the point"): each
+# is specific evidence, not a noisy average, so two separate ones fail a post of any length once the canon has
+# FAIR_CANON posts to say what the character never writes; one only lowers the score. On the dev, holdout,
+# unseen and fresh sets no in-voice post carries more than one, at any canon size.
+REGISTER_PHRASES = 2
+REGISTER_CHECKS = {"marketing": "voice.generic", "assistant": "voice.generic"}  # the others are "voice.tone"
+# A word lean this far past the pair's margin (about 3,000 times likelier under the other canon) fails even a short
+# post once the canon is full; in-voice posts of the four sets stay under 4.3 at every canon size.
+WORD_LEAN_SHORT = 8.0
+WORD_LEAN_SHORT_WORDS = 3  # ... and only when it rests on this many distinct words this character's canon never uses
 AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
 FAIR_CANON = 10  # fewer canon posts: voice hints only warn
 FULL_CANON = 20  # fewer: voice evidence is medium confidence
 SHORT_POST = 12  # fewer words: voice hints only warn
 FAIR_POST = 20  # fewer words: medium confidence
-RULE_FAIL_CEILING = 40  # a draft that breaks a hard rule scores at most this
+# The score bands with the verdict, so an editor never sees a passing draft score below a failing one: a fail
+# scores 0-20 (a broken rule at most 20, halved per further one), a warn or pass 21-100.
+FAIL_CEILING = 20
+RULE_FAIL_CEILING = FAIL_CEILING  # a draft that breaks a hard rule scores at most this
+_RAW_RULE_CAP = 40.0  # before banding: a broken rule holds the raw score here, halved per further broken rule
 WARN_PENALTY = 3
 NEUTRAL_RISK = 0.5  # the voice risk assumed when there is no canon to compare with
 
@@ -156,6 +173,20 @@ class Checker:
         key = cache_key or card_key(card)
         return self._models.get_or_build(key, lambda: build_character_model(card, key))
 
+    def confidence(self, card: CardData, text: str, cache_key: str | None = None) -> tuple[Confidence, str]:
+        """Return how far voice evidence on this text can be trusted, and why, without checking it again.
+
+        It depends only on the canon size (from the cached model) and the text's length in words, so a caller
+        that has already checked the text gets the same answer as the result's `confidence` for the cost of a
+        dictionary look-up and a word count; pass the same `cache_key` as the check so no second model is built.
+        """
+        model = self.model(card, cache_key)
+        canon = len(model.voice.canon)
+        if not model.voice.usable:
+            return "low", f"{model.name} has only {canon} canon posts: the voice is not judged, only the rules."
+        n_words = max(1, len(words(normalise_apostrophes(text[:VOICE_TEXT_LIMIT]))))
+        return confidence_of(model.name, canon, n_words)
+
     def clear(self) -> None:
         """Forget every cached model."""
         self._models.clear()
@@ -201,14 +232,15 @@ class Checker:
         findings += voice.findings
         score = 100.0 / (1.0 + voice.risk**2)
         if hard_fails:
-            score = min(score, RULE_FAIL_CEILING) / 2 ** (hard_fails - 1)
+            score = min(score, _RAW_RULE_CAP) / 2 ** (hard_fails - 1)
         score -= min(3, warns) * WARN_PENALTY
         if judge is not None:
             score, judged = _ask_judge(judge, card, text, score)
             findings += judged
+        verdict = verdict_of(findings)
         return CheckResult(
-            score=int(round(min(100.0, max(0.0, score)))),
-            verdict=verdict_of(findings),
+            score=banded_score(score, verdict),
+            verdict=verdict,
             findings=tuple(findings),
             similarity=voice.similarity,
             sounds_like=voice.sounds_like,
@@ -240,15 +272,11 @@ class Checker:
             **{f"{family}_ratio": round(value, 3) for family, value in reading.families.items()},
         }
         closest = self._closest_other(model, others, draft, reading)
-        leans_to: CharacterModel | None = None
-        if closest is not None:
-            excess, other, _ = closest
-            details["sounds_like_margin"] = round(excess, 3)
-            if reading.ratio > SOUNDS_LIKE_MIN_RATIO and excess > 0:
-                risk = max(risk, excess / PAIR_STEP)
-                leans_to = other
-                if excess >= SOUNDS_LIKE_SIGN:
-                    agreeing.append(f"closer to {other.name}'s canon")
+        leans_to = _leaning(closest, reading, details)
+        if leans_to is not None:
+            risk = max(risk, details["sounds_like_margin"] / PAIR_STEP)
+            if details["sounds_like_margin"] >= SOUNDS_LIKE_SIGN:
+                agreeing.append(f"closer to {leans_to.name}'s canon")
         clear_lean = leans_to is not None and details["sounds_like_margin"] >= PAIR_STEP
         word_risk, word_signs, word_findings, word_target = self._word_evidence(model, others, draft, details)
         risk = max(risk, word_risk)
@@ -261,6 +289,21 @@ class Checker:
         # A voice fail needs the evidence to be trustworthy and several separate signs to agree.
         needed = AGREEING_SIGNS + (confidence == "medium")
         fails = confidence != "low" and len(agreeing) >= needed and (unusual or clear_lean)
+        if not fails and (other_world := _clear_in_few_words(len(voice.canon), word_target, details)):
+            # Many words from another character's canon and none of this one's: clear even in a short post.
+            fails = True
+            agreeing.append("many words only the other canon uses")
+            note = f"{note} Many words only {other_world}'s canon uses are clear evidence at any length."
+        phrases, register = _register_evidence(model, text)
+        details["register_phrases"] = phrases
+        risk = max(risk, float(phrases))
+        register_fail = not fails and register is not None
+        if register is not None and register_fail:
+            # The phrases are the evidence: drop the warnings that quote them one register at a time.
+            findings = [f for f in findings if f.check not in ("voice.generic", "voice.tone")] + [register]
+            note += f" Phrases in a register {model.name}'s canon never uses are evidence at any length." * (
+                confidence == "low"
+            )
         if leans_to is not None and not (fails and clear_lean):
             lean = "" if clear_lean else " (a slight lean, not a clear one)"
             message = f"Sounds more like {leans_to.full_name} than like {model.name}{lean}."
@@ -272,7 +315,7 @@ class Checker:
                 else ("voice.consistency", f"Doesn't sound like {model.name}")
             )
             findings.append(Finding(check, "fail", f"{opening}: {_agreement(agreeing)}."))
-        elif unusual:
+        elif unusual and not register_fail:
             doubt = "The evidence is thin" if confidence == "low" else "Too few separate signs agree"
             noticed = f": {hints[0].message[0].lower()}{hints[0].message[1:]}" if hints else ""
             message = f"May not sound like {model.name}{noticed}. {doubt}, so this is a hint, not a fail."
@@ -313,6 +356,7 @@ class Checker:
             return 0.0, [], [], None
         excess, other, telling = word_lean
         details["word_lean_margin"] = round(excess, 3)
+        details["word_lean_words"] = len(telling)
         if excess < WORD_LEAN_SIGN:
             return excess / WORD_LEAN_STEP, [], [], None
         quoted = ", ".join(f'"{token}"' for token in telling[:3])
@@ -344,6 +388,39 @@ class Checker:
         return self._pairs.get_or_build((model.key, other.key), lambda: calibrate_pair(model.voice, other.voice))
 
 
+def _leaning(
+    closest: tuple[float, CharacterModel, Reading] | None, reading: Reading, details: dict[str, float]
+) -> CharacterModel | None:
+    """Record the margin towards the closest other character; return it if the draft leans towards it."""
+    if closest is None:
+        return None
+    excess, other, _ = closest
+    details["sounds_like_margin"] = round(excess, 3)
+    return other if reading.ratio > SOUNDS_LIKE_MIN_RATIO and excess > 0 else None
+
+
+def _clear_in_few_words(canon: int, word_target: CharacterModel | None, details: dict[str, float]) -> str:
+    """Return the other character's name when a full canon and a very clear word lean towards them agree."""
+    if word_target is None or canon < FULL_CANON or details.get("word_lean_margin", 0.0) < WORD_LEAN_SHORT:
+        return ""
+    if details.get("word_lean_words", 0) < WORD_LEAN_SHORT_WORDS:  # one or two shared words are a topic, not a voice
+        return ""
+    return word_target.name
+
+
+def _register_evidence(model: CharacterModel, text: str) -> tuple[int, Finding | None]:
+    """Return how many phrases the draft has in registers the canon never uses, and a fail if they are enough."""
+    foreign = foreign_registers(model.voice, text)
+    phrases = sum(len(spans) for spans in foreign.values())
+    if phrases < REGISTER_PHRASES or len(model.voice.canon) < FAIR_CANON:  # a thin canon cannot say "never"
+        return phrases, None
+    main = max(foreign, key=lambda name: len(foreign[name]))
+    start, end = foreign[main][0]
+    said = register_message(text, foreign, model.name)
+    message = f"Doesn't sound like {model.name}: {said} ({model.name}'s canon: none)."
+    return phrases, Finding(REGISTER_CHECKS.get(main, "voice.tone"), "fail", message, start, end)
+
+
 @dataclass(frozen=True, slots=True)
 class _VoiceVerdict:
     """What the voice model concluded about one draft."""
@@ -355,6 +432,14 @@ class _VoiceVerdict:
     details: dict[str, float]
     confidence: Confidence = "high"
     confidence_note: str | None = None
+
+
+def banded_score(raw: float, verdict: str) -> int:
+    """Return the 0-100 score an editor sees: a fail within 0-FAIL_CEILING, a warn or pass above it, order kept."""
+    raw = min(100.0, max(0.0, raw))
+    if verdict == "fail":
+        return int(round(min(raw, 2.0 * FAIL_CEILING) / 2.0))
+    return int(round(FAIL_CEILING + 1 + raw * (100 - FAIL_CEILING - 1) / 100.0))
 
 
 def confidence_of(name: str, canon: int, words: int) -> tuple[Confidence, str]:
@@ -427,6 +512,11 @@ def check_text(
         other_keys=other_keys,
         published=published,
     )
+
+
+def check_confidence(card: CardData, text: str, cache_key: str | None = None) -> tuple[Confidence, str]:
+    """Return the confidence `check_text` gives this text, and its note, without running the check again."""
+    return _default_checker.confidence(card, text, cache_key)
 
 
 def get_voice_model(card: CardData, cache_key: str) -> VoiceModel:

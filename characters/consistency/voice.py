@@ -697,6 +697,24 @@ def explain(model: VoiceModel, text: str, draft: Draft, reading: Reading, who: s
     return found
 
 
+_CUE_INDEX = {f.name.removeprefix("cue_"): i for i, f in enumerate(FEATURES) if f.name.startswith("cue_")}
+
+
+def foreign_registers(model: VoiceModel, text: str) -> dict[str, list[tuple[int, int]]]:
+    """Return the draft's cue phrases in registers the character's canon never uses, per register, with spans."""
+    found = cue_spans(normalise_apostrophes(text))
+    return {name: spans for name, spans in found.items() if spans and model.stats.centre[_CUE_INDEX[name]] == 0.0}
+
+
+def register_message(text: str, foreign: dict[str, list[tuple[int, int]]], who: str) -> str:
+    """Say which registers the canon never uses the draft writes in, quoting their phrases."""
+    parts = []
+    for name, spans in sorted(foreign.items(), key=lambda item: -len(item[1])):
+        quotes = ", ".join(f'"{text[start:end].strip()}"' for start, end in spans[:3])
+        parts.append(f"{CUE_WORDING[name][0].format(who=who)}: {quotes}")
+    return "; ".join(parts)
+
+
 def _range(low: float, high: float, count: bool) -> str:
     """Say where the canon's values usually lie (its 10th to 90th percentile)."""
     if count:
