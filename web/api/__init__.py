@@ -25,4 +25,14 @@ from web.api.present import stale_response  # noqa: E402
 # Registered here, not in errors.register: the answer carries the post as presented, and present needs errors.
 bp.register_error_handler(StaleVersion, stale_response)
 
-from web.api import campaigns, channels, characters, docs, posts, scenes, transitions, workspace  # noqa: E402, F401
+from web.api import (  # noqa: E402, F401
+    analytics,
+    campaigns,
+    channels,
+    characters,
+    docs,
+    posts,
+    scenes,
+    transitions,
+    workspace,
+)
