@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, and_, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member, members_of
-from characters.audit.log import record_event
+from characters.audit.log import record_change, record_event
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.core.models import (
     Character,
@@ -349,3 +349,34 @@ def author_history(session: Session, conversation: Conversation, limit: int = 5)
                                    col(Conversation.id) != conversation.id,
                                    col(Conversation.received_at) <= conversation.received_at)
         .order_by(col(Conversation.received_at).desc()).limit(limit)).all())
+
+
+MIN_LISTEN_SECONDS, MAX_LISTEN_SECONDS = 15, 3600
+MIN_TARGET_MINUTES, MAX_TARGET_MINUTES = 1, 10_080  # a week
+
+
+def update_listening_settings(session: Session, member: Member, *, listen_interval_seconds: int | None = None,
+                              response_target_minutes: int | None = None) -> Workspace:
+    """Change how often channels are polled and the response target (owners only; changes are audited)."""
+    member.require(Action.MANAGE_SETTINGS)
+    workspace = member.workspace
+    changes: dict[str, str] = {}
+    if listen_interval_seconds is not None:
+        if not MIN_LISTEN_SECONDS <= listen_interval_seconds <= MAX_LISTEN_SECONDS:
+            raise DomainError(f"Poll every {MIN_LISTEN_SECONDS} to {MAX_LISTEN_SECONDS:,} seconds.",
+                              field="listen_interval_seconds")
+        if listen_interval_seconds != workspace.listen_interval_seconds:
+            changes["listen_interval_seconds"] = f"{workspace.listen_interval_seconds} → {listen_interval_seconds}"
+            workspace.listen_interval_seconds = listen_interval_seconds
+    if response_target_minutes is not None:
+        if not MIN_TARGET_MINUTES <= response_target_minutes <= MAX_TARGET_MINUTES:
+            raise DomainError(f"Set a target of {MIN_TARGET_MINUTES} to {MAX_TARGET_MINUTES:,} minutes (a week).",
+                              field="response_target_minutes")
+        if response_target_minutes != workspace.response_target_minutes:
+            changes["response_target_minutes"] = f"{workspace.response_target_minutes} → {response_target_minutes}"
+            workspace.response_target_minutes = response_target_minutes
+    if changes:
+        session.add(workspace)
+        session.flush()
+        record_change(session, member, "settings_change", **changes)
+    return workspace
