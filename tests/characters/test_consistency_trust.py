@@ -1,5 +1,6 @@
-"""A fail an editor can trust: demo canon and short in-voice posts never fail, voice alone never fails on thin
-evidence, confidence is stated, messages are plain words, and no input crashes the check."""
+"""A fail an editor can trust: demo canon and short in-voice posts never fail, voice statistics alone never fail on
+thin evidence (specific phrases and words can: two in a register the canon never uses, or many only another
+character's canon has), confidence is stated, messages are plain words, and no input crashes the check."""
 
 import json
 from pathlib import Path
@@ -11,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from characters.bibles.card_data import CardData
-from characters.consistency import Checker, CheckResult
-from characters.consistency.checker import confidence_of
+from characters.consistency import Checker, CheckResult, check_confidence, check_text
+from characters.consistency.checker import FAIL_CEILING, banded_score, confidence_of
 from characters.consistency.cues import cue_counts
 from characters.consistency.evaluation import cut_canon, load_card
 from characters.consistency.voice import small_sample_factor
@@ -72,8 +73,9 @@ def test_every_demo_characters_own_canon_passes(checker: Checker, demo: dict[str
 
 
 @pytest.mark.parametrize(("slug", "text"), OWN_SHORT_POSTS)
-def test_short_in_voice_demo_posts_never_fail(checker: Checker, demo: dict[str, CardData], slug: str,
-                                              text: str) -> None:
+def test_short_in_voice_demo_posts_never_fail(
+    checker: Checker, demo: dict[str, CardData], slug: str, text: str
+) -> None:
     result = check_in_workspace(checker, demo, slug, text)
     assert result.verdict != "fail", result.findings
     assert result.confidence in {"low", "medium"}
@@ -119,8 +121,7 @@ def test_the_issues_example_passes_and_says_why_it_is_unsure(checker: Checker, d
         (20, 20, "high", "20 canon posts and a 20-word post: enough to judge the voice."),
     ],
 )
-def test_confidence_depends_on_canon_size_and_post_length(canon: int, words: int, confidence: str,
-                                                          note: str) -> None:
+def test_confidence_depends_on_canon_size_and_post_length(canon: int, words: int, confidence: str, note: str) -> None:
     level, said = confidence_of("Pip", canon, words)
     assert level == confidence
     assert said.startswith(note)
@@ -166,7 +167,7 @@ def test_messages_are_plain_words(checker: Checker) -> None:
     assert tone
     assert tone[0].start is not None
     assert tone[0].end is not None
-    assert text[tone[0].start:tone[0].end] in tone[0].message
+    assert text[tone[0].start : tone[0].end] in tone[0].message
 
 
 @pytest.mark.parametrize(
@@ -273,3 +274,49 @@ def test_short_arbitrary_text_never_fails_on_voice(checker: Checker, demo: dict[
         result = check_in_workspace(checker, demo, slug, text)
         assert_trustworthy(result, text)
         assert not voice_fails(result), (text, result.findings)
+
+
+def test_two_phrases_in_a_register_the_canon_never_uses_fail_even_a_short_post(checker: Checker) -> None:
+    card = load_card(UNSEEN / "personas" / "mae-delacroix.json")
+    text = "So grateful for this journey. Never stop chasing your dreams!"
+    result = checker.check(card, text)
+    assert result.confidence == "low"  # a short post: voice statistics alone could not fail it
+    failed = [f for f in result.findings if f.severity == "fail"]
+    assert [f.check for f in failed] == ["voice.generic"], result.findings
+    assert '"So grateful"' in failed[0].message
+    assert "Mae's canon: none" in failed[0].message
+    assert failed[0].start == 0
+    assert result.confidence_note is not None
+    assert "evidence at any length" in result.confidence_note
+
+
+def test_register_phrases_are_judged_against_the_characters_own_canon(checker: Checker) -> None:
+    brand_canon = [
+        f"So grateful for our riverside crew! Never stop paddling, friends. Day {n} of summer." for n in range(12)
+    ]
+    text = "So grateful for this journey. Never stop chasing your dreams!"
+    assert not voice_fails(checker.check(rule_free_card(brand_canon), text))  # a brand voice writes like this
+    # One such phrase, or a canon too thin to say what the character never writes, is not enough.
+    card = load_card(UNSEEN / "personas" / "mae-delacroix.json")
+    assert not voice_fails(checker.check(card, "So grateful for the rain on Halsted tonight, sugar."))
+    assert not voice_fails(checker.check(cut_canon(card, 8), text))
+
+
+def test_the_score_bands_with_the_verdict(checker: Checker, demo: dict[str, CardData]) -> None:
+    passing = check_in_workspace(checker, demo, "elinor-marsh", OWN_SHORT_POSTS[0][1])
+    banned = demo["elinor-marsh"].greenroom.vocabulary.banned[0].term
+    failing = check_in_workspace(checker, demo, "elinor-marsh", f"The receiver sang all night, {banned}.")
+    assert failing.verdict == "fail"
+    assert failing.score <= FAIL_CEILING < passing.score
+    assert [banded_score(raw, "pass") for raw in (0, 50, 100)] == [FAIL_CEILING + 1, 60, 100]
+    assert [banded_score(raw, "fail") for raw in (0, 40, 100)] == [0, FAIL_CEILING, FAIL_CEILING]
+
+
+def test_the_confidence_comes_without_a_second_check(demo: dict[str, CardData]) -> None:
+    for slug, text in OWN_SHORT_POSTS + [("elinor-marsh", " ".join(["Fog on the moor and tea."] * 5))]:
+        result = check_text(demo[slug], text, cache_key=f"confidence-{slug}")
+        assert check_confidence(demo[slug], text, cache_key=f"confidence-{slug}") == (
+            result.confidence,
+            result.confidence_note,
+        )
+    assert check_confidence(rule_free_card(["One."] * 4), "Hello there.")[0] == "low"
