@@ -73,6 +73,9 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:tag|share\s+with)\s+(?:a\s+)?(?:friend|someone)|(?:like|share)\s+if\s+you|let\s+me\s+know\s+(?:your|in|what|below|how)|(?:comments?|thoughts)\s+below",
         r"(?:what|which)\s+(?:is|are|'s)\s+your\s+(?:favou?rite|go-to|best)|what\s+do\s+you\s+(?:think|all\s+think)\s+(?:\w+\s+){0,6}should|who's\s+with\s+me",
         r"don't\s+forget\s+to\s+(?:like|share|follow|subscribe)|stay\s+tuned\s+for|out[\s-]of[\s-]this[\s-]world\s+\w+\s+experience|(?:\w+\s+)?experience\s+like\s+no\s+other",
+        r"seat\s+at\s+the\s+table|dim\s+your\s+(?:light|shine|sparkle)|your\s+(?:ideas|voice|story)\s+(?:deserves?|matters?)|(?:you|we)\s+are\s+enough|own\s+your\s+(?:power|story|worth)",
+        r"(?:self-care|mindfulness|productivity|life|morning)\s+tip|(?:cozy|cosy)\s+(?:nights?|mornings?|evenings?|season)|one\s+(?:small\s+)?(?:habit|step|day)\s+at\s+a\s+time",
+        r"(?:just|simply)\s+breathe|(?:protect|guard)\s+your\s+(?:peace|energy)|(?:good|great)\s+things\s+take\s+time",
     ),
     # Meekness: hedging, apology, self-belittling, deference.
     "meek": (
@@ -119,6 +122,7 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:best|funniest)\s+(?:thing|part)\s+(?:\w+\s+){0,4}(?:all\s+week|all\s+day|in\s+years|ever)|(?:honestly|frankly),?\s+(?:the\s+)?best\s+thing",
         r"(?:should|ought\s+to)\s+have\s+had\s+a\s+better|(?:crybab(?:y|ies)|cry\s+baby|waste\s+of\s+(?:space|air|skin))|(?:good|glad)[.!,]?\s+let\s+(?:him|her|them)",
         r"(?:watched|watching|saw)\s+(?:\w+\s+){0,3}(?:flounder|struggle|drown|squirm|beg|fall)\w*|(?:deserves?|deserved)\s+(?:what|every\s+bit)",
+        r"(?:enjoy|savou?r|relish)\s+(?:every|each)\s+(?:minute|moment|second)\s+of\s+(?:it|his|her|their)|(?:I|we)\s+(?:told|tell)\s+(?:him|her|them)\s+(?:to\s+)?(?:get\s+lost|shut\s+up|cry)",
     ),
     # Despair and hopelessness.
     "despair": (
@@ -155,6 +159,8 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:real|true|serious)\s+(?:\w+\s+)?(?:people|fans|collectors|connoisseurs|enthusiasts)\s+(?:buy|know|would\s+never|don't)|people\s+without\s+(?:an?\s+)?(?:degree|education|taste|breeding|class)",
         r"(?:shouldn't|should\s+not)\s+(?:even\s+)?be\s+allowed|(?:some|certain)\s+people\s+(?:ought|should)\s+to|(?:big-?box|discount|bargain)\s+(?:store|bin|rack)\s+(?:\w+\s+){0,3}(?:people|types|crowd)",
         r"(?:lets|let)\s+in\s+(?:just\s+)?anyone|(?:cheap|tacky)\s+(?:\w+\s+)?(?:crowd|people|types|sort)|(?:so|how)\s+(?:very\s+)?(?:pedestrian|bourgeois|basic)",
+        r"(?:will|shall)\s+not\s+have\s+(?:them|such\s+\w+|their\s+(?:sort|kind)|that\s+sort)\s+(?:at|in|under|near)|(?:their|that|his|her)\s+(?:sort|kind)\s+(?:never|always|can't)",
+        r"(?:one|a\s+\w+)\s+of\s+my\s+(?:standing|station|position|refinement)|(?:far|well)\s+above\s+(?:their|his|her|your)\s+(?:station|level|kind)",
     ),
     # Sarcasm aimed at the reader or the audience.
     "sarcastic": (
