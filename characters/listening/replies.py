@@ -58,6 +58,8 @@ class ThreadItem:
     posted_at: str | None
     is_character: bool
     is_this: bool  # the post of the conversation itself
+    omitted_before: int = 0  # a long thread is cut: how many posts were left out before this one
+    omitted_after: int = 0  # and how many replies after it
 
 
 def thread_of(conversation: Conversation) -> list[ThreadItem]:
@@ -73,12 +75,17 @@ def thread_of(conversation: Conversation) -> list[ThreadItem]:
             author_name=str(raw.get("author_name") or raw.get("display_name") or ""),
             text=str(raw.get("text") or ""), url=str(url) if url else None,
             posted_at=str(raw.get("posted_at")) if raw.get("posted_at") else None,
-            is_character=bool(raw.get("is_character")), is_this=is_this))
+            is_character=bool(raw.get("is_character")), is_this=is_this,
+            omitted_before=_count(raw.get("omitted_before")), omitted_after=_count(raw.get("omitted_after"))))
     if not any(item.is_this for item in items):
         items.append(ThreadItem(author_handle=conversation.author_handle, author_name=conversation.author_name,
                                 text=conversation.text, url=conversation.url,
                                 posted_at=conversation.posted_at.isoformat(), is_character=False, is_this=True))
     return items
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
 
 
 def reply_context(conversation: Conversation, character_name: str) -> str:

@@ -365,3 +365,15 @@ def test_the_badge_and_the_list_count_only_the_members_own_workspace(client, aut
     page = client.get("/w/elsewhere/conversations/").data.decode()
     assert "Walt, is the river" not in page
     assert '<span class="nav-badge">3<span class="visually-hidden"> waiting for an answer' in page
+
+
+def test_a_long_thread_shows_where_posts_were_left_out(client, auth, session, world):
+    thread = [{"author_handle": "root.example", "text": "The root post", "uri": "at://root"}]
+    thread += [{"author_handle": f"fan{n}.example", "text": f"reply number {n}", "omitted_before": 140 if n == 0 else 0}
+               for n in range(99)]
+    conversation = make_conversation(session, world["character"], text="The last word", thread=thread)
+    _login(client, auth, "writer")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    assert "… 140 more posts in the thread, not shown" in page
+    assert page.index("The root post") < page.index("reply number 98") < page.index("The last word")
+    assert "101 posts" in page  # the 100 cached and the conversation itself

@@ -23,7 +23,7 @@ from characters.posting.campaigns import CampaignInput, create_campaign
 from characters.posting.posts import PostContent, create_draft
 from characters.posting.scenes import SceneInput, SceneLine, create_scene
 from characters.posting.workflow import approve_post, submit_post
-from tests.factories import member
+from tests.factories import make_conversation, member
 from tests.web.test_api_helpers import make_api_world
 
 pytestmark = pytest.mark.usefixtures("fresh_checker")
@@ -67,6 +67,9 @@ def _seed(engine: Engine) -> str:
         create_scene(session=session, member=writer, data=SceneInput(title="River chat", lines=[
             SceneLine(character_id=world.character.id or 0, text="Who's for a swim?")]))
         session.commit()
+        # Conversations to explore: one waiting, one answered (the conversation endpoints have rows to read).
+        make_conversation(session, world.character, text="Pip, is the river open?")
+        make_conversation(session, world.character, text="Thanks Pip!", status="replied", replied_at=utcnow())
     return world.tokens["owner"]
 
 

@@ -30,6 +30,7 @@ from web.api import (  # noqa: E402, F401
     campaigns,
     channels,
     characters,
+    conversations,
     docs,
     posts,
     scenes,
