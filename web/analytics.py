@@ -36,7 +36,7 @@ from web.posts.present import int_arg, viewer_zone
 bp = workspace_blueprint("analytics", __name__, "/analytics")
 
 CHART_WIDTH, CHART_HEIGHT = 640, 220
-MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 44, 28, 10
+MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 52, 30, 12
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def line_chart(chart_id: str, title: str, description: str, points: list[tuple[s
                  chart.bars, top, line=" ".join(coordinates))
 
 
-def _every(count: int, labels: int = 8) -> int:
+def _every(count: int, labels: int = 7) -> int:
     return max(1, -(-count // labels))
 
 
@@ -144,7 +144,7 @@ def charts_for(report: Report, names: Names) -> dict[str, Chart]:
                               weekdays),
         "hours": bar_chart("chart-hours", "Engagement per post by hour",
                            f"Average engagement per post for each hour of the day, in each character's own time "
-                           f"zone. {report.best.describe()}", hours, every=3),
+                           f"zone. {report.best.describe()}", hours, every=4),
         "campaigns": bar_chart("chart-campaigns", "Engagement by campaign",
                                "Total engagement of the posts of each campaign.",
                                [(campaign_name(campaign_id, names), float(tally.engagement))
