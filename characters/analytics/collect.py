@@ -89,6 +89,7 @@ class ChannelAccess:
     settings: dict[str, Any]
     secret_token: str | None
     session_token: str | None
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,10 +255,11 @@ def load_channels(engine: Engine, channel_ids: Iterable[int]) -> dict[int, Chann
     with engine.connect() as connection:
         rows = connection.execute(
             select(col(Channel.id), col(Channel.kind), col(Channel.settings), col(Channel.secret_token),
-                   col(Channel.session_token)).where(in_ids(col(Channel.id), is_postgresql(connection))),
-            {"b_ids": ids})
+                   col(Channel.session_token), col(Channel.disabled_at))
+            .where(in_ids(col(Channel.id), is_postgresql(connection))), {"b_ids": ids})
         return {row[0]: ChannelAccess(id=row[0], kind=str(row[1]), settings=dict(row[2] or {}),
-                                      secret_token=row[3], session_token=row[4]) for row in rows}
+                                      secret_token=row[3], session_token=row[4], disabled=row[5] is not None)
+                for row in rows}
 
 
 def _latest_follower_snapshots() -> Any:

@@ -141,7 +141,7 @@ class MetricsCollector:
                       ) -> list[Outcome]:
         now = self.clock()
         reader = self.readers.get(channel.kind) if channel is not None else None
-        if channel is None or reader is None:
+        if channel is None or reader is None or channel.disabled:  # a disabled channel is not called until enabled
             return [Deferred(delivery, now + UNREADABLE_WAIT) for delivery in deliveries]
         resting = self._rests(channel.id, now)
         if resting is not None:

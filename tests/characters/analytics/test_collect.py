@@ -23,7 +23,7 @@ from characters.core.models import (
     require_id,
 )
 from scheduler.metrics.bluesky import BlueskyMetrics
-from scheduler.metrics.collector import BACKOFF_BASE, NOT_YET_WAIT, MetricsCollector
+from scheduler.metrics.collector import BACKOFF_BASE, NOT_YET_WAIT, UNREADABLE_WAIT, MetricsCollector
 from scheduler.metrics.mastodon import MastodonMetrics
 from scheduler.publishers.base import PublishError, SessionSlot
 from tests.factories import make_character, make_user, make_workspace
@@ -397,3 +397,17 @@ def test_mastodon_statuses_are_read_20_at_a_time_and_a_404_is_a_deletion(engine,
 def test_a_reader_refuses_more_than_one_call_can_carry(uris):
     with pytest.raises(ValueError, match="at most 25"):
         BlueskyMetrics(FakeBluesky()).read_posts(None, [_uri(number) for number in range(uris)])  # type: ignore[arg-type]
+
+
+def test_a_disabled_channel_is_not_called_and_its_posts_wait(engine, session):
+    channel, [delivery_id] = _publish(session, 1)
+    session.execute(update(Channel).where(col(Channel.id) == channel.id).values(disabled_at=T0))
+    session.commit()
+    network = FakeBluesky()
+    clock = Clock(T0 + timedelta(minutes=11))
+    report = _collector(engine, clock, BlueskyMetrics(network)).cycle()
+
+    assert network.calls == []  # neither its posts nor its followers
+    assert (report.snapshots, report.deferred) == (0, 1)
+    delivery = _delivery(session, delivery_id)
+    assert (delivery.metrics_step, delivery.metrics_due_at) == (0, clock.now + UNREADABLE_WAIT)
