@@ -1,7 +1,10 @@
 """Bluesky listening: app.bsky.notification.listNotifications through the account's PDS, threads by getPostThread.
 
-Notifications come newest first. A poll reads pages until it reaches the newest one the last poll stored (the
-channel's cursor is that notification's indexedAt), so nothing in between is skipped; at most MAX_ITEMS per poll.
+Notifications come newest first, ordered by the AppView's sort time: the earlier of the record's own createdAt and
+when it was indexed, so one that arrives late can sort before one already read. A poll therefore reads pages back
+to LOOKBACK before the newest time the last poll saw (the channel's cursor): conversations read twice are stored once
+(by their URI), while likes and reposts are counted only when newer than the cursor (a late one within the window
+goes uncounted, never counted twice; exact per-post numbers are the analytics job's). At most MAX_ITEMS per poll.
 Mentions, replies and quotes become conversations; likes and reposts are only counted.
 
 The SDK is only touched through the publisher (import-linter keeps atproto there): clients are typed Any here.
@@ -10,7 +13,7 @@ encrypted on the channel (see scheduler/publishers/bluesky.py): a poll never log
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from characters.core.models import ChannelKind
@@ -24,6 +27,7 @@ PAGE_SIZE = 100  # the most listNotifications gives per page
 THREAD_PARENT_HEIGHT = 200  # ancestors asked for; trimmed to the thread limit when stored
 THREAD_DEPTH = 1  # direct replies to the conversation's post
 COUNTED = {"like": "likes", "repost": "reposts"}
+LOOKBACK = timedelta(minutes=2)
 LISTED = ("mention", "reply", "quote")
 
 
@@ -104,7 +108,8 @@ class BlueskyListener:
         """Read pages of notifications back to the cursor; return the items and counts, with the new cursor."""
         transport = self._transport_for(target, secrets, session)
         since = parse_time(target.cursor)
-        newest: datetime | None = None
+        stop_before = since - LOOKBACK if since is not None else None
+        newest: datetime | None = since
         items: list[Incoming] = []
         counts = {"likes": 0, "reposts": 0}
         page_cursor: str | None = None
@@ -118,7 +123,7 @@ class BlueskyListener:
                 indexed = parse_time(note.get("indexedAt"))
                 if indexed is None:
                     continue
-                if since is not None and indexed < since:
+                if stop_before is not None and indexed < stop_before:
                     reached_cursor = True
                     break
                 newest = indexed if newest is None or indexed > newest else newest
@@ -133,7 +138,7 @@ class BlueskyListener:
             page_cursor = page.get("cursor") if isinstance(page.get("cursor"), str) else None
             if reached_cursor or not notes or not page_cursor:
                 break
-        cursor = newest.isoformat() if newest is not None else target.cursor
+        cursor = newest.isoformat() if newest is not None else None
         return Poll(items=items, cursor=cursor, likes=counts["likes"], reposts=counts["reposts"])
 
     def thread(self, target: ListenTarget, secrets: dict[str, Any], session: SessionSlot | None,

@@ -138,6 +138,7 @@ class BlueskyPublisher:
         session = self._session(request.settings, request.secrets, request.session)
         parent = request.reply_to
         root = _root_of(parent)
+        self._check_parent(session, parent)
         refs: list[RemoteRef] = []
         for position, part in enumerate(request.parts):
             rkey = record_key(request.idempotency_key, position)
@@ -316,6 +317,23 @@ class BlueskyPublisher:
                 raise OutcomeUnknown(f"Bluesky did not answer after the post was sent ({rkey}).") from None
             raise _publish_error(error, action="publish to Bluesky") from None
         return _remote_ref(channel.did, created.uri, created.cid, root)
+
+    def _check_parent(self, channel: _ChannelSession, parent: RemoteRef | None) -> None:
+        """Refuse to answer a post its author deleted: Bluesky would store a reply to nothing, seen by no one.
+
+        Only a definite "not found" refuses; a look-up that fails otherwise lets the reply go out as before.
+        """
+        repo, _, rkey = parent.id.removeprefix("at://").partition(f"/{POST_COLLECTION}/") if parent else ("", "", "")
+        if not rkey:
+            return
+        params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=POST_COLLECTION, rkey=rkey)
+        try:
+            self._call(channel, "look up the post to reply to",
+                       lambda client: client.com.atproto.repo.get_record(params))
+        except atproto_errors.AtProtocolError as error:
+            if _error_name(error) == "RecordNotFound":
+                raise PublishError("The post to reply to was deleted by its author; nothing was sent.",
+                                   retryable=False) from None
 
     def _existing_or_none(self, channel: _ChannelSession, rkey: str, root: tuple[str, str] | None
                           ) -> RemoteRef | None:
