@@ -16,6 +16,7 @@ the 0 ms row shows the job's own cost alone.
 """
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -176,7 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     latencies = [float(value) for value in args.latency_ms.split(",") if value.strip()]
     print(f"analytics refresh: {args.posts:,} published Bluesky posts over {args.channels} channels, each due for "
-          "its first refresh; fake transport; bare = the same batched getPosts calls without the database\n")
+          "its first refresh; fake transport; bare = the same batched getPosts calls without the database; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start\n")
     print("| database | latency ms/call | posts | getPosts calls | refresh s | bare s | refresh/bare | "
           "overhead µs/post | refresh µs/post | snapshots |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -37,7 +37,7 @@ from scheduler.publishers.registry import PublisherRegistry
 
 log = logging.getLogger("greenroom.scheduler")
 
-CLAIM_BATCH = 500
+CLAIM_BATCH = 2_000  # a round: fewer, larger rounds cost less than many small ones in a backlog
 # A post the network does not show yet (an AppView catching up) is asked again after this long.
 NOT_YET_WAIT = timedelta(minutes=10)
 # Backoff after a failed call when the server named no time: doubling from the base, at most the maximum.
