@@ -7,13 +7,14 @@ counts. Counts and cursor move together and only from the cursor the poll starte
 schedulers that polled the same page count it once. A failed poll keeps the cursor: the next poll resumes there.
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
@@ -40,7 +41,7 @@ THREAD_REPLIES_KEPT = 20
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 1800.0
 MAX_ERROR_CHARS = 2000
-_CHUNK = 500  # ids or names per IN (...) list
+_CHUNK = 1000  # ids or names per IN (...) list, rows per INSERT
 
 
 @dataclass(frozen=True)
@@ -242,17 +243,42 @@ def _published_posts(connection: Connection, channel_id: int) -> dict[str, int]:
     return found
 
 
+# PostgreSQL: the whole batch as one JSON parameter, unpacked by the server. A multi-row VALUES list of 26 columns
+# per row made psycopg parse thousands of placeholders per statement on the client: 10,000 rows took ~5 s that way.
+_COLUMN_TYPES = {
+    "workspace_id": "int", "character_id": "int", "channel_id": "int", "network": "text", "network_id": "text",
+    "reason": "text", "author_ref": "text", "author_handle": "text", "author_name": "text",
+    "author_avatar_url": "text", "text": "text", "url": "text", "remote_ref": "json", "posted_at": "timestamptz",
+    "received_at": "timestamptz", "thread": "json", "subject_post_id": "int", "is_question": "boolean",
+    "is_negative": "boolean", "first_time_author": "boolean", "status": "text", "gone_at": "timestamptz",
+}
+_COLUMNS = ", ".join(_COLUMN_TYPES)
+_RECORD = ", ".join(f"{name} {kind}" for name, kind in _COLUMN_TYPES.items())
+# Every name in it is a constant above; the rows are a bound parameter.
+_INSERT_FROM_JSON = text(
+    f"INSERT INTO conversation ({_COLUMNS}) SELECT {_COLUMNS} "  # noqa: S608
+    f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_RECORD}) "
+    "ON CONFLICT (channel_id, network_id) DO NOTHING RETURNING id")
+_INSERT_SQLITE = (sqlite.insert(Conversation).on_conflict_do_nothing(index_elements=["channel_id", "network_id"])
+                  .returning(col(Conversation.id)))
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in row.items() if name in _COLUMN_TYPES}
+
+
 def _insert_new(connection: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert the rows not stored yet (by channel and network id) and return how many were new."""
     if not rows:
         return 0
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(Conversation)
-                 .on_conflict_do_nothing(index_elements=["channel_id", "network_id"])
-                 .returning(col(Conversation.id)))
     stored = 0
     for chunk in _chunks(rows):
-        stored += len(connection.execute(statement, list(chunk)).all())
+        if connection.dialect.name == "postgresql":
+            found = connection.execute(_INSERT_FROM_JSON, {"rows": json.dumps([_json_row(row) for row in chunk])})
+        else:
+            found = connection.execute(_INSERT_SQLITE, list(chunk))
+        stored += len(found.all())
     return stored
 
 

@@ -15,6 +15,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 # VADER's own guidance: compound <= -0.05 is negative. Triage wants the clearly unhappy ones, not every "no".
 NEGATIVE_COMPOUND = -0.3
 QUESTION_MARKS = ("?", "？", "؟", "¿", "⁇", "❓", "❔")
+_QUESTION_MARK = re.compile("[" + "".join(QUESTION_MARKS) + "]")
 _QUESTION_OPENERS = frozenset((
     "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "can", "could", "would", "will",
     "should", "shall", "do", "does", "did", "is", "are", "was", "were", "have", "has", "any", "anyone", "may",
@@ -53,7 +54,7 @@ def plain_words(text: str) -> str:
 def is_question(text: str) -> bool:
     """Return whether the text asks: a question mark in any script, or a sentence opening with a question word."""
     words = plain_words(text)
-    if any(mark in words for mark in QUESTION_MARKS):
+    if _QUESTION_MARK.search(words):
         return True
     return any(match.group(1).lower() in _QUESTION_OPENERS and _asks(words, match.end())
                for match in _SENTENCE.finditer(words))
