@@ -13,6 +13,7 @@ from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, CardData
 from characters.consistency.guards import guard_findings
 from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
 from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
+from characters.consistency.names import World, borrowed_names
 from characters.consistency.result import CheckResult, Confidence, Finding, verdict_of
 from characters.consistency.rules import RuleSet, check_rules, compile_rules, short_name
 from characters.consistency.text import normalise_apostrophes, words
@@ -133,6 +134,7 @@ class CharacterModel:
     full_name: str
     rules: RuleSet
     voice: VoiceModel
+    world: World  # its people and places, and every word its card and canon use
 
 
 def card_key(card: CardData) -> str:
@@ -150,6 +152,7 @@ def build_character_model(card: CardData, key: str = "") -> CharacterModel:
         full_name=card.name,
         rules=compile_rules(card),
         voice=fit_voice_model(name, card.greenroom.canon_posts),
+        world=World.of(card),
     )
 
 
@@ -282,8 +285,11 @@ class Checker:
         risk = max(risk, word_risk)
         agreeing += word_signs
         findings += word_findings
-        if word_target is not None and not clear_lean:
-            leans_to, clear_lean = word_target, True
+        name_signs, name_findings, owner = _names_evidence(model, others, text)
+        agreeing += name_signs
+        findings += name_findings
+        if (target := word_target or owner) is not None and not clear_lean:
+            leans_to, clear_lean = target, True
         details["signs"] = len(agreeing)
         unusual = reading.ratio > voice.fail_ratio
         # A voice fail needs the evidence to be trustworthy and several separate signs to agree.
@@ -386,6 +392,29 @@ class Checker:
     def _pair(self, model: CharacterModel, other: CharacterModel) -> PairCalibration:
         """Return the cached calibration of `model` against `other`."""
         return self._pairs.get_or_build((model.key, other.key), lambda: calibrate_pair(model.voice, other.voice))
+
+
+def _names_evidence(
+    model: CharacterModel, others: Sequence[CharacterModel], text: str
+) -> tuple[list[str], list[Finding], CharacterModel | None]:
+    """Return the signs and warning for names borrowed from another character's world, and that character if clear.
+
+    A name from another character's posts that this one's bible and canon never use is one sign; two such names
+    are two signs and a clear lean towards that character.
+    """
+    best: tuple[list[str], CharacterModel] | None = None
+    for other in others:
+        names = borrowed_names(text, model.world, other.world)
+        if names and (best is None or len(names) > len(best[0])):
+            best = (names, other)
+    if best is None:
+        return [], [], None
+    names, owner = best
+    message = (
+        f"Mentions {', '.join(names[:3])}, from {owner.full_name}'s posts; {model.name}'s bible and canon never do."
+    )
+    signs = [f"names from {owner.name}'s posts"] + ["more than one such name"] * (len(names) > 1)
+    return signs, [Finding("voice.sounds_like", "warn", message)], owner if len(names) > 1 else None
 
 
 def _leaning(

@@ -16,6 +16,7 @@ from characters.consistency import Checker, CheckResult, check_confidence, check
 from characters.consistency.checker import FAIL_CEILING, banded_score, confidence_of
 from characters.consistency.cues import cue_counts
 from characters.consistency.evaluation import cut_canon, load_card
+from characters.consistency.names import World, borrowed_names
 from characters.consistency.voice import small_sample_factor
 from characters.demo.seed import DEMO_CARDS_DIR
 from web.cli import main as cli
@@ -320,3 +321,20 @@ def test_the_confidence_comes_without_a_second_check(demo: dict[str, CardData]) 
             result.confidence_note,
         )
     assert check_confidence(rule_free_card(["One."] * 4), "Hello there.")[0] == "low"
+
+
+def _world_card(name: str, canon: list[str]) -> CardData:
+    return CardData.model_validate({"name": name, "extensions": {"greenroom": {"canon_posts": canon}}})
+
+
+def test_names_from_another_characters_world_are_evidence_not_common_words() -> None:
+    june = World.of(
+        _world_card("June Kowalski", ["Letter from Eddie today!", "Danced with Marge and told Eddie all about it."])
+    )
+    kit = World.of(_world_card("Kit Nakamura", ["Rewound tapes all Tuesday. Dwayne rented Rambo."]))
+    assert {"eddie", "kowalski"} <= june.names  # "June" is also a month: not a name to look for
+    assert "marge" not in june.names  # used once inside a sentence: maybe a name, maybe not
+    assert borrowed_names("Wrote Eddie a letter and sealed it with lipstick.", kit, june) == ["Eddie"]
+    # Days, titles and words at the start of a sentence are not borrowed names; nor are names Kit's canon uses.
+    assert borrowed_names("Eddie called. It was Tuesday, said Mr Feeney.", kit, june) == []
+    assert borrowed_names("Told Dwayne about Eddie.", World.of(_world_card("Kit", ["Eddie rents Alien."])), june) == []
