@@ -41,6 +41,7 @@ THREAD_REPLIES_KEPT = 20
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 1800.0
 MAX_ERROR_CHARS = 2000
+MAX_NETWORK_ID = 500  # the column's width; a longer id is not a real post's
 _CHUNK = 1000  # ids or names per IN (...) list, rows per INSERT
 
 
@@ -162,7 +163,11 @@ def ingest_in_transaction(connection: Connection, channel_id: int, poll: Poll, n
                                  .where(col(Channel.id) == channel_id)).one_or_none()
     if channel is None:  # removed while it was being polled: nothing to store it under
         return IngestReport(stored=0, duplicates=len(poll.items), cursor_moved=False)
-    items = _unique(poll.items)
+    received = _unique(poll.items)
+    # Items stored before (a poll reads back past its cursor) are skipped before any work; one stored meanwhile by
+    # another scheduler is skipped by the unique key.
+    known = _stored_already(connection, channel_id, [item.network_id for item in received])
+    items = [item for item in received if item.network_id not in known]
     rows = _rows(connection, channel, channel_id, items, now)
     stored = _insert_new(connection, rows)
     moved = connection.execute(
@@ -182,7 +187,7 @@ def _unique(items: Iterable[Incoming]) -> list[Incoming]:
     """Return the items once each (a page boundary can repeat one), oldest first, mentions/replies/quotes only."""
     seen: dict[str, Incoming] = {}
     for item in items:
-        if item.reason in REASONS and item.network_id and item.network_id not in seen:
+        if item.reason in REASONS and 0 < len(item.network_id) <= MAX_NETWORK_ID and item.network_id not in seen:
             seen[item.network_id] = item
     return sorted(seen.values(), key=lambda item: (item.posted_at, item.network_id))
 
@@ -201,7 +206,7 @@ def _rows(connection: Connection, channel: Any, channel_id: int, items: list[Inc
         subject = next((subjects[ref] for ref in item.subject_refs if ref in subjects), None)
         rows.append({
             "workspace_id": channel.workspace_id, "character_id": channel.character_id, "channel_id": channel_id,
-            "network": channel.kind, "network_id": item.network_id[:500], "reason": item.reason,
+            "network": channel.kind, "network_id": item.network_id, "reason": item.reason,
             "author_ref": item.author_ref[:300], "author_handle": item.author_handle[:300],
             "author_name": item.author_name[:300], "author_avatar_url": (item.author_avatar_url or None),
             "text": item.text, "url": item.url, "remote_ref": dict(item.remote_ref), "posted_at": item.posted_at,
@@ -216,6 +221,16 @@ def _rows(connection: Connection, channel: Any, channel_id: int, items: list[Inc
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start:start + _CHUNK]
+
+
+def _stored_already(connection: Connection, channel_id: int, network_ids: list[str]) -> set[str]:
+    """Return which of these network ids the channel has stored already."""
+    found: set[str] = set()
+    for chunk in _chunks(network_ids):
+        found.update(connection.execute(
+            select(col(Conversation.network_id))
+            .where(col(Conversation.channel_id) == channel_id, col(Conversation.network_id).in_(chunk))).scalars())
+    return found
 
 
 def _known_authors(connection: Connection, character_id: int, authors: set[str]) -> set[str]:
