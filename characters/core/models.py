@@ -356,6 +356,9 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("post_id", "channel_id", name="uq_delivery_channel"),
         # The claim query: pending rows in due order.
         Index("ix_delivery_status_due_at", "status", "due_at"),
+        # Analytics: a period's published deliveries with their latest numbers, read from the index alone.
+        Index("ix_delivery_published_numbers", "published_at", "metrics_at", "post_id", "channel_id", "likes",
+              "reposts", "replies", "quotes"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 18:57:13.730267
+Create Date: 2026-12-03 19:35:00.915025
 """
 
 from collections.abc import Sequence
@@ -494,6 +494,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_metrics_due_at'), ['metrics_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_post_id'), ['post_id'], unique=False)
+        batch_op.create_index('ix_delivery_published_numbers', ['published_at', 'metrics_at', 'post_id', 'channel_id', 'likes', 'reposts', 'replies', 'quotes'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
         batch_op.create_index('ix_delivery_status_due_at', ['status', 'due_at'], unique=False)
 
@@ -582,6 +583,7 @@ def downgrade() -> None:
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_status_due_at')
         batch_op.drop_index(batch_op.f('ix_delivery_status'))
+        batch_op.drop_index('ix_delivery_published_numbers')
         batch_op.drop_index(batch_op.f('ix_delivery_post_id'))
         batch_op.drop_index(batch_op.f('ix_delivery_metrics_due_at'))
         batch_op.drop_index(batch_op.f('ix_delivery_lease_expires_at'))
