@@ -4,6 +4,7 @@ Thin views: parse the form, call characters.listening, flash what happened (or w
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
@@ -136,7 +137,17 @@ def detail(conversation_id: int) -> str:
         replies=replies, pending_actions=allowed_actions(member, pending[0]) if pending else {},
         send_own=may_send_own(member), limit=reply_limit(conversation),
         context=reply_context(conversation, character.name), zone=viewer_zone(),
-        assignee=_name(db, conversation.assignee_id), text=request.args.get("text", "")[:MAX_TEXT])
+        assignee=_name(db, conversation.assignee_id), text=request.args.get("text", "")[:MAX_TEXT],
+        posted=lambda value: _posted(value, viewer_zone().key))
+
+
+def _posted(value: str | None, zone: str) -> str:
+    """Show a thread post's time (ISO 8601 from the network) in the viewer's zone; "" when unreadable."""
+    try:
+        moment = datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    return format_datetime(moment, zone) if moment.tzinfo else ""
 
 
 def _name(db: Any, user_id: int | None) -> str | None:

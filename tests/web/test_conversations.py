@@ -2,6 +2,7 @@
 the settings, and bad input (never a 500, never half-saved). Also the page's statement count.
 """
 
+import json
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from characters.core.models import (
     ConversationStatus,
     Post,
     PostStatus,
+    Role,
     utcnow,
 )
 from tests.factories import (
@@ -377,3 +379,34 @@ def test_a_long_thread_shows_where_posts_were_left_out(client, auth, session, wo
     assert "… 140 more posts in the thread, not shown" in page
     assert page.index("The root post") < page.index("reply number 98") < page.index("The last word")
     assert "101 posts" in page  # the 100 cached and the conversation itself
+
+
+def test_draft_a_reply_sends_the_thread_and_the_lore_it_activates(app: Flask, client, auth, session, world):
+    from characters.bibles.bible import create_character
+    from characters.bibles.card_data import CharacterBook, LoreEntry
+    from characters.llm.adapter import ScriptedModel
+    from tests.factories import make_card, member
+
+    card = make_card("Dez Night").model_copy(update={"character_book": CharacterBook(entries=[
+        LoreEntry(keys=["depot cat"], content="LORE: the depot cat is called Marmalade.")])})
+    dez = create_character(session=session, member=member(world["workspace"], world["owner"], Role.OWNER), card=card)
+    session.commit()
+    conversation = make_conversation(session, dez, text="Which line does the depot cat ride?",
+                                     author_handle="tramfan.example", thread=[
+                                         {"author_handle": "dez.example", "text": "Night shift again.",
+                                          "is_character": True}])
+    model = ScriptedModel(['{"text": "The night owl line, friend."}'])
+    app.extensions["greenroom.llm"] = model
+    _login(client, auth, "writer")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    assert 'id="draft-reply"' in page
+    context = "Dez Night (you): Night shift again.\n@tramfan.example (A Fan): Which line does the depot cat ride?"
+    assert json.dumps(context) in page
+    response = client.post("/w/talk/drafting/reply", json={"character": dez.slug, "post": context, "n": 1,
+                                                           "platform": "bluesky"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["variants"][0]["text"] == "The night owl line, friend."
+    sent = "\n".join(message["content"] for message in model.calls[0].messages)
+    assert "Which line does the depot cat ride?" in sent
+    assert "Night shift again." in sent
+    assert "Marmalade" in sent  # the lore the thread activates
