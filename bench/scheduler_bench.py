@@ -17,6 +17,7 @@ publisher registered) run against a SQLite file and a throwaway PostgreSQL datab
 """
 
 import argparse
+import gc
 import os
 import shutil
 import signal
@@ -169,7 +170,10 @@ def lateness_ms(engine: Engine) -> list[float]:
 
 def last_published(engine: Engine) -> datetime:
     with engine.connect() as connection:
-        return connection.execute(select(func.max(col(Delivery.published_at)))).scalar_one()
+        last = connection.execute(select(func.max(col(Delivery.published_at)))).scalar_one()
+    if last is None:
+        raise RuntimeError("nothing was published")
+    return last
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -252,6 +256,8 @@ def bare_loop(url: str, batch: int) -> None:
     worker_id = new_worker_id()
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    gc.collect()  # the start-up objects out of the collector's way, as the scheduler process does
+    gc.freeze()
     print(f"bare loop {worker_id} started on {url}", flush=True)
     while not stopping:
         claimed = claim_due_deliveries(engine, worker_id, utcnow(), batch, 60.0)

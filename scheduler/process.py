@@ -7,6 +7,7 @@ Any number of these processes may share one PostgreSQL database: claims never ov
 """
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -200,6 +201,10 @@ def main(argv: Sequence[str] | None = None, registry: PublisherRegistry | None =
     log.info("scheduler %s started on %s; publishing to %s", worker.worker_id,
              engine.url.render_as_string(hide_password=True),
              ", ".join(worker.registry.kinds()) or "no channel kinds yet")
+    # Start-up's long-lived objects (modules, SQLAlchemy's compiled statements) leave the collector's full scans,
+    # which walked them all and took ~15 % of a busy scheduler's CPU (docs/performance.md); as the web app does.
+    gc.collect()
+    gc.freeze()
     try:
         scheduler.start()
     finally:

@@ -299,7 +299,12 @@ class Worker:
         # Held around every write to deliveries this process leases (outcomes, markers, heartbeats): two of our
         # own transactions locking the same rows in different orders would deadlock on PostgreSQL.
         self._write_lock = threading.Lock()
-        self._slots = threading.Condition()
+        # Two conditions on one lock: claiming and idle waiters wait for settled deliveries (`_slots`), the feeder
+        # for free threads (`_feed`). A thread finishing a send wakes the feeder only, and only when there is work
+        # for it: waking every waiter for every delivery cost more CPU than the writes themselves.
+        slots_lock = threading.RLock()
+        self._slots = threading.Condition(slots_lock)
+        self._feed = threading.Condition(slots_lock)
         self._stopping = threading.Event()
         # One writer for "about to send" markers and outcomes alike: SQLite has one writer at a time anyway,
         # and on PostgreSQL every commit waits for a disk flush, so fewer, fuller transactions win.
@@ -312,7 +317,9 @@ class Worker:
     @property
     def capacity(self) -> int:
         """Return how many deliveries this worker holds at most at once."""
-        return self.config.threads * self.config.queue_per_thread
+        # No more than one claim ahead of the threads: deliveries held here wait while other processes idle (at
+        # the end of a burst, and while this one is slow), and wait longer past their due time.
+        return min(self.config.threads * self.config.queue_per_thread, self.config.threads + self.config.claim_batch)
 
     def in_flight(self) -> int:
         """Return how many claimed deliveries are not settled yet."""
@@ -382,7 +389,7 @@ class Worker:
                 thread.start()
         with self._slots:
             self._ready.extend(deliveries)
-            self._slots.notify_all()
+            self._feed.notify()
 
     def _write(self, items: list["_Write"]) -> set[tuple[str, int]]:
         """Commit a group of markers and outcomes in one transaction; return the keys applied."""
@@ -435,7 +442,7 @@ class Worker:
         while True:
             with self._slots:
                 while not self._stopping.is_set() and not (self._ready and self._busy < self.config.threads):
-                    self._slots.wait()
+                    self._feed.wait()
                 if self._stopping.is_set():
                     return  # what is left is given back by stop()
                 group = [self._ready.popleft() for _ in range(min(len(self._ready), self.config.threads - self._busy))]
@@ -466,7 +473,8 @@ class Worker:
         if count:
             with self._slots:
                 self._busy -= count
-                self._slots.notify_all()
+                if self._ready:  # the feeder waits only when it has deliveries and no thread for them
+                    self._feed.notify()
 
     def _publishing(self) -> None:
         """A publisher thread: send what the feeder marked until told to stop (everything marked is sent)."""
@@ -699,6 +707,7 @@ class Worker:
         self._stopping.set()
         with self._slots:
             self._slots.notify_all()
+            self._feed.notify_all()
         with self._claiming:  # a claim in progress finishes and dispatches first
             pass
         if self._threads:

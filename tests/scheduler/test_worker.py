@@ -588,6 +588,22 @@ def test_stopping_finishes_what_is_being_sent_and_gives_back_the_rest(engine, wo
     assert len(publisher.requests) == 1
 
 
+def test_a_worker_holds_no_more_than_one_claim_beyond_its_threads(engine, world, make_worker):
+    due(engine, world, count=20)
+    publisher, started, release = blocking_publisher()
+    worker = make_worker(publisher, threads=2, claim_batch=3, queue_per_thread=8)
+
+    # Two being sent and one claim of three waiting: the other posts stay free for other schedulers.
+    assert worker.claim_cycle(max_seconds=0.3) == 5
+    assert worker.in_flight() == 5
+    assert statuses(engine).count(DeliveryStatus.PENDING) == 15
+    release.set()
+    while run(worker):
+        pass
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 20
+    assert len(publisher.requests) == 20
+
+
 def test_heartbeats_keep_long_publishes_leased_but_not_forever(engine, world, make_worker, clock):
     due(engine, world)
     publisher, started, release = blocking_publisher()
