@@ -410,3 +410,25 @@ def test_draft_a_reply_sends_the_thread_and_the_lore_it_activates(app: Flask, cl
     assert "Which line does the depot cat ride?" in sent
     assert "Night shift again." in sent
     assert "Marmalade" in sent  # the lore the thread activates
+
+
+def test_the_sent_reply_shows_with_its_link_and_the_post_it_answers(client, auth, session, world):
+    from characters.core.models import Delivery, DeliveryStatus
+    from characters.listening.replies import create_reply
+    from tests.factories import member
+
+    conversation = world["conversation"]
+    post = create_reply(session, member(world["workspace"], world["writer"], Role.WRITER), conversation,
+                        "Open from nine, friend.")
+    post.status, post.published_at = PostStatus.PUBLISHED, utcnow()
+    delivery = session.exec(select(Delivery).where(Delivery.post_id == post.id)).one()
+    delivery.status, delivery.remote_url = DeliveryStatus.PUBLISHED, "https://bsky.app/profile/walt.example/post/9"
+    conversation.status, conversation.replied_at, conversation.subject_post_id = "replied", utcnow(), post.id
+    session.add_all([post, delivery, conversation])
+    session.commit()
+    _login(client, auth, "viewer")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    assert "Sent" in page
+    assert 'href="https://bsky.app/profile/walt.example/post/9"' in page
+    assert f'href="/w/talk/posts/{post.id}"' in page
+    assert "Answered after" in page
