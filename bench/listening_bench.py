@@ -146,7 +146,8 @@ def timed(run: Callable[[], Any]) -> tuple[float, Any]:
 
 def measure(backend: str, notes: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
     """Return (what, items, seconds) for each step, all in this run."""
-    listener = BlueskyListener(lambda target, secrets, slot: FakeTransport(notes), max_items=len(notes))
+    listener = BlueskyListener(lambda target, secrets, slot: FakeTransport(notes), max_items=len(notes),
+                               first_poll_items=len(notes))
     rows: list[tuple[str, int, float]] = []
     seconds, count = timed(lambda: bare_loop(notes))
     rows.append(("bare loop", count, seconds))

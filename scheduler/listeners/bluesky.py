@@ -22,7 +22,10 @@ from scheduler.listeners.base import get, parse_time, text_of
 from scheduler.publishers.base import SessionSlot
 from scheduler.publishers.bluesky import BlueskyPublisher
 
-MAX_ITEMS = 5_000  # notifications read per poll at most (pages of PAGE_SIZE)
+MAX_ITEMS = 5_000
+# A channel's first poll takes only the latest notifications: years of old mentions are history, not an inbox (and
+# would all go overdue an hour later).
+FIRST_POLL_ITEMS = 500  # notifications read per poll at most (pages of PAGE_SIZE)
 PAGE_SIZE = 100  # the most listNotifications gives per page
 THREAD_PARENT_HEIGHT = 200  # ancestors asked for; trimmed to the thread limit when stored
 THREAD_DEPTH = 1  # direct replies to the conversation's post
@@ -100,9 +103,11 @@ class BlueskyListener:
 
     kind = ChannelKind.BLUESKY.value
 
-    def __init__(self, transport_for: TransportFactory, *, max_items: int = MAX_ITEMS) -> None:
+    def __init__(self, transport_for: TransportFactory, *, max_items: int = MAX_ITEMS,
+                 first_poll_items: int = FIRST_POLL_ITEMS) -> None:
         self._transport_for = transport_for
         self.max_items = max_items
+        self.first_poll_items = first_poll_items
 
     def poll(self, target: ListenTarget, secrets: dict[str, Any], session: SessionSlot | None) -> Poll:
         """Read pages of notifications back to the cursor; return the items and counts, with the new cursor."""
@@ -114,8 +119,9 @@ class BlueskyListener:
         counts = {"likes": 0, "reposts": 0}
         page_cursor: str | None = None
         read = 0
-        while read < self.max_items:
-            page = transport.list_notifications(page_cursor, min(PAGE_SIZE, self.max_items - read))
+        limit = self.max_items if target.cursor is not None else min(self.max_items, self.first_poll_items)
+        while read < limit:
+            page = transport.list_notifications(page_cursor, min(PAGE_SIZE, limit - read))
             notes = [note for note in page.get("notifications") or [] if isinstance(note, dict)]
             reached_cursor = False
             for note in notes:

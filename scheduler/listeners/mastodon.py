@@ -17,6 +17,9 @@ from scheduler.publishers.base import SessionSlot
 from scheduler.publishers.mastodon import MastodonPublisher, _html_text
 
 MAX_ITEMS = 5_000
+# A channel's first poll takes only the latest notifications: years of old mentions are history, not an inbox (and
+# would all go overdue an hour later).
+FIRST_POLL_ITEMS = 500
 PAGE_SIZE = 40  # Mastodon's default and most servers' maximum for notifications
 TYPES = ["mention", "favourite", "reblog"]
 COUNTED = {"favourite": "likes", "reblog": "reposts"}
@@ -98,9 +101,11 @@ class MastodonListener:
 
     kind = ChannelKind.MASTODON.value
 
-    def __init__(self, transport_for: TransportFactory, *, max_items: int = MAX_ITEMS) -> None:
+    def __init__(self, transport_for: TransportFactory, *, max_items: int = MAX_ITEMS,
+                 first_poll_items: int = FIRST_POLL_ITEMS) -> None:
         self._transport_for = transport_for
         self.max_items = max_items
+        self.first_poll_items = first_poll_items
 
     def poll(self, target: ListenTarget, secrets: dict[str, Any], session: SessionSlot | None) -> Poll:
         """Read the notifications after the cursor; return the mentions and counts, with the new cursor."""
@@ -111,8 +116,9 @@ class MastodonListener:
         items: list[Incoming] = []
         counts = {"likes": 0, "reposts": 0}
         read = 0
-        while read < self.max_items:
-            page = transport.notifications(min_id=min_id, max_id=max_id, limit=min(PAGE_SIZE, self.max_items - read))
+        limit = self.max_items if target.cursor is not None else min(self.max_items, self.first_poll_items)
+        while read < limit:
+            page = transport.notifications(min_id=min_id, max_id=max_id, limit=min(PAGE_SIZE, limit - read))
             ids = [str(note.get("id")) for note in page if note.get("id") is not None]
             if not ids:
                 break

@@ -25,6 +25,7 @@ from characters.core.models import (
 from characters.listening.ingest import (
     MAX_THREAD_POSTS,
     Incoming,
+    ListenTarget,
     Poll,
     claim_channels_due,
     ingest,
@@ -411,3 +412,26 @@ def test_every_listed_reason_is_stored(engine, reason):
            since_cursor=None)
     assert _conversations(engine)[0].reason == reason
     assert Role.EDITOR  # the roles notified elsewhere exist
+
+
+def test_a_poll_reads_at_most_5000_and_a_first_poll_only_the_latest_500(engine):
+    notes = [note(n, at=NOW - timedelta(seconds=n), author=f"did:plc:fan{n % 97}") for n in range(6_000)]
+    listener = BlueskyListener(lambda target, secrets, slot: FakeBluesky(notes))
+    _world(engine)
+    first = listener.poll(_target_from(engine, cursor=None), {}, None)
+    assert len(first.items) == 500
+    target = _target_from(engine, cursor=(NOW - timedelta(hours=5)).isoformat())
+    busy = listener.poll(target, {}, None)
+    assert len(busy.items) == 5_000
+    assert busy.cursor == NOW.isoformat()
+    report = ingest(engine, target.id, busy, NOW, since_cursor=target.cursor)
+    assert report.stored == 5_000
+    assert ingest(engine, target.id, busy, NOW, since_cursor=busy.cursor).stored == 0
+
+
+def _target_from(engine, cursor):
+    with engine.connect() as connection:
+        channel = connection.execute(select(Channel).where(col(Channel.kind) == "bluesky")).one()
+    return ListenTarget(id=channel.id, kind="bluesky", workspace_id=channel.workspace_id,
+                        character_id=channel.character_id, label="", settings={}, secret_token=None,
+                        session_token=None, cursor=cursor, failures=0)
