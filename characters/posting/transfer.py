@@ -255,18 +255,28 @@ def _insert_all(connection: Connection, model: type[SQLModel], rows: list[dict[s
         return
     values = {**_column_defaults(model), **rows[0]}
     names = [name for name in values if name in table.c]
-    arrays: dict[str, list[Any]] = {}
-    for name in names:
+    params: dict[str, Any] = {}
+    arrays: list[str] = []  # unnest's arguments
+    selected: list[str] = []  # per column: its array's element, or one value when every row has the same
+    for number, name in enumerate(names):
         column = [row.get(name, values[name]) for row in rows]
         if isinstance(table.c[name].type, JSON):
-            column = [json.dumps(value) for value in column]  # text[], cast to json[] by the statement
-        arrays[f"c{len(arrays)}"] = [value.value if isinstance(value, Enum) else value for value in column]
-    casts = ", ".join(f"CAST(:c{number} AS {table.c[name].type.compile(connection.dialect)}[])"
-                      for number, name in enumerate(names))
+            column = [json.dumps(value) for value in column]  # text, cast to json by the statement
+        column = [value.value if isinstance(value, Enum) else value for value in column]
+        sql_type = table.c[name].type.compile(connection.dialect)
+        if number and all(value == column[0] for value in column):  # one array at least: it counts the rows
+            params[f"c{number}"] = column[0]
+            selected.append(f"CAST(:c{number} AS {sql_type})")
+        else:
+            params[f"c{number}"] = column
+            arrays.append(f"CAST(:c{number} AS {sql_type}[])")
+            selected.append(f"u.c{len(arrays)}")
     quoted = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in names)
     table_name = connection.dialect.identifier_preparer.quote(table.name)
+    columns = ", ".join(f"c{number}" for number in range(1, len(arrays) + 1))
     # Only this module's own table and column names are written into the statement; every value is a parameter.
-    connection.execute(text(f"INSERT INTO {table_name} ({quoted}) SELECT * FROM unnest({casts})"), arrays)  # noqa: S608
+    connection.execute(text(f"INSERT INTO {table_name} ({quoted}) SELECT {', '.join(selected)} "  # noqa: S608
+                            f"FROM unnest({', '.join(arrays)}) AS u({columns})"), params)
 
 
 def _column_defaults(model: type[SQLModel]) -> dict[str, Any]:
@@ -336,6 +346,7 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
     by_key = {key.casefold(): c for c in characters for key in (c.slug, c.name)}
     campaigns = {c.name.casefold(): c for c in list_campaigns(session, workspace)}
     channels = _channels_by_character(session, workspace, characters)
+    by_name = {character_id: _channel_names(found) for character_id, found in channels.items()}
     zones = zones_of(session, characters)
     now = utcnow()
     rows: list[_Row] = []
@@ -358,7 +369,7 @@ def _validate(session: Session, workspace: Workspace, records: list[tuple[int, d
         channel_ids: list[int] | str = []
         due: datetime | str | None = None
         if character is not None:
-            channel_ids = _channels(record, character, channels[require_id(character)])
+            channel_ids = _channels(record, character, by_name[require_id(character)])
             if isinstance(channel_ids, str):
                 problems.append(RowError(number, "channels", channel_ids))
             due = _due(record, zones[require_id(character)], now)
@@ -433,16 +444,26 @@ def _campaign(record: dict[str, Any], campaigns: dict[str, Campaign]) -> Campaig
     return campaigns.get(name.casefold()) or f"No campaign named “{name[:60]}”."
 
 
-def _channels(record: dict[str, Any], character: Character, channels: list[Channel]) -> list[int] | str:
+def _channel_names(channels: list[Channel]) -> dict[str, int]:
+    """Return a character's channel ids by kind and by case-folded label; the first channel listed wins."""
+    found: dict[str, int] = {}
+    for channel in reversed(channels):
+        found[str(channel.kind)] = require_id(channel)
+        if channel.label:
+            found[channel.label.casefold()] = require_id(channel)
+    return found
+
+
+def _channels(record: dict[str, Any], character: Character, channels: dict[str, int]) -> list[int] | str:
     value = record.get("channels") or []
     names = [n.strip() for n in value.split(",")] if isinstance(value, str) else value
     if not isinstance(names, list):
         return "List channels by kind or label, separated by commas."
     ids: list[int] = []
     for name in (str(n).strip() for n in names if str(n).strip()):
-        match = next((c for c in channels if name.casefold() in (c.kind, (c.label or "").casefold())), None)
+        match = channels.get(name.casefold())
         if match is None:
             return f"{character.name} has no channel “{name[:60]}”."
-        ids.append(require_id(match))
+        ids.append(match)
     return ids
 
