@@ -124,12 +124,13 @@ def _locked(statement: Any, postgresql: bool) -> Any:
     return statement.with_for_update(of=Delivery, skip_locked=True) if postgresql else statement
 
 
-# Both in channel order: a round then holds whole runs of one channel's posts, so a backlog (a first deployment,
-# a scheduler that was down) is read in full batches of 25 instead of a few posts of many channels per call.
+# Due refreshes in due order, from the metrics_due_at index (ordering by channel here made SQLite scan the whole
+# table in channel order instead).
 _SCHEDULED = _claim_columns().where(
-    col(Delivery.metrics_due_at) <= bindparam("b_now")).order_by(
-    col(Delivery.channel_id), col(Delivery.metrics_due_at)).limit(bindparam("b_limit"))
-# Published and never refreshed: the first refresh is due SCHEDULE[0] after publishing.
+    col(Delivery.metrics_due_at) <= bindparam("b_now")).order_by(col(Delivery.metrics_due_at)).limit(
+    bindparam("b_limit"))
+# Published and never refreshed: the first refresh is due SCHEDULE[0] after publishing. In channel order, which
+# ix_delivery_metrics_first gives without sorting: a backlog (a first deployment) is then read in full batches.
 _FIRST = _claim_columns().where(
     col(Delivery.status) == PUBLISHED, col(Delivery.metrics_step) == 0, col(Delivery.metrics_due_at).is_(None),
     col(Delivery.published_at) <= bindparam("b_first")).order_by(

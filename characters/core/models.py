@@ -359,6 +359,9 @@ class Delivery(SQLModel, table=True):
         # Analytics: a period's published deliveries with their latest numbers, read from the index alone.
         Index("ix_delivery_published_numbers", "published_at", "metrics_at", "post_id", "channel_id", "likes",
               "reposts", "replies", "quotes"),
+        # Analytics collection: published deliveries never refreshed (their first refresh is found lazily), in
+        # channel order, by a seek however many have finished their schedule (their metrics_due_at is null too).
+        Index("ix_delivery_metrics_first", "status", "metrics_step", "metrics_due_at", "channel_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 19:35:00.915025
+Create Date: 2026-12-03 19:41:21.812141
 """
 
 from collections.abc import Sequence
@@ -493,6 +493,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_delivery_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_metrics_due_at'), ['metrics_due_at'], unique=False)
+        batch_op.create_index('ix_delivery_metrics_first', ['status', 'metrics_step', 'metrics_due_at', 'channel_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_post_id'), ['post_id'], unique=False)
         batch_op.create_index('ix_delivery_published_numbers', ['published_at', 'metrics_at', 'post_id', 'channel_id', 'likes', 'reposts', 'replies', 'quotes'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
@@ -585,6 +586,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_status'))
         batch_op.drop_index('ix_delivery_published_numbers')
         batch_op.drop_index(batch_op.f('ix_delivery_post_id'))
+        batch_op.drop_index('ix_delivery_metrics_first')
         batch_op.drop_index(batch_op.f('ix_delivery_metrics_due_at'))
         batch_op.drop_index(batch_op.f('ix_delivery_lease_expires_at'))
         batch_op.drop_index(batch_op.f('ix_delivery_due_at'))
