@@ -61,7 +61,11 @@ def _thread_replies(client, uri):
     return [reply.post for reply in thread.replies or []]
 
 
-def test_fans_mention_reply_and_quote_once_each_and_the_reply_lands_in_place_once(engine, appview):
+def test_fans_mention_reply_and_quote_once_each_and_the_reply_lands_in_place_once(engine, appview, monkeypatch):
+    logins: list[str] = []
+    log_in = BlueskyPublisher._log_in
+    monkeypatch.setattr(BlueskyPublisher, "_log_in",
+                        staticmethod(lambda client, account: (logins.append(account.handle), log_in(client, account))))
     run = f"{next(_runs)}{uuid.uuid4().hex[:4]}"
     character, fan1, fan2 = (appview.create_account(f"{name}{run}") for name in ("walt", "ada", "bo"))
     world = make_world(engine, kinds=(ChannelKind.BLUESKY,))
@@ -165,6 +169,8 @@ def test_fans_mention_reply_and_quote_once_each_and_the_reply_lands_in_place_onc
         assert refused.status == "failed"
         assert "deleted by its author" in refused.last_error
         assert all(post.value.text != "Sorry to hear that, Bo." for post in _records(appview, character))
+        # Every poll, thread and publish above went through one session: the PDS allows 30 logins in 5 minutes.
+        assert logins == [character.handle]
     finally:
         worker.stop(timeout=10)
 
