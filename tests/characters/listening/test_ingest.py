@@ -435,3 +435,18 @@ def _target_from(engine, cursor):
     return ListenTarget(id=channel.id, kind="bluesky", workspace_id=channel.workspace_id,
                         character_id=channel.character_id, label="", settings={}, secret_token=None,
                         session_token=None, cursor=cursor, failures=0)
+
+
+def test_an_author_who_blocks_the_character_is_stored_gone_and_a_blocked_thread_marks_it_gone(engine):
+    _world(engine)
+    blocker = note(1, at=NOW)
+    blocker["author"]["viewer"] = {"blockedBy": True}
+    hidden = note(2, at=NOW - timedelta(seconds=1), author="did:plc:fan2")
+    blocked_thread = {"thread": {"$type": "app.bsky.feed.defs#blockedPost", "uri": hidden["uri"], "blocked": True,
+                                 "author": {"did": "did:plc:fan2"}}}
+    transport = FakeBluesky([blocker, hidden], threads={hidden["uri"]: blocked_thread})
+    _listening(engine, transport).listen_cycle()
+    rows = {row.network_id: row for row in _conversations(engine)}
+    assert rows[blocker["uri"]].gone_at == NOW
+    assert rows[hidden["uri"]].gone_at == NOW
+    assert rows[hidden["uri"]].thread == []
