@@ -57,6 +57,10 @@ REGISTER_CHECKS = {"marketing": "voice.generic", "assistant": "voice.generic"}  
 # post once the canon is full; in-voice posts of the four sets stay under 4.3 at every canon size.
 WORD_LEAN_SHORT = 8.0
 WORD_LEAN_SHORT_WORDS = 3  # ... and only when it rests on this many distinct words this character's canon never uses
+# Words that lean this far the other way (about twenty times likelier under this character's canon than the
+# other's, beyond what its own posts show) keep a style lean from counting as a sign: the lean is read from the
+# same habits, and the draft's own words say it is this character writing.
+WORDS_AGAINST = -3.0
 AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
 FAIR_CANON = 10  # fewer canon posts: voice hints only warn
 FULL_CANON = 20  # fewer: voice evidence is medium confidence
@@ -278,7 +282,9 @@ class Checker:
         leans_to = _leaning(closest, reading, details)
         if leans_to is not None:
             risk = max(risk, details["sounds_like_margin"] / PAIR_STEP)
-            if details["sounds_like_margin"] >= SOUNDS_LIKE_SIGN:
+            # The style lean is read from the same habits: it is a sign of its own unless the words disagree.
+            words_agree = self._words_lean(model, leans_to, draft) > WORDS_AGAINST
+            if details["sounds_like_margin"] >= SOUNDS_LIKE_SIGN and words_agree:
                 agreeing.append(f"closer to {leans_to.name}'s canon")
         clear_lean = leans_to is not None and details["sounds_like_margin"] >= PAIR_STEP
         word_risk, word_signs, word_findings, word_target = self._word_evidence(model, others, draft, details)
@@ -389,6 +395,11 @@ class Checker:
                 best = (excess, other, telling)
         return best
 
+    def _words_lean(self, model: CharacterModel, other: CharacterModel, draft: Draft) -> float:
+        """Return how far the draft's words lean towards `other` beyond what this character's canon shows."""
+        lean, _ = word_lean(draft.tokens, model.voice.words, other.voice.words)
+        return lean - self._pair(model, other).word_threshold
+
     def _pair(self, model: CharacterModel, other: CharacterModel) -> PairCalibration:
         """Return the cached calibration of `model` against `other`."""
         return self._pairs.get_or_build((model.key, other.key), lambda: calibrate_pair(model.voice, other.voice))
@@ -440,7 +451,7 @@ def _clear_in_few_words(canon: int, word_target: CharacterModel | None, details:
 def _register_evidence(model: CharacterModel, text: str) -> tuple[int, Finding | None]:
     """Return how many phrases the draft has in registers the canon never uses, and a fail if they are enough."""
     foreign = foreign_registers(model.voice, text)
-    phrases = sum(len(spans) for spans in foreign.values())
+    phrases = max((len(spans) for spans in foreign.values()), default=0)  # of one register: they agree on a stance
     if phrases < REGISTER_PHRASES or len(model.voice.canon) < FAIR_CANON:  # a thin canon cannot say "never"
         return phrases, None
     main = max(foreign, key=lambda name: len(foreign[name]))

@@ -80,6 +80,8 @@ def inflections(word: str) -> frozenset[str]:
         forms.add(word[:-3] + "ed")  # a gerund term ("texting") also stands for its past tense ("texted")
     if word.endswith("y") and word[-2] not in _VOWELS:
         forms.update((word[:-1] + "ies", word[:-1] + "ied", word[:-1] + "ies'"))
+    if word.endswith("ic"):
+        forms.update((word + "ked", word + "king"))  # panic -> panicked, panicking; picnic -> picnicked
     # Consonant-vowel-consonant endings double before a vowel suffix: zip -> zipped, zipping.
     if len(word) >= 3 and word[-1] not in _VOWELS | set("wxy") and word[-2] in _VOWELS and word[-3] not in _VOWELS:
         forms.update((word + word[-1] + "ed", word + word[-1] + "ing"))

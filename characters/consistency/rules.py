@@ -194,14 +194,14 @@ def _self_names(card: CardData, canon: Sequence[str], lowercase: bool) -> list[s
     return kept
 
 
-def _voice_share(canon: Sequence[str], mine: frozenset[str], theirs: frozenset[str]) -> float:
-    """Return the share of canon posts that use `mine` pronouns at least twice and `theirs` never."""
+def _voice_share(canon: Sequence[str], mine: frozenset[str], theirs: frozenset[str], at_least: int = 2) -> float:
+    """Return the share of canon posts that use `mine` pronouns at least `at_least` times and `theirs` never."""
     if not canon:
         return 0.0
     hits = 0
     for post in canon:
         tokens = [w.lower() for w in words(normalise_apostrophes(post)) if w != "US"]
-        if sum(t in mine for t in tokens) >= 2 and not any(t in theirs for t in tokens):
+        if sum(t in mine for t in tokens) >= at_least and not any(t in theirs for t in tokens):
             hits += 1
     return hits / len(canon)
 
@@ -227,7 +227,9 @@ def compile_rules(card: CardData) -> RuleSet:
             rf"(?:{alternatives}))\b",
             regex.IGNORECASE,
         ),
-        plural_voice_in_canon=_voice_share(greenroom.canon_posts, _PLURAL, _SINGULAR) > 0,
+        # One canon post that speaks as "we" and never "I" ("We got them home.") shows a team voice the
+        # character has: a short canon may hold no post that says "we" twice.
+        plural_voice_in_canon=_voice_share(greenroom.canon_posts, _PLURAL, _SINGULAR, at_least=1) > 0,
         singular_voice_in_canon=_voice_share(greenroom.canon_posts, _SINGULAR, _PLURAL) > 0.05,
     )
 

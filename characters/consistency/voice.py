@@ -484,7 +484,7 @@ class VoiceModel:
         parts = evidence(z, similarity_z)
         score = anomaly(parts)
         families = {name: parts[name] / self.family_thresholds[name] for name in FAMILIES}
-        cues = int(draft.values[_CUE].sum())
+        cues = int(draft.values[_CUE].max())  # phrases of one register agree; a joke and a tip are two moods
         return Reading(z, similarity, similarity_z, score, score / self.threshold, families, cues)
 
 
