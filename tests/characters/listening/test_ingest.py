@@ -450,3 +450,51 @@ def test_an_author_who_blocks_the_character_is_stored_gone_and_a_blocked_thread_
     assert rows[blocker["uri"]].gone_at == NOW
     assert rows[hidden["uri"]].gone_at == NOW
     assert rows[hidden["uri"]].thread == []
+
+
+class FakeMastodon:
+    """Mastodon's notifications (newest first, numeric ids) with max_id/min_id paging, and status contexts."""
+
+    instance = "https://masto.example"
+
+    def __init__(self, count: int):
+        self.notes = [{"id": str(n), "type": "favourite" if n % 10 == 0 else "mention",
+                       "status": {"id": f"s{n}", "url": f"https://masto.example/@fan/s{n}",
+                                  "content": f"<p>hi {n}?</p>",
+                                  "created_at": NOW - timedelta(seconds=count - n),
+                                  "account": {"id": "7", "acct": "fan@elsewhere.example", "display_name": "Fan"}}}
+                      for n in range(1, count + 1)]
+
+    def me(self) -> str:
+        return "1"
+
+    def notifications(self, *, min_id, max_id, limit):
+        newest_first = sorted(self.notes, key=lambda note: -int(note["id"]))
+        if min_id is not None:  # the page just after min_id
+            return sorted([n for n in newest_first if int(n["id"]) > int(min_id)], key=lambda n: int(n["id"]))[
+                :limit][::-1]
+        return [n for n in newest_first if max_id is None or int(n["id"]) < int(max_id)][:limit]
+
+    def status_context(self, status_id):
+        return None
+
+
+def test_mastodon_pages_back_on_the_first_poll_then_forward_from_the_cursor(engine):
+    from scheduler.listeners.mastodon import MastodonListener
+
+    world = _world(engine)
+    transport = FakeMastodon(130)
+    listening = Listening(engine, [MastodonListener(lambda target, secrets, slot: transport)],
+                          read_secrets=lambda token: {}, clock=lambda: NOW)
+    listening.listen_cycle()
+    channel = _channel(engine, world.channels[ChannelKind.MASTODON])
+    assert (channel.listen_cursor, channel.likes_received) == ("130", 13)
+    assert len(_conversations(engine)) == 117
+    assert _conversations(engine)[0].text == "hi 1?"
+    assert all(row.gone_at == NOW for row in _conversations(engine)[:25])  # threads read: the statuses are gone
+    transport.notes += FakeMastodon(200).notes[130:]
+    listening.clock = lambda: NOW + timedelta(minutes=5)
+    listening.listen_cycle()
+    channel = _channel(engine, world.channels[ChannelKind.MASTODON])
+    assert (channel.listen_cursor, channel.likes_received) == ("200", 20)
+    assert len({row.network_id for row in _conversations(engine)}) == len(_conversations(engine)) == 180
