@@ -5,6 +5,7 @@ so the timings are Greenroom's overhead per generation: prompt assembly, lore ac
 decoding and the consistency check, without any model time.
 """
 
+import json
 import random
 import statistics
 import time
@@ -119,14 +120,15 @@ def main() -> None:
         )
 
     three = [
-        '{"text": "Lantern\'s lit. The rye is late, the lamp is out, the bread is not."}',
-        '{"text": "Flour came at four. The lamp is still out. Lantern\'s lit anyway."}',
-        '{"text": "Late flour, dark lamp, warm rye. Come in."}',
+        "Lantern's lit. The rye is late, the lamp is out, the bread is not.",
+        "Flour came at four. The lamp is still out. Lantern's lit anyway.",
+        "Late flour, dark lamp, warm rye. Come in.",
     ]
     job = generate_job(card, brief, n=3, platform="bluesky")
 
     def model() -> ScriptedModel:
-        return ScriptedModel(list(three))  # three different posts: no variant is asked for again
+        # One call answers all three, as a schema-constrained server does: no variant is asked for again.
+        return ScriptedModel([json.dumps({"posts": [{"text": text} for text in three]})])
 
     collect(run_job(model(), job))  # warm the checker's cache of this character's voice model
     rows += [

@@ -10,10 +10,11 @@ import json
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Annotated, Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
@@ -42,7 +43,9 @@ from characters.llm.adapter import (
     LlmError,
     LlmMalformedJson,
     LlmSchemaMismatch,
+    OutputMode,
     TextDelta,
+    Usage,
 )
 from characters.posting.threads import limit_for
 
@@ -62,6 +65,7 @@ MAX_ANSWER_TOKENS = 400  # the most a post's answer may take; shorter limits ask
 ANSWER_TOKEN_ROOM = 40  # JSON framing and a little slack beyond the post itself
 MAX_QUOTE = 120  # characters of a finding's span quoted back to the model
 DUPLICATE_SEED_STEP = 1_000  # another seed for a variant that came out the same as an earlier one
+RESAMPLE_SEED_STEP = 2_000  # another seed for a fresh sample in place of a copied post
 _SENTENCE_END = regex.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
 _TRAILING_TAGS = regex.compile(r"(?:\s*[#＃][\p{L}\p{N}_]+)+\s*$")
 # Errors after which further calls are pointless (the server or the key is the problem, not this answer).
@@ -124,6 +128,19 @@ class PostAnswer(BaseModel):
     text: str = Field(min_length=1)
 
 
+@lru_cache(maxsize=MAX_VARIANTS)
+def batch_schema(n: int) -> type[BaseModel]:
+    """Return the answer schema for `n` posts in one call: {"posts": [{"text": ...}, ...]} with exactly `n` items.
+
+    The server is sent the strict schema (a grammar forces all `n` posts); the answer is validated leniently, so a
+    server without a grammar that returns fewer posts, or one broken element, costs only those variants.
+    """
+    items = {"type": "array", "items": PostAnswer.model_json_schema(), "minItems": n, "maxItems": n}
+    posts: Any = (Annotated[list[Any], WithJsonSchema(items)], ...)
+    model: type[BaseModel] = create_model(f"Posts{n}", __config__=ConfigDict(extra="forbid"), posts=posts)
+    return model
+
+
 def _clean(text: str, what: str) -> str:
     text = text.strip()
     if not text:
@@ -154,6 +171,18 @@ def _answer_format() -> str:
     return 'Answer with only a JSON object whose one key, "text", holds the post.'
 
 
+def _batch_format(n: int) -> str:
+    return (
+        f"Write {n} such posts, each different. Answer with only a JSON object whose one key, "
+        f'"posts", holds a list of {n} objects, each with one key, "text", holding one post.'
+    )
+
+
+def task_text(job: "DraftJob", n: int = 1) -> str:
+    """Return the job's task as the model reads it: with the answer format for one post or for `n` at once."""
+    return f"{job.task} {_batch_format(n) if n > 1 else _answer_format()}"
+
+
 def generate_job(
     card: CardData,
     brief: str,
@@ -170,7 +199,7 @@ def generate_job(
     )
     task = (
         f"The writer's brief: {brief}\n\nWrite {_where(job.platform, job.limit)} as {card.name}, "
-        f"following the brief, in new words. {_answer_format()}"
+        "following the brief, in new words."
     )
     return replace(job, task=task)
 
@@ -206,10 +235,7 @@ def rewrite_job(
         if mode == "fix"
         else "",
     }[mode]
-    task = (
-        f"The writer's draft:\n<<<\n{draft}\n>>>\n\n{instruction}\nWrite {_where(platform, job.limit)}. "
-        f"{_answer_format()}"
-    )
+    task = f"The writer's draft:\n<<<\n{draft}\n>>>\n\n{instruction}\nWrite {_where(platform, job.limit)}."
     return replace(job, task=task)
 
 
@@ -231,7 +257,7 @@ def reply_job(
     )
     task = (
         f"Someone else posted this:\n<<<\n{post}\n>>>{note}\n\nWrite {card.name}'s reply: "
-        f"{_where(job.platform, job.limit)}. {_answer_format()}"
+        f"{_where(job.platform, job.limit)}."
     )
     return replace(job, task=task)
 
@@ -334,33 +360,60 @@ def _example_text(content: str) -> str:
         return content
 
 
-class TextFieldStream:
-    """Extract the growing value of the answer's "text" field from raw JSON as it streams in."""
+class TextFieldsStream:
+    """Extract the growing values of the answer's "text" fields from raw JSON as it streams in, in order.
+
+    One post's answer has one such field; a batch's {"posts": [{"text": ...}, ...]} has one per post.
+    """
 
     _START = regex.compile(r'"text"\s*:\s*"')
     _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self._raw = ""
-        self._position: int | None = None
-        self._done = False
+        self._position = 0
+        self._inside = False
+        self._limit = limit
+        self.texts: list[str] = []  # each field's value as decoded so far
+        self.closed = 0  # how many of them have ended (the rest, at most one, was cut off)
 
-    def feed(self, chunk: str) -> str:
-        """Add raw text; return the newly decoded part of the field (possibly empty)."""
+    @property
+    def raw(self) -> str:
+        """Return all raw text fed so far."""
+        return self._raw
+
+    def feed(self, chunk: str) -> list[tuple[int, str]]:
+        """Add raw text; return the newly decoded pieces as (field index, text), possibly none."""
         self._raw += chunk
-        if self._done:
-            return ""
-        if self._position is None:
-            match = self._START.search(self._raw)
-            if match is None:
-                return ""
-            self._position = match.end()
+        pieces: list[tuple[int, str]] = []
+        while True:
+            if not self._inside:
+                if self._limit is not None and len(self.texts) >= self._limit:
+                    break
+                match = self._START.search(self._raw, self._position)
+                if match is None:
+                    break
+                self._position, self._inside = match.end(), True
+                self.texts.append("")
+            text, ended = self._decode()
+            if text:
+                self.texts[-1] += text
+                pieces.append((len(self.texts) - 1, text))
+            if not ended:
+                break
+            self._inside = False
+            self.closed += 1
+        return pieces
+
+    def _decode(self) -> tuple[str, bool]:
+        """Decode the current field from the position on; return the text and whether the field ended."""
         out: list[str] = []
         raw, i = self._raw, self._position
+        ended = False
         while i < len(raw):
             char = raw[i]
             if char == '"':
-                self._done = True
+                ended = True
                 i += 1
                 break
             if char != "\\":
@@ -373,7 +426,7 @@ class TextFieldStream:
             decoded, i = escaped
             out.append(decoded)
         self._position = i
-        return "".join(out)
+        return "".join(out), ended
 
     def _escape(self, raw: str, i: int) -> tuple[str, int] | None:
         """Return the character escaped at `i` and the index after it, or None until all of it has arrived."""
@@ -404,6 +457,17 @@ class TextFieldStream:
         return int(digits, 16) if regex.fullmatch(r"[0-9a-fA-F]{4}", digits) else 0xFFFD
 
 
+class TextFieldStream:
+    """Extract the growing value of one post's "text" field from raw JSON as it streams in."""
+
+    def __init__(self) -> None:
+        self._fields = TextFieldsStream(limit=1)
+
+    def feed(self, chunk: str) -> str:
+        """Add raw text; return the newly decoded part of the field (possibly empty)."""
+        return "".join(text for _, text in self._fields.feed(chunk))
+
+
 @dataclass(frozen=True)
 class _Attempt:
     text: str
@@ -423,17 +487,18 @@ class _Totals:
     estimated: bool = False
     calls: list[list[ChatMessage]] = field(default_factory=list)
 
-    def add(self, completion: Completion[Any], messages: list[ChatMessage]) -> None:
-        self.latency_ms += completion.latency_ms
+    def add(self, completion: Completion[Any], messages: list[ChatMessage], share: int = 1) -> None:
+        """Count one call; a call that produced `share` variants (a batch) is split evenly between them."""
+        self.latency_ms += completion.latency_ms // share
         usage = completion.usage
         if usage.prompt_tokens is None or usage.completion_tokens is None:
             # The server reported nothing (some stream without usage): count with the prompt's own estimator.
             self.estimated = True
-            self.prompt_tokens += sum(count_tokens(m["content"]) for m in messages)
-            self.completion_tokens += count_tokens(completion.raw)
+            self.prompt_tokens += sum(count_tokens(m["content"]) for m in messages) // share
+            self.completion_tokens += count_tokens(completion.raw) // share
         else:
-            self.prompt_tokens += usage.prompt_tokens
-            self.completion_tokens += usage.completion_tokens
+            self.prompt_tokens += usage.prompt_tokens // share
+            self.completion_tokens += usage.completion_tokens // share
         self.calls.append(messages)
 
 
@@ -443,25 +508,25 @@ def _call(
     schema: type[BaseModel],
     options: CallOptions,
     stream: bool,
-    variant: int,
+    variants: Sequence[int],
 ) -> Generator[Event, None, Completion[Any]]:
-    """Run one model call, yielding delta events while it streams; return the completion."""
+    """Run one model call, yielding delta events while it streams (the k-th post to `variants[k]`); return it."""
     if not stream:
         yield from ()
         return model.complete(messages, schema, options)
-    fields = TextFieldStream()
+    fields = TextFieldsStream(limit=len(variants))
     upstream = model.stream(messages, schema, options)
     try:
         for item in upstream:
             if not isinstance(item, TextDelta):
                 return item
-            if text := fields.feed(item.text):
-                yield Event("delta", {"variant": variant, "text": text})
+            for index, text in fields.feed(item.text):
+                yield Event("delta", {"variant": variants[index], "text": text})
     finally:
         close = getattr(upstream, "close", None)
         if close is not None:
             close()  # the caller may stop early (the writer cancelled): stop the model too
-    raise LlmMalformedJson("The model's answer ended before it was complete. Try again.")
+    raise LlmMalformedJson("The model's answer ended before it was complete. Try again.", raw=fields.raw)
 
 
 def _check(job: DraftJob, text: str) -> CheckResult:
@@ -474,6 +539,12 @@ def _cut_off(raw: str) -> bool:
     return raw.startswith("{") and not raw.endswith("}")
 
 
+def _post(job: DraftJob, text: str, cut: bool) -> tuple[str, tuple[str, ...]]:
+    """Return a post as shown (framing stripped, a cut-off end trimmed to its last sentence) and what was stripped."""
+    stripped = strip_framing(text)
+    return (trim_to(stripped.text, len(stripped.text)) if cut else stripped.text), stripped.removed
+
+
 def _attempt(
     model: LanguageModel,
     job: DraftJob,
@@ -483,12 +554,90 @@ def _attempt(
     variant: int,
     totals: _Totals,
 ) -> Generator[Event, None, _Attempt]:
-    """Ask once, strip any assistant framing from the post, and check it."""
-    completion = yield from _call(model, messages, PostAnswer, options, stream, variant)
+    """Ask once for one post, strip any assistant framing from it, and check it."""
+    completion = yield from _call(model, messages, PostAnswer, options, stream, [variant])
     totals.add(completion, messages)
-    stripped = strip_framing(str(getattr(completion.value, "text", "")))
-    text = trim_to(stripped.text, len(stripped.text)) if _cut_off(completion.raw) else stripped.text
-    return _Attempt(text, completion.raw, _check(job, text), completion, messages, framing=stripped.removed)
+    text, framing = _post(job, str(getattr(completion.value, "text", "")), _cut_off(completion.raw))
+    return _Attempt(text, completion.raw, _check(job, text), completion, messages, framing=framing)
+
+
+def batch_posts(completion: Completion[Any], n: int) -> list[tuple[str, bool] | None]:
+    """Return the posts of a batch answer, each with whether the token limit cut it off; None for a broken one.
+
+    A valid answer's elements are read as they are (an object's "text" or a bare string); an answer that is not
+    valid JSON, or of another shape (one {"text": ...} from a server without a grammar), gives every "text" field
+    that arrived, the last one perhaps cut off.
+    """
+    posts = getattr(completion.value, "posts", None)
+    if isinstance(posts, list):
+        out: list[tuple[str, bool] | None] = []
+        for post in posts[:n]:
+            text = post.get("text") if isinstance(post, dict) else post
+            out.append((text, False) if isinstance(text, str) and text.strip() else None)
+        return out
+    fields = TextFieldsStream(limit=n)
+    fields.feed(completion.raw)
+    return [(text, index >= fields.closed) if text.strip() else None for index, text in enumerate(fields.texts)]
+
+
+def _batch(
+    model: LanguageModel, job: DraftJob, prompt: Prompt, stream: bool, totals: Sequence[_Totals]
+) -> Generator[Event, None, dict[int, _Attempt]]:
+    """Ask for all `n` posts in one call; return the usable ones by variant (the caller asks for the rest singly)."""
+    options = CallOptions(temperature=job.temperature, seed=job.seed, max_tokens=job.n * job.answer_tokens)
+    started = time.perf_counter()
+    try:
+        completion = yield from _call(model, prompt.messages, batch_schema(job.n), options, stream, range(job.n))
+    except (LlmMalformedJson, LlmSchemaMismatch) as error:
+        # Broken or of another shape: keep what arrived; the usage is unknown, so it is estimated.
+        empty = batch_schema(job.n).model_construct()
+        mode: OutputMode = getattr(model, "output_mode", "json_schema")
+        completion = Completion(empty, error.raw or "", model.model_name, Usage(), _ms_since(started), mode)
+    attempts: dict[int, _Attempt] = {}
+    keys: set[str] = set()
+    for variant, post in enumerate(batch_posts(completion, job.n)):
+        text, framing = _post(job, *post) if post else ("", ())
+        if not text.strip() or _same_key(text) in keys:
+            if stream and post is None:
+                yield Event("retrying", {"variant": variant})  # its card may show part of a broken answer
+            continue  # asked for on its own: another sample, not the same post twice
+        keys.add(_same_key(text))
+        check = _check(job, text)
+        attempts[variant] = _Attempt(text, example_answer(text), check, completion, prompt.messages, framing=framing)
+    for variant in list(attempts) or [0]:  # a batch that gave nothing is still a cost: the first variant bears it
+        totals[variant].add(completion, prompt.messages, share=max(1, len(attempts)))
+    return attempts
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _single(
+    model: LanguageModel,
+    job: DraftJob,
+    messages: list[ChatMessage],
+    variant: int,
+    stream: bool,
+    totals: _Totals,
+    taken: set[str],
+) -> Generator[Event, None, _Attempt]:
+    """Ask for one variant on its own: a broken answer is sampled once more, and so is a repeat of another post."""
+    seed = None if job.seed is None else job.seed + variant
+    options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.answer_tokens)
+    try:
+        first = yield from _attempt(model, job, messages, options, stream, variant, totals)
+    except (LlmMalformedJson, LlmSchemaMismatch):
+        # A broken answer is a bad sample, not a bad request (a small model under a JSON grammar can spend its whole
+        # token budget on whitespace): one more sample, so no variant is lost to it.
+        yield Event("retrying", {"variant": variant})
+        options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)
+        first = yield from _attempt(model, job, messages, options, stream, variant, totals)
+    if _same_key(first.text) in taken:
+        # The same post as an earlier variant (a small model at a low temperature repeats itself): ask once more.
+        options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)
+        first = yield from _attempt(model, job, messages, options, stream, variant, totals)
+    return first
 
 
 def _fixed(job: DraftJob, attempt: _Attempt) -> _Attempt:
@@ -516,47 +665,51 @@ def _same_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _variant(
-    model: LanguageModel, job: DraftJob, prompt: Prompt, variant: int, stream: bool, seen: set[str]
-) -> Iterator[Event]:
-    """Produce one checked variant: fix what rules can fix, ask the model for the rest once, keep the best."""
-    seed = None if job.seed is None else job.seed + variant
-    options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.answer_tokens)
-    totals = _Totals()
-    try:
-        first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
-    except (LlmMalformedJson, LlmSchemaMismatch):
-        # A broken answer is a bad sample, not a bad request (a small model under a JSON grammar can spend its whole
-        # token budget on whitespace): one more sample, so no variant is lost to it.
-        yield Event("retrying", {"variant": variant})
-        options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)
-        first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
-    if _same_key(first.text) in seen:
-        # The same post as an earlier variant (a small model at a low temperature repeats itself): ask once more.
-        options = replace(options, seed=None if seed is None else seed + DUPLICATE_SEED_STEP)
-        first = yield from _attempt(model, job, prompt.messages, options, stream, variant, totals)
+def _finish(
+    model: LanguageModel | None,
+    job: DraftJob,
+    prompt: Prompt,
+    variant: int,
+    first: _Attempt,
+    stream: bool,
+    seen: set[str],
+    totals: _Totals,
+) -> Generator[Event, None, LlmError | None]:
+    """Repair a first answer (rules first, then the model once for the rest, unless `model` is None), keep the best
+    and show it; return a fatal model error met on the way, after the variant has been shown without that repair."""
     candidates = [first]
+    fatal: LlmError | None = None
     if problems := needs_repair(first.check):
         yield Event("repairing", {"variant": variant, "findings": [f.to_dict() for f in problems]})
         fixed = _fixed(job, first)
         candidates.append(fixed)
-        if remaining := needs_repair(fixed.check):
-            messages = repair_messages(prompt, example_answer(fixed.text), remaining, fixed.text)
+        if model is not None and (remaining := needs_repair(fixed.check)):
+            seed = None if job.seed is None else job.seed + variant
+            options = CallOptions(temperature=job.temperature, seed=seed, max_tokens=job.answer_tokens)
+            if all(f.check.startswith(COPY_CHECKS) for f in remaining):
+                # Only a copy is left: a fresh sample of the same prompt, which the server has cached. A repair
+                # prompt without the copied example made the server re-read everything after it and SmolLM2
+                # still rarely wrote something new; a new sample mostly does.
+                messages = prompt.messages
+                options = replace(options, seed=None if seed is None else seed + RESAMPLE_SEED_STEP)
+            else:
+                messages = repair_messages(prompt, example_answer(fixed.text), remaining, fixed.text)
             yield Event("prompt", {"variant": variant, "repair": True, "messages": [dict(m) for m in messages]})
             try:
                 answer = yield from _attempt(model, job, messages, options, stream, variant, totals)
             except LlmError as error:
                 if error.kind in FATAL_KINDS:
-                    raise
+                    fatal = error
             else:
                 candidates.append(replace(_fixed(job, answer), how="model"))
-    final = max(candidates, key=lambda attempt: _quality(attempt.check))  # the first of equals: no needless change
+    # The best candidate that is not another variant's post; the first of equals, so no change for nothing.
+    fresh = [attempt for attempt in candidates if _same_key(attempt.text) not in seen] or candidates
+    final = max(fresh, key=lambda attempt: _quality(attempt.check))
     if _same_key(final.text) in seen:
         message = "The model wrote the same post as another variant."
-        yield Event(
-            "variant_error", {"variant": variant, "kind": "duplicate", "message": message, "model": model.model_name}
-        )
-        return
+        name = first.completion.model
+        yield Event("variant_error", {"variant": variant, "kind": "duplicate", "message": message, "model": name})
+        return fatal
     seen.add(_same_key(final.text))
     yield Event(
         "variant",
@@ -577,31 +730,81 @@ def _variant(
             "calls": totals.calls,
         },
     )
+    return fatal
+
+
+def _with_task(prompt: Prompt, old: str, new: str) -> Prompt:
+    """Return the prompt with its task message's text replaced (the one-post form of a batch prompt)."""
+    messages: list[ChatMessage] = [
+        {"role": m["role"], "content": new} if m["role"] == "user" and m["content"] == old else m
+        for m in prompt.messages
+    ]
+    return replace(prompt, messages=messages)
+
+
+def _error_data(model: LanguageModel, variant: int, error: LlmError) -> dict[str, Any]:
+    return {"variant": variant, "kind": error.kind, "message": error.message, "model": model.model_name}
+
+
+def _first_answers(
+    model: LanguageModel, job: DraftJob, prompt: Prompt, single: Prompt, stream: bool, totals: Sequence[_Totals]
+) -> Generator[Event, None, tuple[dict[int, _Attempt], dict[int, LlmError], tuple[int, LlmError] | None]]:
+    """Get every variant's first answer: the batch's, then single calls for the rest; return them, the variants
+    lost to a non-fatal error, and the fatal error that stopped the calls (with its variant) if one did."""
+    firsts: dict[int, _Attempt] = {}
+    failed: dict[int, LlmError] = {}
+    variant = 0  # a failed batch call is recorded as the first variant's, as its cost is when it gives nothing
+    try:
+        if job.n > 1:
+            firsts = yield from _batch(model, job, prompt, stream, totals)
+        for variant in range(job.n):
+            if variant in firsts:
+                continue
+            taken = {_same_key(attempt.text) for attempt in firsts.values()}
+            try:
+                firsts[variant] = yield from _single(
+                    model, job, single.messages, variant, stream, totals[variant], taken
+                )
+            except LlmError as error:
+                if error.kind in FATAL_KINDS:
+                    raise
+                failed[variant] = error
+    except LlmError as error:
+        return firsts, failed, (variant, error)
+    return firsts, failed, None
 
 
 def run_job(model: LanguageModel, job: DraftJob, *, stream: bool = True) -> Iterator[Event]:
-    """Run a drafting job as events; model failures become `variant_error`/`error` events, never exceptions."""
+    """Run a drafting job as events; model failures become `variant_error`/`error` events, never exceptions.
+
+    All first answers come before any repair, in one call when the job asks for several (the model reads the
+    prompt once, and a server's prompt cache keeps it for the rest); variants the batch did not give are asked for
+    one by one. Then each variant is fixed by rule, repaired by the model if still needed, and shown.
+    """
     started = time.perf_counter()
+    one, batch = task_text(job), task_text(job, job.n)
     try:
-        prompt = build_prompt(job.card, job.task, scan=job.scan, budget=job.budget)
+        prompt = build_prompt(job.card, batch, scan=job.scan, budget=job.budget)
     except PromptTooLong as error:
         yield Event("error", {"kind": "prompt_too_long", "message": str(error)})
         return
     yield Event("prompt", {"variant": None, "repair": False, **prompt.to_dict()})
-    produced = 0
+    single = _with_task(prompt, batch, one)  # the same prefix, so the server re-reads only the task
+    totals = [_Totals() for _ in range(job.n)]
+    firsts, failed, fatal = yield from _first_answers(model, job, prompt, single, stream, totals)
     seen: set[str] = set()
     for variant in range(job.n):
-        try:
-            for event in _variant(model, job, prompt, variant, stream, seen):
-                produced += event.name == "variant"
-                yield event
-        except LlmError as error:
-            data = {"variant": variant, "kind": error.kind, "message": error.message, "model": model.model_name}
-            if error.kind in FATAL_KINDS:
-                yield Event("error", data)
-                break
-            yield Event("variant_error", data)
-    yield Event("done", {"variants": produced, "elapsed_ms": int((time.perf_counter() - started) * 1000)})
+        if variant in failed:
+            yield Event("variant_error", _error_data(model, variant, failed[variant]))
+        elif variant in firsts:
+            # After a fatal error the variants already written are still shown, fixed by rule only.
+            repairer = None if fatal else model
+            met = yield from _finish(repairer, job, single, variant, firsts[variant], stream, seen, totals[variant])
+            if met is not None:
+                fatal = (variant, met)
+    if fatal is not None:
+        yield Event("error", _error_data(model, *fatal))
+    yield Event("done", {"variants": len(seen), "elapsed_ms": int((time.perf_counter() - started) * 1000)})
 
 
 def collect(events: Iterator[Event]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ MESSAGE_OVERHEAD = 4  # tokens a chat template spends per message (role markers,
 EXAMPLE_OVERHEAD = 2 * MESSAGE_OVERHEAD + 12  # an example's request message and its answer's JSON framing
 MAX_RECURSION = 3
 EXAMPLE_REQUEST = "Write one post in your own voice."
-MAX_EXAMPLES = 3  # a few examples teach the voice; a small model copies many of them word for word
+MAX_EXAMPLES = 2  # two teach the voice; a small model copies many word for word, and each is read anew per brief
 EXAMPLE_SHARE = 0.2  # of the budget, at most, for examples: the activated lore and the task come first
 _STOPWORDS = frozenset(
     "that this with from have were what when your about there their would could which just "

@@ -92,22 +92,37 @@ def test_rule_failures_are_fixed_without_asking_the_model_again():
     assert len(model.calls) == 1
 
 
-def test_what_rules_cannot_fix_goes_back_to_the_model_with_the_findings_and_the_better_post_is_kept():
+def test_a_copy_gets_a_fresh_sample_of_the_same_prompt_and_the_better_post_is_kept():
     model = ScriptedModel([json.dumps({"text": COPIED}), GOOD])
-    events = list(run_job(model, generate_job(COPYCAT, "pitch", n=1)))
+    events = list(run_job(model, generate_job(COPYCAT, "pitch", n=1, seed=5)))
     variant = [e.data for e in events if e.name == "variant"][0]
     assert (variant["text"], variant["repair"]) == ("I pitch at nine. #MadMen", "model")
     assert variant["before_repair"]["text"] == COPIED
     assert "originality.canon" in [f["check"] for f in variant["before_repair"]["check"]["findings"]]
-    repair = model.calls[1].messages
-    assert repair[-2] == {"role": "assistant", "content": json.dumps({"text": COPIED})}
-    assert json.dumps({"text": COPIED}) in [m["content"] for m in model.calls[0].messages]
-    assert json.dumps({"text": COPIED}) not in [m["content"] for m in repair[:-2]]  # the copied example is gone
-    assert "canon post 1" in repair[-1]["content"]
-    assert "The words concerned: 'I make them want it" in repair[-1]["content"]
+    # The same messages (the server's cache reads none of them again), another seed.
+    assert model.calls[1].messages == model.calls[0].messages
+    assert [call.options.seed for call in model.calls] == [5, 2005]
+    assert [e.data["messages"] for e in events if e.name == "prompt"][1] == model.calls[1].messages
     assert len(model.calls) == 2
     assert variant["prompt_tokens"] > 0
     assert len(variant["calls"]) == 2
+
+
+def test_a_repair_prompt_quotes_the_findings_and_leaves_out_a_copied_example():
+    from characters.consistency import check_text
+    from characters.drafting.jobs import repair_messages, task_text
+    from characters.drafting.prompting import build_prompt
+
+    job = generate_job(COPYCAT, "pitch", n=1)
+    prompt = build_prompt(COPYCAT, task_text(job), scan=job.scan)
+    text = COPIED
+    findings = check_text(COPYCAT, text).findings
+    repair = repair_messages(prompt, json.dumps({"text": text}), findings, text)
+    assert json.dumps({"text": COPIED}) in [m["content"] for m in prompt.messages]
+    assert json.dumps({"text": COPIED}) not in [m["content"] for m in repair[:-2]]  # the copied example is gone
+    assert repair[-2] == {"role": "assistant", "content": json.dumps({"text": text})}
+    assert "canon post 1" in repair[-1]["content"]
+    assert "The words concerned: 'I make them want it" in repair[-1]["content"]
 
 
 def test_a_repair_that_is_no_better_is_not_shown_and_not_retried_again():
@@ -187,7 +202,9 @@ def test_a_malformed_answer_is_asked_for_again_twice_costs_one_variant_fatal_err
     assert [e.data["text"] for e in events if e.name == "variant"] == ["I pitch at nine. #MadMen"]
     assert "retrying" in names(iter(events))
     assert [call.options.seed for call in model.calls] == [5, 1005]
-    answer = collect(run_job(ScriptedModel(["{oops", "{oops", GOOD, GOOD2]), generate_job(CARD, "pitch", n=3)))
+    # The batch call comes back broken; then variant 0 is broken twice on its own; 1 and 2 arrive.
+    model = ScriptedModel(["{oops", "{oops", "{oops", GOOD, GOOD2])
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3)))
     assert len(answer["variants"]) == 2
     assert answer["errors"][0]["kind"] == "malformed_json"
     model = ScriptedModel([GOOD, LlmServerError("The model server failed (500).")])
@@ -320,3 +337,111 @@ def test_the_text_field_decodes_any_chunking_of_any_text(text, size):
     fields = TextFieldStream()
     out = "".join(fields.feed(raw[i : i + size]) for i in range(0, len(raw), size))
     assert out == text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def batch(*posts: object) -> str:
+    return json.dumps({"posts": [p if not isinstance(p, str) else {"text": p} for p in posts]})
+
+
+A, B, C = "I pitch at nine. #MadMen", "Coffee, then the client. #MadMen", "The client signs by noon. #MadMen"
+
+
+def one(text: str) -> str:
+    return json.dumps({"text": text})
+
+
+def test_several_variants_come_from_one_call_that_reads_the_prompt_once():
+    model = ScriptedModel([batch(A, B, C)])
+    job = generate_job(CARD, "the morning pitch", n=3, seed=5)
+    events = list(run_job(model, job))
+    variants = [e.data for e in events if e.name == "variant"]
+    assert [v["text"] for v in variants] == [A, B, C]
+    assert len(model.calls) == 1
+    call = model.calls[0]
+    assert call.options.max_tokens == 3 * job.answer_tokens
+    assert call.options.seed == 5
+    assert '"posts"' in call.messages[-1]["content"]
+    assert "3 such posts" in call.messages[-1]["content"]
+    prompt = next(e.data for e in events if e.name == "prompt")
+    assert prompt["messages"] == [dict(m) for m in call.messages]  # "Show prompt" shows what was sent
+    for index, text in enumerate([A, B, C]):
+        assert "".join(e.data["text"] for e in events if e.name == "delta" and e.data["variant"] == index) == text
+    assert all(v["calls"] == [call.messages] for v in variants)
+    whole = sum(len(m["content"]) for m in call.messages) // 4  # what the scripted model reports for the call
+    assert [v["prompt_tokens"] for v in variants] == [whole // 3] * 3  # the call's cost is split, not counted thrice
+
+
+def test_the_batch_schema_asks_for_exactly_n_posts_but_reads_any_number():
+    from characters.drafting.jobs import batch_schema
+
+    schema = batch_schema(3).model_json_schema()
+    posts = schema["properties"]["posts"]
+    assert (posts["minItems"], posts["maxItems"]) == (3, 3)
+    assert posts["items"] == PostAnswer.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert batch_schema(3).model_validate({"posts": [{"text": "x"}, 7]})  # elements are judged one by one
+
+
+def test_a_batch_with_fewer_posts_than_asked_is_completed_one_call_per_missing_variant():
+    model = ScriptedModel([one(A), one(B), one(C)])  # a server without a grammar answered one post
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3, seed=5)))
+    assert [v["text"] for v in answer["variants"]] == [A, B, C]
+    assert [call.options.seed for call in model.calls] == [5, 6, 7]
+    batch_call, single = model.calls[0].messages, model.calls[1].messages
+    assert single[:-1] == batch_call[:-1]  # the same prefix: only the task's answer format differs
+    assert '"text"' in single[-1]["content"]
+    assert '"posts"' not in single[-1]["content"]
+    assert model.calls[1].options.max_tokens == generate_job(CARD, "pitch").answer_tokens
+
+
+def test_a_repeated_post_in_the_batch_is_asked_for_again_on_its_own():
+    model = ScriptedModel([batch(A, A, B), one(C)])
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3, seed=5)))
+    assert [v["text"] for v in answer["variants"]] == [A, C, B]
+    assert [call.options.seed for call in model.calls] == [5, 6]
+    assert not answer["errors"]
+
+
+def test_a_malformed_element_or_a_cut_off_batch_costs_only_those_variants():
+    model = ScriptedModel([batch(A, {"txt": "wrong key"}, C), one(B)])
+    events = list(run_job(model, generate_job(CARD, "pitch", n=3)))
+    assert [e.data["text"] for e in events if e.name == "variant"] == [A, B, C]
+    assert len(model.calls) == 2
+    cut = '{"posts": [{"text": "' + A + '"}, {"text": "Coffee first. Then I pitch to the client who'
+    model = ScriptedModel([cut, one(C)])
+    events = list(run_job(model, generate_job(CARD, "pitch", n=3)))
+    assert [e.data["text"] for e in events if e.name == "variant"] == [A, "Coffee first. #MadMen", C]
+    assert len(model.calls) == 2
+    assert not [e for e in events if e.name == "retrying"]  # nothing of the missing post had been shown
+    broken = ScriptedModel([batch(A, {"text": ""}, C), one(B)])
+    events = list(run_job(broken, generate_job(CARD, "pitch", n=3)))
+    assert [e.data["variant"] for e in events if e.name == "retrying"] == [1]
+    assert [e.data["text"] for e in events if e.name == "variant"] == [A, B, C]
+
+
+def test_repairs_come_after_every_first_answer_and_a_fatal_error_keeps_what_arrived():
+    model = ScriptedModel([batch(COPIED, A, B), one(C)])
+    events = list(run_job(model, generate_job(COPYCAT, "pitch", n=3)))
+    assert [e.data["text"] for e in events if e.name == "variant"] == [C, A, B]
+    assert len(model.calls) == 2  # the batch, then a fresh sample for the copy, after all first answers
+    assert model.calls[1].messages[:-1] == model.calls[0].messages[:-1]
+    assert '"posts"' not in model.calls[1].messages[-1]["content"]
+    model = ScriptedModel([batch(COPIED, A), LlmServerError("The model server failed (500).")])
+    answer = collect(run_job(model, generate_job(COPYCAT, "pitch", n=3)))
+    assert [v["text"] for v in answer["variants"]] == [COPIED, A]  # shown unrepaired rather than lost
+    assert answer["error"]["kind"] == "server"
+    assert len(model.calls) == 2  # variant 2's own call failed; no repair was tried after that
+
+
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=4), st.integers(min_value=1, max_value=7))
+def test_every_text_field_of_a_batch_decodes_from_any_chunking(texts, size):
+    from characters.drafting.jobs import TextFieldsStream
+
+    raw = json.dumps({"posts": [{"text": text} for text in texts]})
+    fields = TextFieldsStream()
+    pieces = [piece for i in range(0, len(raw), size) for piece in fields.feed(raw[i : i + size])]
+    expected = [t.encode("utf-16", "surrogatepass").decode("utf-16", "replace") for t in texts]
+    assert fields.texts == expected
+    assert fields.closed == len(texts)
+    for index, text in enumerate(expected):
+        assert "".join(piece for at, piece in pieces if at == index) == text

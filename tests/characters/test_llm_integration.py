@@ -132,5 +132,10 @@ def test_a_drafting_job_end_to_end_over_http(fake):
         ("Pitch day", "rules"),
         ("Pitch day. Coffee first.", None),
     ]
-    assert len(fake.requests) == 2  # the emoji was deleted by rule, without another model call
-    assert fake.requests[0]["max_tokens"] == generate_job(card, "x", platform="bluesky").answer_tokens
+    # One call for both variants (the server answered one post, so the second was asked for on its own); the
+    # emoji was deleted by rule, without another model call.
+    assert len(fake.requests) == 2
+    per_post = generate_job(card, "x", platform="bluesky").answer_tokens
+    assert [r["max_tokens"] for r in fake.requests] == [2 * per_post, per_post]
+    posts = fake.requests[0]["response_format"]["json_schema"]["schema"]["properties"]["posts"]
+    assert (posts["minItems"], posts["maxItems"]) == (2, 2)

@@ -8,7 +8,16 @@ import pytest
 
 from characters.bibles.card_data import CardData
 from characters.drafting.evaluation import run_eval
-from characters.drafting.jobs import PostAnswer, collect, generate_job, reply_job, rewrite_job, run_job
+from characters.drafting.jobs import (
+    PostAnswer,
+    batch_posts,
+    batch_schema,
+    collect,
+    generate_job,
+    reply_job,
+    rewrite_job,
+    run_job,
+)
 from characters.drafting.prompting import estimate_messages
 from characters.llm.adapter import CallOptions, ChatMessage, Completion, OpenAIChatModel, TextDelta
 from tests.services.llm.llama import LlamaServer
@@ -84,6 +93,17 @@ def test_streaming_yields_deltas_then_a_valid_object(model: OpenAIChatModel):
     assert isinstance(final, Completion)
     assert final.value.text.strip()
     assert "".join(item.text for item in items if isinstance(item, TextDelta)) == final.raw
+
+
+def test_the_grammar_gives_every_post_of_a_batch_in_one_call(model: OpenAIChatModel):
+    ask: list[ChatMessage] = [
+        MESSAGES[0],
+        {"role": "user", "content": 'Write 3 posts about coffee. Answer with {"posts": [{"text": "..."}, ...]}.'},
+    ]
+    result = model.complete(ask, batch_schema(3), CallOptions(temperature=0.7, seed=1, max_tokens=400))
+    posts = batch_posts(result, 3)
+    assert len(posts) == 3  # minItems/maxItems became part of the server's grammar
+    assert all(post is not None and post[0].strip() for post in posts)
 
 
 def test_three_checked_variants_from_a_brief(model: OpenAIChatModel, card: CardData):
