@@ -39,6 +39,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel
 
+from bench.analytics_data import add_snapshots
 from bench.scheduler_bench import postgresql_database
 from characters.accounts.tokens import TokenCreate, create_token
 from characters.core.db import make_engine
@@ -530,6 +531,11 @@ def pages(world: World, with_posts: bool) -> dict[str, str | None]:
         "Atom feed": f"/feeds/{world.slug}/{world.character_slug}.atom",
         "JSON feed": f"/feeds/{world.slug}/{world.character_slug}.json",
         "iCal feed": f"/calendar/{world.ical_token}.ics",
+        "analytics (30 days)": f"{w}/analytics/",
+        "analytics, a character (30 days)": f"{w}/analytics/characters/{world.character_slug}",
+        "analytics (365 days)": f"{w}/analytics/?period=365d",
+        "analytics CSV (trend)": f"{w}/analytics/export.csv?table=trend",
+        "API analytics (30 days)": "/api/v1/analytics",
     }
 
 
@@ -583,14 +589,18 @@ def measure(base: str, pid: int, world: World, path: str, count: int, errors: li
     )
 
 
+# Substrings of the page names to measure (--pages); empty: every page.
+ONLY: list[str] = []
+
+
 def measure_all(
     base: str, pid: int, world: World, with_posts: bool, count: int, errors: list[str]
 ) -> dict[str, Measure]:
-    """Measure every page in turn."""
+    """Measure every page (or those --pages names) in turn, the cheapest route always."""
     return {
         name: measure(base, pid, world, path, count, errors)
         for name, path in pages(world, with_posts).items()
-        if path is not None
+        if path is not None and (not ONLY or name.startswith("cheapest") or any(part in name for part in ONLY))
     }
 
 
@@ -638,6 +648,9 @@ def run(database: str, database_url: str, posts: int, count: int, port: int) -> 
     print(f"{database}: empty workspace measured", flush=True)
     started = time.perf_counter()
     build_posts(engine, world, ids, posts)
+    numbers = add_snapshots(engine, workspace_id=ids["workspace"])
+    print(f"{database}: {numbers.deliveries:,} published deliveries given {numbers.snapshots:,} snapshots and "
+          f"{numbers.follower_snapshots:,} follower counts in {numbers.seconds:.1f} s", flush=True)
     if database == "postgresql":  # what autovacuum does a little later on its own
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
@@ -712,8 +725,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="sequential requests per page")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--pages", default="", help="comma-separated parts of page names to measure (default all)")
     parser.add_argument("--serve", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    ONLY.extend(part for part in args.pages.split(",") if part)
     if args.serve:
         serve(args.serve, args.port)
         return

@@ -37,16 +37,19 @@ bp = workspace_blueprint("analytics", __name__, "/analytics")
 
 CHART_WIDTH, CHART_HEIGHT = 640, 220
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 52, 30, 12
+# The followers table lists the largest accounts; the CSV has every one.
+SHOWN_ACCOUNTS = 12
 
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar of a chart: where it is drawn, and what it says."""
+    """One bar of a chart: where it is drawn (SVG coordinates, already written out), and what it says."""
 
-    x: float
-    y: float
-    width: float
-    height: float
+    x: str
+    y: str
+    width: str
+    height: str
+    middle: str
     label: str
     value: float
     text: str
@@ -73,10 +76,11 @@ class Chart:
         return self.height - MARGIN_BOTTOM
 
     @property
-    def gridlines(self) -> list[tuple[float, str]]:
-        """Return (y, label) of the horizontal gridlines: zero, half and the top."""
+    def gridlines(self) -> list[tuple[str, str, str]]:
+        """Return (y, the label's y, label) of the horizontal gridlines: zero, half and the top."""
         plot = self.baseline - MARGIN_TOP
-        return [(self.baseline - plot * share, _number(self.top * share)) for share in (0, 0.5, 1)]
+        return [(f"{self.baseline - plot * share:.1f}", f"{self.baseline - plot * share + 4:.1f}",
+                 _number(self.top * share)) for share in (0, 0.5, 1)]
 
 
 def _number(value: float) -> str:
@@ -104,8 +108,9 @@ def bar_chart(chart_id: str, title: str, description: str, points: list[tuple[st
     bars = []
     for n, (label, value) in enumerate(points):
         height = plot_height * value / top
-        bars.append(Bar(x=MARGIN_LEFT + n * slot + slot * 0.12, y=CHART_HEIGHT - MARGIN_BOTTOM - height,
-                        width=max(slot * 0.76, 1), height=height, label=label, value=value,
+        x, width = MARGIN_LEFT + n * slot + slot * 0.12, max(slot * 0.76, 1)
+        bars.append(Bar(x=f"{x:.1f}", y=f"{CHART_HEIGHT - MARGIN_BOTTOM - height:.1f}", width=f"{width:.1f}",
+                        height=f"{height:.1f}", middle=f"{x + width / 2:.1f}", label=label, value=value,
                         text=f"{label}: {_number(value)}{unit}", tick=n % every == 0))
     return Chart(chart_id, title, description, bars, top)
 
@@ -118,7 +123,7 @@ def line_chart(chart_id: str, title: str, description: str, points: list[tuple[s
     chart = bar_chart(chart_id, title, description, [(label, value or 0) for label, value in points], every=every)
     top = _nice_top(max(known, default=0))
     plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
-    coordinates = [f"{bar.x + bar.width / 2:.1f},{CHART_HEIGHT - MARGIN_BOTTOM - plot_height * value / top:.1f}"
+    coordinates = [f"{bar.middle},{CHART_HEIGHT - MARGIN_BOTTOM - plot_height * value / top:.1f}"
                    for bar, (_, value) in zip(chart.bars, points, strict=True) if value is not None]
     return Chart(chart.id, title, f"{description} Lowest {_number(low)}, highest {_number(max(known, default=0))}.",
                  chart.bars, top, line=" ".join(coordinates))
@@ -218,6 +223,8 @@ def _context(character_slug: str | None) -> dict[str, Any]:
     context["report"] = build_report(db, member.workspace, period, filters, zones=zones, display_zone=zone)
     context["charts"] = charts_for(context["report"], names)
     context["tables"] = tables_for(context["report"], names)
+    context["shown_accounts"] = sorted(context["report"].accounts,
+                                       key=lambda account: (account.end is None, -(account.end or 0)))[:SHOWN_ACCOUNTS]
     return context
 
 

@@ -6,6 +6,7 @@ buckets rows by local day and hour itself, exactly across a DST change and for :
 the buckets reach Python.
 """
 
+import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -57,6 +58,8 @@ def epoch_seconds(moment: ColumnElement[datetime], dialect: str) -> ColumnElemen
     """Return whole seconds since the epoch of a UTC datetime column, on SQLite or PostgreSQL."""
     if dialect == "postgresql":
         return cast(func.floor(extract("epoch", moment)), BigInteger)
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return cast(func.unixepoch(moment), Integer)  # a third cheaper per row than strftime('%s')
     return cast(func.strftime("%s", moment), Integer)
 
 

@@ -13,11 +13,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, literal, literal_column, select, union_all
 from sqlmodel import Session, col
 
 from characters.analytics.hours import BestHours, best_hours, measured_in
-from characters.analytics.local_time import day_and_hour, day_of, local_seconds, local_to_utc, weekday_of
+from characters.analytics.local_time import HOUR_SECONDS, day_of, local_seconds, local_to_utc, weekday_of
 from characters.analytics.tally import Tally, tally_of
 from characters.core.errors import DomainError
 from characters.core.models import (
@@ -39,6 +39,8 @@ TOP = 5
 EXCERPT_CHARS = 140
 # Longer periods chart weeks instead of days (and follower counts at each week's end).
 DAILY_UP_TO = 92
+# Follower counts are read at most this many times a period (each is one index lookup per account).
+FOLLOWER_POINTS = 16
 NETWORKS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
 EMPTY_MESSAGE = "No numbers yet: they arrive 10 minutes after a post is published on Bluesky or Mastodon."
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -177,7 +179,10 @@ class Report:
 
 
 def _scope(workspace: Workspace, period: Period, filters: Filters) -> list[ColumnElement[bool]]:
-    conditions = [col(Post.workspace_id) == require_id(workspace), *measured_in(period.start, period.end)]
+    # The workspace is compared through coalesce() so no index on it is used: the period's range on the
+    # deliveries' index is what narrows the rows (SQLite's sampled statistics preferred every post of the workspace).
+    conditions = [func.coalesce(col(Post.workspace_id), 0) == require_id(workspace),
+                  *measured_in(period.start, period.end)]
     if filters.character_id is not None:
         conditions.append(col(Post.character_id) == filters.character_id)
     if filters.campaign_id is not None:
@@ -211,16 +216,21 @@ def build_report(session: Session, workspace: Workspace, period: Period, filters
     conditions = _scope(workspace, period, filters)
     dialect = session.get_bind().dialect.name
     local = local_seconds(col(Delivery.published_at), col(Post.character_id), zones, period.start, period.end, dialect)
-    day, hour = day_and_hour(local)
-    grid = session.execute(_from_deliveries(select(day, hour, *_sums()), conditions).group_by(day, hour)).all()
-    by_day: dict[int, Tally] = {}
-    by_weekday, by_hour = [Tally()] * 7, [Tally()] * 24
-    for number, at, *sums in grid:
-        tally = tally_of(*sums)
-        by_day[int(number)] = by_day.get(int(number), Tally()) + tally
-        by_weekday[weekday_of(int(number))] += tally
-        by_hour[int(at)] += tally
-    days = _every_day(period, {day_of(number): tally for number, tally in by_day.items()})
+    # One grouping key, the local hour since the epoch: each row's local time is worked out once.
+    hours = (local // HOUR_SECONDS).label("local_hour")
+    grid = session.execute(_from_deliveries(select(hours, *_sums()), conditions).group_by(literal_column("local_hour"))
+                           ).all()
+    # Summed as plain lists (a year of hours is thousands of rows), made into tallies once.
+    by_day: dict[int, list[int]] = {}
+    weekdays, hours_of_day = [[0] * 5 for _ in range(7)], [[0] * 5 for _ in range(24)]
+    for number, *sums in grid:
+        day, hour = divmod(int(number), 24)
+        values = [int(value or 0) for value in sums]
+        for target in (by_day.setdefault(day, [0] * 5), weekdays[weekday_of(day)], hours_of_day[hour]):
+            for n, value in enumerate(values):
+                target[n] += value
+    by_weekday, by_hour = [Tally(*sums) for sums in weekdays], [Tally(*sums) for sums in hours_of_day]
+    days = _every_day(period, {day_of(number): Tally(*sums) for number, sums in by_day.items()})
     totals = sum((tally for _, tally in days), Tally())
     groups = session.execute(_from_deliveries(select(col(Post.campaign_id), col(Channel.kind), *_sums()), conditions)
                           .group_by(col(Post.campaign_id), col(Channel.kind))).all()
@@ -230,11 +240,7 @@ def build_report(session: Session, workspace: Workspace, period: Period, filters
         tally = tally_of(*sums)
         campaigns[campaign_id] = campaigns.get(campaign_id, Tally()) + tally
         networks[kind or "deleted channel"] = networks.get(kind or "deleted channel", Tally()) + tally
-    top = _ranked(session, conditions, best_first=True, limit=TOP)
-    # With few posts the top list already shows them all; the bottom list never repeats one of them.
-    bottom = [] if totals.posts <= TOP else _ranked(session, conditions, best_first=False,
-                                                   limit=min(TOP, totals.posts - TOP))
-    top, bottom = _with_excerpts(session, top, bottom)
+    top, bottom = _with_texts(session, *_top_and_bottom(session, conditions, totals.posts))
     accounts = _accounts(session, workspace, period, filters)
     followers = _follower_series(session, workspace, period, filters, display_zone) if accounts else []
     return Report(period=period, filters=filters, totals=totals, days=days, weeks=_weeks(days),
@@ -260,37 +266,50 @@ def _weeks(days: Sequence[tuple[date, Tally]]) -> list[tuple[date, Tally]]:
     return sorted(weeks.items())
 
 
+def _top_and_bottom(session: Session, conditions: list[ColumnElement[bool]], posts: int
+                    ) -> tuple[list[Ranked], list[Ranked]]:
+    """Return the TOP best and worst posts of the period (the bottom never repeats the top)."""
+    # With few posts the top list already shows them all; the bottom list takes only the others.
+    bottom_size = max(0, min(TOP, posts - TOP))
+    return (_ranked(session, conditions, best_first=True, limit=TOP) if posts else [],
+            _ranked(session, conditions, best_first=False, limit=bottom_size) if bottom_size else [])
+
+
 def _ranked(session: Session, conditions: list[ColumnElement[bool]], *, best_first: bool, limit: int
             ) -> list[Ranked]:
+    """Return the best (or worst) `limit` posts: a top-N sort over the index's columns alone."""
     engagement = _engagement()
     order: list[Any] = ([engagement.desc(), col(Delivery.id).desc()] if best_first
-             else [engagement.asc(), col(Delivery.id).asc()])
+                        else [engagement.asc(), col(Delivery.id).asc()])
     rows = session.execute(_from_deliveries(
         select(col(Delivery.id), col(Delivery.post_id), col(Post.character_id), col(Channel.kind),
-               col(Delivery.published_at), col(Delivery.remote_url), col(Delivery.likes), col(Delivery.reposts),
-               col(Delivery.replies), col(Delivery.quotes)), conditions).order_by(*order).limit(limit)).all()
+               col(Delivery.published_at), col(Delivery.likes), col(Delivery.reposts), col(Delivery.replies),
+               col(Delivery.quotes)), conditions).order_by(*order).limit(limit)).all()
     return [Ranked(delivery_id=delivery_id, post_id=post_id, character_id=character_id,
-                   network=kind or "deleted channel", published_at=published_at, url=url,
+                   network=kind or "deleted channel", published_at=published_at, url=None,
                    numbers=Tally(1, likes, reposts, replies, quotes))
-            for delivery_id, post_id, character_id, kind, published_at, url, likes, reposts, replies, quotes in rows]
+            for delivery_id, post_id, character_id, kind, published_at, likes, reposts, replies, quotes in rows]
 
 
-def _with_excerpts(session: Session, top: list[Ranked], bottom: list[Ranked]) -> tuple[list[Ranked], list[Ranked]]:
-    """Return the ranked rows with the first words of each post, read in one query."""
-    ids = {row.post_id for row in top + bottom}
+def _with_texts(session: Session, top: list[Ranked], bottom: list[Ranked]) -> tuple[list[Ranked], list[Ranked]]:
+    """Return the ranked rows with the first words of each post and its address, read in one query."""
+    ids = [row.delivery_id for row in top + bottom]
     if not ids:
         return top, bottom
-    texts = dict(session.execute(select(col(PostPart.post_id), func.substr(col(PostPart.text), 1, EXCERPT_CHARS))
-                              .where(col(PostPart.post_id).in_(ids), col(PostPart.position) == 0)).all())
+    found = {delivery_id: (url, text) for delivery_id, url, text in session.execute(
+        select(col(Delivery.id), col(Delivery.remote_url), func.substr(col(PostPart.text), 1, EXCERPT_CHARS))
+        .outerjoin(PostPart, (col(PostPart.post_id) == col(Delivery.post_id)) & (col(PostPart.position) == 0))
+        .where(col(Delivery.id).in_(ids))).all()}
 
-    def excerpt(rows: list[Ranked]) -> list[Ranked]:
-        return [Ranked(**{**row.__dict__, "excerpt": texts.get(row.post_id) or ""}) for row in rows]
+    def filled(rows: list[Ranked]) -> list[Ranked]:
+        return [Ranked(**{**row.__dict__, "url": found.get(row.delivery_id, (None, ""))[0],
+                          "excerpt": found.get(row.delivery_id, (None, ""))[1] or ""}) for row in rows]
 
-    return excerpt(top), excerpt(bottom)
+    return filled(top), filled(bottom)
 
 
 def _channels(workspace: Workspace, filters: Filters) -> list[ColumnElement[bool]]:
-    conditions = [col(Channel.workspace_id) == require_id(workspace), col(Channel.kind).in_(NETWORKS)]
+    conditions = [col(Channel.workspace_id) == require_id(workspace)]
     if filters.character_id is not None:
         conditions.append(col(Channel.character_id) == filters.character_id)
     if filters.network is not None:
@@ -309,13 +328,16 @@ def _followers_at(moment: Any, *, last_before: bool = True) -> Any:
 
 
 def _accounts(session: Session, workspace: Workspace, period: Period, filters: Filters) -> list[Account]:
-    """Return each account in scope with its followers at the period's start (or first count in it) and end."""
+    """Return each account in scope that has follower counts, with its followers at the period's start (or its
+    first count in the period) and end."""
     rows = session.execute(select(col(Channel.id), col(Channel.character_id), col(Channel.kind), col(Channel.label),
                                _followers_at(period.start), _followers_at(period.start, last_before=False),
                                _followers_at(period.end))
                         .where(*_channels(workspace, filters)).order_by(col(Channel.id))).all()
     accounts = []
     for channel_id, character_id, kind, label, before, first, end in rows:
+        if before is None and first is None:
+            continue  # never counted (a webhook, or an account whose first count is still to come)
         start = before if before is not None else (first if end is not None else None)
         accounts.append(Account(channel_id, character_id, kind, label, start, end))
     return accounts
@@ -323,11 +345,13 @@ def _accounts(session: Session, workspace: Workspace, period: Period, filters: F
 
 def _follower_series(session: Session, workspace: Workspace, period: Period, filters: Filters,
                      zone: ZoneInfo) -> list[tuple[date, int | None]]:
-    """Return the followers of every account in scope at the end of each day (each week for long periods)."""
+    """Return the followers of every account in scope at the end of each day (every few days from 17 days on, each
+    week for long periods)."""
     points: dict[date, datetime] = {}
+    step = 7 if period.weekly else -(-period.days // FOLLOWER_POINTS)  # every day up to 16 days, then every few
     for n in range(period.days):
         day = period.first + timedelta(days=n)
-        if period.weekly and day.weekday() != 6 and day != period.last:
+        if (day.weekday() != 6 if period.weekly else (period.last - day).days % step) and day != period.last:
             continue
         points[day] = min(local_to_utc(day + timedelta(days=1), time(0), zone), period.end)
     moments = union_all(*(select(literal(at, UTCDateTime).label("at")) for at in points.values())).subquery()
