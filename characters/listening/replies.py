@@ -176,8 +176,11 @@ def pending_reply(session: Session, conversation: Conversation) -> Post | None:
 def create_reply(session: Session, member: Member, conversation: Conversation, text: str) -> Post:
     """Save a reply draft for the conversation's character, for its channel only; take the conversation if open."""
     member.require(Action.DRAFT)
-    require_answerable(conversation)
     text = _checked_text(conversation, text)
+    # Two people replying at once: the second waits for the first's row lock, then finds its reply (PostgreSQL;
+    # SQLite's writing requests are serialised already).
+    session.refresh(conversation, with_for_update=True)
+    require_answerable(conversation)
     if pending_reply(session, conversation) is not None:
         raise DomainError("A reply to this conversation is already on its way; change that one instead.",
                           field="text")

@@ -432,3 +432,29 @@ def test_the_sent_reply_shows_with_its_link_and_the_post_it_answers(client, auth
     assert 'href="https://bsky.app/profile/walt.example/post/9"' in page
     assert f'href="/w/talk/posts/{post.id}"' in page
     assert "Answered after" in page
+
+
+def test_two_people_replying_at_once_make_one_reply(app: Flask, session, world):
+    conversation = world["conversation"]
+    conversation.status, conversation.assignee_id = "assigned", world["writer"].id  # no state change to race on
+    session.add(conversation)
+    session.commit()
+    clients = [app.test_client() for _ in range(2)]
+    for client, role in zip(clients, ("writer", "editor"), strict=True):
+        client.post("/login", data={"email": f"{role}@talk.example", "password": DEFAULT_PASSWORD})
+    start, pages = threading.Barrier(2), []
+
+    def reply(client, text):
+        start.wait()
+        pages.append(client.post(f"{BASE}/{conversation.id}/reply", data={"text": text, "op": "save"},
+                                 follow_redirects=True).data.decode())
+
+    threads = [threading.Thread(target=reply, args=(client, f"Reply {n}")) for n, client in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum("Reply saved as a draft." in page for page in pages) == 1
+    assert sum("already on its way" in page for page in pages) == 1
+    session.rollback()
+    assert len(session.exec(select(Post).where(Post.conversation_id == conversation.id)).all()) == 1

@@ -79,6 +79,8 @@ def test_no_reply_to_a_gone_or_dismissed_conversation_or_without_its_channel(ses
         create_reply(session, writer, dismissed, REPLY)
     orphan = make_conversation(session, world["character"])
     orphan.channel_id = None
+    session.add(orphan)
+    session.flush()
     with pytest.raises(DomainError, match="removed"):
         create_reply(session, writer, orphan, REPLY)
     viewer = member(world["workspace"], world["viewer"], Role.VIEWER)
