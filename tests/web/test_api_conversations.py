@@ -69,6 +69,17 @@ def test_post_a_reply_draft_and_submit_it(client, session, world):
     # The editor approves it through the posts workflow endpoint, as any post: the two-person rule holds.
     one = client.get(f"/api/v1/conversations/{world.conversation.id}", headers=world.headers("writer")).get_json()
     assert [(r["post_id"], r["status"]) for r in one["replies"]] == [(post.id, "in_review")]
+    approve = f"/api/v1/conversations/{world.conversation.id}/replies/{post.id}/approve"
+    assert client.post(approve, json={"version": post.version}, headers=world.headers("writer")).status_code == 403
+    past = client.post(approve, json={"version": post.version, "due_at": "2020-01-01T09:00:00+00:00"},
+                       headers=world.headers("editor"))
+    assert past.status_code == 422
+    assert client.post(approve, json={"version": post.version + 1}, headers=world.headers("editor")).status_code == 409
+    approved = client.post(approve, json={"version": post.version}, headers=world.headers("editor"))
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["status"] == "approved"  # due at once
+    assert client.post(f"/api/v1/conversations/{world.conversation.id}/replies/999999/approve",
+                       json={"version": 1}, headers=world.headers("editor")).status_code == 404
 
 
 @pytest.mark.parametrize(("body", "status"), [
@@ -104,4 +115,5 @@ def test_the_endpoints_are_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/conversations", "/api/v1/conversations/{conversation_id}",
             "/api/v1/conversations/{conversation_id}/state",
-            "/api/v1/conversations/{conversation_id}/replies"} <= set(paths)
+            "/api/v1/conversations/{conversation_id}/replies",
+            "/api/v1/conversations/{conversation_id}/replies/{post_id}/approve"} <= set(paths)

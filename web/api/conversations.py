@@ -4,6 +4,7 @@ from sqlmodel import Session
 
 from characters.accounts.workspaces import Member
 from characters.bibles.bible import get_character
+from characters.core.errors import NotFound
 from characters.core.models import Conversation, require_id, utcnow
 from characters.listening.inbox import (
     InboxFilters,
@@ -16,7 +17,7 @@ from characters.listening.inbox import (
     list_conversations,
     waited,
 )
-from characters.listening.replies import create_reply, replies_of, reply_limit, thread_of
+from characters.listening.replies import approve_reply, create_reply, replies_of, reply_limit, require_reply, thread_of
 from characters.posting.posts import get_post, user_names
 from characters.posting.workflow import submit_post
 from web.api import bp
@@ -27,6 +28,7 @@ from web.api.schemas_conversations import (
     ConversationOut,
     ConversationPage,
     ConversationSummary,
+    ReplyApproveIn,
     ReplyIn,
     ReplyOut,
     StateIn,
@@ -121,3 +123,19 @@ def post_reply_draft(conversation_id: int, json: ReplyIn) -> tuple[PostOut, int]
         post_id = require_id(post)
     db = get_session()
     return post_out(db, member, get_post(db, member.workspace, post_id)), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/replies/<int:post_id>/approve")
+@operation(TAG, PostOut, writes=True)
+def approve_conversation_reply(conversation_id: int, post_id: int, json: ReplyApproveIn) -> PostOut:
+    """Approve a reply in review (another editor's, unless owners let editors send their own): at once or at due_at."""
+    member = api_member()
+    with unit_of_work() as db:
+        conversation = get_conversation(db, member.workspace, conversation_id)
+        post = get_post(db, member.workspace, post_id)
+        if require_reply(db, member, post).id != conversation.id:
+            raise NotFound("No such reply to this conversation.")
+        approve_reply(db, member, post, expected_version=json.version, due_at=json.due_at,
+                      override_reason=json.override_reason, judge=configured_judge())
+    db = get_session()
+    return post_out(db, member, get_post(db, member.workspace, post_id))

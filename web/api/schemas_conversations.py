@@ -11,7 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 from characters.core.models import ConversationStatus
 from characters.listening.inbox import MAX_QUERY_CHARS, MAX_REASON_CHARS, View
 from characters.posting.posts import MAX_POST_CHARS
-from web.api.schemas import Body, DbId, Slug
+from web.api.schemas import Body, DbId, Moment, Slug, Version
 
 
 class ConversationListQuery(BaseModel):
@@ -116,3 +116,11 @@ class ReplyIn(Body):
 
     text: str = Field(min_length=1, max_length=MAX_POST_CHARS)
     submit: bool = Field(default=False, description="Also send it to review.")
+
+
+class ReplyApproveIn(Body):
+    """Approve a reply in review: it goes out at once, or at `due_at`; a failing check needs a written reason."""
+
+    version: Version
+    due_at: Moment | None = Field(default=None, description="null or left out: at once.")
+    override_reason: str = Field(default="", max_length=MAX_REASON_CHARS)
