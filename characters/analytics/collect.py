@@ -93,6 +93,14 @@ class ChannelAccess:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A round: the deliveries claimed for a refresh, and how many others ended their schedule without one."""
+
+    deliveries: list[DueDelivery]
+    ended: int = 0
+
+
+@dataclass(frozen=True)
 class Recorded:
     """What `record` wrote: snapshots stored, schedules ended by a deletion, refreshes put off, stale ones dropped."""
 
@@ -137,7 +145,7 @@ _FIRST = _claim_columns().where(
     col(Delivery.channel_id), col(Delivery.id)).limit(bindparam("b_limit"))
 
 
-def claim_due(engine: Engine, now: datetime, limit: int) -> list[DueDelivery]:
+def claim_due(engine: Engine, now: datetime, limit: int) -> Claim:
     """Claim up to `limit` deliveries due for a refresh (their due time moves a lease ahead) and return them.
 
     Deliveries that can have no numbers (channel removed, a webhook or feed, nothing on the network) end their
@@ -165,7 +173,7 @@ def claim_due(engine: Engine, now: datetime, limit: int) -> list[DueDelivery]:
         if finished:
             connection.execute(update(Delivery).where(in_ids(col(Delivery.id), postgresql))
                                .values(metrics_due_at=None, metrics_step=DONE), {"b_ids": finished})
-    return claimed
+    return Claim(claimed, ended=len(finished))
 
 
 def _current_steps(connection: Connection, ids: list[int]) -> dict[int, int]:

@@ -89,17 +89,17 @@ class MetricsCollector:
         report = CycleReport()
         deadline = time.monotonic() + max_seconds
         while True:
-            claimed = claim_due(self.engine, self.clock(), self.claim_batch)
-            if not claimed:
-                break
+            claim = claim_due(self.engine, self.clock(), self.claim_batch)
+            claimed = claim.deliveries
             report.claimed += len(claimed)
-            outcomes = self._read(claimed, report)
-            recorded = record(self.engine, outcomes, self.clock())
-            report.snapshots += recorded.snapshots
-            report.gone += recorded.gone
-            report.deferred += recorded.deferred
-            report.stale += recorded.stale
-            if len(claimed) < self.claim_batch or time.monotonic() > deadline:
+            if claimed:
+                recorded = record(self.engine, self._read(claimed, report), self.clock())
+                report.snapshots += recorded.snapshots
+                report.gone += recorded.gone
+                report.deferred += recorded.deferred
+                report.stale += recorded.stale
+            # A full round may have more behind it, even one whose rows all ended without a refresh (webhooks).
+            if len(claimed) + claim.ended < self.claim_batch or time.monotonic() > deadline:
                 break
         report.followers = self.followers_cycle()
         if report.snapshots or report.gone or report.followers:

@@ -350,7 +350,8 @@ def test_deliveries_without_numbers_end_their_schedule_without_a_call(engine, se
     session.commit()
     network = FakeBluesky()
 
-    assert claim_due(engine, T0 + timedelta(minutes=11), 100) == []
+    claim = claim_due(engine, T0 + timedelta(minutes=11), 100)
+    assert (claim.deliveries, claim.ended) == ([], 2)
     _collector(engine, Clock(T0 + timedelta(minutes=12)), BlueskyMetrics(network)).cycle()
     assert network.calls[0][0] == "app.bsky.actor.getProfile"  # followers only, from the remaining channel
     assert [call for call in network.calls if call[0] != "app.bsky.actor.getProfile"] == []
@@ -411,3 +412,12 @@ def test_a_disabled_channel_is_not_called_and_its_posts_wait(engine, session):
     assert (report.snapshots, report.deferred) == (0, 1)
     delivery = _delivery(session, delivery_id)
     assert (delivery.metrics_step, delivery.metrics_due_at) == (0, clock.now + UNREADABLE_WAIT)
+
+
+def test_a_full_round_of_posts_without_numbers_does_not_stop_the_run(engine, session):
+    _publish(session, 7, kind=ChannelKind.WEBHOOK)
+    _, [bluesky_delivery] = _publish(session, 1, slug="sky")
+    collector = MetricsCollector(engine, [BlueskyMetrics(FakeBluesky())], read_secrets=_unseal,
+                                 clock=Clock(T0 + timedelta(minutes=11)), claim_batch=5)
+    assert collector.cycle().snapshots == 1
+    assert _delivery(session, bluesky_delivery).metrics_step == 1
