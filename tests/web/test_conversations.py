@@ -458,3 +458,15 @@ def test_two_people_replying_at_once_make_one_reply(app: Flask, session, world):
     assert sum("already on its way" in page for page in pages) == 1
     session.rollback()
     assert len(session.exec(select(Post).where(Post.conversation_id == conversation.id)).all()) == 1
+
+
+def test_an_overdue_notification_links_to_its_conversation(client, auth, session, world):
+    from characters.core.models import Notification
+
+    conversation = world["conversation"]
+    session.add(Notification(user_id=world["editor"].id, workspace_id=world["workspace"].id,
+                             conversation_id=conversation.id, message="Overdue: a fan waits for Walt Test."))
+    session.commit()
+    _login(client, auth, "editor")
+    page = client.get("/w/talk/notifications/").data.decode()
+    assert f'href="/w/talk/conversations/{conversation.id}">Open the conversation</a>' in page
