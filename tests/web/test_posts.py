@@ -252,7 +252,7 @@ def test_live_check_carries_one_click_replacements_and_says_what_the_score_means
     assert banned["replacements"] == [""]  # Walt Test's card suggests nothing for it: deleting is the fix
     assert result["headline"] == f"{result['score']}/100 — fails the check"
     assert "0–100" in result["scale"]
-    assert "40 or below" in result["scale"]
+    assert "20 or below" in result["scale"]  # RULE_FAIL_CEILING: a fail scores 0-20 since the banded score
     assert "%" not in json.dumps(result)  # no internal percentiles in anything an editor reads
 
 
