@@ -171,16 +171,16 @@ def feed_ics(session: Session, workspace: Workspace, now: datetime | None = None
     Written by hand (RFC 5545 text escaping and line folding): a thousand events take milliseconds.
     """
     moment = now or utcnow()
-    past = list(reversed(_entries(session, and_(*_scheduled(workspace, moment - FEED_PAST, moment, SCHEDULED,
-                                                                   None, None)),
-                                  col(Post.due_at).desc(), col(Post.id).desc(), limit=FEED_PAST_EVENTS + 1)))
-    ahead = calendar_entries(session, workspace, moment, moment + FEED_AHEAD, limit=FEED_AHEAD_EVENTS + 1)
+    past = list(reversed(_feed_events(session, _scheduled(workspace, moment - FEED_PAST, moment, SCHEDULED, None, None),
+                                      col(Post.due_at).desc(), col(Post.id).desc(), limit=FEED_PAST_EVENTS + 1)))
+    ahead = _feed_events(session, _scheduled(workspace, moment, moment + FEED_AHEAD, SCHEDULED, None, None),
+                         col(Post.due_at), col(Post.id), limit=FEED_AHEAD_EVENTS + 1)
     cut = len(past) > FEED_PAST_EVENTS or len(ahead) > FEED_AHEAD_EVENTS
     entries = past[-FEED_PAST_EVENTS:] + ahead[:FEED_AHEAD_EVENTS]
     description = f"Posts due from {_day(moment - FEED_PAST)} to {_day(moment + FEED_AHEAD)}."
     if cut and entries:
         description = (f"This feed holds at most {FEED_PAST_EVENTS + FEED_AHEAD_EVENTS:,} posts: those due from "
-                       f"{_day(_due(entries[0]))} to {_day(_due(entries[-1]))}. Greenroom's calendar shows them all.")
+                       f"{_day(entries[0].due_at)} to {_day(entries[-1].due_at)}. Greenroom's calendar shows them all.")
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Greenroom//Schedule//EN",
              f"X-WR-CALNAME:{_ics_text(f'{workspace.name} · Greenroom')}", f"X-WR-CALDESC:{_ics_text(description)}"]
     for entry in entries:
@@ -189,24 +189,48 @@ def feed_ics(session: Session, workspace: Workspace, now: datetime | None = None
     return "".join(_fold(line) + "\r\n" for line in lines).encode()
 
 
-def _event_lines(entry: CalendarEntry, workspace_slug: str) -> list[str]:
-    post, due = entry.post, _due(entry)
-    description = (f"{entry.text}\n\nStatus: {post.status}, version {post.version}"
-                   + (f"\nCampaign: {entry.campaign.name}" if entry.campaign else ""))
+@dataclass(frozen=True)
+class _FeedEvent:
+    """One post as the iCal feed writes it."""
+
+    id: int
+    status: str
+    version: int
+    updated_at: datetime
+    due_at: datetime
+    character: str
+    text: str
+    campaign: str | None
+
+
+def _feed_events(session: Session, conditions: list[ColumnElement[bool]], *order: Any, limit: int
+                 ) -> list[_FeedEvent]:
+    """Return the feed's posts matching `conditions` with what an event shows, read as plain rows.
+
+    Not as ORM objects: building 500 posts with their characters and campaigns was most of the feed's time.
+    """
+    query = (sa_select(col(Post.id), col(Post.status), col(Post.version), col(Post.updated_at), col(Post.due_at),
+                       col(Character.name), col(PostPart.text), col(Campaign.name))
+             .join(Character, col(Character.id) == col(Post.character_id))
+             .join(PostPart, (col(PostPart.post_id) == col(Post.id)) & (col(PostPart.position) == 0), isouter=True)
+             .join(Campaign, col(Campaign.id) == col(Post.campaign_id), isouter=True)
+             .where(*conditions).order_by(*order).limit(limit))
+    return [_FeedEvent(post_id, status, version, updated_at, due_at, character, text or "", campaign)
+            for post_id, status, version, updated_at, due_at, character, text, campaign in session.execute(query)]
+
+
+def _event_lines(event: _FeedEvent, workspace_slug: str) -> list[str]:
+    due = event.due_at
+    description = (f"{event.text}\n\nStatus: {event.status}, version {event.version}"
+                   + (f"\nCampaign: {event.campaign}" if event.campaign else ""))
     # Only what is approved or out is confirmed; a failed or unconfirmed delivery still needs a person.
-    settled = post.status in (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED)
-    return ["BEGIN:VEVENT", f"UID:post-{post.id}@{workspace_slug}.greenroom", f"DTSTAMP:{_ics_time(post.updated_at)}",
+    settled = event.status in (PostStatus.APPROVED, PostStatus.PUBLISHING, PostStatus.PUBLISHED)
+    return ["BEGIN:VEVENT", f"UID:post-{event.id}@{workspace_slug}.greenroom",
+            f"DTSTAMP:{_ics_time(event.updated_at)}",
             f"DTSTART:{_ics_time(due)}", f"DTEND:{_ics_time(due + timedelta(minutes=EVENT_MINUTES))}",
-            f"SUMMARY:{_ics_text(f'{entry.character.name}: {_one_line(entry.text)}')}",
-            f"DESCRIPTION:{_ics_text(description)}", f"CATEGORIES:{_ics_text(entry.character.name)}",
+            f"SUMMARY:{_ics_text(f'{event.character}: {_one_line(event.text)}')}",
+            f"DESCRIPTION:{_ics_text(description)}", f"CATEGORIES:{_ics_text(event.character)}",
             f"STATUS:{'CONFIRMED' if settled else 'TENTATIVE'}", "END:VEVENT"]
-
-
-def _due(entry: CalendarEntry) -> datetime:
-    due = entry.post.due_at
-    if due is None:  # the queries select posts due in a range
-        raise ValueError(f"post {entry.post.id} has no due time")
-    return due
 
 
 def _day(moment: datetime) -> str:
