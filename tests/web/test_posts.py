@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from characters.bibles.bible import current_card, get_character
+from characters.consistency import check_text
 from characters.core.models import AuditEvent, Post, PostPart, PostStatus, utcnow
 from tests.factories import DEFAULT_PASSWORD
 
@@ -226,6 +228,16 @@ def test_live_check_returns_score_verdict_and_spans(client, auth, people):
     [banned] = [f for f in result["findings"] if f["check"] == "vocabulary.banned"]
     assert (banned["start"], banned["end"], banned["part"]) == (3, 10, 1)
 
+
+
+def test_live_check_says_how_sure_it_is_from_the_longest_part(client, auth, people, session):
+    auth.login("writer@fans.example", DEFAULT_PASSWORD)
+    parts = ["Short one.", "A longer second part about the agency and the client lunch on Madison."]
+    result = client.post("/w/fans/posts/check", json={"character": "walt-test", "parts": parts}).json
+    card = current_card(session, get_character(session, people["workspace"], "walt-test"))
+    expected = check_text(card, parts[1])
+    assert (result["confidence"], result["confidence_note"]) == (expected.confidence, expected.confidence_note)
+    assert result["confidence_note"]
 
 @pytest.mark.parametrize("body", [None, [], {"character": "walt-test"}, {"character": "walt-test", "parts": [1]},
                                   {"character": "nobody", "parts": ["x"]}, {"character": "walt-test", "parts": []}])

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from characters.accounts.workspaces import Action
-from characters.bibles.bible import current_card, get_character, list_characters
-from characters.consistency import check_text
+from characters.bibles.bible import current_bible, current_card, get_character, list_characters
+from characters.consistency import check_confidence
 from characters.consistency.rules import apply_replacement
 from characters.core.errors import DomainError, NotFound
 from characters.core.models import Autosave, Channel, ChannelKind, Character, Post, PostStatus, require_id
@@ -304,15 +304,19 @@ def _checked(character: Character, parts: list[str], platforms: list[str | None]
     """Check the parts and say what the score means and how far the voice evidence goes."""
     db = get_session()
     result = check_texts(db, character, parts, platforms)
-    # The folded post check carries no confidence: read it from the longest part, whose voice says the most.
+    # The folded post check carries no confidence: read it from the longest part, whose voice says the most, from
+    # the model the check just built (same cache key), without checking the text a second time.
     longest = max(parts, key=len)
-    voice = check_text(current_card(db, character), longest) if longest.strip() else None
+    confidence, note = None, None
+    if longest.strip():
+        bible = current_bible(db, character)
+        confidence, note = check_confidence(bible.card, longest, cache_key=bible.key)
     return {
         **result.to_dict(),
         "headline": score_headline(result.score, result.verdict),
         "scale": score_scale(character.name),
-        "confidence": voice.confidence if voice else None,
-        "confidence_note": voice.confidence_note if voice else None,
+        "confidence": confidence,
+        "confidence_note": note,
     }
 
 
