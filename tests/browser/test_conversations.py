@@ -66,7 +66,7 @@ def test_inbox_to_conversation_to_reply_to_approval(page: Page, server: tuple[st
     more = header.get_by_role("button", name="More")
     if more.is_visible():  # the bar puts what does not fit under "More"
         more.click()
-    header.get_by_role("link", name="Conversations 1 overdue").click()
+    header.get_by_role("link", name=re.compile(r"^Conversations \d+ overdue")).click()
     item = page.locator("li.convo-item", has_text=QUESTION)
     expect(item).to_contain_text("Overdue")
     expect(item).to_contain_text("نور Tram Fan")
@@ -93,3 +93,21 @@ def test_inbox_to_conversation_to_reply_to_approval(page: Page, server: tuple[st
     expect(page.get_by_text("Reply approved: it goes out now.")).to_be_visible()
     expect(page.locator(".convo-pending")).to_contain_text("approved")
     assert _reply_of(database, conversation_id).status == PostStatus.APPROVED
+
+
+def test_the_phone_header_shows_overdue_conversations(browser, server: tuple[str, Path]):
+    base, database = server
+    _store_conversation(database)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, base, WRITER)
+        menu = phone.get_by_role("button", name=re.compile("^Menu"))
+        expect(menu).to_contain_text("overdue")
+        menu.click()
+        phone.get_by_role("link", name=re.compile(r"^Conversations \d+ overdue")).click()
+        expect(phone.get_by_role("heading", name="Conversations")).to_be_visible()
+        expect(phone.locator("li.convo-overdue").first).to_be_visible()
+    finally:
+        context.close()
