@@ -36,7 +36,10 @@ def _window(campaign: Campaign | None, zone: ZoneInfo) -> tuple[datetime | None,
 
 def suggested_time(session: Session, post: Post, character: Character, now: datetime) -> datetime | None:
     """Return the default due time: the writer's planned time if still ahead and inside the campaign, else the
-    character's next free rhythm slot inside the campaign's dates (None: no rhythm, or no free slot in them)."""
+    character's next free rhythm slot inside the campaign's dates (None: no rhythm, or no free slot in them); a
+    reply to a conversation: its planned time, else now."""
+    if post.conversation_id is not None:  # a reply to the audience goes out at once unless a time was planned
+        return post.due_at if post.due_at is not None and post.due_at > now else now
     start, end = campaign_window(session, post, character)
 
     def inside(moment: datetime) -> bool:
@@ -63,6 +66,9 @@ def suggested_times(
     zones = zones_of(session, list({require_id(character): character for _, character in waiting}.values()))
     times: dict[int, datetime | None] = {}
     for post, character in waiting:
+        if post.conversation_id is not None:
+            times[require_id(post)] = suggested_time(session, post, character, now)
+            continue
         start, end = _window(campaigns.get(post.campaign_id or 0), zones[require_id(character)])
         if start is not None and start > now:
             times[require_id(post)] = suggested_time(session, post, character, now)

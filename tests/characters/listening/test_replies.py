@@ -18,6 +18,7 @@ from characters.listening.replies import (
     set_editors_send_replies,
     thread_of,
 )
+from characters.posting.planning import suggested_time, suggested_times
 from characters.posting.workflow import submit_post
 from tests.characters.listening.inbox_world import fresh_checker_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.factories import make_conversation, member
@@ -166,3 +167,16 @@ def test_the_thread_ends_with_the_conversation_and_the_drafting_context_names_wh
     assert len(context) <= 3_500
     assert context.startswith("…\n")
     assert context.endswith("@fan.example (مريم): Is it open?")
+
+
+def test_a_reply_approved_from_the_review_inbox_defaults_to_now_not_the_next_slot(session: Session, world):
+    writer = member(world["workspace"], world["writer"], Role.WRITER)
+    post = create_reply(session, writer, world["conversation"], REPLY)
+    now = utcnow()
+    # The character's rhythm has a free slot later today; the audience should not wait for it.
+    assert suggested_time(session, post, world["character"], now) == now
+    assert suggested_times(session, [(post, world["character"])], {world["character"].id: now + timedelta(hours=5)},
+                           now) == {post.id: now}
+    planned = now + timedelta(minutes=30)
+    post.due_at = planned
+    assert suggested_time(session, post, world["character"], now) == planned
