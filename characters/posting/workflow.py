@@ -361,7 +361,8 @@ def save_post(*, session: Session, member: Member, post: Post, expected_version:
         ensure_not_in_flight(session, post)
         unschedule_deliveries(session, post)
     write_parts(session, post, content.parts, previous)
-    set_channels(session, post, character, content.channel_ids)
+    if post.conversation_id is None:  # a reply to the audience goes only where the conversation is
+        set_channels(session, post, character, content.channel_ids)
     add_revision(session, post, member.user)
     new_status = PostStatus(post.status)
     if new_status is PostStatus.IN_REVIEW:  # the inbox shows the check of the text that is there now

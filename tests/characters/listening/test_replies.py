@@ -19,7 +19,8 @@ from characters.listening.replies import (
     thread_of,
 )
 from characters.posting.planning import suggested_time, suggested_times
-from characters.posting.workflow import submit_post
+from characters.posting.posts import PostContent
+from characters.posting.workflow import save_post, submit_post
 from tests.characters.listening.inbox_world import fresh_checker_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.factories import make_conversation, member
 
@@ -180,3 +181,18 @@ def test_a_reply_approved_from_the_review_inbox_defaults_to_now_not_the_next_slo
     planned = now + timedelta(minutes=30)
     post.due_at = planned
     assert suggested_time(session, post, world["character"], now) == planned
+
+
+def test_editing_a_reply_in_the_post_editor_keeps_it_on_the_conversations_channel(session: Session, world):
+    writer = member(world["workspace"], world["writer"], Role.WRITER)
+    conversation = world["conversation"]
+    other = Channel(workspace_id=world["workspace"].id, character_id=world["character"].id,
+                    kind=ChannelKind.MASTODON, label="Walt on Mastodon")
+    session.add(other)
+    session.flush()
+    post = create_reply(session, writer, conversation, REPLY)
+    for channel_ids in ([other.id], []):  # another channel picked, or none (which means the feed for a post)
+        save_post(session=session, member=writer, post=post, expected_version=post.version,
+                  content=PostContent.of_texts(["Edited: " + REPLY], channel_ids=channel_ids))
+        deliveries = session.exec(select(Delivery).where(Delivery.post_id == post.id)).all()
+        assert [delivery.channel_id for delivery in deliveries] == [conversation.channel_id]
