@@ -20,7 +20,7 @@ from characters.analytics.reports import (
     Filters,
     Period,
     Report,
-    build_report,
+    cached_report,
     parse_period,
 )
 from characters.analytics.tally import Tally
@@ -157,7 +157,7 @@ def charts_for(report: Report, names: Names) -> dict[str, Chart]:
         "networks": bar_chart("chart-networks", "Engagement by network", "Total engagement on each network.",
                               [(network.title(), float(tally.engagement)) for network, tally in report.by_network]),
     }
-    if report.accounts:
+    if report.followers:
         charts["followers"] = line_chart(
             "chart-followers", "Followers", f"Followers of every account in view at the end of each {unit}.",
             [(_short(day), count) for day, count in report.followers], every=_every(len(report.followers)))
@@ -220,7 +220,7 @@ def _context(character_slug: str | None) -> dict[str, Any]:
     except DomainError as error:
         context["error"] = error
         return context
-    context["report"] = build_report(db, member.workspace, period, filters, zones=zones, display_zone=zone)
+    context["report"] = cached_report(db, member.workspace, period, filters, zones=zones, display_zone=zone)
     context["charts"] = charts_for(context["report"], names)
     context["tables"] = tables_for(context["report"], names)
     context["shown_accounts"] = sorted(context["report"].accounts,

@@ -7,13 +7,16 @@ buckets reach Python. Only deliveries whose numbers have been read count (a post
 yet, and would read as a flop).
 """
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, literal, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Integer, String, func, literal, select, union_all
 from sqlmodel import Session, col
 
 from characters.analytics.hours import BestHours, best_hours, measured_in
@@ -24,6 +27,7 @@ from characters.core.models import (
     Channel,
     ChannelKind,
     Delivery,
+    EngagementSnapshot,
     FollowerSnapshot,
     Post,
     PostPart,
@@ -41,6 +45,8 @@ EXCERPT_CHARS = 140
 DAILY_UP_TO = 92
 # Follower counts are read at most this many times a period (each is one index lookup per account).
 FOLLOWER_POINTS = 16
+# Followers over time are charted for up to this many accounts (a character's, a small workspace's).
+SERIES_ACCOUNTS = 24
 NETWORKS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
 EMPTY_MESSAGE = "No numbers yet: they arrive 10 minutes after a post is published on Bluesky or Mastodon."
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -178,11 +184,12 @@ class Report:
         return sum(changes) if changes else None
 
 
-def _scope(workspace: Workspace, period: Period, filters: Filters) -> list[ColumnElement[bool]]:
-    # The workspace is compared through coalesce() so no index on it is used: the period's range on the
-    # deliveries' index is what narrows the rows (SQLite's sampled statistics preferred every post of the workspace).
-    conditions = [func.coalesce(col(Post.workspace_id), 0) == require_id(workspace),
-                  *measured_in(period.start, period.end)]
+def _scope(workspace: Workspace, period: Period, filters: Filters, dialect: str) -> list[ColumnElement[bool]]:
+    # On SQLite the workspace is compared through coalesce() so no index on it is used: the period's range on the
+    # deliveries' index is what narrows the rows (its sampled statistics preferred every post of the workspace).
+    # PostgreSQL's own statistics find that plan; hiding the column from it made it read every post instead.
+    workspace_id = col(Post.workspace_id) if dialect == "postgresql" else func.coalesce(col(Post.workspace_id), 0)
+    conditions = [workspace_id == require_id(workspace), *measured_in(period.start, period.end)]
     if filters.character_id is not None:
         conditions.append(col(Post.character_id) == filters.character_id)
     if filters.campaign_id is not None:
@@ -197,11 +204,6 @@ def _from_deliveries(query: Any, conditions: list[ColumnElement[bool]]) -> Any:
             .outerjoin(Channel, col(Channel.id) == col(Delivery.channel_id)).where(*conditions))
 
 
-def _sums() -> list[Any]:
-    return [func.count(), func.sum(Delivery.likes), func.sum(Delivery.reposts), func.sum(Delivery.replies),
-            func.sum(Delivery.quotes)]
-
-
 def _engagement() -> ColumnElement[int]:
     return col(Delivery.likes) + col(Delivery.reposts) + col(Delivery.replies) + col(Delivery.quotes)
 
@@ -213,36 +215,30 @@ def build_report(session: Session, workspace: Workspace, period: Period, filters
     `zones` maps the characters in scope to their zones (archived ones too: their posts count); days and hours are
     local to each post's character, follower counts are read at the end of each day in `display_zone`.
     """
-    conditions = _scope(workspace, period, filters)
-    dialect = session.get_bind().dialect.name
-    local = local_seconds(col(Delivery.published_at), col(Post.character_id), zones, period.start, period.end, dialect)
-    # One grouping key, the local hour since the epoch: each row's local time is worked out once.
-    hours = (local // HOUR_SECONDS).label("local_hour")
-    grid = session.execute(_from_deliveries(select(hours, *_sums()), conditions).group_by(literal_column("local_hour"))
-                           ).all()
+    grid, groups, top, bottom = _scan(session, workspace, period, filters, zones)
     # Summed as plain lists (a year of hours is thousands of rows), made into tallies once.
     by_day: dict[int, list[int]] = {}
     weekdays, hours_of_day = [[0] * 5 for _ in range(7)], [[0] * 5 for _ in range(24)]
-    for number, *sums in grid:
-        day, hour = divmod(int(number), 24)
-        values = [int(value or 0) for value in sums]
+    for number, sums in grid:
+        day, hour = divmod(number, 24)
         for target in (by_day.setdefault(day, [0] * 5), weekdays[weekday_of(day)], hours_of_day[hour]):
-            for n, value in enumerate(values):
+            for n, value in enumerate(sums):
                 target[n] += value
     by_weekday, by_hour = [Tally(*sums) for sums in weekdays], [Tally(*sums) for sums in hours_of_day]
     days = _every_day(period, {day_of(number): Tally(*sums) for number, sums in by_day.items()})
     totals = sum((tally for _, tally in days), Tally())
-    groups = session.execute(_from_deliveries(select(col(Post.campaign_id), col(Channel.kind), *_sums()), conditions)
-                          .group_by(col(Post.campaign_id), col(Channel.kind))).all()
     campaigns: dict[int | None, Tally] = {}
     networks: dict[str, Tally] = {}
-    for campaign_id, kind, *sums in groups:
-        tally = tally_of(*sums)
+    for campaign_id, kind, tally in groups:
         campaigns[campaign_id] = campaigns.get(campaign_id, Tally()) + tally
         networks[kind or "deleted channel"] = networks.get(kind or "deleted channel", Tally()) + tally
-    top, bottom = _with_texts(session, *_top_and_bottom(session, conditions, totals.posts))
+    # With few posts the top list already shows them all; the bottom list takes only the others (both lists come
+    # from one total order, so the first posts - TOP of the bottom are never on top).
+    top, bottom = _with_texts(session, top, bottom[:max(0, min(TOP, totals.posts - TOP))])
     accounts = _accounts(session, workspace, period, filters)
-    followers = _follower_series(session, workspace, period, filters, display_zone) if accounts else []
+    # Over many accounts the sum over time costs a lookup per account and point: a character's few are charted.
+    followers = (_follower_series(session, workspace, period, filters, display_zone)
+                 if 0 < len(accounts) <= SERIES_ACCOUNTS else [])
     return Report(period=period, filters=filters, totals=totals, days=days, weeks=_weeks(days),
                   by_weekday=by_weekday, by_hour=by_hour, best=best_hours(by_hour),
                   by_campaign=sorted(campaigns.items(), key=lambda item: (-item[1].engagement, item[0] or 0)),
@@ -266,29 +262,63 @@ def _weeks(days: Sequence[tuple[date, Tally]]) -> list[tuple[date, Tally]]:
     return sorted(weeks.items())
 
 
-def _top_and_bottom(session: Session, conditions: list[ColumnElement[bool]], posts: int
-                    ) -> tuple[list[Ranked], list[Ranked]]:
-    """Return the TOP best and worst posts of the period (the bottom never repeats the top)."""
-    # With few posts the top list already shows them all; the bottom list takes only the others.
-    bottom_size = max(0, min(TOP, posts - TOP))
-    return (_ranked(session, conditions, best_first=True, limit=TOP) if posts else [],
-            _ranked(session, conditions, best_first=False, limit=bottom_size) if bottom_size else [])
+def _scan(session: Session, workspace: Workspace, period: Period, filters: Filters, zones: Mapping[int, ZoneInfo]
+          ) -> tuple[list[tuple[int, list[int]]], list[tuple[int | None, str | None, Tally]], list[Ranked],
+                     list[Ranked]]:
+    """Return, in one statement, the period's numbers by local hour, by campaign and network, and its TOP best and
+    worst posts.
 
-
-def _ranked(session: Session, conditions: list[ColumnElement[bool]], *, best_first: bool, limit: int
-            ) -> list[Ranked]:
-    """Return the best (or worst) `limit` posts: a top-N sort over the index's columns alone."""
+    The period's deliveries are read once into a common table expression (used four times, so SQLite and PostgreSQL
+    both materialise it) and the four answers are taken from it: one pass over the index and the posts instead of
+    four.
+    """
+    dialect = session.get_bind().dialect.name
+    local = local_seconds(col(Delivery.published_at), col(Post.character_id), zones, period.start, period.end, dialect)
     engagement = _engagement()
-    order: list[Any] = ([engagement.desc(), col(Delivery.id).desc()] if best_first
-                        else [engagement.asc(), col(Delivery.id).asc()])
-    rows = session.execute(_from_deliveries(
-        select(col(Delivery.id), col(Delivery.post_id), col(Post.character_id), col(Channel.kind),
-               col(Delivery.published_at), col(Delivery.likes), col(Delivery.reposts), col(Delivery.replies),
-               col(Delivery.quotes)), conditions).order_by(*order).limit(limit)).all()
-    return [Ranked(delivery_id=delivery_id, post_id=post_id, character_id=character_id,
-                   network=kind or "deleted channel", published_at=published_at, url=None,
-                   numbers=Tally(1, likes, reposts, replies, quotes))
-            for delivery_id, post_id, character_id, kind, published_at, likes, reposts, replies, quotes in rows]
+    scoped = _from_deliveries(select(
+        # One grouping key, the local hour since the epoch: each row's local time is worked out once.
+        (local // HOUR_SECONDS).label("local_hour"), col(Delivery.id).label("id"),
+        col(Delivery.post_id).label("post_id"), col(Post.character_id).label("character_id"),
+        col(Post.campaign_id).label("campaign_id"), col(Channel.kind).label("kind"),
+        col(Delivery.published_at).label("published_at"), col(Delivery.likes).label("likes"),
+        col(Delivery.reposts).label("reposts"), col(Delivery.replies).label("replies"),
+        col(Delivery.quotes).label("quotes"), engagement.label("engagement")),
+        _scope(workspace, period, filters, dialect)).cte("scoped")
+    sums = [func.count(), func.sum(scoped.c.likes), func.sum(scoped.c.reposts), func.sum(scoped.c.replies),
+            func.sum(scoped.c.quotes)]
+    empty_int, empty_text = literal(None, Integer), literal(None, String)
+
+    def ranked(part: str, order: list[Any]) -> Any:
+        best = (select(scoped.c.id, scoped.c.post_id, scoped.c.character_id, scoped.c.kind, scoped.c.published_at,
+                       scoped.c.likes, scoped.c.reposts, scoped.c.replies, scoped.c.quotes)
+                .order_by(*order).limit(TOP).subquery())
+        return select(literal(part).label("part"), best.c.id, best.c.post_id, best.c.character_id, best.c.kind,
+                      best.c.published_at, literal(1, Integer), best.c.likes, best.c.reposts, best.c.replies,
+                      best.c.quotes)
+
+    statement = union_all(
+        ranked("top", [scoped.c.engagement.desc(), scoped.c.id.desc()]),
+        ranked("bottom", [scoped.c.engagement.asc(), scoped.c.id.asc()]),
+        select(literal("hour"), scoped.c.local_hour, empty_int, empty_int, empty_text,
+               literal(None, UTCDateTime), *sums).group_by(scoped.c.local_hour),
+        select(literal("group"), scoped.c.campaign_id, empty_int, empty_int, scoped.c.kind,
+               literal(None, UTCDateTime), *sums).group_by(scoped.c.campaign_id, scoped.c.kind))
+    grid: list[tuple[int, list[int]]] = []
+    groups: list[tuple[int | None, str | None, Tally]] = []
+    top: list[Ranked] = []
+    bottom: list[Ranked] = []
+    for part, key, post_id, character_id, kind, published_at, *numbers in session.execute(statement).all():
+        if part == "hour":
+            grid.append((int(key), [int(value or 0) for value in numbers]))
+        elif part == "group":
+            groups.append((key, kind, tally_of(*numbers)))
+        else:
+            (top if part == "top" else bottom).append(Ranked(
+                delivery_id=key, post_id=post_id, character_id=character_id, network=kind or "deleted channel",
+                published_at=_as_utc(published_at), url=None, numbers=tally_of(*numbers)))
+    order = {"top": lambda row: (-row.numbers.engagement, -row.delivery_id),
+             "bottom": lambda row: (row.numbers.engagement, row.delivery_id)}
+    return grid, groups, sorted(top, key=order["top"]), sorted(bottom, key=order["bottom"])
 
 
 def _with_texts(session: Session, top: list[Ranked], bottom: list[Ranked]) -> tuple[list[Ranked], list[Ranked]]:
@@ -373,3 +403,52 @@ def _as_utc(value: Any) -> Any:
 
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+# Reports already built, by what they answer and the newest ids when they were built: numbers only change when the
+# collector stores a reading (every reading is a snapshot row) or a post is scheduled (a delivery row), so an
+# unchanged stamp means an unchanged report. Entries also expire after CACHE_SECONDS, which bounds what else can go
+# stale (a post moved to another campaign, a preset period's end moving with the clock).
+CACHE_SECONDS = 120
+CACHE_ENTRIES = 256
+_REPORTS: "OrderedDict[tuple[Any, ...], tuple[float, tuple[int, int, int], Report]]" = OrderedDict()
+_REPORTS_LOCK = threading.Lock()
+
+
+def numbers_stamp(session: Session) -> tuple[int, int, int]:
+    """Return the newest delivery, engagement snapshot and follower snapshot ids (each a read of the primary key's
+    last entry): they change whenever a post is scheduled or a number is stored."""
+    row = session.execute(select(select(func.max(col(Delivery.id))).scalar_subquery(),
+                                 select(func.max(col(EngagementSnapshot.id))).scalar_subquery(),
+                                 select(func.max(col(FollowerSnapshot.id))).scalar_subquery())).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+def cached_report(session: Session, workspace: Workspace, period: Period, filters: Filters, *,
+                  zones: Mapping[int, ZoneInfo], display_zone: ZoneInfo) -> Report:
+    """Return `build_report`'s answer, reusing one built in the last CACHE_SECONDS while no number has changed."""
+    # The workspace's creation time tells a workspace from an earlier one whose id SQLite handed out again.
+    custom = period.choice == "custom"
+    key = (require_id(workspace), workspace.created_at, period.choice, period.first if custom else None,
+           period.last if custom else None, filters, display_zone.key,
+           tuple(sorted((character_id, zone.key) for character_id, zone in zones.items())))
+    stamp = numbers_stamp(session)
+    now = monotonic()
+    with _REPORTS_LOCK:
+        hit = _REPORTS.get(key)
+        if hit is not None and hit[1] == stamp and now - hit[0] < CACHE_SECONDS:
+            _REPORTS.move_to_end(key)
+            return hit[2]
+    report = build_report(session, workspace, period, filters, zones=zones, display_zone=display_zone)
+    with _REPORTS_LOCK:
+        _REPORTS[key] = (now, stamp, report)
+        _REPORTS.move_to_end(key)
+        while len(_REPORTS) > CACHE_ENTRIES:
+            _REPORTS.popitem(last=False)
+    return report
+
+
+def forget_reports() -> None:
+    """Drop every cached report (tests that count what building one costs)."""
+    with _REPORTS_LOCK:
+        _REPORTS.clear()

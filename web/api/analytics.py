@@ -2,7 +2,7 @@
 
 from characters.analytics.export import Names, campaign_name
 from characters.analytics.posts import post_numbers
-from characters.analytics.reports import WEEKDAYS, Filters, Report, build_report, parse_period
+from characters.analytics.reports import WEEKDAYS, Filters, Report, cached_report, parse_period
 from characters.analytics.tally import Tally
 from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError, NotFound
@@ -65,7 +65,7 @@ def analytics(query: AnalyticsQuery) -> AnalyticsOut:
                           query.end_date.isoformat() if query.end_date else None, zone, utcnow())
     filters = Filters(character_id=character.id if character else None, campaign_id=query.campaign_id,
                       network=query.network)
-    report = build_report(db, workspace, period, filters, zones=zones, display_zone=zone)
+    report = cached_report(db, workspace, period, filters, zones=zones, display_zone=zone)
     names = Names(characters={require_id(c): c.slug for c in everyone},
                   campaigns={require_id(c): c.name for c in list_campaigns(db, workspace)})
     return _out(report, names, str(zone))

@@ -9,10 +9,10 @@ from sqlmodel import Session
 
 from characters.analytics.hours import MIN_POSTS_PER_HOUR, best_hours_of
 from characters.analytics.local_time import offset_pieces
-from characters.analytics.reports import Filters, Report, build_report, parse_period
+from characters.analytics.reports import Filters, Report, build_report, cached_report, parse_period
 from characters.bibles.bible import list_characters
 from characters.core.errors import DomainError
-from characters.core.models import Campaign, ChannelKind, Character, Post, Workspace, require_id
+from characters.core.models import Campaign, ChannelKind, Character, EngagementSnapshot, Post, Workspace, require_id
 from characters.posting.rhythm import zones_of
 from tests.characters.analytics.builders import followers, network_channel, published
 from tests.factories import make_character, workspace_with_roles
@@ -215,3 +215,28 @@ def test_a_preset_period_ends_now():
     assert (period.start, period.end) == (NOW - timedelta(days=7), NOW)
     assert period.describe() == "the last 7 days"
     assert parse_period(None, None, None, NEW_YORK, NOW).choice == "30d"
+
+
+def test_a_report_is_reused_until_a_number_changes(session: Session, world):
+    walt: Character = world["walt"]  # type: ignore[assignment]
+    workspace: Workspace = world["workspace"]  # type: ignore[assignment]
+    sky = network_channel(session, walt)
+    delivery = published(session, walt, sky, _at("2026-11-02", "10:00", UTC_ZONE), likes=4)
+    period = parse_period(None, "2026-11-01", "2026-11-07", UTC_ZONE, NOW)
+    zones = {require_id(walt): NEW_YORK}
+
+    def report() -> Report:
+        return cached_report(session, workspace, period, Filters(), zones=zones, display_zone=UTC_ZONE)
+
+    first = report()
+    assert report() is first  # nothing changed
+    assert cached_report(session, workspace, period, Filters(network="mastodon"), zones=zones,
+                         display_zone=UTC_ZONE) is not first  # another question
+    delivery.likes = 9  # the collector stores a reading: a snapshot, and the latest numbers
+    session.add(EngagementSnapshot(delivery_id=require_id(delivery), taken_at=NOW, likes=9))
+    session.flush()
+    again = report()
+    assert again is not first
+    assert again.totals.likes == 9
+    published(session, walt, sky, _at("2026-11-03", "10:00", UTC_ZONE), likes=1)  # a new delivery
+    assert report().totals.posts == 2
