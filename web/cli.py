@@ -391,10 +391,12 @@ def eval_drafting(card_files: tuple[Path, ...], out: Path, limit: int | None, va
 @friendly_errors
 def seed_demo_command() -> None:
     """Create the demo workspace, characters and logins (safe to run again)."""
+    from characters.demo.activity import seed_demo_activity
     from characters.demo.seed import seed_demo
 
     with database_session() as session:
         workspace = seed_demo(session)
+        seed_demo_activity(session, workspace.slug)
     click.echo(f"Demo workspace: {workspace.slug}")
     _print_demo_logins()
 
