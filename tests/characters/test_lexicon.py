@@ -211,3 +211,44 @@ def test_in_voice_dev_posts_raise_nothing(lexicon: AnachronismLexicon, eval_dev_
 
 def test_in_voice_unseen_posts_raise_nothing(lexicon: AnachronismLexicon) -> None:
     assert_no_alarms(lexicon, UNSEEN_SET)
+
+
+def test_the_2010s_and_2020s_are_covered_in_every_main_category(rows: list[dict[str, str]]) -> None:
+    recent = [row for row in rows if int(row["first_year"]) >= 2010]
+    assert len(recent) >= 400
+    per_category: dict[str, int] = {}
+    for row in recent:
+        per_category[row["category"]] = per_category.get(row["category"], 0) + 1
+    for category in ("slang", "technology", "media", "product", "sports", "food", "politics", "event", "institution"):
+        assert per_category.get(category, 0) >= 6, (category, per_category)
+    assert sum(int(row["first_year"]) >= 2020 for row in rows) >= 100
+
+
+@pytest.mark.parametrize(
+    ("text", "end_year", "surface"),
+    [
+        ("We played Wordle over breakfast.", 2019, "Wordle"),
+        ("She zelled me the rent.", 2015, "zelled"),
+        ("He posted it to his Instagram stories.", 2014, "Instagram stories"),
+        ("Three Theraguns on the counter.", 2012, "Theraguns"),
+        ("They have been on a hot girl walk since noon.", 2018, "hot girl walk"),
+        ("My cousin got catfished again.", 2009, "catfished"),
+        ("Nobody talks about anything but the war in Ukraine.", 2012, "the war in Ukraine"),
+        ("Since the invasion of Ukraine prices went up.", 2020, "invasion of Ukraine"),
+        ("The 5G towers went up on the hill.", 2015, "5G towers"),
+        ("We binged Squid Game all weekend.", 2020, "Squid Game"),
+        ("Dinner was a butter board and a glass of wine.", 2021, "butter board"),
+        ("He signed up for the Tough Mudder.", 2008, "Tough Mudder"),
+        ("The Capitol riot was on every channel.", 2019, "Capitol riot"),
+        ("The Space Force recruiter called.", 2015, "Space Force"),
+    ],
+)
+def test_recent_terms_match_with_their_inflections(
+    lexicon: AnachronismLexicon, text: str, end_year: int, surface: str
+) -> None:
+    assert [match.surface for _, match in lexicon.find(text, end_year)] == [surface]
+
+
+def test_recent_terms_leave_older_everyday_words_alone(lexicon: AnachronismLexicon) -> None:
+    text = "The threads on the forum ran long; we went fishing for catfish and the white lotus bloomed in the pond."
+    assert lexicon.find(text, 1990) == []
