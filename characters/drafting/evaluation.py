@@ -9,7 +9,7 @@ latency and tokens. The summary's metrics are what a user compares between their
 import json
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -245,13 +245,14 @@ def run_eval(
     budget: int | None = None,
     out: Path | None = None,
     progress: Callable[[JobRecord], None] | None = None,
+    one_call: bool = True,
 ) -> DraftingEval:
     """Run every shipped brief (at most `limit` per character) for each (slug, card); write records to `out`."""
     result = DraftingEval(model.model_name)
     with out.open("w", encoding="utf-8") if out else _Discard() as sink:
         for slug, card in cards:
             for number, brief in enumerate(load_briefs(slug)[:limit]):
-                job = _job(card, brief, n=n, seed=seed + 10 * number, budget=budget)
+                job = replace(_job(card, brief, n=n, seed=seed + 10 * number, budget=budget), one_call=one_call)
                 record = run_brief(model, card, slug, brief, job)
                 result.jobs.append(record)
                 for variant in record.variants:

@@ -101,6 +101,7 @@ class DraftJob:
     budget: int = DEFAULT_BUDGET
     max_tokens: int | None = None  # None: enough for a post of `limit` characters, no more
     published: Sequence[str] = ()  # the character's recent published posts, which a variant must not copy
+    one_call: bool = True  # ask for all `n` variants in one call (a JSON list); False: one call per variant
 
     @property
     def limit(self) -> int:
@@ -755,7 +756,7 @@ def _first_answers(
     failed: dict[int, LlmError] = {}
     variant = 0  # a failed batch call is recorded as the first variant's, as its cost is when it gives nothing
     try:
-        if job.n > 1:
+        if job.n > 1 and job.one_call:
             firsts = yield from _batch(model, job, prompt, stream, totals)
         for variant in range(job.n):
             if variant in firsts:
@@ -782,7 +783,7 @@ def run_job(model: LanguageModel, job: DraftJob, *, stream: bool = True) -> Iter
     one by one. Then each variant is fixed by rule, repaired by the model if still needed, and shown.
     """
     started = time.perf_counter()
-    one, batch = task_text(job), task_text(job, job.n)
+    one, batch = task_text(job), task_text(job, job.n if job.one_call else 1)
     try:
         prompt = build_prompt(job.card, batch, scan=job.scan, budget=job.budget)
     except PromptTooLong as error:

@@ -445,3 +445,15 @@ def test_every_text_field_of_a_batch_decodes_from_any_chunking(texts, size):
     assert fields.closed == len(texts)
     for index, text in enumerate(expected):
         assert "".join(piece for at, piece in pieces if at == index) == text
+
+
+def test_one_call_per_variant_when_the_job_says_so():
+    from dataclasses import replace
+
+    model = ScriptedModel([one(A), one(B)])
+    job = replace(generate_job(CARD, "pitch", n=2, seed=5), one_call=False)
+    answer = collect(run_job(model, job))
+    assert [v["text"] for v in answer["variants"]] == [A, B]
+    assert [call.options.seed for call in model.calls] == [5, 6]
+    assert all('"posts"' not in call.messages[-1]["content"] for call in model.calls)
+    assert answer["prompt"]["messages"] == [dict(m) for m in model.calls[0].messages]
