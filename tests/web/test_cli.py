@@ -2,7 +2,7 @@ import json
 
 from sqlmodel import select
 
-from characters.core.models import Membership, User, Workspace
+from characters.core.models import Conversation, EngagementSnapshot, Membership, User, Workspace
 from web.cli import main
 
 
@@ -68,6 +68,9 @@ def test_seed_demo_is_idempotent(runner, session):
     assert "writer@demo.greenroom.example" in first.output
     assert len(session.exec(select(Workspace)).all()) == 1
     assert len(session.exec(select(User)).all()) == 3
+    # The demo's audience and numbers come with it, once.
+    assert len(session.exec(select(Conversation)).all()) == 16
+    assert session.exec(select(EngagementSnapshot)).first() is not None
 
 
 def test_db_upgrade_is_repeatable(runner):
