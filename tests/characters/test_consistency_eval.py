@@ -12,6 +12,9 @@ UNSEEN_SET = Path(__file__).parent / "fixtures" / "consistency-unseen"
 HOLDOUT_SET = Path(__file__).parent / "fixtures" / "consistency-holdout"  # reported on, tuned on since 2026-12-03
 FRESH_SET = Path(__file__).parent / "fixtures" / "consistency-fresh"  # written blind, tuned on in the third session
 BLIND2_SET = Path(__file__).parent / "fixtures" / "consistency-blind2"  # written blind 2026-12-03, run once, then fixed
+BLIND3_SET = (
+    Path(__file__).parent / "fixtures" / "consistency-blind3"
+)  # written blind 2026-12-03 (4th session), run once
 
 RULE_KINDS = ("banned", "ai_leak", "pov", "format")
 
@@ -157,12 +160,46 @@ MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
         0.928,
         {"ai_leak": 9, "anachronism": 8, "banned": 9, "cross": 6, "format": 9, "generic": 14, "pov": 9, "tone": 9},
     ),
+    # blind3: its one blind run (fourth session, after the 2010-2025 lexicon rows), pinned as measured; 0 of 64
+    # in-voice posts failed at every N. Its misses are listed in docs/consistency.md, not tuned on.
+    ("blind3", 5): (
+        0.937,
+        {"ai_leak": 11, "anachronism": 19, "banned": 12, "format": 12, "generic": 2, "pov": 10, "tone": 3},
+    ),
+    ("blind3", 10): (
+        0.926,
+        {"ai_leak": 11, "anachronism": 19, "banned": 12, "cross": 2, "format": 12, "generic": 14, "pov": 10, "tone": 7},
+    ),
+    ("blind3", 20): (
+        0.945,
+        {"ai_leak": 11, "anachronism": 19, "banned": 12, "cross": 9, "format": 12, "generic": 14, "pov": 10, "tone": 9},
+    ),
+    ("blind3", 40): (
+        0.949,
+        {
+            "ai_leak": 12,
+            "anachronism": 19,
+            "banned": 12,
+            "cross": 11,
+            "format": 12,
+            "generic": 14,
+            "pov": 10,
+            "tone": 9,
+        },
+    ),
 }
 
 
 @pytest.mark.parametrize(("name", "canon"), list(MEASURED))
 def test_measured_figures_hold_at_every_canon_size(name: str, canon: int, eval_dev_set: Path) -> None:
-    sets = {"dev": eval_dev_set, "holdout": HOLDOUT_SET, "unseen": UNSEEN_SET, "fresh": FRESH_SET, "blind2": BLIND2_SET}
+    sets = {
+        "dev": eval_dev_set,
+        "holdout": HOLDOUT_SET,
+        "unseen": UNSEEN_SET,
+        "fresh": FRESH_SET,
+        "blind2": BLIND2_SET,
+        "blind3": BLIND3_SET,
+    }
     directory = sets[name]
     report = evaluate_directory(directory, canon=canon)
     auc, flagged = MEASURED[name, canon]
