@@ -181,9 +181,13 @@ class _Posted:
 def seed_demo_activity(session: Session, workspace_slug: str, *, now: datetime | None = None) -> bool:
     """Give the demo workspace its audience and numbers unless it has them; return whether anything was added.
 
-    Commits the session's work first (the analytics writers run in their own transactions); the caller's session
-    remains usable afterwards.
+    Commits the session once the channels, posts and conversations are stored: the thread cache and the analytics
+    writers run in their own transactions after that. The caller's session remains usable.
     """
+    engine = session.get_bind()
+    if not isinstance(engine, Engine):
+        raise TypeError("Seed the demo with a session bound to an engine (the numbers are written in their own "
+                        "transactions).")
     now = (now or datetime.now(UTC)).astimezone(UTC)
     workspace = get_workspace_by_slug(session, workspace_slug)
     if _demo_channels(session, workspace):
@@ -199,10 +203,6 @@ def seed_demo_activity(session: Session, workspace_slug: str, *, now: datetime |
     for channel in channels:  # disabled before anything commits: the scheduler never sees them enabled
         set_disabled(session=session, member=members[Role.OWNER], channel=channel, disabled=True)
     session.commit()
-    engine = session.get_bind()
-    if not isinstance(engine, Engine):
-        raise TypeError("Seed the demo with a session bound to an engine (the numbers are written in their own "
-                        "transactions).")
     _threads(engine, conversations, posted)
     _measure(engine, posted, now)
     _count_followers(engine, channels, now)
