@@ -75,7 +75,8 @@ _BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
             r"\bI(?:'m|\s+am)\s+not\s+comfortable\s+(?:writing|creating|generating|producing|providing|helping)\b",
             r"\b(?:perhaps|maybe)\s+I\s+(?:could|can)\s+(?:write|create|draft|generate|help)\b[^.?!]{0,200}?\binstead\b",
             r"\bwould\s+you\s+like\s+(?:me\s+to\s+(?:write|generate|create|draft|try)|(?:an?|some)\s+(?:post|description"
-            r"|version|tweet|caption|different\s+post|tips|ideas|suggestions|information|advice)\b[^.?!]{0,200}?\binstead)",
+            r"|version|tweet|caption|different\s+post|tips|ideas|suggestions|information|advice|list|poem|summary|overview)\b"
+            r"[^.?!]{0,200}?\binstead)",
             r"\blet\s+me\s+know\s+if\s+you(?:'d|\s+would)\s+(?:like|prefer|want)\s+(?:it|this|me\s+to|any|a\s+(?:different"
             r"|shorter|longer))\b",
             r"\banything\s+else\s+I\s+(?:can|may|could)\s+(?:help|assist)|\bhow\s+(?:can|may)\s+I\s+(?:help|assist)\s+you",
@@ -112,6 +113,13 @@ _ADVERB = r"(?:\w+ly|just|also|still|never|always|now|then|even|only|already|onc
 _AUXILIARY_WORDS = frozenset(_AUXILIARY.split("|"))
 _ADVERB_WORD = regex.compile(_ADVERB)
 _NICKNAME = regex.compile(r"[\"'‘“](\p{Lu}[\p{L}-]{1,20})[\"'’”]")
+# "handle LyleB", "CB handle Tumbleweed", "known as Birdie": another name the description gives the character.
+_HANDLE = regex.compile(
+    r"\b(?:handle|nicknamed|nickname|username|screen\s+name|call\s+sign|known\s+as|goes\s+by)\s+[\"'‘“]?"
+    r"(\p{Lu}[\p{L}\p{N}_-]{1,20})"
+)
+# The capitalised words that open the description ("Rita Mae Sutter, 24, ..."), for a middle name the card omits.
+_OPENING_NAME = regex.compile(r"(?:\p{Lu}[\p{L}'-]*\.?\s+){1,4}\p{Lu}[\p{L}'-]*(?=\s*,)")
 _SELF_INTRO = regex.compile(
     r"(?:\bI'm|\bI\s+am|\bname\s+is|\bname's|\bcalls?\s+me|\bcalled\s+me|\bme,?)\s*[\"'‘“]?$", _I
 )
@@ -150,9 +158,15 @@ def _name_parts(card: CardData) -> tuple[list[str], list[str]]:
     parts = [p for p in raw if p and p.lower().rstrip(".") not in _TITLES and p.lower() not in _PARTICLES]
     names = {" ".join(parts), *parts} if parts else {card.name}
     intro = card.description[:300]
-    for nickname in _NICKNAME.findall(intro):
+    for nickname in [*_NICKNAME.findall(intro), *_HANDLE.findall(intro)]:
         if any(part in intro for part in parts):
             names.add(nickname)
+    opening = _OPENING_NAME.match(card.description)
+    if opening and len(parts) >= 2:
+        # "Rita Mae Sutter" for a card named "Rita Sutter": she may also be "Rita Mae".
+        full = [w.rstrip(".") for w in opening.group(0).split() if w.lower().rstrip(".") not in _TITLES]
+        if len(full) > len(parts) and full[0] == parts[0] and full[-1] == parts[-1]:
+            names.update({" ".join(full), " ".join(full[:-1])})
     names = {name for name in names if len(name) >= 2}
     return sorted(names, key=len, reverse=True), parts[-1:] if parts else []
 
