@@ -165,24 +165,25 @@ MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
     # blind3: run once blind in the fourth session (0 of 64 in-voice posts failed at every N; AUC 0.937 / 0.926 /
     # 0.945 / 0.949, pov 10 and ai_leak 11 of 12, docs/consistency.md). These are its figures after the two
     # general rule fixes that followed (a middle name or handle from the description; an assistant's offer of
-    # "a list ... instead"): no longer blind.
+    # "a list ... instead") and the review of the new lexicon rows (the "Barbie movie" row now dates from the 2001
+    # video films, so the 2021 cat's 2023 Barbie matinee passes): no longer blind.
     ("blind3", 5): (
-        0.948,
-        {"ai_leak": 12, "anachronism": 19, "banned": 12, "format": 12, "generic": 2, "pov": 12, "tone": 3},
+        0.944,
+        {"ai_leak": 12, "anachronism": 18, "banned": 12, "format": 12, "generic": 2, "pov": 12, "tone": 3},
     ),
     ("blind3", 10): (
-        0.94,
-        {"ai_leak": 12, "anachronism": 19, "banned": 12, "cross": 2, "format": 12, "generic": 14, "pov": 12, "tone": 7},
+        0.933,
+        {"ai_leak": 12, "anachronism": 18, "banned": 12, "cross": 2, "format": 12, "generic": 14, "pov": 12, "tone": 7},
     ),
     ("blind3", 20): (
-        0.959,
-        {"ai_leak": 12, "anachronism": 19, "banned": 12, "cross": 9, "format": 12, "generic": 14, "pov": 12, "tone": 9},
+        0.952,
+        {"ai_leak": 12, "anachronism": 18, "banned": 12, "cross": 9, "format": 12, "generic": 14, "pov": 12, "tone": 9},
     ),
     ("blind3", 40): (
-        0.962,
+        0.96,
         {
             "ai_leak": 12,
-            "anachronism": 19,
+            "anachronism": 18,
             "banned": 12,
             "cross": 11,
             "format": 12,

@@ -232,12 +232,13 @@ def test_the_2010s_and_2020s_are_covered_in_every_main_category(rows: list[dict[
         ("He posted it to his Instagram stories.", 2014, "Instagram stories"),
         ("Three Theraguns on the counter.", 2012, "Theraguns"),
         ("They have been on a hot girl walk since noon.", 2018, "hot girl walk"),
-        ("My cousin got catfished again.", 2009, "catfished"),
+        ("We watched Stranger Things again.", 2015, "Stranger Things"),
+        ("The Ever Given is still stuck.", 2020, "Ever Given"),
         ("Nobody talks about anything but the war in Ukraine.", 2012, "the war in Ukraine"),
         ("Since the invasion of Ukraine prices went up.", 2020, "invasion of Ukraine"),
         ("The 5G towers went up on the hill.", 2015, "5G towers"),
         ("We binged Squid Game all weekend.", 2020, "Squid Game"),
-        ("Dinner was a butter board and a glass of wine.", 2021, "butter board"),
+        ("We whipped up dalgona coffee in the kitchen.", 2019, "dalgona coffee"),
         ("He signed up for the Tough Mudder.", 2008, "Tough Mudder"),
         ("The Capitol riot was on every channel.", 2019, "Capitol riot"),
         ("The Space Force recruiter called.", 2015, "Space Force"),
@@ -250,5 +251,12 @@ def test_recent_terms_match_with_their_inflections(
 
 
 def test_recent_terms_leave_older_everyday_words_alone(lexicon: AnachronismLexicon) -> None:
-    text = "The threads on the forum ran long; we went fishing for catfish and the white lotus bloomed in the pond."
-    assert lexicon.find(text, 1990) == []
+    texts = [
+        "The threads on the forum ran long; we went fishing for catfish and the white lotus bloomed in the pond.",
+        "Stranger things have happened. It was the finest speech ever given, on a prime day for sailing.",
+        "The bear's white claw; 75 hard miles; the Spartan race; she was very demure; the lightning cable on the barn.",
+        "We stopped mid-journey; the coals glow up the chimney; a butter board for the dairy.",
+        "We walked the old town road home.",
+        "Since the coronation of King Charles; the annexation of Crimea; the dog ate and left no crumbs.",
+    ]
+    assert [lexicon.find(text, 1990) for text in texts] == [[]] * len(texts)
