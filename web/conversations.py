@@ -27,19 +27,23 @@ from characters.listening.inbox import (
     inbox_counts,
     is_overdue,
     list_conversations,
+    post_label,
     response_target,
     waited,
 )
 from characters.listening.metrics import metrics_csv, overall, response_metrics
 from characters.listening.replies import (
     approve_reply,
+    channel_of,
     create_reply,
+    disabled_note,
     may_send_own,
     reply_context,
     reply_limit,
     reply_summary,
     require_reply,
     send_own_reply,
+    subject_of,
     thread_of,
 )
 from characters.posting.posts import get_post, user_names
@@ -127,9 +131,12 @@ def detail(conversation_id: int) -> str:
     now = utcnow()
     replies = reply_summary(db, conversation)
     pending = replies["pending"]
+    channel = channel_of(db, conversation)
     return render_template(
         "conversations/detail.html", conversation=conversation, character=character, char_zone=zone,
         thread=thread_of(conversation), actions=available_actions(member, conversation),
+        this_label=post_label(conversation), subject=subject_of(db, conversation), channel=channel,
+        channel_note=disabled_note(channel),
         overdue=is_overdue(conversation, member.workspace, now),
         waited=waited_words(waited(conversation, now).total_seconds() / 60),
         target_minutes=int(response_target(member.workspace).total_seconds() // 60),
@@ -148,6 +155,13 @@ def _posted(value: str | None, zone: str) -> str:
     except ValueError:
         return ""
     return format_datetime(moment, zone) if moment.tzinfo else ""
+
+
+def _when(moment: datetime, char_zone: str) -> str:
+    """Say a time in the viewer's zone, and in the character's too when that differs (as posts' due lines do)."""
+    viewer = viewer_zone().key
+    shown = format_datetime(moment, viewer)
+    return shown if viewer == char_zone else f"{shown} ({format_datetime(moment, char_zone)} character time)"
 
 
 def _name(db: Any, user_id: int | None) -> str | None:
@@ -172,7 +186,7 @@ def _run(conversation_id: int, action: Callable[[Any, Member, Conversation], str
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(message, "success")
+        flash(message, _category(message))
     return redirect(url_for("conversations.detail", conversation_id=conversation_id) + anchor)
 
 
@@ -220,7 +234,7 @@ def reply(conversation_id: int) -> Response:
             elif op == "send":
                 send_own_reply(db, member, post, expected_version=post.version,
                                override_reason=request.form.get("override_reason"), judge=configured_judge())
-                message = "Reply approved: it goes out now."
+                message = _with_channel_state(db, conversation, "Reply approved: it goes out now.")
     except CheckFailed as failed:
         flash(f"{failed.message} ({score_headline(failed.check.score, failed.check.verdict)}) Nothing was saved.",
               "error")
@@ -231,7 +245,7 @@ def reply(conversation_id: int) -> Response:
         flash(f"{error.message} Nothing was saved.", "error")
         return redirect(url_for("conversations.detail", conversation_id=conversation_id, text=text[:4000])
                         + "#reply")
-    flash(message, "success")
+    flash(message, _category(message))
     return redirect(url_for("conversations.detail", conversation_id=conversation_id) + "#replies")
 
 
@@ -268,8 +282,8 @@ def approve(conversation_id: int, post_id: int) -> Response:
         due = parse_local(when, zone) if when else None
         approve_reply(db, member, post, expected_version=version, due_at=due,
                       override_reason=request.form.get("override_reason"), judge=configured_judge())
-        return (f"Reply approved: it goes out {format_datetime(due, str(zone))}." if due
-                else "Reply approved: it goes out now.")
+        message = f"Reply approved: it goes out {_when(due, str(zone))}." if due else "Reply approved: it goes out now."
+        return _with_channel_state(db, conversation, message)
 
     return _reply_action(conversation_id, post_id, act)
 
@@ -280,9 +294,26 @@ def send(conversation_id: int, post_id: int) -> Response:
     def act(db: Any, member: Member, post: Post, version: int) -> str:
         send_own_reply(db, member, post, expected_version=version,
                        override_reason=request.form.get("override_reason"), judge=configured_judge())
-        return "Reply approved: it goes out now."
+        return _with_channel_state(db, require_reply(db, member, post), "Reply approved: it goes out now.")
 
     return _reply_action(conversation_id, post_id, act)
+
+
+class Caution(str):
+    """A message that reports success with a catch: flashed as a warning."""
+
+
+def _category(message: str) -> str:
+    return "warning" if isinstance(message, Caution) else "success"
+
+
+def _with_channel_state(db: Any, conversation: Conversation, approved: str) -> str:
+    """Say what happens to an approved reply: it goes out, unless its channel is disabled (then nothing is sent)."""
+    channel = channel_of(db, conversation)
+    if channel is None or channel.disabled_at is None:
+        return approved
+    return Caution(f"Reply approved, but the channel “{channel.label}” is disabled: nothing is sent to it. Enable "
+                   "the channel before the reply is due, or it fails (then edit it and approve it again).")
 
 
 @bp.post("/<int:conversation_id>/replies/<int:post_id>/reject")

@@ -330,6 +330,18 @@ def available_actions(member: Member, conversation: Conversation) -> dict[str, b
     }
 
 
+def post_label(conversation: Conversation) -> str:
+    """Name the conversation's own post in its thread by where it stands: to answer, answered, dismissed, deleted."""
+    if conversation.gone_at is not None:
+        return "deleted by its author"
+    status = ConversationStatus(conversation.status)
+    if status is ConversationStatus.REPLIED:
+        return "answered"
+    if status is ConversationStatus.DISMISSED:
+        return "dismissed"
+    return "to answer"
+
+
 def character_of_conversation(session: Session, conversation: Conversation) -> Character:
     """Return the conversation's character."""
     character = session.get(Character, conversation.character_id)

@@ -18,9 +18,11 @@ from characters.consistency.judge import LlmJudge
 from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import (
     Channel,
+    Character,
     Conversation,
     ConversationStatus,
     Delivery,
+    DeliveryStatus,
     Post,
     PostStatus,
     require_id,
@@ -28,7 +30,14 @@ from characters.core.models import (
 )
 from characters.core.platforms import platform_named
 from characters.listening.inbox import WAITING, assign_conversation, character_of_conversation
-from characters.posting.posts import MAX_POST_CHARS, PartInput, PostContent, create_draft, first_texts, parts_of
+from characters.posting.posts import (
+    MAX_POST_CHARS,
+    PartInput,
+    add_revision,
+    first_texts,
+    parts_of,
+    write_parts,
+)
 from characters.posting.workflow import (
     CheckFailed,
     PostCheck,
@@ -133,14 +142,33 @@ def _checked_text(conversation: Conversation, text: str) -> str:
     return text
 
 
+def channel_of(session: Session, conversation: Conversation) -> Channel | None:
+    """Return the channel the conversation came through, or None when it was removed."""
+    if conversation.channel_id is None:
+        return None
+    channel = session.get(Channel, conversation.channel_id)
+    return channel if channel is not None and channel.workspace_id == conversation.workspace_id else None
+
+
 def reply_channel(session: Session, conversation: Conversation) -> Channel:
-    """Return the channel the conversation came through (the only one its reply goes to), or refuse."""
-    channel = session.get(Channel, conversation.channel_id) if conversation.channel_id is not None else None
+    """Return the channel the conversation came through (the only one its reply goes to), or refuse a removed one.
+
+    A disabled channel takes replies as it takes posts: they are written, checked, reviewed and approved, and the
+    scheduler sends nothing to it (a delivery due while it is disabled fails, "nothing was sent").
+    """
+    channel = channel_of(session, conversation)
     if channel is None:
         raise DomainError("The channel this conversation came through was removed; connect it again to reply.")
-    if channel.disabled_at is not None:
-        raise DomainError("The channel this conversation came through is disabled; enable it to reply.")
     return channel
+
+
+def disabled_note(channel: Channel | None) -> str | None:
+    """Say what a disabled channel means for a reply before anyone writes one (None when it is enabled)."""
+    if channel is None or channel.disabled_at is None:
+        return None
+    return (f"The channel “{channel.label}” is disabled: Greenroom sends nothing to it. You can still write, "
+            "check and submit a reply, and an editor can approve it; enable the channel before the reply is due, "
+            "or it fails with “nothing was sent” (then edit it and approve it again).")
 
 
 def require_answerable(conversation: Conversation) -> None:
@@ -186,15 +214,32 @@ def create_reply(session: Session, member: Member, conversation: Conversation, t
                           field="text")
     channel = reply_channel(session, conversation)
     character = character_of_conversation(session, conversation)
-    post = create_draft(session=session, member=member, character=character,
-                        content=PostContent(parts=[PartInput(text=text)], channel_ids=[require_id(channel)]))
-    post.conversation_id = require_id(conversation)
-    session.add(post)
-    session.flush()
+    post = _new_reply_post(session, member, character, conversation, channel, text)
     record_event(session, workspace_id=post.workspace_id, actor=member.user, action="reply_draft", post=post,
                  to_status=PostStatus.DRAFT.value, details={"conversation_id": require_id(conversation)})
     if conversation.status == ConversationStatus.OPEN:
         assign_conversation(session, member, conversation, expected=ConversationStatus.OPEN)
+    return post
+
+
+def _new_reply_post(session: Session, member: Member, character: Character, conversation: Conversation,
+                    channel: Channel, text: str) -> Post:
+    """Save the reply draft with its one delivery, as `create_draft` does for posts.
+
+    Written here because the post editor's channel choice offers enabled channels only, and a reply goes to its
+    conversation's channel whatever its state.
+    """
+    if character.archived_at is not None:
+        raise DomainError(f"{character.name} is archived; restore the character before replying.")
+    post = Post(workspace_id=require_id(member.workspace), character_id=require_id(character),
+                author_id=member.user.id, status=PostStatus.DRAFT, bible_version=character.current_version,
+                conversation_id=require_id(conversation))
+    session.add(post)
+    session.flush()
+    write_parts(session, post, [PartInput(text=text)], previous=[])
+    session.add(Delivery(post_id=require_id(post), channel_id=require_id(channel), status=DeliveryStatus.PENDING))
+    session.flush()
+    add_revision(session, post, member.user)
     return post
 
 
@@ -299,3 +344,21 @@ def reply_summary(session: Session, conversation: Conversation) -> dict[str, Any
     pending = [(post, text, delivery) for post, text, delivery in replies if post.status in PENDING]
     return {"sent": sent, "pending": pending[-1] if pending else None,
             "waiting": conversation.status in WAITING}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The character's own post a conversation answers, when Greenroom published it."""
+
+    post_id: int
+    text: str
+
+
+def subject_of(session: Session, conversation: Conversation) -> Subject | None:
+    """Return the character's post this conversation answers, with its first part's text (None when unknown)."""
+    if conversation.subject_post_id is None:
+        return None
+    post = session.get(Post, conversation.subject_post_id)
+    if post is None or post.workspace_id != conversation.workspace_id:
+        return None
+    return Subject(post_id=require_id(post), text=first_texts(session, [post]).get(require_id(post), ""))

@@ -432,6 +432,19 @@ def test_the_sent_reply_shows_with_its_link_and_the_post_it_answers(client, auth
     assert 'href="https://bsky.app/profile/walt.example/post/9"' in page
     assert f'href="/w/talk/posts/{post.id}"' in page
     assert "Answered after" in page
+    # The post it answers is named in words, with the start of its text.
+    assert "Answers Walt Test's post:" in page
+    assert "“Open from nine, friend.”</a>" in page
+    assert "The post of" not in page
+    # Replied: the conversation's post is labelled answered, not "to answer".
+    assert ">answered</span>" in page
+    assert "to answer" not in page
+    # Every time on the page is in the viewer's zone (the character's is New York): sent, received and thread.
+    page = client.get(f"{BASE}/{conversation.id}?tz=Asia/Tokyo").data.decode()
+    sent = page[page.index("<strong>Sent</strong>"):][:200]
+    assert "JST" in sent
+    assert "Received" in page
+    assert "EST" not in page
 
 
 def test_two_people_replying_at_once_make_one_reply(app: Flask, session, world):
@@ -470,3 +483,65 @@ def test_an_overdue_notification_links_to_its_conversation(client, auth, session
     _login(client, auth, "editor")
     page = client.get("/w/talk/notifications/").data.decode()
     assert f'href="/w/talk/conversations/{conversation.id}">Open the conversation</a>' in page
+
+
+def _disable(session: Session, conversation: Conversation) -> Any:
+    from characters.core.models import Channel
+
+    channel = session.get(Channel, conversation.channel_id)
+    channel.disabled_at = utcnow()
+    session.add(channel)
+    session.commit()
+    return channel
+
+
+def test_a_disabled_channel_is_named_before_the_reply_and_the_walk_ends_approved(client, auth, session, world):
+    conversation = world["conversation"]
+    _disable(session, conversation)
+    _login(client, auth, "writer")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    assert "Reply as Walt Test" in page
+    note = page.index('id="channel-note"')
+    assert note < page.index("Reply as Walt Test")  # said before anyone writes
+    assert "is disabled: Greenroom sends nothing to it" in page
+    response = client.post(f"{BASE}/{conversation.id}/reply",
+                           data={"text": "Open from nine, friend.", "op": "submit"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Submitted for review" in response.data.decode()
+    session.rollback()
+    post = session.exec(select(Post).where(Post.conversation_id == conversation.id)).one()
+    assert post.status == PostStatus.IN_REVIEW
+    auth.logout()
+    _login(client, auth, "editor")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    assert "Enable it before this reply is due" in page
+    response = client.post(f"{BASE}/{conversation.id}/replies/{post.id}/approve", data={"version": post.version},
+                           follow_redirects=True)
+    page = response.data.decode()
+    assert response.status_code == 200
+    assert 'class="flash flash-warning"' in page
+    assert "Reply approved, but the channel" in page
+    assert _fresh(session, post).status == PostStatus.APPROVED
+
+
+def test_a_removed_channel_shows_why_instead_of_the_reply_box(client, auth, session, world):
+    conversation = world["conversation"]
+    conversation.channel_id = None
+    session.add(conversation)
+    session.commit()
+    _login(client, auth, "writer")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    assert "Reply as Walt Test" not in page
+    assert "No reply can be sent from here" in page
+    assert "was removed" in page
+
+
+def test_triage_comes_before_the_thread_so_a_phone_shows_it_first(client, auth, session, world):
+    conversation = make_conversation(session, world["character"], text="Hello?", received_ago_minutes=600)
+    _login(client, auth, "writer")
+    page = client.get(f"{BASE}/{conversation.id}").data.decode()
+    # One column on a phone follows the page's order: the overdue signal before the thread and the reply box.
+    assert page.index("Overdue:") < page.index('id="thread-title"') < page.index("Reply as Walt Test")
+    # On a wide screen the triage sits beside the thread, above who answers.
+    css = client.get("/static/app.css").data.decode()
+    assert '.convo-layout { grid-template-areas: "main triage" "main actions"' in css

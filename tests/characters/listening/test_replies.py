@@ -9,13 +9,16 @@ from sqlmodel import Session, select
 
 from characters.core.errors import DomainError, PermissionDenied
 from characters.core.models import AuditEvent, Channel, ChannelKind, Delivery, PostStatus, Role, utcnow
+from characters.listening.inbox import post_label
 from characters.listening.replies import (
     approve_reply,
     create_reply,
+    disabled_note,
     reply_context,
     reply_limit,
     send_own_reply,
     set_editors_send_replies,
+    subject_of,
     thread_of,
 )
 from characters.posting.planning import suggested_time, suggested_times
@@ -196,3 +199,47 @@ def test_editing_a_reply_in_the_post_editor_keeps_it_on_the_conversations_channe
                   content=PostContent.of_texts(["Edited: " + REPLY], channel_ids=channel_ids))
         deliveries = session.exec(select(Delivery).where(Delivery.post_id == post.id)).all()
         assert [delivery.channel_id for delivery in deliveries] == [conversation.channel_id]
+
+
+def test_a_disabled_channel_takes_a_reply_through_review_as_it_takes_posts(session: Session, world):
+    writer = member(world["workspace"], world["writer"], Role.WRITER)
+    editor = member(world["workspace"], world["editor"], Role.EDITOR)
+    conversation = world["conversation"]
+    channel = session.get(Channel, conversation.channel_id)
+    assert disabled_note(channel) is None
+    channel.disabled_at = utcnow()
+    session.add(channel)
+    session.flush()
+    note = disabled_note(channel)
+    assert note is not None
+    assert "is disabled" in note
+    assert "nothing was sent" in note
+    # Written, submitted and approved like any post; its one delivery is the disabled channel, on the clock (the
+    # scheduler fails it with "nothing was sent" if the channel is still disabled when it is due).
+    post = create_reply(session, writer, conversation, REPLY)
+    submit_post(session=session, member=writer, post=post, expected_version=post.version)
+    approve_reply(session, editor, post, expected_version=post.version)
+    assert post.status == PostStatus.APPROVED
+    delivery = session.exec(select(Delivery).where(Delivery.post_id == post.id)).one()
+    assert (delivery.channel_id, delivery.due_at) == (channel.id, post.due_at)
+    assert [event.action for event in session.exec(select(AuditEvent).where(AuditEvent.post_id == post.id)
+                                                   .order_by(AuditEvent.id))] == ["reply_draft", "submit", "approve"]
+
+
+def test_the_page_names_the_post_answered_and_labels_the_conversations_post_by_state(session: Session, world):
+    writer = member(world["workspace"], world["writer"], Role.WRITER)
+    conversation = world["conversation"]
+    assert subject_of(session, conversation) is None
+    own = create_reply(session, writer, make_conversation(session, world["character"]), "Fresh water today, friends.")
+    conversation.subject_post_id = own.id
+    subject = subject_of(session, conversation)
+    assert subject is not None
+    assert (subject.post_id, subject.text) == (own.id, "Fresh water today, friends.")
+    labels = {}
+    for status, gone in (("open", None), ("assigned", None), ("replied", None), ("dismissed", None),
+                         ("open", utcnow())):
+        conversation.status, conversation.gone_at = status, gone
+        labels[(status, gone is not None)] = post_label(conversation)
+    assert labels == {("open", False): "to answer", ("assigned", False): "to answer",
+                      ("replied", False): "answered", ("dismissed", False): "dismissed",
+                      ("open", True): "deleted by its author"}
