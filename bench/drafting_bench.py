@@ -127,8 +127,7 @@ def main() -> None:
     job = generate_job(card, brief, n=3, platform="bluesky")
 
     def model() -> ScriptedModel:
-        # One call answers all three, as a schema-constrained server does: no variant is asked for again.
-        return ScriptedModel([json.dumps({"posts": [{"text": text} for text in three]})])
+        return ScriptedModel([json.dumps({"text": text}) for text in three])  # three different posts, none asked again
 
     collect(run_job(model(), job))  # warm the checker's cache of this character's voice model
     rows += [

@@ -245,7 +245,7 @@ def run_eval(
     budget: int | None = None,
     out: Path | None = None,
     progress: Callable[[JobRecord], None] | None = None,
-    one_call: bool = True,
+    one_call: bool = False,
 ) -> DraftingEval:
     """Run every shipped brief (at most `limit` per character) for each (slug, card); write records to `out`."""
     result = DraftingEval(model.model_name)

@@ -101,7 +101,9 @@ class DraftJob:
     budget: int = DEFAULT_BUDGET
     max_tokens: int | None = None  # None: enough for a post of `limit` characters, no more
     published: Sequence[str] = ()  # the character's recent published posts, which a variant must not copy
-    one_call: bool = True  # ask for all `n` variants in one call (a JSON list); False: one call per variant
+    # True: all `n` variants from one call (a JSON list). Off by default: with llama.cpp's prompt cache single calls
+    # re-read nothing either, and SmolLM2 under the list grammar wrote worse posts (docs/drafting.md).
+    one_call: bool = False
 
     @property
     def limit(self) -> int:

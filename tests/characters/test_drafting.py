@@ -202,9 +202,7 @@ def test_a_malformed_answer_is_asked_for_again_twice_costs_one_variant_fatal_err
     assert [e.data["text"] for e in events if e.name == "variant"] == ["I pitch at nine. #MadMen"]
     assert "retrying" in names(iter(events))
     assert [call.options.seed for call in model.calls] == [5, 1005]
-    # The batch call comes back broken; then variant 0 is broken twice on its own; 1 and 2 arrive.
-    model = ScriptedModel(["{oops", "{oops", "{oops", GOOD, GOOD2])
-    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3)))
+    answer = collect(run_job(ScriptedModel(["{oops", "{oops", GOOD, GOOD2]), generate_job(CARD, "pitch", n=3)))
     assert len(answer["variants"]) == 2
     assert answer["errors"][0]["kind"] == "malformed_json"
     model = ScriptedModel([GOOD, LlmServerError("The model server failed (500).")])
@@ -352,7 +350,7 @@ def one(text: str) -> str:
 
 def test_several_variants_come_from_one_call_that_reads_the_prompt_once():
     model = ScriptedModel([batch(A, B, C)])
-    job = generate_job(CARD, "the morning pitch", n=3, seed=5)
+    job = generate_job(CARD, "the morning pitch", n=3, seed=5, one_call=True)
     events = list(run_job(model, job))
     variants = [e.data for e in events if e.name == "variant"]
     assert [v["text"] for v in variants] == [A, B, C]
@@ -384,7 +382,7 @@ def test_the_batch_schema_asks_for_exactly_n_posts_but_reads_any_number():
 
 def test_a_batch_with_fewer_posts_than_asked_is_completed_one_call_per_missing_variant():
     model = ScriptedModel([one(A), one(B), one(C)])  # a server without a grammar answered one post
-    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3, seed=5)))
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3, seed=5, one_call=True)))
     assert [v["text"] for v in answer["variants"]] == [A, B, C]
     assert [call.options.seed for call in model.calls] == [5, 6, 7]
     batch_call, single = model.calls[0].messages, model.calls[1].messages
@@ -396,7 +394,7 @@ def test_a_batch_with_fewer_posts_than_asked_is_completed_one_call_per_missing_v
 
 def test_a_repeated_post_in_the_batch_is_asked_for_again_on_its_own():
     model = ScriptedModel([batch(A, A, B), one(C)])
-    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3, seed=5)))
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=3, seed=5, one_call=True)))
     assert [v["text"] for v in answer["variants"]] == [A, C, B]
     assert [call.options.seed for call in model.calls] == [5, 6]
     assert not answer["errors"]
@@ -404,30 +402,30 @@ def test_a_repeated_post_in_the_batch_is_asked_for_again_on_its_own():
 
 def test_a_malformed_element_or_a_cut_off_batch_costs_only_those_variants():
     model = ScriptedModel([batch(A, {"txt": "wrong key"}, C), one(B)])
-    events = list(run_job(model, generate_job(CARD, "pitch", n=3)))
+    events = list(run_job(model, generate_job(CARD, "pitch", n=3, one_call=True)))
     assert [e.data["text"] for e in events if e.name == "variant"] == [A, B, C]
     assert len(model.calls) == 2
     cut = '{"posts": [{"text": "' + A + '"}, {"text": "Coffee first. Then I pitch to the client who'
     model = ScriptedModel([cut, one(C)])
-    events = list(run_job(model, generate_job(CARD, "pitch", n=3)))
+    events = list(run_job(model, generate_job(CARD, "pitch", n=3, one_call=True)))
     assert [e.data["text"] for e in events if e.name == "variant"] == [A, "Coffee first. #MadMen", C]
     assert len(model.calls) == 2
     assert not [e for e in events if e.name == "retrying"]  # nothing of the missing post had been shown
     broken = ScriptedModel([batch(A, {"text": ""}, C), one(B)])
-    events = list(run_job(broken, generate_job(CARD, "pitch", n=3)))
+    events = list(run_job(broken, generate_job(CARD, "pitch", n=3, one_call=True)))
     assert [e.data["variant"] for e in events if e.name == "retrying"] == [1]
     assert [e.data["text"] for e in events if e.name == "variant"] == [A, B, C]
 
 
 def test_repairs_come_after_every_first_answer_and_a_fatal_error_keeps_what_arrived():
     model = ScriptedModel([batch(COPIED, A, B), one(C)])
-    events = list(run_job(model, generate_job(COPYCAT, "pitch", n=3)))
+    events = list(run_job(model, generate_job(COPYCAT, "pitch", n=3, one_call=True)))
     assert [e.data["text"] for e in events if e.name == "variant"] == [C, A, B]
     assert len(model.calls) == 2  # the batch, then a fresh sample for the copy, after all first answers
     assert model.calls[1].messages[:-1] == model.calls[0].messages[:-1]
     assert '"posts"' not in model.calls[1].messages[-1]["content"]
     model = ScriptedModel([batch(COPIED, A), LlmServerError("The model server failed (500).")])
-    answer = collect(run_job(model, generate_job(COPYCAT, "pitch", n=3)))
+    answer = collect(run_job(model, generate_job(COPYCAT, "pitch", n=3, one_call=True)))
     assert [v["text"] for v in answer["variants"]] == [COPIED, A]  # shown unrepaired rather than lost
     assert answer["error"]["kind"] == "server"
     assert len(model.calls) == 2  # variant 2's own call failed; no repair was tried after that
@@ -447,12 +445,9 @@ def test_every_text_field_of_a_batch_decodes_from_any_chunking(texts, size):
         assert "".join(piece for at, piece in pieces if at == index) == text
 
 
-def test_one_call_per_variant_when_the_job_says_so():
-    from dataclasses import replace
-
+def test_one_call_per_variant_by_default():
     model = ScriptedModel([one(A), one(B)])
-    job = replace(generate_job(CARD, "pitch", n=2, seed=5), one_call=False)
-    answer = collect(run_job(model, job))
+    answer = collect(run_job(model, generate_job(CARD, "pitch", n=2, seed=5)))
     assert [v["text"] for v in answer["variants"]] == [A, B]
     assert [call.options.seed for call in model.calls] == [5, 6]
     assert all('"posts"' not in call.messages[-1]["content"] for call in model.calls)

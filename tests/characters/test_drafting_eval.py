@@ -42,8 +42,7 @@ def test_the_summary_counts_what_a_reader_would_reject(tmp_path: Path):
         '{"text": "Frost on the window, frozen fingers on the cups. Lantern\'s lit."}',  # fine, on brief
         json.dumps({"text": canon}),  # a canon copy, off brief; its repair copies again
         json.dumps({"text": canon}),
-        "{oops",  # the second job's batch call is malformed, and so is its first variant, twice
-        "{oops",
+        "{oops",  # malformed, and again when asked once more
         "{oops",
         '{"text": "Sure! Here is a post: Finals week. Flashcards everywhere. Coffee for the nursing students."}',
     ]

@@ -132,10 +132,21 @@ def test_a_drafting_job_end_to_end_over_http(fake):
         ("Pitch day", "rules"),
         ("Pitch day. Coffee first.", None),
     ]
-    # One call for both variants (the server answered one post, so the second was asked for on its own); the
-    # emoji was deleted by rule, without another model call.
-    assert len(fake.requests) == 2
-    per_post = generate_job(card, "x", platform="bluesky").answer_tokens
-    assert [r["max_tokens"] for r in fake.requests] == [2 * per_post, per_post]
+    assert len(fake.requests) == 2  # the emoji was deleted by rule, without another model call
+    assert fake.requests[0]["max_tokens"] == generate_job(card, "x", platform="bluesky").answer_tokens
+
+
+def test_one_call_for_all_variants_over_http(fake):
+    card = make_card("Walt Test", voice={"emoji": "never"})
+    # The server answered one post where two were asked for: the second is asked for on its own.
+    fake.then(Reply(content='{"text": "Pitch day 😀"}'))
+    fake.default = Reply(content='{"text": "Pitch day. Coffee first."}')
+    job = generate_job(card, "pitch day", n=2, platform="bluesky", one_call=True)
+    answer = collect(run_job(model_for(fake), job))
+    assert [(v["text"], v["repair"]) for v in answer["variants"]] == [
+        ("Pitch day", "rules"),
+        ("Pitch day. Coffee first.", None),
+    ]
+    assert [r["max_tokens"] for r in fake.requests] == [2 * job.answer_tokens, job.answer_tokens]
     posts = fake.requests[0]["response_format"]["json_schema"]["schema"]["properties"]["posts"]
     assert (posts["minItems"], posts["maxItems"]) == (2, 2)

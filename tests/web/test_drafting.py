@@ -194,8 +194,7 @@ def test_model_failures_become_clear_messages_and_are_recorded(client, auth, tea
 
 
 def test_a_malformed_answer_loses_only_that_variant(client, auth, team, app):
-    # The one call for all three comes back broken; then the first variant, asked for alone, twice.
-    app.extensions["greenroom.llm"] = ScriptedModel(["not json", "not json", "not json", GOOD, GOOD2])
+    app.extensions["greenroom.llm"] = ScriptedModel(["not json", "not json", GOOD, GOOD2])  # asked twice
     login(auth, "writer")
     answer = client.post("/w/fans/drafting/generate", json={"character": "walt-test", "brief": "c"}).get_json()
     assert [e["kind"] for e in answer["errors"]] == ["malformed_json"]
