@@ -13,7 +13,7 @@ from characters.core.errors import DomainError, NotFound, PermissionDenied
 from characters.core.models import PostStatus, utcnow
 from characters.posting.calendar import (
     SCHEDULED,
-    CalendarEntry,
+    DayEntry,
     calendar_days,
     feed_ics,
     revoke_feed_token,
@@ -22,7 +22,7 @@ from characters.posting.calendar import (
 )
 from characters.posting.campaigns import list_campaigns
 from characters.posting.posts import first_texts, get_post
-from characters.posting.rhythm import find_gaps, local_to_utc, queued_count, queued_posts, zones_of
+from characters.posting.rhythm import find_gaps, local_to_utc, queued_count, queued_posts, zones_by_id, zones_of
 from characters.posting.workflow import StaleVersion, reschedule_post
 from web.context import current_member, workspace_blueprint
 from web.database import get_session, unit_of_work
@@ -46,11 +46,11 @@ class Day:
     """One calendar cell: a local date, how many posts are due on it and the first ones (in the viewer's zone)."""
 
     date: date
-    entries: list[CalendarEntry]
+    entries: list[DayEntry]
     count: int
     in_month: bool
     is_today: bool
-    hours: dict[int, list[CalendarEntry]]  # the shown entries by local hour (the week's rows)
+    hours: dict[int, list[DayEntry]]  # the shown entries by local hour (the week's rows)
 
     @property
     def more(self) -> int:
@@ -58,11 +58,10 @@ class Day:
         return self.count - len(self.entries)
 
 
-def _by_hour(entries: list[CalendarEntry], zone: ZoneInfo) -> dict[int, list[CalendarEntry]]:
-    hours: dict[int, list[CalendarEntry]] = {}
+def _by_hour(entries: list[DayEntry], zone: ZoneInfo) -> dict[int, list[DayEntry]]:
+    hours: dict[int, list[DayEntry]] = {}
     for entry in entries:
-        if entry.post.due_at is not None:
-            hours.setdefault(entry.post.due_at.astimezone(zone).hour, []).append(entry)
+        hours.setdefault(entry.post.due_at.astimezone(zone).hour, []).append(entry)
     return hours
 
 
@@ -119,9 +118,9 @@ def index() -> str:
     step = timedelta(days=7) if view == "week" else None
     previous = anchor - step if step else (anchor.replace(day=1) - timedelta(days=1)).replace(day=1)
     following = anchor + step if step else (anchor.replace(day=1) + timedelta(days=32)).replace(day=1)
-    characters = list({entry.character.id: entry.character for day in days for entry in day.entries}.values())
+    zones = zones_by_id(db, {entry.character.id for day in days for entry in day.entries})
     return render_template("calendar/index.html", view=view, anchor=anchor, days=days, zone=zone,
-                           zones=zones_of(db, characters), previous=previous, following=following, today=today,
+                           zones=zones, previous=previous, following=following, today=today,
                            total=sum(found.counts), per_day=per_day, characters=list_characters(db, member.workspace),
                            campaigns=list_campaigns(db, member.workspace), statuses=SCHEDULED,
                            filters=filters, status=request.args.get("status", ""),
@@ -197,7 +196,7 @@ def queue() -> str:
     page = min(max(int_arg(request.args.get("page")) or 1, 1), pages)
     posts = queued_posts(db, member.workspace, character=character, now=now, offset=(page - 1) * QUEUE_PAGE,
                          limit=QUEUE_PAGE)
-    gaps, without_rhythm = find_gaps(db, member.workspace, now, GAP_DAYS)
+    gaps, without_rhythm = find_gaps(db, member.workspace, now, GAP_DAYS, characters=characters)
     if character is not None:
         gaps = [gap for gap in gaps if gap.character.id == character.id]
         without_rhythm = [c for c in without_rhythm if c.id == character.id]
@@ -207,8 +206,8 @@ def queue() -> str:
     return render_template("calendar/queue.html", posts=posts, texts=first_texts(db, [p for p, _ in posts]),
                            characters=characters, character=character, gaps=gaps, without_rhythm=without_rhythm,
                            gap_total=gap_total, zone=viewer_zone(), zones=zones_of(db, owners), gap_days=GAP_DAYS,
-                           total=total,
-                           page=page, pages=pages, first=(page - 1) * QUEUE_PAGE + 1)
+                           total=total, page=page, pages=pages, first=(page - 1) * QUEUE_PAGE + 1,
+                           post_base=url_for("posts.index"))  # + id: a post's page (50 links)
 
 
 @bp.route("/feed", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ fall-back fold only the first occurrence counts, and equal instants are merged, 
 twice and no day's slot is skipped.
 """
 
+import functools
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from characters.analytics.hours import best_hours_of
@@ -141,7 +143,11 @@ def rhythms_of(session: Session, characters: Iterable[Character]) -> dict[int, R
     One small query finds the current versions; their zones and slots are read (a second query) only for versions
     this process has not read before.
     """
-    ids = [require_id(character) for character in characters]
+    return rhythms_by_id(session, [require_id(character) for character in characters])
+
+
+def rhythms_by_id(session: Session, ids: list[int]) -> dict[int, Rhythm]:
+    """Return the rhythm of each character id, as `rhythms_of` does (for pages that read characters as rows)."""
     if not ids:
         return {}
     current = session.exec(
@@ -168,6 +174,11 @@ def rhythms_of(session: Session, characters: Iterable[Character]) -> dict[int, R
 def zones_of(session: Session, characters: Iterable[Character]) -> dict[int, ZoneInfo]:
     """Return each character's IANA zone from its current bible, in one query."""
     return {character_id: rhythm.zone for character_id, rhythm in rhythms_of(session, characters).items()}
+
+
+def zones_by_id(session: Session, ids: Iterable[int]) -> dict[int, ZoneInfo]:
+    """Return the IANA zone of each character id from its current bible, in one query."""
+    return {character_id: rhythm.zone for character_id, rhythm in rhythms_by_id(session, list(ids)).items()}
 
 
 def next_free_slot(session: Session, character: Character, after: datetime,
@@ -271,13 +282,17 @@ def describe_days(first: date, last: date) -> str:
     return f"{start} – {end}"
 
 
-def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
-              ) -> tuple[list[Gap], list[Character]]:
-    """Return the runs of rhythm days in [start, start + days) with no queued post, and characters with no rhythm."""
-    characters = list_characters(session, workspace)
+def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int,
+              characters: list[Character] | None = None) -> tuple[list[Gap], list[Character]]:
+    """Return the runs of rhythm days in [start, start + days) with no queued post, and characters with no rhythm.
+
+    `characters` are the workspace's active characters when the caller has already read them.
+    """
+    characters = list_characters(session, workspace) if characters is None else characters
     rhythms = rhythms_of(session, characters)
     end = start + timedelta(days=days)
-    taken = _taken(session, [require_id(c) for c in characters if not rhythms[require_id(c)].empty], start, end)
+    busy = _busy_days(session, workspace, {character_id: rhythm.zone for character_id, rhythm in rhythms.items()
+                                           if not rhythm.empty}, start, end)
     gaps: list[Gap] = []
     without_rhythm: list[Character] = []
     for character in characters:
@@ -285,9 +300,27 @@ def find_gaps(session: Session, workspace: Workspace, start: datetime, days: int
         if rhythm.empty:
             without_rhythm.append(character)
             continue
-        busy = {due.astimezone(rhythm.zone).date() for due in taken.get(require_id(character), set())}
-        gaps += _gaps_for(character, rhythm, busy, start, end)
+        gaps += _gaps_for(character, rhythm, busy.get(require_id(character), set()), start, end)
     return gaps, without_rhythm
+
+
+def _busy_days(session: Session, workspace: Workspace, zones: dict[int, ZoneInfo], start: datetime,
+               end: datetime) -> dict[int, set[date]]:
+    """Return, per character in `zones`, the local dates its queued posts use in [start, end) (to the minute).
+
+    One range per status on the workspace's (status, due) index, read as plain rows: only each post's character
+    and due time, turned straight into a local date (the minute a post is due is on the same date as the post).
+    """
+    rows = session.execute(
+        sa_select(col(Post.character_id), col(Post.due_at)).where(
+            col(Post.workspace_id) == workspace.id, col(Post.status).in_([s.value for s in QUEUED]),
+            col(Post.due_at) >= start - timedelta(minutes=1), col(Post.due_at) < end + timedelta(minutes=1)))
+    busy: dict[int, set[date]] = {}
+    for character_id, due in rows:
+        zone = zones.get(character_id)
+        if zone is not None and due is not None:
+            busy.setdefault(character_id, set()).add(due.astimezone(zone).date())
+    return busy
 
 
 def _gaps_for(character: Character, rhythm: Rhythm, busy: set[date], start: datetime, end: datetime) -> list[Gap]:
@@ -309,15 +342,21 @@ def slot_days(rhythm: Rhythm, start: datetime, end: datetime) -> list[date]:
     """
     first, last = start.astimezone(rhythm.zone).date(), end.astimezone(rhythm.zone).date()
     weekdays = frozenset().union(*(slot.weekdays for slot in rhythm.slots))
-    days = []
-    day = first
-    while day <= last:
-        if day.weekday() in weekdays and (first < day < last or any(
-                start <= local_to_utc(day, slot.at, rhythm.zone) < end
-                for slot in rhythm.slots if day.weekday() in slot.weekdays)):
-            days.append(day)
-        day += timedelta(days=1)
-    return days
+
+    def has_slot(day: date) -> bool:
+        return day.weekday() in weekdays and any(start <= local_to_utc(day, slot.at, rhythm.zone) < end
+                                                 for slot in rhythm.slots if day.weekday() in slot.weekdays)
+
+    if first >= last:
+        return [first] if first == last and has_slot(first) else []
+    middle = [day for day, weekday in _days_between(first, last) if weekday in weekdays]
+    return [first] * has_slot(first) + middle + [last] * has_slot(last)
+
+
+@functools.lru_cache(maxsize=64)
+def _days_between(first: date, last: date) -> tuple[tuple[date, int], ...]:
+    """Return the dates strictly between `first` and `last` with their weekdays (the same for every character)."""
+    return tuple((day, day.weekday()) for day in (first + timedelta(days=n) for n in range(1, (last - first).days)))
 
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
