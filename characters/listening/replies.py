@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from characters.accounts.workspaces import Action, Member
@@ -24,6 +25,7 @@ from characters.core.models import (
     Delivery,
     DeliveryStatus,
     Post,
+    PostPart,
     PostStatus,
     require_id,
     utcnow,
@@ -358,7 +360,11 @@ def subject_of(session: Session, conversation: Conversation) -> Subject | None:
     """Return the character's post this conversation answers, with its first part's text (None when unknown)."""
     if conversation.subject_post_id is None:
         return None
-    post = session.get(Post, conversation.subject_post_id)
-    if post is None or post.workspace_id != conversation.workspace_id:
+    row = session.exec(select(Post.id, PostPart.text)
+                       .join(PostPart, and_(col(PostPart.post_id) == col(Post.id), col(PostPart.position) == 0),
+                             isouter=True)
+                       .where(Post.id == conversation.subject_post_id,
+                              Post.workspace_id == conversation.workspace_id)).first()
+    if row is None or row[0] is None:
         return None
-    return Subject(post_id=require_id(post), text=first_texts(session, [post]).get(require_id(post), ""))
+    return Subject(post_id=row[0], text=row[1] or "")
