@@ -1,7 +1,7 @@
 """Analytics pages: a workspace's and a character's numbers over a period, charts drawn as SVG on the server, each
 with its table, and every table as CSV."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +36,11 @@ from web.posts.present import int_arg, viewer_zone
 bp = workspace_blueprint("analytics", __name__, "/analytics")
 
 CHART_WIDTH, CHART_HEIGHT = 640, 220
-MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 52, 30, 12
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 64, 8, 34, 14
+# Axis text sizes in SVG units (analytics.css): the chart scales with its box, so on a phone (~360 px wide, about
+# half the drawing) the text is drawn larger and fewer x labels are printed, each shortened to fit its room.
+WIDE_FONT, NARROW_FONT = 14, 24
+CHAR_WIDTH = 0.6  # of the font size, for digits and most letters
 # The followers table lists the largest accounts; the CSV has every one.
 SHOWN_ACCOUNTS = 12
 
@@ -54,6 +58,11 @@ class Bar:
     value: float
     text: str
     tick: bool
+    # The x label on narrow screens (None: none under this bar), and where both labels are anchored so the first and
+    # last stay inside the drawing.
+    narrow: str | None = None
+    anchor: str = "middle"
+    anchor_x: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,16 @@ class Chart:
     height: int = CHART_HEIGHT
 
     @property
+    def plot_left(self) -> int:
+        """Return the x of the plot's left edge (the y labels are right-aligned just before it)."""
+        return MARGIN_LEFT
+
+    @property
+    def plot_right(self) -> int:
+        """Return the x of the plot's right edge."""
+        return self.width - MARGIN_RIGHT
+
+    @property
     def baseline(self) -> int:
         """Return the y of the x axis."""
         return self.height - MARGIN_BOTTOM
@@ -80,11 +99,25 @@ class Chart:
         """Return (y, the label's y, label) of the horizontal gridlines: zero, half and the top."""
         plot = self.baseline - MARGIN_TOP
         return [(f"{self.baseline - plot * share:.1f}", f"{self.baseline - plot * share + 4:.1f}",
-                 _number(self.top * share)) for share in (0, 0.5, 1)]
+                 _axis_number(self.top * share)) for share in (0, 0.5, 1)]
 
 
 def _number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) or value >= 100 else f"{value:,.1f}"
+
+
+def _axis_number(value: float) -> str:
+    """Return an axis label short enough for a phone: 2,500 is "2.5k", 1,000,000 "1M"."""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return f"{value / size:.2f}".rstrip("0").rstrip(".") + suffix
+    return _number(value)
+
+
+def _fits(label: str, room: float, font: int) -> str:
+    """Return `label` shortened with an ellipsis to fit `room` SVG units at `font` (at least 4 characters)."""
+    most = max(4, int(room / (font * CHAR_WIDTH)))
+    return label if len(label) <= most else label[:most - 1].rstrip() + "…"
 
 
 def _nice_top(value: float) -> float:
@@ -102,17 +135,52 @@ def bar_chart(chart_id: str, title: str, description: str, points: list[tuple[st
               every: int = 1, unit: str = "") -> Chart:
     """Return a bar chart of `points` (label, value); every `every`-th label is printed under its bar."""
     top = _nice_top(max((value for _, value in points), default=0))
-    plot_width = CHART_WIDTH - MARGIN_LEFT - 8
+    plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
     slot = plot_width / max(len(points), 1)
+    wide = [label[:14] + "…" if len(label) > 14 else label for label, _ in points]
+    # On a narrow screen: as many labels as fit at the larger text (room for six characters: a date, or the start
+    # of a name), each shortened to the room it gets.
+    longest = min(6, max((len(label) for label in wide), default=1))
+    narrow_every = max(every, -(-int(longest * NARROW_FONT * CHAR_WIDTH + 12) // max(int(slot), 1)))
+    narrow_every = min(narrow_every, max(len(points) // 2, 1))
     bars = []
     for n, (label, value) in enumerate(points):
         height = plot_height * value / top
         x, width = MARGIN_LEFT + n * slot + slot * 0.12, max(slot * 0.76, 1)
+        middle = x + width / 2
+        narrow = _fits(wide[n], slot * narrow_every - 8, NARROW_FONT) if n % narrow_every == 0 else None
+        # A label centred under the first or last bar may run off the drawing: it is aligned to the edge instead.
+        half = max(len(wide[n]) * WIDE_FONT, len(narrow or "") * NARROW_FONT) * CHAR_WIDTH / 2
+        anchor, anchor_x = "middle", middle
+        if middle + half > CHART_WIDTH - 2:
+            anchor, anchor_x = "end", min(x + width, CHART_WIDTH - 2)
+        elif middle - half < 2:
+            anchor, anchor_x = "start", max(x, 2)
         bars.append(Bar(x=f"{x:.1f}", y=f"{CHART_HEIGHT - MARGIN_BOTTOM - height:.1f}", width=f"{width:.1f}",
-                        height=f"{height:.1f}", middle=f"{x + width / 2:.1f}", label=label, value=value,
-                        text=f"{label}: {_number(value)}{unit}", tick=n % every == 0))
-    return Chart(chart_id, title, description, bars, top)
+                        height=f"{height:.1f}", middle=f"{middle:.1f}", label=label, value=value,
+                        text=f"{label}: {_number(value)}{unit}", tick=n % every == 0, narrow=narrow,
+                        anchor=anchor, anchor_x=f"{anchor_x:.1f}"))
+    return Chart(chart_id, title, description, _apart(bars), top)
+
+
+def _apart(bars: list[Bar]) -> list[Bar]:
+    """Return the bars with each narrow label that would touch the one before it left out (the last one kept: a
+    label aligned to the drawing's edge sits closer to its neighbour)."""
+    def extent(bar: Bar) -> tuple[float, float]:
+        width = len(bar.narrow or "") * NARROW_FONT * CHAR_WIDTH
+        left = float(bar.anchor_x) - {"start": 0, "middle": width / 2, "end": width}[bar.anchor]
+        return left, left + width
+
+    shown = [n for n, bar in enumerate(bars) if bar.narrow]
+    kept: list[int] = []
+    for n in shown:
+        if kept and extent(bars[kept[-1]])[1] + 8 > extent(bars[n])[0]:
+            if n != shown[-1] or len(kept) == 1:
+                continue
+            kept.pop()
+        kept.append(n)
+    return [bar if n in kept or not bar.narrow else replace(bar, narrow=None) for n, bar in enumerate(bars)]
 
 
 def line_chart(chart_id: str, title: str, description: str, points: list[tuple[str, float | None]], *,
@@ -214,6 +282,7 @@ def _context(character_slug: str | None) -> dict[str, Any]:
     context: dict[str, Any] = {"character": character, "characters": [c for c in everyone if c.archived_at is None],
                                "campaigns": campaigns, "networks": NETWORKS, "periods": PERIODS, "zone": zone,
                                "filters": filters, "names": names, "error": None, "report": None,
+                               "zones": {character_id: z.key for character_id, z in zones.items()},
                                "empty_message": EMPTY_MESSAGE, "args": _kept_args()}
     try:
         period = _period(zone)

@@ -2,7 +2,8 @@
 
 An hour only counts with at least MIN_POSTS_PER_HOUR measured posts, "best" needs at least two such hours to
 compare, and a best hour does better than the average post: with thinner data the answer says so instead of
-guessing.
+guessing. Replies to audience conversations are left out: they go out when someone writes, not when the character
+chooses to post.
 """
 
 from collections.abc import Mapping, Sequence
@@ -77,7 +78,8 @@ def best_hours_of(session: Session, zones: Mapping[int, ZoneInfo], now: datetime
         select(col(Post.character_id), hour, func.count(), func.sum(Delivery.likes), func.sum(Delivery.reposts),
                func.sum(Delivery.replies), func.sum(Delivery.quotes))
         .select_from(Delivery).join(Post, col(Post.id) == col(Delivery.post_id))
-        .where(col(Post.character_id).in_(list(zones)), *measured_in(start, now))
+        .where(col(Post.character_id).in_(list(zones)), col(Post.conversation_id).is_(None),
+               *measured_in(start, now))
         .group_by(col(Post.character_id), hour)).all()
     tallies: dict[int, list[Tally]] = {character_id: [Tally()] * 24 for character_id in zones}
     for character_id, at, *numbers in rows:

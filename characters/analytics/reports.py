@@ -4,7 +4,9 @@ network, by weekday and hour in each character's zone, best hours and follower g
 Everything is aggregated in SQL over each delivery's latest numbers (a published post on one network counts as one
 post), in a fixed number of statements whatever the data: local days and hours come from `local_time`, so only
 buckets reach Python. Only deliveries whose numbers have been read count (a post published a minute ago has none
-yet, and would read as a flop).
+yet, and would read as a flop). Replies to audience conversations (listening) are answers, not broadcasts: they are
+left out of every number, ranking and best hour and counted on their own (`Report.answers`), so a quick "thank you!"
+is never a bottom post nor drags an hour's average down.
 """
 
 import threading
@@ -16,7 +18,7 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, String, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Integer, String, case, func, literal, select, union_all
 from sqlmodel import Session, col
 
 from characters.analytics.hours import BestHours, best_hours, measured_in
@@ -165,6 +167,8 @@ class Report:
     bottom: list[Ranked]
     accounts: list[Account]
     followers: list[tuple[date, int | None]]
+    # Replies to audience conversations in the period, kept out of every other number.
+    answers: Tally = field(default_factory=Tally)
     names: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -175,7 +179,8 @@ class Report:
     @property
     def empty(self) -> bool:
         """Return True when there is nothing measured to show at all."""
-        return self.totals.posts == 0 and not any(account.end is not None for account in self.accounts)
+        return (self.totals.posts == 0 and self.answers.posts == 0
+                and not any(account.end is not None for account in self.accounts))
 
     @property
     def follower_change(self) -> int | None:
@@ -229,7 +234,11 @@ def build_report(session: Session, workspace: Workspace, period: Period, filters
     totals = sum((tally for _, tally in days), Tally())
     campaigns: dict[int | None, Tally] = {}
     networks: dict[str, Tally] = {}
-    for campaign_id, kind, tally in groups:
+    answers = Tally()
+    for campaign_id, kind, is_answer, tally in groups:
+        if is_answer:
+            answers += tally
+            continue
         campaigns[campaign_id] = campaigns.get(campaign_id, Tally()) + tally
         networks[kind or "deleted channel"] = networks.get(kind or "deleted channel", Tally()) + tally
     # With few posts the top list already shows them all; the bottom list takes only the others (both lists come
@@ -243,7 +252,7 @@ def build_report(session: Session, workspace: Workspace, period: Period, filters
                   by_weekday=by_weekday, by_hour=by_hour, best=best_hours(by_hour),
                   by_campaign=sorted(campaigns.items(), key=lambda item: (-item[1].engagement, item[0] or 0)),
                   by_network=sorted(networks.items(), key=lambda item: (-item[1].engagement, item[0])),
-                  top=top, bottom=bottom, accounts=accounts, followers=followers)
+                  top=top, bottom=bottom, accounts=accounts, followers=followers, answers=answers)
 
 
 def _every_day(period: Period, tallies: dict[date, Tally]) -> list[tuple[date, Tally]]:
@@ -263,10 +272,10 @@ def _weeks(days: Sequence[tuple[date, Tally]]) -> list[tuple[date, Tally]]:
 
 
 def _scan(session: Session, workspace: Workspace, period: Period, filters: Filters, zones: Mapping[int, ZoneInfo]
-          ) -> tuple[list[tuple[int, list[int]]], list[tuple[int | None, str | None, Tally]], list[Ranked],
+          ) -> tuple[list[tuple[int, list[int]]], list[tuple[int | None, str | None, bool, Tally]], list[Ranked],
                      list[Ranked]]:
-    """Return, in one statement, the period's numbers by local hour, by campaign and network, and its TOP best and
-    worst posts.
+    """Return, in one statement, the period's numbers by local hour, by campaign and network (replies to
+    conversations apart), and its TOP best and worst posts (replies to conversations left out).
 
     The period's deliveries are read once into a common table expression (used four times, so SQLite and PostgreSQL
     both materialise it) and the four answers are taken from it: one pass over the index and the posts instead of
@@ -280,6 +289,7 @@ def _scan(session: Session, workspace: Workspace, period: Period, filters: Filte
         (local // HOUR_SECONDS).label("local_hour"), col(Delivery.id).label("id"),
         col(Delivery.post_id).label("post_id"), col(Post.character_id).label("character_id"),
         col(Post.campaign_id).label("campaign_id"), col(Channel.kind).label("kind"),
+        case((col(Post.conversation_id).is_not(None), 1), else_=0).label("answer"),
         col(Delivery.published_at).label("published_at"), col(Delivery.likes).label("likes"),
         col(Delivery.reposts).label("reposts"), col(Delivery.replies).label("replies"),
         col(Delivery.quotes).label("quotes"), engagement.label("engagement")),
@@ -291,7 +301,7 @@ def _scan(session: Session, workspace: Workspace, period: Period, filters: Filte
     def ranked(part: str, order: list[Any]) -> Any:
         best = (select(scoped.c.id, scoped.c.post_id, scoped.c.character_id, scoped.c.kind, scoped.c.published_at,
                        scoped.c.likes, scoped.c.reposts, scoped.c.replies, scoped.c.quotes)
-                .order_by(*order).limit(TOP).subquery())
+                .where(scoped.c.answer == 0).order_by(*order).limit(TOP).subquery())
         return select(literal(part).label("part"), best.c.id, best.c.post_id, best.c.character_id, best.c.kind,
                       best.c.published_at, literal(1, Integer), best.c.likes, best.c.reposts, best.c.replies,
                       best.c.quotes)
@@ -300,18 +310,19 @@ def _scan(session: Session, workspace: Workspace, period: Period, filters: Filte
         ranked("top", [scoped.c.engagement.desc(), scoped.c.id.desc()]),
         ranked("bottom", [scoped.c.engagement.asc(), scoped.c.id.asc()]),
         select(literal("hour"), scoped.c.local_hour, empty_int, empty_int, empty_text,
-               literal(None, UTCDateTime), *sums).group_by(scoped.c.local_hour),
-        select(literal("group"), scoped.c.campaign_id, empty_int, empty_int, scoped.c.kind,
-               literal(None, UTCDateTime), *sums).group_by(scoped.c.campaign_id, scoped.c.kind))
+               literal(None, UTCDateTime), *sums).where(scoped.c.answer == 0).group_by(scoped.c.local_hour),
+        # The answers' sums come out as their own groups (answer = 1), in the same pass.
+        select(literal("group"), scoped.c.campaign_id, scoped.c.answer, empty_int, scoped.c.kind,
+               literal(None, UTCDateTime), *sums).group_by(scoped.c.campaign_id, scoped.c.kind, scoped.c.answer))
     grid: list[tuple[int, list[int]]] = []
-    groups: list[tuple[int | None, str | None, Tally]] = []
+    groups: list[tuple[int | None, str | None, bool, Tally]] = []
     top: list[Ranked] = []
     bottom: list[Ranked] = []
     for part, key, post_id, character_id, kind, published_at, *numbers in session.execute(statement).all():
         if part == "hour":
             grid.append((int(key), [int(value or 0) for value in numbers]))
         elif part == "group":
-            groups.append((key, kind, tally_of(*numbers)))
+            groups.append((key, kind, bool(post_id), tally_of(*numbers)))
         else:
             (top if part == "top" else bottom).append(Ranked(
                 delivery_id=key, post_id=post_id, character_id=character_id, network=kind or "deleted channel",

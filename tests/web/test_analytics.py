@@ -17,6 +17,8 @@ from characters.analytics.reports import forget_reports
 from characters.core.models import AuditEvent, Campaign, ChannelKind, Character, Workspace, require_id
 from tests.characters.analytics.builders import followers, network_channel, published
 from tests.factories import DEFAULT_PASSWORD, make_character, workspace_with_roles
+from web.analytics import CHAR_WIDTH, NARROW_FONT, bar_chart
+from web.templating import format_datetime
 
 EMPTY = "No numbers yet: they arrive 10 minutes after a post is published on Bluesky or Mastodon"
 
@@ -204,3 +206,61 @@ def test_the_owner_turns_on_best_hours_and_the_log_says_so(client, auth, session
     assert session.exec(select(Workspace).where(Workspace.slug == "fans")).one().prefer_best_hours
     event_ = session.exec(select(AuditEvent).where(AuditEvent.action == "settings_change")).one()
     assert event_.details["prefer_best_hours"] == "False → True"
+
+
+def test_top_and_bottom_posts_are_dated_in_the_characters_zone(client, auth, session, people):
+    walt = _walt(session)  # America/New_York; the viewer has no zone, so the page's own zone is UTC
+    sky = network_channel(session, walt)
+    at = datetime.now(UTC).replace(hour=3, minute=30, second=0, microsecond=0) - timedelta(days=2)
+    published(session, walt, sky, at, likes=7, text="Late-night thought")
+    session.commit()
+    auth.login("viewer@fans.example", DEFAULT_PASSWORD)
+    page = client.get("/w/fans/analytics/").get_data(as_text=True)
+    ranked = page[page.index('id="top-title"'):]
+    assert format_datetime(at, "America/New_York") in ranked  # e.g. "... 22:30 EST", the evening before
+    assert format_datetime(at, "UTC") not in ranked
+    assert "America/New_York" in ranked
+
+
+def test_replies_to_the_audience_are_not_ranked_and_the_csv_agrees(client, auth, session, people):
+    walt = _with_numbers(session)
+    sky = network_channel(session, walt)
+    now = datetime.now(UTC)
+    for n in range(3):
+        published(session, walt, sky, now - timedelta(days=2, hours=n), likes=0, text=f"Thanks for asking {n}!",
+                  conversation_id=500 + n)
+    session.commit()
+    auth.login("viewer@fans.example", DEFAULT_PASSWORD)
+    page = client.get("/w/fans/analytics/").get_data(as_text=True)
+    assert "Thanks for asking" not in page
+    assert re.search(r'stat-number">8</span><span class="stat-label">posts measured', page)
+    assert "3 replies to conversations drew 0 engagement" in page
+    for table in ("bottom", "top"):
+        rows = list(csv.DictReader(io.StringIO(client.get(f"/w/fans/analytics/export.csv?table={table}")
+                                               .get_data(as_text=True))))
+        assert rows, table
+        assert not any(row["text"].startswith("Thanks for asking") for row in rows), table
+    hours = list(csv.DictReader(io.StringIO(client.get("/w/fans/analytics/export.csv?table=hours")
+                                            .get_data(as_text=True))))
+    assert sum(int(row["posts"]) for row in hours) == 8
+
+
+def test_chart_labels_stay_inside_the_drawing_and_apart_on_a_phone():
+    days = [(f"{n + 1} Nov" if n < 30 else "3 Dec", float(n)) for n in range(31)]
+    chart = bar_chart("chart-trend", "Engagement per day", "", days, every=5)
+    last = chart.bars[-1]
+    assert last.tick
+    assert last.anchor == "end"  # "3 Dec" was cut off when centred under the last bar
+    assert float(last.anchor_x) <= chart.width
+    narrow = [bar for bar in chart.bars if bar.narrow]
+    assert 3 <= len(narrow) <= 6
+    extents = []
+    for bar in narrow:
+        width = len(bar.narrow or "") * NARROW_FONT * CHAR_WIDTH
+        left = float(bar.anchor_x) - {"start": 0, "middle": width / 2, "end": width}[bar.anchor]
+        extents.append((left, left + width))
+    assert all(left >= 0 and right <= chart.width for left, right in extents)
+    assert all(extents[n][1] < extents[n + 1][0] for n in range(len(extents) - 1))
+    long_names = bar_chart("chart-campaigns", "By campaign", "", [(f"Campaign with a long name {n}", 1.0)
+                                                                   for n in range(8)])
+    assert all(bar.narrow and len(bar.narrow) <= len(bar.label) for bar in long_names.bars[::2])

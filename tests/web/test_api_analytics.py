@@ -114,3 +114,17 @@ def test_the_document_describes_analytics(client):
     assert "/api/v1/analytics" in document["paths"]
     assert "/api/v1/analytics/posts/{post_id}" in document["paths"]
     assert "AnalyticsOut" in document["components"]["schemas"]
+
+
+def test_replies_to_conversations_are_counted_apart(client, session, world):
+    pip = world.character
+    sky = network_channel(session, pip)
+    published(session, pip, sky, datetime.now(UTC) - timedelta(days=1), likes=2, text="Thank you!",
+              conversation_id=77)
+    session.commit()
+    body = client.get("/api/v1/analytics", headers=world.headers("read")).json
+    assert body["totals"]["posts"] == 7
+    assert body["conversation_replies"] == {"posts": 1, "likes": 2, "reposts": 0, "replies": 0, "quotes": 0,
+                                            "engagement": 2, "per_post": 2.0}
+    assert "Thank you!" not in [row["excerpt"] for row in body["top"] + body["bottom"]]
+    assert sum(hour["posts"] for hour in body["by_hour"]) == 7

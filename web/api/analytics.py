@@ -83,6 +83,7 @@ def _out(report: Report, names: Names, zone: str) -> AnalyticsOut:
                          timezone=zone, unit="week" if period.weekly else "day"),
         empty=report.empty,
         totals=NumbersOut(**_numbers(report.totals)),
+        conversation_replies=NumbersOut(**_numbers(report.answers)),
         trend=[TrendPoint(date=day, **_numbers(tally)) for day, tally in report.trend],
         by_weekday=[WeekdayNumbers(weekday=n, name=WEEKDAYS[n], **_numbers(tally))
                     for n, tally in enumerate(report.by_weekday)],

@@ -129,7 +129,9 @@ class AnalyticsOut(BaseModel):
 
     period: PeriodOut
     empty: bool = Field(description="Nothing measured yet: numbers arrive 10 minutes after a post is published.")
-    totals: NumbersOut
+    totals: NumbersOut = Field(description="Broadcast posts only: replies to audience conversations are counted in "
+                               "`conversation_replies` and left out of every other number, ranking and best hour.")
+    conversation_replies: NumbersOut = Field(description="Replies to audience conversations (listening) in the period.")
     trend: list[TrendPoint]
     by_weekday: list[WeekdayNumbers]
     by_hour: list[HourNumbers]

@@ -30,11 +30,14 @@ def network_channel(session: Session, character: Character, kind: ChannelKind = 
 
 def published(session: Session, character: Character, channel: Channel, at: datetime, *, likes: int = 0,
               reposts: int = 0, replies: int = 0, quotes: int = 0, campaign_id: int | None = None,
-              text: str = "A published post.", measured: bool = True, post: Post | None = None) -> Delivery:
-    """Add a post published at `at` on `channel` (or another delivery of `post`) with its latest numbers."""
+              text: str = "A published post.", measured: bool = True, post: Post | None = None,
+              conversation_id: int | None = None) -> Delivery:
+    """Add a post published at `at` on `channel` (or another delivery of `post`) with its latest numbers; with
+    `conversation_id`, a reply to that audience conversation."""
     if post is None:
         post = Post(workspace_id=character.workspace_id, character_id=require_id(character),
-                    status=PostStatus.PUBLISHED, due_at=at, published_at=at, campaign_id=campaign_id)
+                    status=PostStatus.PUBLISHED, due_at=at, published_at=at, campaign_id=campaign_id,
+                    conversation_id=conversation_id)
         session.add(post)
         session.flush()
         session.add(PostPart(post_id=require_id(post), position=0, text=text))

@@ -240,3 +240,33 @@ def test_a_report_is_reused_until_a_number_changes(session: Session, world):
     assert again.totals.likes == 9
     published(session, walt, sky, _at("2026-11-03", "10:00", UTC_ZONE), likes=1)  # a new delivery
     assert report().totals.posts == 2
+
+
+def test_replies_to_the_audience_are_counted_apart_from_the_posts(session: Session, world):
+    walt: Character = world["walt"]  # type: ignore[assignment]
+    workspace: Workspace = world["workspace"]  # type: ignore[assignment]
+    sky = network_channel(session, walt)
+    for n in range(12):  # broadcasts at 09:00 and 18:00, the evening ones doing better
+        clock = "09:00" if n % 2 else "18:00"
+        published(session, walt, sky, _at(f"2026-11-{2 + n // 2:02d}", clock, NEW_YORK), likes=10 if n % 2 else 20,
+                  text=f"Broadcast {n}")
+    for n in range(6):  # quick answers at 03:00 with next to no engagement: never a post's ranking or hour
+        published(session, walt, sky, _at(f"2026-11-{8 + n:02d}", "03:00", NEW_YORK), likes=n % 2,
+                  text=f"Thanks! {n}", conversation_id=1000 + n)
+    report = _report(session, workspace, "2026-11-01", "2026-11-14", zone=NEW_YORK)
+    assert report.totals.posts == 12
+    assert report.totals.engagement == 6 * 10 + 6 * 20
+    assert (report.answers.posts, report.answers.engagement) == (6, 3)
+    assert not any(row.excerpt.startswith("Thanks!") for row in report.top + report.bottom)
+    assert [row.excerpt for row in report.bottom][:1] == ["Broadcast 1"]
+    assert report.by_hour[3].posts == 0
+    assert sum(tally.posts for tally in report.by_weekday) == 12
+    assert sum(tally.posts for _, tally in report.by_network) == 12
+    assert sum(tally.posts for _, tally in report.by_campaign) == 12
+    assert sum(tally.posts for _, tally in report.days) == 12
+    assert report.best.hours == (18,)
+    assert best_hours_of(session, {require_id(walt): NEW_YORK}, NOW)[require_id(walt)].hours == (18,)
+    # Only answers in the period: the page still has something to say.
+    only_answers = _report(session, workspace, "2026-11-10", "2026-11-10", zone=NEW_YORK)
+    assert (only_answers.totals.posts, only_answers.answers.posts) == (0, 1)
+    assert not only_answers.empty
