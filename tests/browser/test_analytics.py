@@ -77,3 +77,31 @@ def test_each_chart_agrees_with_its_table(page: Page, measured_server: str):
     assert networks == {"Bluesky": 6, "Mastodon": 6}
     expect(page.get_by_role("img", name="Followers")).to_be_visible()
     expect(page.get_by_role("row", name="piptheotter.greenroom.test")).to_contain_text("+15")
+
+
+def test_on_a_phone_nothing_scrolls_sideways(page: Page, measured_server: str):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, measured_server, EDITOR)
+    for path in ("/analytics/", "/analytics/characters/pip-the-otter?period=7d"):
+        page.goto(f"{measured_server}{WS}{path}")
+        expect(page.get_by_role("heading", name="Top posts")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # Every chart fits its box, and so does every table (the ranked ones as cards).
+        wider = page.evaluate("""() => [...document.querySelectorAll('.chart-figure, .table-wrap, svg.chart')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > 390)
+            .map(e => e.getAttribute('data-chart') || e.className.baseVal || e.className)""")
+        assert wider == [], path
+        # The narrow labels are the ones shown, and none runs off its chart.
+        for chart in page.locator("svg.chart").all():
+            box = chart.bounding_box()
+            assert box is not None
+            for label in chart.locator("text.chart-tick-narrow").all():
+                drawn = label.bounding_box()
+                assert drawn is not None
+                assert box["x"] - 1 <= drawn["x"]
+                assert drawn["x"] + drawn["width"] <= box["x"] + box["width"] + 1
+        first_total = page.locator(".ranked-table td.ranked-total").first
+        expect(first_total).to_be_visible()
+        total_box = first_total.bounding_box()
+        assert total_box is not None
+        assert total_box["x"] + total_box["width"] <= 390
