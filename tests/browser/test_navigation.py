@@ -17,6 +17,8 @@ PLACES = (
     "Posts",
     "Calendar",
     "Inbox",
+    "Conversations",
+    "Analytics",
     "Campaigns",
     "Scenes",
     "Members",
