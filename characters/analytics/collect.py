@@ -16,7 +16,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from characters.core.db import write_transaction
-from characters.core.models import Channel, ChannelKind, Delivery, DeliveryStatus, EngagementSnapshot, FollowerSnapshot
+from characters.core.models import (
+    SOCIAL_NETWORKS,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    EngagementSnapshot,
+    FollowerSnapshot,
+)
 from characters.publishing.sql import in_ids, is_postgresql
 
 # After publishing: 10 minutes, 1 hour, 6 hours, 1 day, 7 days, 30 days.
@@ -28,7 +35,7 @@ CLAIM_LEASE = timedelta(minutes=5)
 # Follower counts are read at most this often per channel.
 FOLLOWERS_EVERY = timedelta(hours=1)
 # Networks Greenroom reads numbers from; deliveries to other channels (webhooks, feeds) have none.
-METERED_KINDS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
+METERED_KINDS = SOCIAL_NETWORKS
 PUBLISHED = DeliveryStatus.PUBLISHED.value
 
 

@@ -26,8 +26,8 @@ from characters.analytics.local_time import HOUR_SECONDS, day_of, local_seconds,
 from characters.analytics.tally import Tally, tally_of
 from characters.core.errors import DomainError
 from characters.core.models import (
+    SOCIAL_NETWORKS,
     Channel,
-    ChannelKind,
     Delivery,
     EngagementSnapshot,
     FollowerSnapshot,
@@ -49,7 +49,7 @@ DAILY_UP_TO = 92
 FOLLOWER_POINTS = 16
 # Followers over time are charted for up to this many accounts (a character's, a small workspace's).
 SERIES_ACCOUNTS = 24
-NETWORKS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
+NETWORKS = SOCIAL_NETWORKS
 EMPTY_MESSAGE = "No numbers yet: they arrive 10 minutes after a post is published on Bluesky or Mastodon."
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -189,6 +189,10 @@ class ChannelKind(enum.StrEnum):
     FEED = "feed"
 
 
+# The networks with an audience: listened to for conversations and read for engagement numbers.
+SOCIAL_NETWORKS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
+
+
 class DeliveryStatus(enum.StrEnum):
     """Where one post's delivery to one channel stands."""
 

@@ -19,6 +19,7 @@ from characters.accounts.workspaces import Action, Member, members_of
 from characters.audit.log import record_change, record_event
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from characters.core.models import (
+    SOCIAL_NETWORKS,
     Character,
     Conversation,
     ConversationStatus,
@@ -33,7 +34,7 @@ PAGE_SIZE = 25
 MAX_QUERY_CHARS = 200
 MAX_REASON_CHARS = 2000
 WAITING = (ConversationStatus.OPEN, ConversationStatus.ASSIGNED)
-NETWORKS = ("bluesky", "mastodon")
+NETWORKS = SOCIAL_NETWORKS
 
 
 class View(enum.StrEnum):

@@ -20,8 +20,8 @@ from sqlmodel import col
 
 from characters.core.db import write_transaction
 from characters.core.models import (
+    SOCIAL_NETWORKS,
     Channel,
-    ChannelKind,
     Character,
     Conversation,
     ConversationStatus,
@@ -31,7 +31,7 @@ from characters.core.models import (
 )
 from characters.listening.signals import triage
 
-LISTENED_KINDS = (ChannelKind.BLUESKY.value, ChannelKind.MASTODON.value)
+LISTENED_KINDS = SOCIAL_NETWORKS
 REASONS = ("mention", "reply", "quote")
 # A thread longer than this is cut to its root, the posts nearest the conversation, and the first replies to it.
 MAX_THREAD_POSTS = 100
