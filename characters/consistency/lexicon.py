@@ -48,9 +48,105 @@ _IRREGULAR: dict[str, tuple[str, ...]] = {
 }
 
 
+# British and American spellings: a term in either spelling matches both ("cat's pajamas" finds "pyjamas",
+# "technicolor" finds "technicolour"). Whole-word pairs, then stems with their endings; each rule is narrow enough
+# that the other spelling is never an everyday word of its own ("tour" does not become "tor", "filled" not "filed").
+_SPELLING_PAIRS = (
+    ("pyjama", "pajama"),
+    ("grey", "gray"),
+    ("programme", "program"),
+    ("doughnut", "donut"),
+    ("aeroplane", "airplane"),
+    ("aluminium", "aluminum"),
+    ("moustache", "mustache"),
+    ("mould", "mold"),
+    ("plough", "plow"),
+    ("cosy", "cozy"),
+    ("sceptic", "skeptic"),
+    ("whisky", "whiskey"),
+    ("yoghurt", "yogurt"),
+    ("sulphur", "sulfur"),
+    ("artefact", "artifact"),
+    ("ageing", "aging"),
+    ("judgement", "judgment"),
+    ("jewellery", "jewelry"),
+    ("manoeuvre", "maneuver"),
+    ("mediaeval", "medieval"),
+    ("archaeolog", "archeolog"),
+    ("encyclopaedia", "encyclopedia"),
+    ("paediatric", "pediatric"),
+    ("anaesthe", "anesthe"),
+    ("haemo", "hemo"),
+    ("oestrogen", "estrogen"),
+    ("foetus", "fetus"),
+    ("diarrhoea", "diarrhea"),
+    ("defence", "defense"),
+    ("offence", "offense"),
+    ("licence", "license"),
+    ("pretence", "pretense"),
+    ("tyre", "tire"),
+    ("kerb", "curb"),
+    ("storey", "story"),
+    ("omelette", "omelet"),
+    ("cheque", "check"),
+    ("gaol", "jail"),
+    ("enrol", "enroll"),
+    ("fulfil", "fulfill"),
+    ("instalment", "installment"),
+    ("skilful", "skillful"),
+    ("woollen", "woolen"),
+)
+_SPELLING_RULES = tuple(
+    (regex.compile(pattern), british, american)
+    for pattern, british, american in (
+        # colour/color, flavour/flavor, neighbourhood/neighborhood, behavioural/behavioral ...
+        (
+            r"^(col|flav|hum|hon|lab|od|arm|harb|parl|rum|vap|behavi|neighb|fav|vig|rig|sav|val|endeav|clam|glam"
+            r"|ard|cand|splend|tum)(our|or)(s|ed|ing|ful|less|ite|ites|able|ably|al|ally|ist|ists|hood|hoods|ly|y|er|ers)?$",
+            r"\1our\3",
+            r"\1or\3",
+        ),
+        # realise/realize, organisation/organization, analyse/analyze (not wise/rise/noise: too short a stem).
+        (r"^(\w{3,}[^aeiouw])i(s|z)(e|ed|es|ing|ation|ations|er|ers)$", r"\1is\3", r"\1iz\3"),
+        (r"^(\w{2,}l)y(s|z)(e|ed|es|ing|er|ers)$", r"\1ys\3", r"\1yz\3"),
+        # theatre/theater, centre/center, fibreglass/fiberglass, kilometre/kilometer ...
+        (
+            r"^(cent|theat|met|lit|fib|calib|sab|spect|meag|lust|somb|kilomet|centimet|millimet|millilit|goit)"
+            r"(re|er)(s|d|ed|fold|folds|piece|pieces|glass|line|lines)?$",
+            r"\1re\3",
+            r"\1er\3",
+        ),
+        # catalogue/catalog, dialogue/dialog, analogue/analog ...
+        (r"^(catal|dial|anal|prol|epil|monol|homol|travel)(ogue|og)(s|ed|ing)?$", r"\1ogue\3", r"\1og\3"),
+        # traveller/traveler, cancelled/canceled, modelling/modeling ...
+        (
+            r"^(trave|cance|labe|mode|fue|signa|jewe|dia|marsha|counse|tota|leve|pane|channe|tunne|due|shove"
+            r"|snorke|peda|riva|equa|barre|funne|quarre|yode)(ll|l)(ed|ing|er|ers|or|ors)$",
+            r"\1ll\3",
+            r"\1l\3",
+        ),
+    )
+)
+
+
+@lru_cache(maxsize=8192)
+def spellings(word: str) -> frozenset[str]:
+    """Return the word in its British and American spellings (the word alone when it has no other spelling)."""
+    word = word.lower()
+    forms = {word}
+    for british, american in _SPELLING_PAIRS:
+        for one, other in ((british, american), (american, british)):
+            if word.startswith(one) and word[len(one) :] in ("", "s", "es", "ed", "ing", "er", "ers", "ical", "ist"):
+                forms.add(other + word[len(one) :])
+    for pattern, british, american in _SPELLING_RULES:
+        if pattern.match(word):
+            forms.update((pattern.sub(british, word), pattern.sub(american, word)))
+    return frozenset(forms)
+
+
 def _middles(parts: Sequence[str]) -> set[str]:
-    """Return the inner words of a term joined, "and"/"n"/"&" being interchangeable ("rock 'n' roll")."""
-    options = [_CONNECTORS if part.strip("'") in _CONNECTORS else (part,) for part in parts]
+    """Return the inner words of a term joined, in either spelling, "and"/"n"/"&" being interchangeable."""
+    options = [_CONNECTORS if part.strip("'") in _CONNECTORS else spellings(part) for part in parts]
     return {"".join(choice) for choice in itertools.product(*options)}
 
 
@@ -142,8 +238,9 @@ class TermMatcher:
             # Room for the text to split a one-word term at hyphens ("e-mail" for "email").
             self._window = max(self._window, len(parts) + 2)
             # A phrase's first word inflects as a verb ("went viral"); its possessive goes on the last word.
-            first = _verb_forms(parts[0]) if separators else inflections(parts[0])
-            last = inflections(parts[-1]) if separators else frozenset({""})
+            heads, tails = spellings(parts[0]), spellings(parts[-1])
+            first = frozenset().union(*(_verb_forms(head) if separators else inflections(head) for head in heads))
+            last = frozenset().union(*(inflections(tail) for tail in tails)) if separators else frozenset({""})
             inner = parts[1:-1]
             entry = (index, separators)
             for surface in {"".join(forms) for forms in itertools.product(first, _middles(inner), last)}:
