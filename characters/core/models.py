@@ -478,6 +478,53 @@ class FollowerSnapshot(SQLModel, table=True):
     followers: int = 0
 
 
+class EngagementHour(SQLModel, table=True):
+    """Analytics roll-up: broadcasts' latest numbers summed by local day and hour in each post's character's zone.
+
+    Kept by the collector in the transaction that stores the numbers; character_id 0 is the whole workspace (not a
+    foreign key), so a period costs at most 24 rows a day whatever the number of posts. Replies to audience
+    conversations are left out, as on the page.
+    """
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    character_id: int = Field(primary_key=True)
+    day: int = Field(primary_key=True)  # local days since 1970-01-01
+    hour: int = Field(primary_key=True)
+    posts: int = 0
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+
+
+class EngagementDay(SQLModel, table=True):
+    """Analytics roll-up: latest numbers summed by local day, campaign (0: none), network and whether the posts
+    answer audience conversations; character_id 0 is the whole workspace, as in EngagementHour."""
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    character_id: int = Field(primary_key=True)
+    day: int = Field(primary_key=True)
+    campaign_id: int = Field(primary_key=True)
+    network: str = Field(primary_key=True, max_length=16)  # a ChannelKind, or "" for a removed channel
+    answer: bool = Field(primary_key=True)
+    posts: int = 0
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+
+
+class RollupZone(SQLModel, table=True):
+    """The zone each character's roll-up rows were bucketed in; character 0 marks the workspace's roll-up as built.
+
+    A character whose zone has changed since is bucketed again by the collector; until then pages read deliveries.
+    """
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    character_id: int = Field(primary_key=True)
+    zone: str = Field(default="", max_length=64)
+
+
 class Autosave(SQLModel, table=True):
     """The editor's unsaved text, saved as the person types: the last few per draft, for recovery after a crash."""
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 19:41:21.812141
+Create Date: 2026-12-03 22:39:10.946448
 """
 
 from collections.abc import Sequence
@@ -101,6 +101,34 @@ def upgrade() -> None:
     with op.batch_alter_table('character', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_character_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('engagementday',
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('character_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('network', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('answer', sa.Boolean(), nullable=False),
+    sa.Column('posts', sa.Integer(), nullable=False),
+    sa.Column('likes', sa.Integer(), nullable=False),
+    sa.Column('reposts', sa.Integer(), nullable=False),
+    sa.Column('replies', sa.Integer(), nullable=False),
+    sa.Column('quotes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', 'character_id', 'day', 'campaign_id', 'network', 'answer')
+    )
+    op.create_table('engagementhour',
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('character_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Integer(), nullable=False),
+    sa.Column('hour', sa.Integer(), nullable=False),
+    sa.Column('posts', sa.Integer(), nullable=False),
+    sa.Column('likes', sa.Integer(), nullable=False),
+    sa.Column('reposts', sa.Integer(), nullable=False),
+    sa.Column('replies', sa.Integer(), nullable=False),
+    sa.Column('quotes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', 'character_id', 'day', 'hour')
+    )
     op.create_table('invite',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -149,6 +177,13 @@ def upgrade() -> None:
     with op.batch_alter_table('passwordreset', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_passwordreset_user_id'), ['user_id'], unique=False)
 
+    op.create_table('rollupzone',
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('character_id', sa.Integer(), nullable=False),
+    sa.Column('zone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', 'character_id')
+    )
     op.create_table('usersession',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -661,6 +696,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_usersession_user_id'))
 
     op.drop_table('usersession')
+    op.drop_table('rollupzone')
     with op.batch_alter_table('passwordreset', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_passwordreset_user_id'))
 
@@ -674,6 +710,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invite_workspace_id'))
 
     op.drop_table('invite')
+    op.drop_table('engagementhour')
+    op.drop_table('engagementday')
     with op.batch_alter_table('character', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_character_workspace_id'))
 
