@@ -514,6 +514,17 @@ class EngagementDay(SQLModel, table=True):
     quotes: int = 0
 
 
+class EngagementRank(SQLModel, table=True):
+    """Analytics roll-up: each local day's five best and five worst broadcasts of a workspace, so a period's top and
+    bottom posts are found among a few rows a day (the collector ranks a day again when it stores its numbers)."""
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    day: int = Field(primary_key=True)
+    top: bool = Field(primary_key=True)  # False: among the day's worst
+    delivery_id: int = Field(foreign_key="delivery.id", primary_key=True, ondelete="CASCADE")
+    engagement: int = 0
+
+
 class RollupZone(SQLModel, table=True):
     """The zone each character's roll-up rows were bucketed in; character 0 marks the workspace's roll-up as built.
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 22:39:10.946448
+Create Date: 2026-12-03 22:46:17.382459
 """
 
 from collections.abc import Sequence
@@ -563,6 +563,16 @@ def upgrade() -> None:
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_postrevision_post_id'), ['post_id'], unique=False)
 
+    op.create_table('engagementrank',
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Integer(), nullable=False),
+    sa.Column('top', sa.Boolean(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('engagement', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['delivery.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', 'day', 'top', 'delivery_id')
+    )
     op.create_table('engagementsnapshot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('delivery_id', sa.Integer(), nullable=False),
@@ -608,6 +618,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_engagementsnapshot_delivery_taken')
 
     op.drop_table('engagementsnapshot')
+    op.drop_table('engagementrank')
     with op.batch_alter_table('postrevision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_postrevision_post_id'))
 
