@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from characters.bibles.card_data import GREENROOM_EXTENSION_KEY, CardData
+from characters.consistency.cues import STANCES
 from characters.consistency.guards import guard_findings
 from characters.consistency.judge import LlmJudge, judge_factor, judge_findings
 from characters.consistency.lexicon import AnachronismLexicon, anachronism_lexicon
@@ -28,7 +29,9 @@ from characters.consistency.voice import (
     fit_voice_model,
     foreign_registers,
     register_message,
+    register_rate,
     signs,
+    stance_phrases,
     word_lean,
     workspace_offset,
 )
@@ -52,7 +55,7 @@ WORD_LEAN_STEP = 3.0  # the lean that counts as much for the score as the edge o
 # FAIR_CANON posts to say what the character never writes; one only lowers the score. On the dev, holdout,
 # unseen and fresh sets no in-voice post carries more than one, at any canon size.
 REGISTER_PHRASES = 2
-REGISTER_CHECKS = {"marketing": "voice.generic", "assistant": "voice.generic"}  # the others are "voice.tone"
+STANCE_CHECKS = {"generic": "voice.generic"}  # the other stances are "voice.tone"
 # A word lean this far past the pair's margin (about 3,000 times likelier under the other canon) fails even a short
 # post once the canon is full; in-voice posts of the four sets stay under 4.3 at every canon size.
 WORD_LEAN_SHORT = 8.0
@@ -451,14 +454,21 @@ def _clear_in_few_words(canon: int, word_target: CharacterModel | None, details:
 def _register_evidence(model: CharacterModel, text: str) -> tuple[int, Finding | None]:
     """Return how many phrases the draft has in registers the canon never uses, and a fail if they are enough."""
     foreign = foreign_registers(model.voice, text)
-    phrases = max((len(spans) for spans in foreign.values()), default=0)  # of one register: they agree on a stance
+    stances = stance_phrases(model.voice, foreign)  # phrases of one stance agree; a joke and a tip do not
+    phrases = max(stances.values(), default=0)
     if phrases < REGISTER_PHRASES or len(model.voice.canon) < FAIR_CANON:  # a thin canon cannot say "never"
         return phrases, None
-    main = max(foreign, key=lambda name: len(foreign[name]))
-    start, end = foreign[main][0]
-    said = register_message(text, foreign, model.name)
-    message = f"Doesn't sound like {model.name}: {said} ({model.name}'s canon: none)."
-    return phrases, Finding(REGISTER_CHECKS.get(main, "voice.tone"), "fail", message, start, end)
+    main = max(stances, key=lambda stance: stances[stance])
+    in_stance = {name: spans for name, spans in foreign.items() if STANCES[name] == main}
+    start, end = min(span for spans in in_stance.values() for span in spans)
+    said = register_message(text, in_stance, model.name)
+    message = f"Doesn't sound like {model.name}: {said} ({model.name}'s canon: {_canon_use(model, in_stance)})."
+    return phrases, Finding(STANCE_CHECKS.get(main, "voice.tone"), "fail", message, start, end)
+
+
+def _canon_use(model: CharacterModel, registers: dict[str, list[tuple[int, int]]]) -> str:
+    """Say how often the canon writes in these registers: "none" or "rarely"."""
+    return "rarely" if any(register_rate(model.voice, name) > 0.0 for name in registers) else "none"
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,12 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"seat\s+at\s+the\s+table|dim\s+your\s+(?:light|shine|sparkle)|your\s+(?:ideas|voice|story)\s+(?:deserves?|matters?)|(?:you|we)\s+are\s+enough|own\s+your\s+(?:power|story|worth)",
         r"(?:self-care|mindfulness|productivity|life|morning)\s+tip|(?:cozy|cosy)\s+(?:nights?|mornings?|evenings?|season)|one\s+(?:small\s+)?(?:habit|step|day)\s+at\s+a\s+time",
         r"(?:just|simply)\s+breathe|(?:protect|guard)\s+your\s+(?:peace|energy)|(?:good|great)\s+things\s+take\s+time",
+        # Engagement bait: asking the audience to react, vote, share or comment, in any platform's words.
+        r"(?:retweet|repost|reblog|share|like)\s+(?:this\s+)?if\s+you|(?:raise\s+your\s+hand|hands?\s+up)\s+if|am\s+I\s+the\s+only\s+one",
+        r"unpopular\s+opinion|hot\s+take|double[\s-]tap|smash\s+(?:that|the)\s+(?:like|follow)|follow\s+for\s+(?:more|part)",
+        r"(?:comment|reply\s+with|drop)\s+(?:a|an|your)\s+(?:\w+\s+)?(?:below|if|in\s+the)|this\s+is\s+your\s+sign\s+to|(?:don't|do\s+not)\s+scroll",
+        r"(?:team\s+\w+\s+or\s+team)|(?:agree|thoughts|sound\s+off|who\s+agrees|am\s+I\s+right)(?=\?)|(?:say|type)\s+(?:yes|aye|amen|hi)\s+(?:if|in|below)",
+        r"(?:bookmark|save)\s+this\s+(?:post|for\s+later)|(?:tell|show)\s+(?:me|us)\s+(?:your|in\s+the)|(?:who|which)\s+(?:\w+\s+){0,3}(?:do\s+)?you\s+(?:pick|choose|relate)",
     ),
     # Meekness: hedging, apology, self-belittling, deference.
     "meek": (
@@ -98,6 +104,7 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"always\s+me|all\s+I\s+(?:ever\s+)?get|for\s+once|\bugh+\b|whatever|so\s+(?:tired|sick)\s+of|sick\s+of",
         r"boring|what's\s+(?:even\s+)?the\s+point|I\s+hate|can't\s+stand|annoying|poor\s+me|deserve\s+better|sigh",
         r"(?:my|this)\s+life\s+is|everything\s+(?:bad|wrong)|nothing\s+ever\s+goes",
+        r"(?:why\s+does\s+nobody|nobody\s+ever)|(?:always|never)\s+(?:\w+\s+)?(?:left\s+out|forgotten|overlooked)|(?:woe\s+is\s+me|poor\s+old\s+me|lord\s+knows\s+I\s+try)",
     ),
     # Panic and helplessness.
     "panicky": (
@@ -124,6 +131,13 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:should|ought\s+to)\s+have\s+had\s+a\s+better|(?:crybab(?:y|ies)|cry\s+baby|waste\s+of\s+(?:space|air|skin))|(?:good|glad)[.!,]?\s+let\s+(?:him|her|them)",
         r"(?:watched|watching|saw)\s+(?:\w+\s+){0,3}(?:flounder|struggle|drown|squirm|beg|fall)\w*|(?:deserves?|deserved)\s+(?:what|every\s+bit)",
         r"(?:enjoy|savou?r|relish)\s+(?:every|each)\s+(?:minute|moment|second)\s+of\s+(?:it|his|her|their)|(?:I|we)\s+(?:told|tell)\s+(?:him|her|them)\s+(?:to\s+)?(?:get\s+lost|shut\s+up|cry)",
+        # Contempt for people in any era's words: people called animals or nobodies, told they are fools, gloated over.
+        r"(?:such|those|these|like|filthy|dirty|ignorant)\s+(?:animals|brutes|savages|vermin|swine|curs|wretches|cretins|halfwits|simpletons|dolts|oafs|dunces)",
+        r"(?:a|the|little|clumsy|pathetic|useless|miserable)\s+(?:little\s+)?nobody\b(?!\s+(?:\w+ed|is|was|came|knows?|cares?|will|would|could|can|else|has|had))",
+        r"(?:a|any)\s+better\s+(?:man|woman|officer|sailor|cook|girl|boy|fellow)\s+(?:would|could|might)|fool\s+enough|(?:too|so)\s+(?:stupid|dim|thick|dull-witted)\s+to",
+        r"(?:hasn't|hadn't|has\s+not|had\s+not|haven't)\s+the\s+(?:sense|brains|wit)|good[\s-]for[\s-]nothing|not\s+fit\s+to\s+(?:\w+\s+)?(?:clean|lick|shine|carry)",
+        r"serves?\s+(?:the|that|those|this)\s+(?:\w+\s+){1,3}right|(?:got|gets|had)\s+what\s+(?:he|she|they)\s+deserved|(?:made|make)\s+an?\s+(?:example|fool)\s+of",
+        r"(?:useless|worthless|pathetic|stupid|fat|lazy|clumsy|ugly)\s+(?:oaf|cow|pig|lump|creature|wretch|brute|lot|girl|boy|man|woman|fellow|old\s+\w+)",
     ),
     # Despair and hopelessness.
     "despair": (
@@ -145,6 +159,12 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:never|won't\s+ever|will\s+not\s+ever)\s+(?:make\s+it|come\s+home|get\s+out|be\s+(?:happy|enough|good\s+enough))|(?:stuck|trapped)\s+(?:here\s+)?(?:forever|for\s+good)",
         r"(?:nothing|no\s+one|nobody)\s+(?:grows|changes|listens|notices)\s+(?:here|anymore|any\s+more)|nothing\s+(?:\w+\s+){0,2}(?:will\s+)?ever\s+(?:change|get\s+better|matter)",
         r"(?:dark|bleak|grey|gray)\s+(?:and|,)\s+(?:empty|pointless|hopeless)|(?:wish|wished)\s+I\s+(?:were|was)\s+(?:dead|gone|never\s+born)|(?:too\s+)?tired\s+of\s+(?:living|everything|it\s+all)",
+        # Hopelessness in a period register as much as a modern one: certain death, no use, nothing left.
+        r"(?:it\s+is|it's|all\s+is|everything\s+is|the\s+case\s+is)\s+(?:quite\s+|utterly\s+)?(?:hopeless|useless|futile|lost)|all\s+is\s+lost|no\s+use\s+(?:in\s+)?(?:trying|hoping|going\s+on|pretending)",
+        r"(?:we|I)\s+(?:shall|will|are\s+going\s+to|'ll)\s+(?:all\s+|surely\s+|certainly\s+)?(?:die|perish|starve|freeze)|(?:we|I)\s+(?:are|am)\s+(?:all\s+)?(?:doomed|done\s+for|finished|lost)\b",
+        r"(?:shall|will)\s+never\s+(?:see|reach|leave|get\s+out\s+of)\s+(?:\w+\s+){0,3}(?:again|alive|home)|never\s+(?:see|get)\s+(?:home|out)\s+alive|nothing\s+(?:left|more)\s+to\s+(?:hope|live|wait)\s+for",
+        r"(?:might|may)\s+as\s+well\s+(?:give\s+up|quit|lie\s+down|be\s+dead|not\s+bother)|(?:there\s+is|there's)\s+no\s+(?:way\s+out|future|hope|escape|point)|why\s+go\s+on",
+        r"(?:I|we)\s+(?:cannot|can't|could\s+not|couldn't)\s+(?:go\s+on|bear\s+(?:it|this)|see\s+the\s+point)|(?:sometimes\s+)?I\s+wonder\s+why\s+I\s+(?:bother|try|go\s+on)|no\s+one\s+will\s+(?:ever\s+)?(?:come|find|remember|read|care)",
     ),
     # Snobbery: looking down on people.
     "snobbish": (
@@ -162,6 +182,13 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"(?:lets|let)\s+in\s+(?:just\s+)?anyone|(?:cheap|tacky)\s+(?:\w+\s+)?(?:crowd|people|types|sort)|(?:so|how)\s+(?:very\s+)?(?:pedestrian|bourgeois|basic)",
         r"(?:will|shall)\s+not\s+have\s+(?:them|such\s+\w+|their\s+(?:sort|kind)|that\s+sort)\s+(?:at|in|under|near)|(?:their|that|his|her)\s+(?:sort|kind)\s+(?:never|always|can't)",
         r"(?:one|a\s+\w+)\s+of\s+my\s+(?:standing|station|position|refinement)|(?:far|well)\s+above\s+(?:their|his|her|your)\s+(?:station|level|kind)",
+        # Condescension: wondering aloud at others' unfitness, "some people", "the likes of", real things for the few.
+        r"one\s+(?:wonders|wonders\s+why|can\s+only\s+wonder|must\s+wonder)\s+(?:why|how|whether|what)|(?:some|certain)\s+people\s+(?:should\s+not|shouldn't|ought\s+not|cannot|can't|will\s+never)",
+        r"(?:should\s+not|shouldn't|ought\s+not\s+to|oughtn't\s+to)\s+be\s+(?:allowed|permitted|let)|the\s+likes\s+of\s+(?:him|her|them|you|that|those)|not\s+(?:our|my|their)\s+(?:sort|kind|class)",
+        r"(?:a|any|the)\s+(?:real|proper|decent|respectable|serious)\s+(?:bookshop|bookstore|shop|restaurant|establishment|house|school|library|gentleman|lady|reader|cook|writer|officer)",
+        r"(?:wouldn't|would\s+not|couldn't|could\s+not)\s+know\s+(?:a\s+)?(?:good|real|fine|proper)\s+\w+\s+if|(?:ill-bred|low-born|low\s+sort|vulgar\s+\w+|uncouth|unlettered)",
+        r"(?:of\s+course|naturally),?\s+(?:most|some|such)\s+(?:people|folk|persons)\s+(?:wouldn't|would\s+not|can't|cannot|don't)|(?:most|ordinary|such)\s+people\s+(?:simply\s+)?(?:can't|cannot|don't|wouldn't)\s+(?:appreciate|understand|tell)",
+        r"(?:people|folk|persons|men|women)\s+of\s+(?:that|their|his|her|low|no)\s+(?:sort|kind|class|station|breeding)|(?:how|so)\s+(?:very\s+)?quaint|(?:wouldn't|would\s+not)\s+be\s+(?:caught|seen)\s+dead",
     ),
     # Sarcasm aimed at the reader or the audience.
     "sarcastic": (
@@ -175,9 +202,10 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"you\s+(?:guys\s+|lot\s+)?never\s+(?:learn|listen|read)|(?:sure|totally),\s+because",
         r",?\s+but\s+sure(?=[.!])|(?:wow|oh),?\s+yet\s+another|yet\s+another\s+\w+\s+who\s+'?didn't",
         r"oh,?\s+(?:you|so\s+you)\s+(?:want|think|need|wanted)|of\s+course\s+you\s+(?:do|did|would|are)|(?:sure|okay|ok),?\s+buddy|I'll\s+wait(?=[.!]|\s*$)",
-        r"(?:how|so)\s+(?:adorable|cute|precious)(?=[.!?])|(?:shocking|stunning|groundbreaking)(?=[.!?])\s|(?:maybe|perhaps)\s+(?:just\s+)?(?:stick\s+to|start\s+(?:by|with)|try\s+(?:reading|learning))",
+        r"(?:how|so)\s+(?:adorable|cute|precious)(?=[.!?])|(?:shocking|stunning|groundbreaking|what\s+a\s+surprise)(?=[.!?])|(?:maybe|perhaps)\s+(?:just\s+)?(?:stick\s+to|start\s+(?:by|with)|try\s+(?:reading|learning))",
         r"(?:wow|gee|golly),?\s+(?:you|what\s+a)\s+(?:\w+\s+){0,2}(?:genius|expert|surprise)|(?:fascinating|riveting|brilliant)\s+(?:readers|people|audience|folks)\s+that\s+you\s+are",
         r"(?:go\s+ahead|be\s+my\s+guest)\s+and\s+(?:\w+\s+){0,3}yourself|(?:thanks|thank\s+you)\s+(?:so\s+much\s+)?for\s+(?:the|your)\s+(?:brilliant|genius|helpful)\s+(?:advice|input|tip)",
+        r"oh,?\s+(?:wow|look|great|good),?\s+(?:you|another|so\s+you)|(?:you|y'all)\s+(?:\w+\s+){0,3}again(?=\?)|(?:imagine|fancy)\s+that(?=[.!?])|(?:riveting|fascinating),\s+(?:truly|really)",
     ),
     # A general assistant's explainer register: essay openers, hedged generalities, "As a ..." framing.
     "assistant": (
@@ -188,6 +216,21 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"including\s+(?:improved|increased|reduced|better|scientific)|consider\s+(?:adding|using|trying|incorporating)|in\s+conclusion",
         r"here\s+are\s+(?:\d+|some|a\s+few|three|five|ten)\s+\w+|(?:first(?:ly)?|second(?:ly)?|finally),\s+(?:it's|make|try|remember)",
         r"I\s+understand\s+(?:the\s+importance|that\s+(?:many|it|this))|inspiring\s+(?:future|the\s+next)\s+generations?|(?:scientific|technological)\s+(?:discovery|innovation)",
+        # The general essay: abstract subjects, sweeping claims of importance, "enabling", "in modern life".
+        r"(?:are|is|remains?|became|become|have\s+become|has\s+become)\s+(?:an?\s+)?(?:essential|vital|crucial|indispensable|integral|invaluable|important)"
+        r"\s+(?:tools?|parts?|components?|aspects?|resources?|elements?|pieces?|means|sources?)",
+        r"in\s+(?:modern|contemporary|everyday|daily|our\s+modern)\s+(?:life|society|world|times)|in\s+today's\s+(?:\w+\s+)?(?:world|society|age)",
+        r"(?:have|has)\s+long(?=\s+(?:been|played|served|held|stood|fascinated|captured))|(?:play|plays|played|playing)\s+(?:an?\s+)?(?:important|vital|crucial"
+        r"|key|significant|central|major|pivotal|essential|integral|unique)\s+(?:role|part)",
+        r"enabl(?:e|es|ing)\s+(?:us|people|users|individuals|businesses|students|them|everyone|communities)|allowing\s+(?:us|people|users|individuals|everyone)\s+to",
+        r"(?:a\s+)?wide\s+(?:range|variety|array)\s+of|myriad|plethora|countless\s+(?:ways|people|benefits|opportunities|lives)|all\s+walks\s+of\s+life",
+        r"(?:a\s+)?testament\s+to|rich\s+(?:history|heritage|tradition|tapestry)|(?:cultural|historical)\s+(?:significance|heritage|landmark)|tapestry|delve",
+        r"(?:serves?|served|stands?|stood)\s+as\s+a\s+(?:reminder|testament|symbol|hub|beacon|cornerstone)|(?:beloved|iconic|timeless|enduring)\s+(?:institution|symbol"
+        r"|tradition|staple|part|icon|destination)|cornerstone\s+of",
+        r"(?:continues?|continued)\s+to\s+(?:evolve|shape|inspire|captivate|thrive|play)|(?:it's|it\s+is)\s+no\s+(?:secret|wonder|surprise)\s+that|when\s+it\s+comes\s+to",
+        r"one\s+of\s+the\s+most\s+(?:important|popular|significant|beloved|iconic|influential)|(?:significant|positive|profound|lasting)\s+impact",
+        r"(?:in\s+summary|to\s+sum\s+up|in\s+short|overall),\s|(?:helps?|help)\s+(?:us|people|you|individuals)\s+(?:stay|become|improve|build|reduce|connect)",
+        r"(?:people|individuals|families)\s+of\s+all\s+ages|(?:foster|fosters|fostering)\s+(?:a|an|the|community|connection)|navigat(?:e|ing)\s+the\s+(?:complexities|challenges)",
     ),
     # Gushing and swooning.
     "gushing": (
@@ -199,6 +242,21 @@ _CUES: Mapping[str, tuple[str, ...]] = {
         r"my\s+heart\s+(?:skipped|fluttered|raced|leapt|leaped|sang)|weak\s+at\s+the\s+knees|dreamy|head\s+over\s+heels",
         r"(?:I'd|I\s+would)\s+give\s+up\s+(?:every|everything|all)\w*",
     ),
+}
+
+# Registers that are one stance in different words: a self-pitying phrase and a hopeless one agree on gloom, an
+# insult and a sneer on contempt, brand copy and an explainer's generalities on writing for nobody in particular.
+STANCES: Mapping[str, str] = {
+    "marketing": "generic",
+    "assistant": "generic",
+    "whiny": "gloom",
+    "despair": "gloom",
+    "cruel": "contempt",
+    "snobbish": "contempt",
+    "sarcastic": "contempt",
+    "meek": "meek",
+    "panicky": "panicky",
+    "gushing": "gushing",
 }
 
 # Malice also shows as another's suffering and one's pleasure in the same sentence ("watching him cry was the

@@ -303,6 +303,55 @@ def test_register_phrases_are_judged_against_the_characters_own_canon(checker: C
     assert not voice_fails(checker.check(cut_canon(card, 8), text))
 
 
+@pytest.mark.parametrize(
+    ("text", "stance"),
+    [
+        # Period registers as much as modern ones; each line carries two phrases of one stance.
+        ("It is hopeless, all is lost. We shall perish in the ice before spring.", "gloom"),
+        ("One wonders why they let the likes of him aboard at all.", "contempt"),
+        ("The new cook is a useless oaf. One wonders why they hired him.", "contempt"),  # an insult and a sneer agree
+        ("The cook is fool enough to try. Any better man would have been ashamed.", "contempt"),
+        ("Oh wow, you forgot again? Imagine that.", "contempt"),  # sarcasm at the reader sneers too
+        ("Radio has long played a vital role in modern life, enabling people to hear the world.", "generic"),
+        ("Unpopular opinion: tea beats coffee. Agree? Raise your hand if you're with me!", "generic"),
+    ],
+)
+def test_two_phrases_of_one_stance_fail_in_any_register(checker: Checker, text: str, stance: str) -> None:
+    card = load_card(UNSEEN / "personas" / "mae-delacroix.json")
+    result = checker.check(card, text)
+    assert result.details["register_phrases"] >= 2, result.findings
+    failed = [f for f in result.findings if f.severity == "fail"]
+    assert len(failed) == 1, failed
+    if failed[0].check != "voice.consistency":  # a long post may fail on its signs first, which name the phrases
+        assert failed[0].check == ("voice.generic" if stance == "generic" else "voice.tone"), failed
+        assert "Mae's canon: none" in failed[0].message
+        assert failed[0].start is not None
+        assert text[failed[0].start :].startswith(failed[0].message.split('"')[1])
+
+
+def test_phrases_of_different_stances_or_one_overlapping_phrase_do_not_add_up(checker: Checker) -> None:
+    card = load_card(UNSEEN / "personas" / "mae-delacroix.json")
+    # A tip and a joke about soggy toes are two moods, not one stance twice.
+    assert not voice_fails(checker.check(card, "Tip for the weekend: nobody wants soggy toes, sugar."))
+    # Two patterns matching the same words are one phrase.
+    assert cue_counts("It is hopeless.")["despair"] == 1
+    assert not voice_fails(checker.check(card, "It is hopeless, sugar. The coffee machine broke again."))
+
+
+def test_a_register_the_canon_rarely_uses_needs_one_phrase_more(checker: Checker) -> None:
+    canon = [f"Rain on Halsted, set {n} done, tips in the jar." for n in range(19)]
+    canon.append("So grateful for the band tonight.")  # one marketing phrase in twenty posts
+    card = rule_free_card(canon)
+    two = "So grateful tonight. Never stop, sugar."
+    three = "So grateful tonight. Never stop, sugar. Link in bio."
+    assert cue_counts(two)["marketing"] == 2
+    assert cue_counts(three)["marketing"] == 3
+    assert not voice_fails(checker.check(card, two))
+    failed = [f for f in checker.check(card, three).findings if f.severity == "fail"]
+    assert [f.check for f in failed] == ["voice.generic"]
+    assert "canon: rarely" in failed[0].message
+
+
 def test_the_score_bands_with_the_verdict(checker: Checker, demo: dict[str, CardData]) -> None:
     passing = check_in_workspace(checker, demo, "elinor-marsh", OWN_SHORT_POSTS[0][1])
     banned = demo["elinor-marsh"].greenroom.vocabulary.banned[0].term
