@@ -481,13 +481,11 @@ class FollowerSnapshot(SQLModel, table=True):
 class EngagementHour(SQLModel, table=True):
     """Analytics roll-up: broadcasts' latest numbers summed by local day and hour in each post's character's zone.
 
-    Kept by the collector in the transaction that stores the numbers; character_id 0 is the whole workspace (not a
-    foreign key), so a period costs at most 24 rows a day whatever the number of posts. Replies to audience
-    conversations are left out, as on the page.
+    Kept by the collector in the transaction that stores the numbers, so a workspace's period costs at most 24 rows
+    a day whatever the number of posts. Replies to audience conversations are left out, as on the page.
     """
 
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
-    character_id: int = Field(primary_key=True)
     day: int = Field(primary_key=True)  # local days since 1970-01-01
     hour: int = Field(primary_key=True)
     posts: int = 0
@@ -498,11 +496,10 @@ class EngagementHour(SQLModel, table=True):
 
 
 class EngagementDay(SQLModel, table=True):
-    """Analytics roll-up: latest numbers summed by local day, campaign (0: none), network and whether the posts
-    answer audience conversations; character_id 0 is the whole workspace, as in EngagementHour."""
+    """Analytics roll-up: a workspace's latest numbers summed by local day, campaign (0: none), network and whether
+    the posts answer audience conversations."""
 
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
-    character_id: int = Field(primary_key=True)
     day: int = Field(primary_key=True)
     campaign_id: int = Field(primary_key=True)
     network: str = Field(primary_key=True, max_length=16)  # a ChannelKind, or "" for a removed channel

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 22:46:17.382459
+Create Date: 2026-12-03 22:49:54.104157
 """
 
 from collections.abc import Sequence
@@ -103,7 +103,6 @@ def upgrade() -> None:
 
     op.create_table('engagementday',
     sa.Column('workspace_id', sa.Integer(), nullable=False),
-    sa.Column('character_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('network', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -114,11 +113,10 @@ def upgrade() -> None:
     sa.Column('replies', sa.Integer(), nullable=False),
     sa.Column('quotes', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('workspace_id', 'character_id', 'day', 'campaign_id', 'network', 'answer')
+    sa.PrimaryKeyConstraint('workspace_id', 'day', 'campaign_id', 'network', 'answer')
     )
     op.create_table('engagementhour',
     sa.Column('workspace_id', sa.Integer(), nullable=False),
-    sa.Column('character_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
     sa.Column('hour', sa.Integer(), nullable=False),
     sa.Column('posts', sa.Integer(), nullable=False),
@@ -127,7 +125,7 @@ def upgrade() -> None:
     sa.Column('replies', sa.Integer(), nullable=False),
     sa.Column('quotes', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('workspace_id', 'character_id', 'day', 'hour')
+    sa.PrimaryKeyConstraint('workspace_id', 'day', 'hour')
     )
     op.create_table('invite',
     sa.Column('id', sa.Integer(), nullable=False),
