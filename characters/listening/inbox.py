@@ -23,6 +23,8 @@ from characters.core.models import (
     Character,
     Conversation,
     ConversationStatus,
+    Post,
+    PostStatus,
     Role,
     User,
     Workspace,
@@ -34,6 +36,9 @@ PAGE_SIZE = 25
 MAX_QUERY_CHARS = 200
 MAX_REASON_CHARS = 2000
 WAITING = (ConversationStatus.OPEN, ConversationStatus.ASSIGNED)
+# A reply in one of these states is being written, reviewed or sent: at most one per conversation at a time.
+REPLY_UNDER_WAY = (PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED, PostStatus.PUBLISHING,
+                   PostStatus.FAILED, PostStatus.MISSED, PostStatus.UNCONFIRMED)
 NETWORKS = SOCIAL_NETWORKS
 
 
@@ -71,6 +76,8 @@ class InboxRow:
     assignee_name: str | None
     overdue: bool
     waited: timedelta
+    reply_status: PostStatus | None = None  # the reply under way, so nobody starts a second one
+
 
 
 @dataclass(frozen=True)
@@ -170,11 +177,23 @@ def list_conversations(session: Session, member: Member, filters: InboxFilters,
              .join(User, col(User.id) == col(Conversation.assignee_id), isouter=True))
     rows = session.exec(_filtered(query, member, filters, now).order_by(*order)
                         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    replies = _replies_under_way(session, member.workspace, [require_id(row[0]) for row in rows])
     workspace = member.workspace
     return InboxPage(rows=[InboxRow(conversation, name, slug, assignee, is_overdue(conversation, workspace, now),
-                                    waited(conversation, now))
+                                    waited(conversation, now), replies.get(require_id(conversation)))
                            for conversation, name, slug, assignee in rows],
                      total=total, page=page, pages=pages)
+
+
+def _replies_under_way(session: Session, workspace: Workspace, conversation_ids: list[int]) -> dict[int, PostStatus]:
+    """Return the status of each listed conversation's reply under way, in one statement (none for no rows)."""
+    if not conversation_ids:
+        return {}
+    found = session.exec(select(Post.conversation_id, Post.status)
+                         .where(Post.workspace_id == workspace.id, col(Post.conversation_id).in_(conversation_ids),
+                                col(Post.status).in_([status.value for status in REPLY_UNDER_WAY]))
+                         .order_by(col(Post.id))).all()
+    return {conversation_id: PostStatus(status) for conversation_id, status in found if conversation_id is not None}
 
 
 def inbox_counts(session: Session, workspace: Workspace, now: datetime | None = None) -> InboxCounts:

@@ -31,7 +31,7 @@ from characters.core.models import (
     utcnow,
 )
 from characters.core.platforms import platform_named
-from characters.listening.inbox import WAITING, assign_conversation, character_of_conversation
+from characters.listening.inbox import REPLY_UNDER_WAY, WAITING, assign_conversation, character_of_conversation
 from characters.posting.posts import (
     MAX_POST_CHARS,
     PartInput,
@@ -54,8 +54,6 @@ from characters.posting.workflow import (
 # "At once": the scheduler claims deliveries due at or before now; a moment ahead keeps the due time in the future.
 SEND_DELAY = timedelta(seconds=5)
 MAX_CONTEXT_CHARS = 3_500  # the drafting helper takes at most 4,000 characters of the post replied to
-PENDING = (PostStatus.DRAFT, PostStatus.IN_REVIEW, PostStatus.APPROVED, PostStatus.PUBLISHING,
-           PostStatus.FAILED, PostStatus.MISSED, PostStatus.UNCONFIRMED)
 
 
 @dataclass(frozen=True)
@@ -199,7 +197,7 @@ def pending_reply(session: Session, conversation: Conversation) -> Post | None:
     """Return the reply being written, reviewed or sent (at most one at a time), if any."""
     return session.exec(select(Post).where(Post.conversation_id == conversation.id,
                                            Post.workspace_id == conversation.workspace_id,
-                                           col(Post.status).in_([status.value for status in PENDING]))
+                                           col(Post.status).in_([status.value for status in REPLY_UNDER_WAY]))
                         .order_by(col(Post.id).desc())).first()
 
 
@@ -343,7 +341,7 @@ def reply_summary(session: Session, conversation: Conversation) -> dict[str, Any
     """Return what the conversation page shows about its replies: the pending one and those sent, with links."""
     replies = replies_of(session, conversation)
     sent = [(post, text, delivery) for post, text, delivery in replies if post.status == PostStatus.PUBLISHED]
-    pending = [(post, text, delivery) for post, text, delivery in replies if post.status in PENDING]
+    pending = [(post, text, delivery) for post, text, delivery in replies if post.status in REPLY_UNDER_WAY]
     return {"sent": sent, "pending": pending[-1] if pending else None,
             "waiting": conversation.status in WAITING}
 

@@ -176,11 +176,13 @@ def test_reply_submit_then_an_editor_approves_it_to_go_out_at_once(client, auth,
     session.rollback()
     post = session.exec(select(Post).where(Post.conversation_id == conversation.id)).one()
     assert post.status == PostStatus.IN_REVIEW
+    assert "reply in review" in client.get(f"{BASE}/").data.decode()  # the list says so: nobody starts a second one
     auth.logout()
     _login(client, auth, "editor")
     response = client.post(f"{BASE}/{conversation.id}/replies/{post.id}/approve", data={"version": post.version},
                            follow_redirects=True)
     assert "Reply approved: it goes out now." in response.data.decode()
+    assert "reply approved" in client.get(f"{BASE}/").data.decode()
     post = _fresh(session, post)
     assert post.status == PostStatus.APPROVED
     assert (post.due_at - utcnow()).total_seconds() < 60

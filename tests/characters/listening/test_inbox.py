@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from characters.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from characters.core.models import AuditEvent, ConversationStatus, Role, utcnow
+from characters.core.models import AuditEvent, ConversationStatus, PostStatus, Role, utcnow
 from characters.listening.inbox import (
     PAGE_SIZE,
     InboxFilters,
@@ -24,6 +24,8 @@ from characters.listening.inbox import (
     reopen_conversation,
     unassign_conversation,
 )
+from characters.listening.replies import create_reply
+from characters.posting.workflow import submit_post
 from tests.characters.listening.inbox_world import fresh_checker_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.factories import make_character, make_conversation, make_user, make_workspace, member
 
@@ -74,7 +76,7 @@ def test_filters_by_character_network_assignee_and_search(session: Session, worl
     assert set(_ids(list_conversations(session, writer, InboxFilters(assignee="me")))) == {rtl.id}
 
 
-def test_a_page_costs_two_statements_whatever_it_holds(session: Session, world):
+def test_a_page_costs_three_statements_whatever_it_holds(session: Session, world):
     owner = member(world["workspace"], world["owner"], Role.OWNER)
     for number in range(PAGE_SIZE + 5):
         make_conversation(session, world["character"], text=f"number {number}", received_ago_minutes=number)
@@ -87,9 +89,21 @@ def test_a_page_costs_two_statements_whatever_it_holds(session: Session, world):
         second = list_conversations(session, owner, InboxFilters(query="number", page=2))
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 4
+    # per page: the count, the rows, and the replies under way
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 6
     assert (first.total, first.pages, len(first.rows), len(second.rows)) == (PAGE_SIZE + 5, 2, PAGE_SIZE, 5)
     assert list_conversations(session, owner, InboxFilters(page=99)).page == 2  # past the end: the last page
+
+
+def test_each_row_says_whether_a_reply_is_under_way(session: Session, world):
+    writer = member(world["workspace"], world["writer"], Role.WRITER)
+    answered = world["conversation"]
+    untouched = make_conversation(session, world["character"], text="Any news from the ferry, Walt?")
+    reply = create_reply(session, writer, answered, "The ferry runs at nine, friend. Bring a coat.")
+    submit_post(session=session, member=writer, post=reply, expected_version=reply.version)
+    rows = {row.conversation.id: row for row in list_conversations(session, writer, InboxFilters()).rows}
+    assert rows[answered.id].reply_status is PostStatus.IN_REVIEW
+    assert rows[untouched.id].reply_status is None
 
 
 def test_overdue_is_waiting_longer_than_the_workspaces_target(session: Session, world):
