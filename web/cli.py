@@ -335,6 +335,31 @@ def _secret_input(prompt: str, *, from_stdin: bool) -> str:
     return str(click.prompt(prompt, hide_input=True))
 
 
+@main.group()
+def analytics() -> None:
+    """Analytics numbers."""
+
+
+@analytics.command("rebuild")
+@click.option("--workspace", "workspace_slug", default=None, help="Only this workspace (default: every one).")
+@friendly_errors
+def analytics_rebuild(workspace_slug: str | None) -> None:
+    """Build the analytics roll-up afresh from the deliveries' numbers (the pages read deliveries until it is)."""
+    from sqlmodel import col, select
+
+    from characters.accounts.workspaces import get_workspace_by_slug
+    from characters.analytics.rollup import rebuild
+    from characters.core.models import Workspace
+
+    with database_session() as session:
+        chosen = ([get_workspace_by_slug(session, workspace_slug)] if workspace_slug
+                  else list(session.exec(select(Workspace).order_by(col(Workspace.id)))))
+        targets = [(workspace.slug, workspace.id or 0) for workspace in chosen]
+        engine = session.get_bind()
+    for slug, workspace_id in targets:
+        click.echo(f"{slug}: {rebuild(engine, workspace_id):,} roll-up rows")  # type: ignore[arg-type]
+
+
 @main.group("eval")
 def eval_group() -> None:
     """Measure Greenroom's checkers on labelled data."""

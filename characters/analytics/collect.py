@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
+from characters.analytics.rollup import Reading, apply_readings, rerank
 from characters.core.db import write_transaction
 from characters.core.models import (
     SOCIAL_NETWORKS,
@@ -251,7 +252,11 @@ def record(engine: Engine, outcomes: Sequence[Outcome], now: datetime) -> Record
         fresh = [outcome for outcome in outcomes if steps.get(outcome.delivery.id) == outcome.delivery.step]
         measured = [outcome for outcome in fresh if isinstance(outcome, Measured)]
         if measured:
+            touched = apply_readings(connection, [Reading(
+                outcome.delivery.id, outcome.counts.likes, outcome.counts.reposts, outcome.counts.replies,
+                outcome.counts.quotes) for outcome in measured])
             _write_measured(connection, measured, now)
+            rerank(connection, touched)
         others = [{"b_id": outcome.delivery.id,
                    "b_step": DONE if isinstance(outcome, Gone) else outcome.delivery.step,
                    "b_due": outcome.until if isinstance(outcome, Deferred) else None}

@@ -13,26 +13,39 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, String, case, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Integer, String, and_, case, cast, func, literal, or_, select, union_all
 from sqlmodel import Session, col
 
 from characters.analytics.hours import BestHours, best_hours, measured_in
-from characters.analytics.local_time import HOUR_SECONDS, day_of, local_seconds, local_to_utc, weekday_of
+from characters.analytics.local_time import (
+    DAY_SECONDS,
+    HOUR_SECONDS,
+    day_of,
+    local_seconds,
+    local_to_utc,
+    offset_pieces,
+    weekday_of,
+)
+from characters.analytics.rollup import BUILT, NUMBERS, TOP
 from characters.analytics.tally import Tally, tally_of
 from characters.core.errors import DomainError
 from characters.core.models import (
     SOCIAL_NETWORKS,
     Channel,
     Delivery,
+    EngagementDay,
+    EngagementHour,
+    EngagementRank,
     EngagementSnapshot,
     FollowerSnapshot,
     Post,
     PostPart,
+    RollupZone,
     UTCDateTime,
     Workspace,
     require_id,
@@ -41,7 +54,6 @@ from characters.core.models import (
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 DEFAULT_PERIOD = "30d"
 MAX_DAYS = 366
-TOP = 5
 EXCERPT_CHARS = 140
 # Longer periods chart weeks instead of days (and follower counts at each week's end).
 DAILY_UP_TO = 92
@@ -189,12 +201,16 @@ class Report:
         return sum(changes) if changes else None
 
 
-def _scope(workspace: Workspace, period: Period, filters: Filters, dialect: str) -> list[ColumnElement[bool]]:
+def _scope(workspace: Workspace, period: Period, filters: Filters, dialect: str,
+           split: "Split | None" = None) -> list[ColumnElement[bool]]:
     # On SQLite the workspace is compared through coalesce() so no index on it is used: the period's range on the
     # deliveries' index is what narrows the rows (its sampled statistics preferred every post of the workspace).
     # PostgreSQL's own statistics find that plan; hiding the column from it made it read every post instead.
     workspace_id = col(Post.workspace_id) if dialect == "postgresql" else func.coalesce(col(Post.workspace_id), 0)
-    conditions = [workspace_id == require_id(workspace), *measured_in(period.start, period.end)]
+    # With a split, only its edges: two ranges of the published time's index, not the whole period.
+    measured = measured_in(period.start, period.end) if split is None else [or_(
+        and_(*measured_in(period.start, split.head_end)), and_(*measured_in(split.tail_start, period.end)))]
+    conditions = [workspace_id == require_id(workspace), *measured]
     if filters.character_id is not None:
         conditions.append(col(Post.character_id) == filters.character_id)
     if filters.campaign_id is not None:
@@ -220,13 +236,14 @@ def build_report(session: Session, workspace: Workspace, period: Period, filters
     `zones` maps the characters in scope to their zones (archived ones too: their posts count); days and hours are
     local to each post's character, follower counts are read at the end of each day in `display_zone`.
     """
-    grid, groups, top, bottom = _scan(session, workspace, period, filters, zones)
+    split = _split(period, zones) if _rollup_ready(session, workspace, filters, zones) else None
+    grid, groups, top, bottom = _scan(session, workspace, period, filters, zones, split)
     # Summed as plain lists (a year of hours is thousands of rows), made into tallies once.
     by_day: dict[int, list[int]] = {}
     weekdays, hours_of_day = [[0] * 5 for _ in range(7)], [[0] * 5 for _ in range(24)]
-    for number, sums in grid:
-        day, hour = divmod(number, 24)
-        for target in (by_day.setdefault(day, [0] * 5), weekdays[weekday_of(day)], hours_of_day[hour]):
+    for day, hour, sums in grid:  # a local hour's sums (from deliveries), or a day's or an hour of day's (roll-up)
+        targets = [] if day is None else [by_day.setdefault(day, [0] * 5), weekdays[weekday_of(day)]]
+        for target in targets + ([] if hour is None else [hours_of_day[hour]]):
             for n, value in enumerate(sums):
                 target[n] += value
     by_weekday, by_hour = [Tally(*sums) for sums in weekdays], [Tally(*sums) for sums in hours_of_day]
@@ -271,17 +288,101 @@ def _weeks(days: Sequence[tuple[date, Tally]]) -> list[tuple[date, Tally]]:
     return sorted(weeks.items())
 
 
-def _scan(session: Session, workspace: Workspace, period: Period, filters: Filters, zones: Mapping[int, ZoneInfo]
-          ) -> tuple[list[tuple[int, list[int]]], list[tuple[int | None, str | None, bool, Tally]], list[Ranked],
-                     list[Ranked]]:
+@dataclass(frozen=True)
+class Split:
+    """A period cut for the roll-up: local days first_day..last_day are inside the period in every zone in scope,
+    and read from the roll-up; deliveries published before head_end or from tail_start are read one by one (those
+    on other local days count)."""
+
+    first_day: int
+    last_day: int
+    head_end: datetime
+    tail_start: datetime
+
+
+def _split(period: Period, zones: Mapping[int, ZoneInfo]) -> Split | None:
+    """Return the period's whole local days in every zone in scope (None: not one, read every delivery)."""
+    # Offsets over two more days each side: a post on one of these local days is within a day of the period.
+    margin = timedelta(days=2)
+    offsets = [offset for zone in {zone.key: zone for zone in zones.values()}.values()
+               for _, offset in offset_pieces(zone, period.start - margin, period.end + margin)] or [0]
+    low, high = min(offsets), max(offsets)
+    start, end = -int(-period.start.timestamp() // 1), int(period.end.timestamp() // 1)
+    first_day, last_day = -(-(start + high) // DAY_SECONDS), (end + low) // DAY_SECONDS - 1
+    if first_day > last_day:
+        return None
+    return Split(first_day, last_day, datetime.fromtimestamp(first_day * DAY_SECONDS - low, UTC),
+                 datetime.fromtimestamp((last_day + 1) * DAY_SECONDS - high, UTC))
+
+
+def _rollup_ready(session: Session, workspace: Workspace, filters: Filters, zones: Mapping[int, ZoneInfo]) -> bool:
+    """Return whether the whole workspace is shown and its roll-up is built and bucketed in the characters' zones.
+
+    Filters read deliveries: a character's are found through its own posts (as many as it published, not the
+    workspace's), and a campaign's or network's hours are not rolled up.
+    """
+    if filters != Filters():
+        return False
+    recorded = dict(session.execute(select(col(RollupZone.character_id), col(RollupZone.zone))
+                                    .where(col(RollupZone.workspace_id) == require_id(workspace))).all())
+    return BUILT in recorded and all(recorded.get(character_id, zone.key) == zone.key
+                                         for character_id, zone in zones.items())
+
+
+def _rollup_parts(workspace: Workspace, split: Split) -> list[Any]:
+    """Return the roll-up's rows for the split's whole days, in `_scan`'s columns: sums by local day, by hour of day
+    and by campaign and network, and the best and worst of the days' ranked posts."""
+    def scope(model: Any) -> list[ColumnElement[bool]]:
+        return [model.workspace_id == require_id(workspace), model.day >= split.first_day,
+                model.day <= split.last_day]
+
+    empty_int, empty_text, no_time = literal(None, Integer), literal(None, String), literal(None, UTCDateTime)
+    days = [func.sum(getattr(EngagementDay, name)) for name in NUMBERS]
+    hours = [func.sum(getattr(EngagementHour, name)) for name in NUMBERS]
+    parts = [
+        select(literal("day"), col(EngagementDay.day), empty_int, empty_int, empty_text, no_time, *days)
+        .where(*scope(EngagementDay), col(EngagementDay.answer).is_(False))
+        .group_by(col(EngagementDay.day)).having(days[0] != 0),
+        select(literal("clock"), col(EngagementHour.hour), empty_int, empty_int, empty_text, no_time, *hours)
+        .where(*scope(EngagementHour)).group_by(col(EngagementHour.hour)).having(hours[0] != 0),
+        # Back to the deliveries' own keys: no campaign and a removed channel are NULL there.
+        select(literal("group"), func.nullif(col(EngagementDay.campaign_id), 0),
+               cast(col(EngagementDay.answer), Integer), empty_int, func.nullif(col(EngagementDay.network), ""),
+               no_time, *days)
+        .where(*scope(EngagementDay))
+        .group_by(col(EngagementDay.campaign_id), col(EngagementDay.network), col(EngagementDay.answer))
+        .having(days[0] != 0)]
+    for part, top in (("top", True), ("bottom", False)):
+        engagement = col(EngagementRank.engagement)
+        order = ([engagement.desc(), col(EngagementRank.delivery_id).desc()] if top
+                 else [engagement.asc(), col(EngagementRank.delivery_id).asc()])
+        best = (select(col(EngagementRank.delivery_id)).where(
+            col(EngagementRank.workspace_id) == require_id(workspace), col(EngagementRank.top).is_(top),
+            col(EngagementRank.day) >= split.first_day, col(EngagementRank.day) <= split.last_day)
+            .order_by(*order).limit(TOP).subquery())
+        parts.append(select(literal(part), col(Delivery.id), col(Delivery.post_id), col(Post.character_id),
+                            col(Channel.kind), col(Delivery.published_at), literal(1, Integer), col(Delivery.likes),
+                            col(Delivery.reposts), col(Delivery.replies), col(Delivery.quotes))
+                     .select_from(best).join(Delivery, col(Delivery.id) == best.c.delivery_id)
+                     .join(Post, col(Post.id) == col(Delivery.post_id))
+                     .outerjoin(Channel, col(Channel.id) == col(Delivery.channel_id)))
+    return parts
+
+
+def _scan(session: Session, workspace: Workspace, period: Period, filters: Filters, zones: Mapping[int, ZoneInfo],
+          split: Split | None = None
+          ) -> tuple[list[tuple[int | None, int | None, list[int]]], list[tuple[int | None, str | None, bool, Tally]],
+                     list[Ranked], list[Ranked]]:
     """Return, in one statement, the period's numbers by local hour, by campaign and network (replies to
     conversations apart), and its TOP best and worst posts (replies to conversations left out).
 
     The period's deliveries are read once into a common table expression (used four times, so SQLite and PostgreSQL
     both materialise it) and the four answers are taken from it: one pass over the index and the posts instead of
-    four.
+    four. With a `split`, deliveries are only read on the local days the roll-up leaves out, and the roll-up's rows
+    come in the same statement (sums by day, by hour of day, by campaign and network, and the days' ranked posts).
     """
     dialect = session.get_bind().dialect.name
+    conditions = _scope(workspace, period, filters, dialect, split)
     local = local_seconds(col(Delivery.published_at), col(Post.character_id), zones, period.start, period.end, dialect)
     engagement = _engagement()
     scoped = _from_deliveries(select(
@@ -293,34 +394,44 @@ def _scan(session: Session, workspace: Workspace, period: Period, filters: Filte
         col(Delivery.published_at).label("published_at"), col(Delivery.likes).label("likes"),
         col(Delivery.reposts).label("reposts"), col(Delivery.replies).label("replies"),
         col(Delivery.quotes).label("quotes"), engagement.label("engagement")),
-        _scope(workspace, period, filters, dialect)).cte("scoped")
+        conditions).cte("scoped")
     sums = [func.count(), func.sum(scoped.c.likes), func.sum(scoped.c.reposts), func.sum(scoped.c.replies),
             func.sum(scoped.c.quotes)]
     empty_int, empty_text = literal(None, Integer), literal(None, String)
 
+    outside = (literal(True) if split is None else
+               or_(scoped.c.local_hour < split.first_day * 24, scoped.c.local_hour >= (split.last_day + 1) * 24))
+
     def ranked(part: str, order: list[Any]) -> Any:
         best = (select(scoped.c.id, scoped.c.post_id, scoped.c.character_id, scoped.c.kind, scoped.c.published_at,
                        scoped.c.likes, scoped.c.reposts, scoped.c.replies, scoped.c.quotes)
-                .where(scoped.c.answer == 0).order_by(*order).limit(TOP).subquery())
+                .where(scoped.c.answer == 0, outside).order_by(*order).limit(TOP).subquery())
         return select(literal(part).label("part"), best.c.id, best.c.post_id, best.c.character_id, best.c.kind,
                       best.c.published_at, literal(1, Integer), best.c.likes, best.c.reposts, best.c.replies,
                       best.c.quotes)
 
+    ranks = [ranked("top", [scoped.c.engagement.desc(), scoped.c.id.desc()]),
+             ranked("bottom", [scoped.c.engagement.asc(), scoped.c.id.asc()])]
     statement = union_all(
-        ranked("top", [scoped.c.engagement.desc(), scoped.c.id.desc()]),
-        ranked("bottom", [scoped.c.engagement.asc(), scoped.c.id.asc()]),
+        *ranks, *([] if split is None else _rollup_parts(workspace, split)),
         select(literal("hour"), scoped.c.local_hour, empty_int, empty_int, empty_text,
-               literal(None, UTCDateTime), *sums).where(scoped.c.answer == 0).group_by(scoped.c.local_hour),
+               literal(None, UTCDateTime), *sums).where(scoped.c.answer == 0, outside)
+        .group_by(scoped.c.local_hour),
         # The answers' sums come out as their own groups (answer = 1), in the same pass.
         select(literal("group"), scoped.c.campaign_id, scoped.c.answer, empty_int, scoped.c.kind,
-               literal(None, UTCDateTime), *sums).group_by(scoped.c.campaign_id, scoped.c.kind, scoped.c.answer))
-    grid: list[tuple[int, list[int]]] = []
+               literal(None, UTCDateTime), *sums).where(outside)
+        .group_by(scoped.c.campaign_id, scoped.c.kind, scoped.c.answer))
+    grid: list[tuple[int | None, int | None, list[int]]] = []
     groups: list[tuple[int | None, str | None, bool, Tally]] = []
     top: list[Ranked] = []
     bottom: list[Ranked] = []
     for part, key, post_id, character_id, kind, published_at, *numbers in session.execute(statement).all():
         if part == "hour":
-            grid.append((int(key), [int(value or 0) for value in numbers]))
+            grid.append((*divmod(int(key), 24), [int(value or 0) for value in numbers]))
+        elif part == "day":
+            grid.append((int(key), None, [int(value or 0) for value in numbers]))
+        elif part == "clock":
+            grid.append((None, int(key), [int(value or 0) for value in numbers]))
         elif part == "group":
             groups.append((key, kind, bool(post_id), tally_of(*numbers)))
         else:
@@ -329,7 +440,8 @@ def _scan(session: Session, workspace: Workspace, period: Period, filters: Filte
                 published_at=_as_utc(published_at), url=None, numbers=tally_of(*numbers)))
     order = {"top": lambda row: (-row.numbers.engagement, -row.delivery_id),
              "bottom": lambda row: (row.numbers.engagement, row.delivery_id)}
-    return grid, groups, sorted(top, key=order["top"]), sorted(bottom, key=order["bottom"])
+    # With a split, the best of the edges and of the roll-up's days are ranked together.
+    return grid, groups, sorted(top, key=order["top"])[:TOP], sorted(bottom, key=order["bottom"])
 
 
 def _with_texts(session: Session, top: list[Ranked], bottom: list[Ranked]) -> tuple[list[Ranked], list[Ranked]]:

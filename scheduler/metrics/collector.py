@@ -27,6 +27,7 @@ from characters.analytics.collect import (
     record,
     record_followers,
 )
+from characters.analytics.rollup import rebuild, unbuilt_workspaces
 from characters.core.config import Settings
 from characters.core.models import ChannelKind, utcnow
 from scheduler.metrics.base import Account, MetricsReader
@@ -61,6 +62,7 @@ class CycleReport:
     stale: int = 0
     calls: int = 0
     followers: int = 0
+    rebuilt: int = 0  # analytics roll-up rows written for a workspace built this run
 
 
 def _chunks(items: Sequence[DueDelivery], size: int) -> Iterable[Sequence[DueDelivery]]:
@@ -88,6 +90,10 @@ class MetricsCollector:
         """Refresh every due delivery (round after round, within `max_seconds`), then due follower counts."""
         report = CycleReport()
         deadline = time.monotonic() + max_seconds
+        # A workspace whose analytics roll-up was never built (an older database, a new workspace) is built here, one
+        # a run; its pages read deliveries until then.
+        for workspace_id in unbuilt_workspaces(self.engine):
+            report.rebuilt += rebuild(self.engine, workspace_id)
         while True:
             claim = claim_due(self.engine, self.clock(), self.claim_batch)
             claimed = claim.deliveries
