@@ -366,8 +366,9 @@ class Delivery(SQLModel, table=True):
         # Analytics collection: published deliveries never refreshed (their first refresh is found lazily), in
         # channel order, by a seek however many have finished their schedule (their metrics_due_at is null too).
         Index("ix_delivery_metrics_first", "status", "metrics_step", "metrics_due_at", "channel_id"),
-        # A character's public feed: its feed channel's latest published deliveries, a seek however many it has.
-        Index("ix_delivery_channel_status_published", "channel_id", "status", "published_at"),
+        # A character's public feed: its feed channel's latest published deliveries and their posts, read from the
+        # index alone (no heap page per delivery), however many posts the character has.
+        Index("ix_delivery_channel_status_published", "channel_id", "status", "published_at", "post_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 22:53:27.665395
+Create Date: 2026-12-03 22:55:27.381054
 """
 
 from collections.abc import Sequence
@@ -523,7 +523,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_channel_id'), ['channel_id'], unique=False)
-        batch_op.create_index('ix_delivery_channel_status_published', ['channel_id', 'status', 'published_at'], unique=False)
+        batch_op.create_index('ix_delivery_channel_status_published', ['channel_id', 'status', 'published_at', 'post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_lease_expires_at'), ['lease_expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_metrics_due_at'), ['metrics_due_at'], unique=False)
