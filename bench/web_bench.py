@@ -52,6 +52,8 @@ from characters.core.models import (
     Character,
     CharacterVersion,
     Comment,
+    Conversation,
+    ConversationStatus,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -89,6 +91,7 @@ class World:
     ical_token: str
     draft_id: int = 0
     review_id: int = 0
+    conversation_id: int = 0
     deep_cursor: int = 0
     busiest_month: date = field(default_factory=lambda: datetime.now(UTC).date())
     busiest_week: date = field(default_factory=lambda: datetime.now(UTC).date())
@@ -218,6 +221,15 @@ def seed_workspace(engine: Engine, characters: int = CHARACTERS) -> tuple[World,
                 kind=ChannelKind.FEED,
                 label="",
             )
+            out.add(  # where its audience's mentions and replies come from (the conversations pages)
+                Channel,
+                id=first_channel + characters + number,
+                workspace_id=ids["workspace"],
+                character_id=character_id,
+                kind=ChannelKind.BLUESKY,
+                label="Bluesky",
+                settings={"handle": f"character-{number + 1:03d}.bsky.social", "service_url": "https://bsky.social"},
+            )
         for number in range(10):
             out.add(
                 Campaign,
@@ -311,6 +323,7 @@ def build_posts(engine: Engine, world: World, ids: dict[str, int], count: int, s
                 out.flush()
         out.flush()
         _reset_sequences(connection)
+        world.conversation_id = _add_conversations(connection, rng, ids, first_post, dues, now)
     world.draft_id = next((first_post + n for n, due in enumerate(dues) if due > now and n not in review), first_post)
     world.review_id = first_post + min(review) if review else first_post
     world.deep_cursor = first_post + count // 10
@@ -408,6 +421,78 @@ def _add_post(
         )
     if rng.random() < 0.05:
         out.add(Comment, post_id=post_id, author_id=ids["editor"], body="Looks good to me.", created_at=created)
+
+
+def _add_conversations(
+    connection: Connection,
+    rng: random.Random,
+    ids: dict[str, int],
+    first_post: int,
+    dues: list[datetime],
+    now: datetime,
+) -> int:
+    """Add one audience conversation per 10 past posts (replies, mentions, quotes on the characters' Bluesky
+    channels), most answered or dismissed, the last week's mostly waiting; return the id of one still open."""
+    out = Inserter(connection)
+    first = _next_id(connection, Conversation)
+    waiting = first
+    for number in range(0, len(dues), 10):
+        due = dues[number]
+        if due > now:
+            break
+        conversation_id = first + number // 10
+        character = rng.randrange(ids["characters"])
+        received = min(now - timedelta(minutes=5), due + timedelta(hours=rng.random() * 48))
+        recent = now - received < timedelta(days=7)
+        roll = rng.random()
+        status = (
+            (
+                ConversationStatus.OPEN
+                if roll < 0.6
+                else ConversationStatus.ASSIGNED
+                if roll < 0.7
+                else ConversationStatus.REPLIED
+                if roll < 0.9
+                else ConversationStatus.DISMISSED
+            )
+            if recent
+            else ConversationStatus.REPLIED
+            if roll < 0.7
+            else ConversationStatus.DISMISSED
+        )
+        if status is ConversationStatus.OPEN:
+            waiting = conversation_id
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(6, 25)))
+        handle = f"fan{rng.randrange(5000)}.bsky.social"
+        uri = f"at://did:plc:fan{number}/app.bsky.feed.post/{number:010d}"
+        out.add(
+            Conversation,
+            id=conversation_id,
+            workspace_id=ids["workspace"],
+            character_id=ids["first_character"] + character,
+            channel_id=ids["first_channel"] + ids["characters"] + character,
+            network="bluesky",
+            network_id=uri,
+            reason=rng.choice(("reply", "reply", "mention", "quote")),
+            author_ref=f"did:plc:{handle}",
+            author_handle=handle,
+            author_name=handle.split(".")[0].title(),
+            text=words + ("?" if rng.random() < 0.3 else ""),
+            url=f"https://bsky.app/profile/{handle}/post/{number:010d}",
+            remote_ref={"id": uri, "cid": f"cid{number}", "root_uri": uri, "root_cid": f"cid{number}"},
+            posted_at=received - timedelta(minutes=1),
+            received_at=received,
+            thread=[{"uri": uri, "author_handle": handle, "text": words, "posted_at": received.isoformat()}],
+            thread_fetched_at=received,
+            subject_post_id=first_post + number if rng.random() < 0.6 else None,
+            status=status,
+            assignee_id=ids["editor"] if status is ConversationStatus.ASSIGNED else None,
+            status_changed_at=received + timedelta(hours=2) if not recent or roll >= 0.6 else None,
+            replied_at=received + timedelta(hours=1) if status is ConversationStatus.REPLIED else None,
+        )
+    out.flush()
+    _reset_sequences(connection)
+    return waiting
 
 
 # --- the server and the pages ----------------------------------------------------------------------------------
@@ -521,6 +606,7 @@ def pages(world: World, with_posts: bool) -> dict[str, str | None]:
         "posts list": f"{w}/posts/",
         "posts list, filtered": f"{w}/posts/?status=published&character={world.character_slug}",
         "posts list, deep page": f"{w}/posts/?cursor={world.deep_cursor}" if with_posts else None,
+        "posts list, search": f"{w}/posts/?q=heron+lantern",
         "audit log": f"{w}/audit/",
         "audit log, filtered": f"{w}/audit/?action=approve",
         "notifications": f"{w}/notifications/",
@@ -536,6 +622,9 @@ def pages(world: World, with_posts: bool) -> dict[str, str | None]:
         "analytics (365 days)": f"{w}/analytics/?period=365d",
         "analytics CSV (trend)": f"{w}/analytics/export.csv?table=trend",
         "API analytics (30 days)": "/api/v1/analytics",
+        "conversations": f"{w}/conversations/",
+        "conversations, all": f"{w}/conversations/?view=all",
+        "conversation page": f"{w}/conversations/{world.conversation_id}" if with_posts else None,
     }
 
 
@@ -649,8 +738,11 @@ def run(database: str, database_url: str, posts: int, count: int, port: int) -> 
     started = time.perf_counter()
     build_posts(engine, world, ids, posts)
     numbers = add_snapshots(engine, workspace_id=ids["workspace"])
-    print(f"{database}: {numbers.deliveries:,} published deliveries given {numbers.snapshots:,} snapshots and "
-          f"{numbers.follower_snapshots:,} follower counts in {numbers.seconds:.1f} s", flush=True)
+    print(
+        f"{database}: {numbers.deliveries:,} published deliveries given {numbers.snapshots:,} snapshots and "
+        f"{numbers.follower_snapshots:,} follower counts in {numbers.seconds:.1f} s",
+        flush=True,
+    )
     if database == "postgresql":  # what autovacuum does a little later on its own
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
