@@ -106,6 +106,7 @@ class Measure:
     per_s: float
     statements: int
     cpu_ms: float  # the server's CPU time per sequential request: what the page costs, whatever the machine's load
+    rss_mb: float = 0.0  # the server's resident memory after this page's requests (which page makes it grow)
 
 
 # --- the dataset ---------------------------------------------------------------------------------------------
@@ -675,6 +676,7 @@ def measure(base: str, pid: int, world: World, path: str, count: int, errors: li
         per_s=per_s,
         statements=statements,
         cpu_ms=cpu_ms,
+        rss_mb=rss_mb(pid)[0],
     )
 
 
@@ -783,16 +785,16 @@ def print_report(report: Report) -> None:
     print(f"\n### {report.database}: {report.posts:,} posts (built in {report.build_s:.1f} s)\n")
     print(
         f"| page | empty p50 ms | empty p95 ms | {report.posts:,} p50 ms | p95 ms | × cheapest (p50) "
-        f"| server CPU ms/request | {CLIENTS} clients req/s | SQL statements empty → full |"
+        f"| server CPU ms/request | {CLIENTS} clients req/s | SQL statements empty → full | RSS after, MB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for name, full in report.full.items():
         empty = report.empty.get(name)
         before = f"{empty.p50:.0f} | {empty.p95:.0f}" if empty else "– | –"
         statements = f"{empty.statements} → {full.statements}" if empty else f"– → {full.statements}"
         print(
             f"| {name} | {before} | {full.p50:.0f} | {full.p95:.0f} | {full.p50 / cheapest_full:.1f} "
-            f"| {full.cpu_ms:.1f} | {full.per_s:.1f} | {statements} |"
+            f"| {full.cpu_ms:.1f} | {full.per_s:.1f} | {statements} | {full.rss_mb:.0f} |"
         )
     print(f"\ncheapest route p50: {cheapest_empty:.1f} ms empty, {cheapest_full:.1f} ms full")
     print(
