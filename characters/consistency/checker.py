@@ -64,6 +64,10 @@ WORD_LEAN_SHORT_WORDS = 3  # ... and only when it rests on this many distinct wo
 # other's, beyond what its own posts show) keep a style lean from counting as a sign: the lean is read from the
 # same habits, and the draft's own words say it is this character writing.
 WORDS_AGAINST = -3.0
+# Character n-grams closer to another canon than to this one's (see `_ngram_lean`), beyond what 90 % of this
+# character's own canon posts reach: a sign past 0.02, a clear lean past 0.05 of cosine similarity.
+NGRAM_LEAN_SIGN = 0.02
+NGRAM_LEAN_CLEAR = 0.05
 AGREEING_SIGNS = 2  # a voice fail needs this many independent kinds of evidence (habits, wording, tone, sounds like)
 FAIR_CANON = 10  # fewer canon posts: voice hints only warn
 FULL_CANON = 20  # fewer: voice evidence is medium confidence
@@ -281,7 +285,9 @@ class Checker:
             "similarity_z": round(reading.similarity_z, 3),
             **{f"{family}_ratio": round(value, 3) for family, value in reading.families.items()},
         }
-        closest = self._closest_other(model, others, draft, reading)
+        usable = [other for other in others if other.voice.usable]
+        theirs = [other.voice.read(draft) for other in usable]
+        closest = self._closest_other(model, usable, theirs, reading)
         leans_to = _leaning(closest, reading, details)
         if leans_to is not None:
             risk = max(risk, details["sounds_like_margin"] / PAIR_STEP)
@@ -290,13 +296,23 @@ class Checker:
             if details["sounds_like_margin"] >= SOUNDS_LIKE_SIGN and words_agree:
                 agreeing.append(f"closer to {leans_to.name}'s canon")
         clear_lean = leans_to is not None and details["sounds_like_margin"] >= PAIR_STEP
-        word_risk, word_signs, word_findings, word_target = self._word_evidence(model, others, draft, details)
+        word_risk, word_signs, word_findings, word_other = self._word_evidence(model, others, draft, details)
         risk = max(risk, word_risk)
         agreeing += word_signs
         findings += word_findings
-        name_signs, name_findings, owner = _names_evidence(model, others, text)
+        word_target = word_other if len(word_signs) > 1 else None  # a clear lean in words
+        name_signs, name_findings, name_owner = _names_evidence(model, others, text)
         agreeing += name_signs
         findings += name_findings
+        owner = name_owner if len(name_signs) > 1 else None  # two borrowed names are a clear lean
+        # The n-grams corroborate a lean the words or the names already show towards the same character. Not the
+        # style lean: it is read partly from the same wording (the draft's distance from this canon), nor a draft
+        # whose wording is already a sign.
+        ngram_signs, ngram_target = self._ngram_evidence(
+            model, usable, theirs, reading, details, () if "wording" in agreeing else (word_other, name_owner)
+        )
+        agreeing += ngram_signs
+        word_target = word_target or ngram_target
         if (target := word_target or owner) is not None and not clear_lean:
             leans_to, clear_lean = target, True
         details["signs"] = len(agreeing)
@@ -338,8 +354,36 @@ class Checker:
         sounds_like = closest[1].full_name if closest is not None else None
         return _VoiceVerdict(risk, findings, reading.similarity, sounds_like, details, confidence, note)
 
+    def _ngram_evidence(
+        self,
+        model: CharacterModel,
+        others: Sequence[CharacterModel],
+        theirs: Sequence[Reading],
+        reading: Reading,
+        details: dict[str, float],
+        pointed: Sequence[CharacterModel | None],
+    ) -> tuple[list[str], CharacterModel | None]:
+        """Return the sign that the draft's character n-grams are closer to another canon than to its own, and that
+        character if the lean is clear; only for a character another kind of evidence already `pointed` at.
+
+        The lean is similarity(other) - similarity(this), less what 90 % of this character's own canon posts
+        reach against that other (each left out of its own canon): a spelling, a sign-off, a dialect's dropped g.
+        """
+        best: tuple[float, CharacterModel] | None = None
+        for other, read in zip(others, theirs, strict=True):
+            excess = read.similarity - reading.similarity - self._pair(model, other).wording_threshold
+            if best is None or excess > best[0]:
+                best = (excess, other)
+        if best is None:
+            return [], None
+        excess, other = best
+        details["ngram_lean_margin"] = round(excess, 3)
+        if excess <= NGRAM_LEAN_SIGN or other.key not in {p.key for p in pointed if p is not None}:
+            return [], None
+        return [f"wording close to {other.name}'s canon"], other if excess >= NGRAM_LEAN_CLEAR else None
+
     def _closest_other(
-        self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft, reading: Reading
+        self, model: CharacterModel, usable: Sequence[CharacterModel], theirs: Sequence[Reading], reading: Reading
     ) -> tuple[float, CharacterModel, Reading] | None:
         """Return the other character the draft sounds most like, if more like them than like this one.
 
@@ -347,25 +391,23 @@ class Checker:
         that other (see `calibrate_pair`) and, with several others, less the workspace offset; a positive
         excess means closer to the other than the canon ever comes.
         """
-        usable = [other for other in others if other.voice.usable]
         pairs = [self._pair(model, other) for other in usable]
         offset = self._offsets.get_or_build(
             (model.key, tuple(sorted(other.key for other in usable))), lambda: workspace_offset(pairs)
         )
         best: tuple[float, CharacterModel, Reading] | None = None
-        for other, pair in zip(usable, pairs, strict=True):
-            theirs = other.voice.read(draft)
-            if theirs.ratio >= reading.ratio:
+        for other, pair, read in zip(usable, pairs, theirs, strict=True):
+            if read.ratio >= reading.ratio:
                 continue
-            excess = reading.ratio**2 - theirs.ratio**2 - pair.threshold - offset
+            excess = reading.ratio**2 - read.ratio**2 - pair.threshold - offset
             if best is None or excess > best[0]:
-                best = (excess, other, theirs)
+                best = (excess, other, read)
         return best
 
     def _word_evidence(
         self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft, details: dict[str, float]
     ) -> tuple[float, list[str], list[Finding], CharacterModel | None]:
-        """Return what the draft's words lean towards: its risk, its signs, a warning, and the other if clear."""
+        """Return what the draft's words lean towards: its risk, its signs, a warning, and the other if a sign."""
         word_lean = self._word_lean(model, others, draft)
         if word_lean is None:
             return 0.0, [], [], None
@@ -379,7 +421,7 @@ class Checker:
         warning = Finding("voice.sounds_like", "warn", f"Uses words from {other.full_name}'s posts{uses}.")
         clear = excess >= WORD_LEAN_CLEAR
         signs = [f"words from {other.name}'s canon"] + ["several such words"] * clear
-        return excess / WORD_LEAN_STEP, signs, [warning], other if clear else None
+        return excess / WORD_LEAN_STEP, signs, [warning], other
 
     def _word_lean(
         self, model: CharacterModel, others: Sequence[CharacterModel], draft: Draft
@@ -411,7 +453,7 @@ class Checker:
 def _names_evidence(
     model: CharacterModel, others: Sequence[CharacterModel], text: str
 ) -> tuple[list[str], list[Finding], CharacterModel | None]:
-    """Return the signs and warning for names borrowed from another character's world, and that character if clear.
+    """Return the signs and warning for names borrowed from another character's world, and that character.
 
     A name from another character's posts that this one's bible and canon never use is one sign; two such names
     are two signs and a clear lean towards that character.
@@ -428,7 +470,7 @@ def _names_evidence(
         f"Mentions {', '.join(names[:3])}, from {owner.full_name}'s posts; {model.name}'s bible and canon never do."
     )
     signs = [f"names from {owner.name}'s posts"] + ["more than one such name"] * (len(names) > 1)
-    return signs, [Finding("voice.sounds_like", "warn", message)], owner if len(names) > 1 else None
+    return signs, [Finding("voice.sounds_like", "warn", message)], owner
 
 
 def _leaning(

@@ -461,6 +461,7 @@ class VoiceModel:
     similarity_spread: float
     canon: tuple[Draft, ...]
     canon_ratios: Vector  # each canon post's ratio against the other canon posts (leave-one-out)
+    canon_similarities: Vector  # each canon post's n-gram similarity to the other canon posts (leave-one-out)
     threshold: float
     family_thresholds: dict[str, float]
     canon_range: tuple[Vector, Vector]  # per feature, the canon's 10th and 90th percentile in readable units
@@ -532,6 +533,7 @@ def fit_voice_model(name: str, canon_posts: Sequence[str]) -> VoiceModel:
         similarity_spread=spread,
         canon=drafts,
         canon_ratios=anomalies / threshold,
+        canon_similarities=similarities,
         threshold=threshold,
         family_thresholds=family_thresholds,
         canon_range=(low, high),
@@ -565,6 +567,8 @@ class PairCalibration:
     threshold: float  # a draft's margin beyond this sounds more like the other than the canon ever does
     excess: Vector  # each canon post's margin less the threshold (for calibrating several others at once)
     word_threshold: float = math.inf  # the word lean towards the other 90 % of canon posts stay under (leave-one-out)
+    # How much closer in character n-grams to the other's canon than to its own 90 % of canon posts come (leave-one-out)
+    wording_threshold: float = math.inf
 
 
 def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
@@ -575,12 +579,17 @@ def calibrate_pair(model: VoiceModel, other: VoiceModel) -> PairCalibration:
     """
     if not model.canon:
         return PairCalibration(math.inf, np.zeros(0))
-    margins = np.array(
-        [own**2 - other.read(draft).ratio ** 2 for own, draft in zip(model.canon_ratios, model.canon, strict=True)]
-    )
+    theirs = [other.read(draft) for draft in model.canon]
+    margins = np.array([own**2 - read.ratio**2 for own, read in zip(model.canon_ratios, theirs, strict=True)])
     threshold = float(np.quantile(margins, PAIR_QUANTILE))
     leans = [word_lean(draft.tokens, model.words, other.words, without=draft.tokens)[0] for draft in model.canon]
-    return PairCalibration(threshold, margins - threshold, _quantile(np.array(leans), PAIR_QUANTILE))
+    closer = [read.similarity - own for read, own in zip(theirs, model.canon_similarities, strict=True)]
+    return PairCalibration(
+        threshold,
+        margins - threshold,
+        _quantile(np.array(leans), PAIR_QUANTILE),
+        _quantile(np.array(closer), PAIR_QUANTILE),
+    )
 
 
 def workspace_offset(pairs: Sequence[PairCalibration]) -> float:

@@ -352,6 +352,20 @@ def test_a_register_the_canon_rarely_uses_needs_one_phrase_more(checker: Checker
     assert "canon: rarely" in failed[0].message
 
 
+def test_character_ngrams_corroborate_a_lean_the_words_already_show(checker: Checker) -> None:
+    holdout = {path.stem: load_card(path) for path in sorted((FIXTURES / "consistency-holdout" / "personas").glob("*"))}
+    dale = holdout.pop("dale-wicker")
+    text = "Mrs. Hale's pie this evening was dried apple, and she cut me the larger piece. Providence is plain to see."
+    result = checker.check(dale, text, others=list(holdout.values()))
+    assert result.details["ngram_lean_margin"] > 0.02
+    failed = [f for f in result.findings if f.severity == "fail"]
+    assert [f.check for f in failed] == ["voice.sounds_like"], result.findings
+    assert "Clara Whitcomb" in failed[0].message
+    assert "wording close to Clara's canon" in failed[0].message
+    # Alone the n-grams are not a sign: without the other characters there is nothing to corroborate.
+    assert not voice_fails(checker.check(dale, text))
+
+
 def test_the_score_bands_with_the_verdict(checker: Checker, demo: dict[str, CardData]) -> None:
     passing = check_in_workspace(checker, demo, "elinor-marsh", OWN_SHORT_POSTS[0][1])
     banned = demo["elinor-marsh"].greenroom.vocabulary.banned[0].term
