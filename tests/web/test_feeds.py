@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from characters.core.models import Delivery, DeliveryStatus, Post, PostPart, PostStatus
+from characters.core.models import Channel, ChannelKind, Delivery, DeliveryStatus, Post, PostPart, PostStatus
 from characters.publishing.channels import ensure_feed_channel
 from tests.factories import make_character, make_user, make_workspace
 
@@ -121,3 +121,26 @@ def test_a_disabled_feed_is_not_served(client, session, feed_world):
     session.add(feed)
     session.commit()
     assert client.get(_url(feed_world, ".atom")).status_code == 200
+
+
+def test_feed_holds_the_latest_fifty_of_the_feed_channel_only(session, client, feed_world):
+    character = feed_world["character"]
+    for minute in range(55):
+        feed_world["post"]([f"Feed post {minute}"], minutes=minute % 50)  # five share their minute with others
+    elsewhere = Post(workspace_id=character.workspace_id, character_id=character.id, status=PostStatus.PUBLISHED)
+    session.add(elsewhere)
+    session.flush()
+    session.add(PostPart(post_id=elsewhere.id, position=0, text="Only on the webhook"))
+    webhook = Channel(workspace_id=character.workspace_id, character_id=character.id, kind=ChannelKind.WEBHOOK)
+    session.add(webhook)
+    session.flush()
+    session.add(Delivery(post_id=elsewhere.id, channel_id=webhook.id, status=DeliveryStatus.PUBLISHED,
+                         published_at=MOMENT + timedelta(hours=1)))
+    session.commit()
+    items = json.loads(client.get(_url(feed_world, ".json")).data)["items"]
+    titles = [item["content_text"] for item in items]
+    assert len(titles) == 50
+    assert "Only on the webhook" not in titles
+    # Newest first; posts published at the same minute newest (highest id) first.
+    assert titles[:3] == ["Feed post 49", "Feed post 48", "Feed post 47"]
+    assert titles[-3:] == ["Feed post 53", "Feed post 3", "Feed post 52"]
