@@ -254,8 +254,15 @@ def throughput(url: str, processes: int, posts: int, folder: Path, mode: str = "
     finally:
         workers.stop()
         engine.dispose()
-    return Result(DESIGNS[mode], engine.dialect.name, processes, posts, posts_per_s=posts / seconds, rss_mb=rss,
-                  cpu_ms=cpu * 1000 / posts)
+    return Result(
+        DESIGNS[mode],
+        engine.dialect.name,
+        processes,
+        posts,
+        posts_per_s=posts / seconds,
+        rss_mb=rss,
+        cpu_ms=cpu * 1000 / posts,
+    )
 
 
 def bare_loop(url: str, batch: int) -> None:
@@ -461,6 +468,7 @@ def measure(args: argparse.Namespace, folder: Path) -> list[Result]:
     runs = [("sqlite", 1)] * ("sqlite" in args.databases) + [("postgresql", 1), ("postgresql", 4)] * (
         "postgresql" in args.databases
     )
+    runs = runs if args.posts else []
     for database, processes in runs:
         for mode in DESIGNS:  # the limit first, then the scheduler, each on a fresh database of the same kind
             with (
@@ -568,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         bare_loop(os.environ["DATABASE_URL"], int(argv[argv.index("--claim-batch") + 1]))
         return
     parser = argparse.ArgumentParser(prog="python -m bench.scheduler_bench")
-    parser.add_argument("--posts", type=int, default=20_000, help="posts per throughput run")
+    parser.add_argument("--posts", type=int, default=20_000, help="posts per throughput run (0: skip them)")
     parser.add_argument("--naive-posts", type=int, default=4_000, help="posts per job-per-post run (0: skip it)")
     parser.add_argument("--lateness-posts", type=int, default=1_000, help="posts spread over the window (0: skip)")
     parser.add_argument("--spread-seconds", type=float, default=60.0, help="the lateness window (default 60)")

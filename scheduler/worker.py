@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -58,6 +58,7 @@ from scheduler.publishers.base import (
     PublishRequest,
     RemoteRef,
     SessionSlot,
+    is_instant,
 )
 from scheduler.publishers.registry import PublisherRegistry
 
@@ -159,14 +160,25 @@ class GroupCommit(Generic[Item, Key]):
     def submit(self, item: Item) -> Ticket[Key]:
         """Queue one item; its ticket resolves once its batch is committed."""
         with self._condition:
-            if self._closed:
-                raise RuntimeError("the writer is closed")
+            batch = self._append([item])
+        return Ticket(batch, self._key(item))
+
+    def submit_many(self, items: Sequence[Item]) -> None:
+        """Queue items without tickets (one wake-up of the writer for all); `after` hears what became of them."""
+        if items:
+            with self._condition:
+                self._append(items)
+
+    def _append(self, items: Sequence[Item]) -> _Batch[Item, Key]:
+        """Queue items at the end (the caller holds the condition); return the batch of the last one."""
+        if self._closed:
+            raise RuntimeError("the writer is closed")
+        for item in items:
             if not self._batches or len(self._batches[-1].items) >= self._max_batch:
                 self._batches.append(_Batch())
-            batch = self._batches[-1]
-            batch.items.append(item)
-            self._condition.notify()
-        return Ticket(batch, self._key(item))
+            self._batches[-1].items.append(item)
+        self._condition.notify()
+        return self._batches[-1]
 
     def close(self) -> None:
         """Commit what is queued, then stop the writer thread."""
@@ -225,12 +237,29 @@ class _Sending(NamedTuple):
     sent_at: datetime
 
 
+class _Job:
+    """Marked deliveries sent in turn once their markers are committed: one to a network, or a group's instant ones.
+
+    A network call gets a publisher thread of its own, so at most one delivery per thread is marked and not yet
+    sent. Instant publishers (the feed) call no network: the writer sends a whole group of them itself, right after
+    committing their markers, instead of waking a thread for each.
+    """
+
+    __slots__ = ("instant", "marked", "unresolved")
+
+    def __init__(self, instant: bool) -> None:
+        self.instant = instant
+        self.marked: list[_Sending] = []  # markers committed; the job is sent once none is unresolved
+        self.unresolved = 0  # markers queued for the writer and not committed (or refused) yet
+
+
 @dataclass(frozen=True)
 class _Marker:
     """A delivery about to be sent: its marker must be committed before the network call."""
 
     delivery_id: int
     sending: _Sending
+    job: _Job
 
 
 _Write = _Marker | Settlement
@@ -291,10 +320,12 @@ class Worker:
         self._inflight: dict[int, datetime] = {}  # claimed delivery id -> when it was claimed
         # Claimed and loaded, waiting for a publisher thread; the feeder thread takes them a group at a time.
         self._ready: deque[OutgoingDelivery] = deque()
-        # Marked as sending and handed to publisher threads (None tells one to stop); started on first use.
-        self._queue: SimpleQueue[_Sending | None] = SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._busy = 0  # deliveries handed to publisher threads and not finished
+        # Jobs of marked network deliveries for the publisher threads (None tells one to stop).
+        self._queue: SimpleQueue[list[_Sending] | None] = SimpleQueue()
+        self._feeder: threading.Thread | None = None  # started on first use
+        # Started as network jobs come, up to config.threads: deliveries to instant publishers need none.
+        self._publishers: list[threading.Thread] = []
+        self._busy = 0  # publisher threads kept for jobs the feeder started and not finished
         self._claiming = threading.Lock()  # held by a claim cycle; stop() waits for it
         # Held around every write to deliveries this process leases (outcomes, markers, heartbeats): two of our
         # own transactions locking the same rows in different orders would deadlock on PostgreSQL.
@@ -375,21 +406,21 @@ class Worker:
         return max(wake, now + MIN_WAKE_GAP)
 
     def _dispatch(self, deliveries: list[OutgoingDelivery]) -> None:
+        """Start what idle threads can take at once (no hand-off to the feeder); the feeder starts the rest later."""
         if not deliveries:
             return
         started = self.clock()
+        if self._feeder is None:
+            self._feeder = threading.Thread(target=self._feeding, name="feeder", daemon=True)
+            self._feeder.start()
         with self._slots:
             self._inflight.update((delivery.claimed.id, started) for delivery in deliveries)
-        if not self._threads:
-            self._threads = [threading.Thread(target=self._feeding, name="feeder", daemon=True)] + [
-                threading.Thread(target=self._publishing, name=f"publish-{number}", daemon=True)
-                for number in range(self.config.threads)
-            ]
-            for thread in self._threads:
-                thread.start()
-        with self._slots:
             self._ready.extend(deliveries)
-            self._feed.notify()
+            jobs = self._take_jobs(self.config.threads - self._busy)
+            self._busy += len(jobs)
+            if self._ready:
+                self._feed.notify()
+        self._start(jobs)
 
     def _write(self, items: list["_Write"]) -> set[tuple[str, int]]:
         """Commit a group of markers and outcomes in one transaction; return the keys applied."""
@@ -402,19 +433,8 @@ class Worker:
         }
 
     def _written(self, items: list[_Write], applied: set[tuple[str, int]], error: Exception | None) -> None:
-        """Queue each delivery whose marker a batch committed for a publisher thread; forget the settled ones."""
-        unmarked = []
-        for item in items:
-            if not isinstance(item, _Marker):
-                continue
-            if error is None and ("start", item.delivery_id) in applied:
-                self._queue.put(item.sending)
-            else:  # not marked, so not sent: the lease was lost, the post changed, or the write failed
-                unmarked.append(item.delivery_id)
-        if error is not None and unmarked:
-            log.error("%d markers not recorded (%s); nothing was sent", len(unmarked), error)
-        self._release_threads(len(unmarked))
-        self._forget(unmarked)
+        """After each commit: send the jobs whose markers are all committed; forget the settled deliveries."""
+        instant = self._markers_written([item for item in items if isinstance(item, _Marker)], applied, error)
         settled = [item.delivery_id for item in items if not isinstance(item, _Marker)]
         if error is not None and settled:
             log.error("%d outcomes not recorded (%s); the reaper will recover them", len(settled), error)
@@ -422,6 +442,40 @@ class Worker:
         if lost:
             log.warning("lost the lease on %d deliveries before their outcome was recorded: %s", len(lost), lost)
         self._forget(settled)
+        for job in instant:  # nothing to wait on: sent here, after their markers' commit, without waking a thread
+            self._send_job(job.marked)
+
+    def _markers_written(
+        self, markers: list["_Marker"], applied: set[tuple[str, int]], error: Exception | None
+    ) -> list[_Job]:
+        """Queue each network job whose markers are all committed for a thread; return such instant jobs."""
+        unmarked = []
+        idle = 0  # threads kept for jobs of which nothing was marked
+        instant: list[_Job] = []
+        for marker in markers:
+            job = marker.job
+            if error is None and ("start", marker.delivery_id) in applied:
+                job.marked.append(marker.sending)
+            else:  # not marked, so not sent: the lease was lost, the post changed, or the write failed
+                unmarked.append(marker.delivery_id)
+            job.unresolved -= 1
+            if job.unresolved:
+                continue
+            if not job.marked:
+                idle += 1
+            elif job.instant:
+                instant.append(job)
+            else:
+                self._queue.put(job.marked)
+                if len(self._publishers) < self.config.threads:
+                    thread = threading.Thread(target=self._publishing, name="publisher", daemon=True)
+                    self._publishers.append(thread)
+                    thread.start()
+        if error is not None and unmarked:
+            log.error("%d markers not recorded (%s); nothing was sent", len(unmarked), error)
+        self._release_threads(idle)
+        self._forget(unmarked)
+        return instant
 
     def _forget(self, delivery_ids: Iterable[int]) -> None:
         with self._slots:
@@ -437,7 +491,8 @@ class Worker:
         Each delivery given a thread is prepared and its marker queued for the writer, which commits whatever
         markers and outcomes are queued in one transaction and then queues the marked deliveries for the threads.
         The feeder never waits for a commit, so threads freeing up one by one still share a marker commit, and
-        only as many deliveries are marked as there are threads for them: each is sent right after its marker.
+        only as many deliveries are marked as there are threads for them: each is sent right after its marker
+        (deliveries to instant publishers share one thread, see `_Job`).
         """
         while True:
             with self._slots:
@@ -445,31 +500,66 @@ class Worker:
                     self._feed.wait()
                 if self._stopping.is_set():
                     return  # what is left is given back by stop()
-                group = [self._ready.popleft() for _ in range(min(len(self._ready), self.config.threads - self._busy))]
-                self._busy += len(group)  # a thread is kept for each until it is sent or stopped before sending
-            self._start(group)
+                jobs = self._take_jobs(self.config.threads - self._busy)
+                self._busy += len(jobs)  # a thread is kept for each until it is sent or stopped before sending
+            self._start(jobs)
 
-    def _start(self, group: list[OutgoingDelivery]) -> None:
-        """Queue the markers of a group's sendable deliveries; settle the others before anything is sent."""
+    def _take_jobs(self, threads: int) -> list[list[OutgoingDelivery]]:
+        """Take ready deliveries, in order, for `threads` idle threads (the caller holds the lock).
+
+        A delivery to a network takes a thread of its own; all the others (instant publishers, and deliveries that
+        will be settled without sending) share one.
+        """
+        jobs: list[list[OutgoingDelivery]] = []
+        shared: list[OutgoingDelivery] = []
+        while self._ready:
+            own = self._needs_network(self._ready[0])
+            if (own or not shared) and len(jobs) + bool(shared) >= threads:
+                break
+            delivery = self._ready.popleft()
+            if own:
+                jobs.append([delivery])
+            else:
+                shared.append(delivery)
+        return jobs + [shared] if shared else jobs
+
+    def _needs_network(self, delivery: OutgoingDelivery) -> bool:
+        """Return whether a delivery's publisher calls a network (and so gets a thread of its own)."""
+        publisher = self.registry.get(delivery.channel.kind) if delivery.channel is not None else None
+        return publisher is not None and not is_instant(publisher)
+
+    def _start(self, jobs: list[list[OutgoingDelivery]]) -> None:
+        """Queue the markers of the jobs' sendable deliveries; settle the others before anything is sent."""
         now = self.clock()
-        for delivery in group:
-            delivery_id = delivery.claimed.id
-            try:
-                ready = self.prepare(delivery, now)
-                if isinstance(ready, tuple):
-                    # sent_at: no later than the marker, so no later than anything this attempt sends.
-                    self._writes.submit(_Marker(delivery_id, _Sending(delivery, *ready, sent_at=now)))
-                    continue
-                self._record(delivery_id, ready)
-            except Exception:
-                log.exception(
-                    "delivery %d: unexpected error; its lease will expire and the reaper takes over", delivery_id
-                )
-                self._forget([delivery_id])
-            self._release_threads(1)
+        markers: list[_Write] = []
+        idle = 0  # threads kept for jobs with nothing to send
+        for deliveries in jobs:
+            job = _Job(instant=not self._needs_network(deliveries[0]))
+            for delivery in deliveries:
+                delivery_id = delivery.claimed.id
+                try:
+                    ready = self.prepare(delivery, now)
+                    if isinstance(ready, tuple):
+                        # sent_at: no later than the marker, so no later than anything this attempt sends.
+                        markers.append(_Marker(delivery_id, _Sending(delivery, *ready, sent_at=now), job))
+                        job.unresolved += 1
+                    else:
+                        self._record([ready])
+                except Exception:
+                    log.exception(
+                        "delivery %d: unexpected error; its lease will expire and the reaper takes over", delivery_id
+                    )
+                    self._forget([delivery_id])
+            idle += not job.unresolved
+        # Queued only now, all at once: the writer counts a job's markers down, so the count must be complete.
+        try:
+            self._writes.submit_many(markers)
+        except RuntimeError:  # stopping: nothing marked, nothing sent; stop() gives the deliveries back
+            idle = len(jobs)
+        self._release_threads(idle)
 
     def _release_threads(self, count: int) -> None:
-        """Give back threads kept for deliveries that will not be sent (or were sent)."""
+        """Give back threads kept for jobs that will not be sent (or were sent)."""
         if count:
             with self._slots:
                 self._busy -= count
@@ -477,25 +567,33 @@ class Worker:
                     self._feed.notify()
 
     def _publishing(self) -> None:
-        """A publisher thread: send what the feeder marked until told to stop (everything marked is sent)."""
-        while (sending := self._queue.get()) is not None:
-            delivery_id = sending.delivery.claimed.id
-            try:
-                self._record(delivery_id, self._send(sending))
-            except Exception:
-                log.exception(
-                    "delivery %d: unexpected error; its lease will expire and the reaper takes over", delivery_id
-                )
-                self._forget([delivery_id])
-            finally:
-                self._release_threads(1)
+        """A publisher thread: send the jobs the writer queued until told to stop (everything marked is sent)."""
+        while (job := self._queue.get()) is not None:
+            self._send_job(job)
 
-    def _record(self, delivery_id: int, settlement: Settlement) -> None:
-        """Queue an outcome for the writer; `_written` forgets the delivery once it is committed."""
+    def _send_job(self, job: list[_Sending]) -> None:
+        """Send a job's marked deliveries in turn, queue their outcomes together, then free the job's thread."""
+        settlements = []
         try:
-            self._writes.submit(settlement)
-        except RuntimeError:  # stopping: the lease expires and the reaper settles it
-            self._forget([delivery_id])
+            for sending in job:
+                delivery_id = sending.delivery.claimed.id
+                try:
+                    settlements.append(self._send(sending))
+                except Exception:
+                    log.exception(
+                        "delivery %d: unexpected error; its lease will expire and the reaper takes over", delivery_id
+                    )
+                    self._forget([delivery_id])
+            self._record(settlements)
+        finally:
+            self._release_threads(1)
+
+    def _record(self, settlements: list[Settlement]) -> None:
+        """Queue outcomes for the writer; `_written` forgets the deliveries once they are committed."""
+        try:
+            self._writes.submit_many(settlements)
+        except RuntimeError:  # stopping: the leases expire and the reaper settles them
+            self._forget([settlement.delivery_id for settlement in settlements])
 
     def _send(self, sending: "_Sending") -> Settlement:
         """Publish one marked delivery and return the outcome."""
@@ -710,14 +808,14 @@ class Worker:
             self._feed.notify_all()
         with self._claiming:  # a claim in progress finishes and dispatches first
             pass
-        if self._threads:
-            self._threads[0].join()  # the feeder finishes the group it is starting
+        if self._feeder is not None:
+            self._feeder.join()  # the feeder finishes the group it is starting
         # Deliveries being marked are sent once marked, and sends in progress finish, before the threads stop.
         deadline = time.monotonic() + timeout
         with self._slots:
             while self._busy and time.monotonic() < deadline:
                 self._slots.wait(timeout=0.1)
-        for _ in self._threads[1:]:
+        for _ in self._publishers:
             self._queue.put(None)
         self._writes.close()
         with self._slots:

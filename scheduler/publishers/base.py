@@ -127,18 +127,30 @@ class Publisher(Protocol):
         """
         ...
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
-                         session: SessionSlot | None = None) -> str:
+    def check_connection(
+        self, settings: dict[str, Any], secrets: dict[str, Any], session: SessionSlot | None = None
+    ) -> str:
         """Return a short description of the connected account, or raise PublishError."""
         ...
+
+
+def is_instant(publisher: Publisher) -> bool:
+    """Return whether a publisher calls no network: it answers `publish` and `look_up` from what it is given.
+
+    The scheduler hands one thread a whole group of such deliveries at once (each still marked before its call);
+    a publisher says so with a class attribute `instant = True`, and every other one calls a network.
+    """
+    return getattr(publisher, "instant", False) is True
 
 
 def check_length(part: PartContent, position: int, platform: Platform) -> None:
     """Refuse, before anything is sent, a part longer than the platform allows as it counts length."""
     length = platform.measure(part.text)
     if length > platform.max_chars:
-        raise PublishError(f"Part {position + 1} has {length} characters; {platform.label} allows "
-                           f"{platform.max_chars}.", retryable=False)
+        raise PublishError(
+            f"Part {position + 1} has {length} characters; {platform.label} allows {platform.max_chars}.",
+            retryable=False,
+        )
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -172,8 +184,9 @@ class PinnedTransport(httpx.BaseTransport):
     header and the TLS server name still carry the name, so virtual hosts and certificates work as before.
     """
 
-    def __init__(self, *, allow_private: bool, resolver: Resolver = resolve_host,
-                 inner: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, *, allow_private: bool, resolver: Resolver = resolve_host, inner: httpx.BaseTransport | None = None
+    ) -> None:
         self.allow_private = allow_private
         self._resolve = resolver
         self._inner = inner or httpx.HTTPTransport()

@@ -10,6 +10,8 @@ from scheduler.publishers.base import Found, Lookup, PublishOutcome, PublishRequ
 class FeedPublisher:
     """Publishes to the feed the web app renders from published feed deliveries (Atom and JSON Feed)."""
 
+    instant = True  # no network call: one thread sends a group of these (scheduler.worker._Job)
+
     kind = ChannelKind.FEED
 
     def publish(self, request: PublishRequest) -> PublishOutcome:
@@ -20,7 +22,8 @@ class FeedPublisher:
         """Return found: nothing leaves the database, so an interrupted attempt can simply count as done."""
         return Found(self.publish(request))
 
-    def check_connection(self, settings: dict[str, Any], secrets: dict[str, Any],
-                         session: SessionSlot | None = None) -> str:
+    def check_connection(
+        self, settings: dict[str, Any], secrets: dict[str, Any], session: SessionSlot | None = None
+    ) -> str:
         """Report success: the feed needs no account."""
         return "The character's feed is served by Greenroom itself."

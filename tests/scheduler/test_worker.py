@@ -568,6 +568,48 @@ def blocking_publisher() -> tuple[FakePublisher, threading.Event, threading.Even
     return FakePublisher(slow), started, release
 
 
+class InstantPublisher(FakePublisher):
+    """A publisher that calls no network; it notes which thread called it and whether the marker was committed."""
+
+    instant = True
+
+    def __init__(self, engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.calls: list[tuple[str, bool]] = []  # (thread, marker committed before the call)
+
+    def publish(self, request: PublishRequest) -> PublishOutcome:
+        marked = {row.idempotency_key: row.sending_started_at is not None for row in deliveries(self.engine)}
+        self.calls.append((threading.current_thread().name, marked[request.idempotency_key]))
+        return super().publish(request)
+
+
+def test_deliveries_to_an_instant_publisher_share_a_thread_each_marked_before_its_call(engine, world, make_worker):
+    due(engine, world, count=6)  # feed deliveries
+    due(engine, world, count=1, kinds=(ChannelKind.WEBHOOK,))
+    network, started, release = blocking_publisher()
+    instant = InstantPublisher(engine)
+    registry = PublisherRegistry()
+    registry.register(instant, ChannelKind.FEED)
+    registry.register(network, ChannelKind.WEBHOOK)
+    worker = make_worker(registry=registry, threads=2)
+
+    assert worker.claim_cycle() == 7
+    assert started.wait(timeout=10)  # one thread is held by the network call...
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while statuses(engine).count(DeliveryStatus.PUBLISHED) < 6 and datetime.now(UTC) < deadline:
+        threading.Event().wait(0.05)
+    # ...and the other sent all six feed deliveries, each after its own marker was committed, then returns.
+    assert statuses(engine).count(DeliveryStatus.PUBLISHED) == 6
+    assert len(instant.calls) == 6
+    assert all(marked for _, marked in instant.calls)
+    assert len({thread for thread, _ in instant.calls}) == 1
+    release.set()
+    assert worker.wait_until_idle(timeout=30)
+    assert statuses(engine) == [DeliveryStatus.PUBLISHED] * 7
+    assert len(network.requests) == 1
+
+
 def test_stopping_finishes_what_is_being_sent_and_gives_back_the_rest(engine, world, make_worker):
     due(engine, world, count=3)
     publisher, started, release = blocking_publisher()
