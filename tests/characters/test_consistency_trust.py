@@ -329,6 +329,11 @@ def test_two_phrases_of_one_stance_fail_in_any_register(checker: Checker, text: 
         assert text[failed[0].start :].startswith(failed[0].message.split('"')[1])
 
 
+def test_a_phrase_may_end_in_an_apostrophe() -> None:
+    assert cue_counts("What's the use of drivin' home to nothin'.")["despair"] == 2
+    assert cue_counts("She wept at her desk. Good.")["cruel"] == 1  # gloating over tears, a sentence later
+
+
 def test_phrases_of_different_stances_or_one_overlapping_phrase_do_not_add_up(checker: Checker) -> None:
     card = load_card(UNSEEN / "personas" / "mae-delacroix.json")
     # A tip and a joke about soggy toes are two moods, not one stance twice.
