@@ -3,9 +3,10 @@
 `add_snapshots(engine)` works on any database the product's tables are in, e.g. after `bench.web_bench`'s
 `seed_workspace` and `build_posts`: every published delivery gets one snapshot per schedule point it has passed
 (10 min ... 30 days, as the metrics job would have stored them), its latest numbers and schedule step, and every
-Bluesky/Mastodon/feed channel of those deliveries a daily follower count since its first post. Numbers are
-repeatable for a seed and have a shape worth charting: some characters are more popular, posts at 7-10 pm in the
-character's own zone do better, and counts grow along the schedule.
+Bluesky/Mastodon/feed channel of those deliveries a daily follower count since its first post; then the workspaces'
+analytics roll-up is built from those numbers. Numbers are repeatable for a seed and have a shape worth charting:
+some characters are more popular, posts at 7-10 pm in the character's own zone do better, and counts grow along the
+schedule.
 """
 
 import random
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from characters.analytics.collect import SCHEDULE, next_due
+from characters.analytics.rollup import rebuild
 from characters.core.models import (
     Character,
     CharacterVersion,
@@ -67,11 +69,11 @@ def _zones(connection: Connection) -> dict[int, ZoneInfo]:
 
 
 def _published(connection: Connection, workspace_id: int | None) -> Iterator[list[Any]]:
-    """Yield the published deliveries (id, published_at, character, channel) in chunks, oldest id first."""
+    """Yield the published deliveries (id, published_at, character, channel, workspace) in chunks, oldest id first."""
     last = 0
     while True:
         statement = (select(col(Delivery.id), col(Delivery.published_at), col(Post.character_id),
-                            col(Delivery.channel_id))
+                            col(Delivery.channel_id), col(Post.workspace_id))
                      .join(Post, col(Post.id) == col(Delivery.post_id))
                      .where(col(Delivery.status) == DeliveryStatus.PUBLISHED.value,
                             col(Delivery.published_at).is_not(None), col(Delivery.id) > last)
@@ -93,13 +95,15 @@ def add_snapshots(engine: Engine, *, workspace_id: int | None = None, seed: int 
     now = now or datetime.now(UTC)
     deliveries = snapshots = 0
     channel_since: dict[int, datetime] = {}
+    workspaces_written: set[int] = set()
     with engine.begin() as connection:
         zones = _zones(connection)
         popularity: dict[int, float] = {}
         for chunk in _published(connection, workspace_id):
             rows: list[dict[str, Any]] = []
             latest: list[dict[str, Any]] = []
-            for delivery_id, published_at, character_id, channel_id in chunk:
+            for delivery_id, published_at, character_id, channel_id, workspace in chunk:
+                workspaces_written.add(workspace)
                 if character_id not in popularity:
                     popularity[character_id] = rng.lognormvariate(0, 0.8)
                 local_hour = published_at.astimezone(zones.get(character_id, ZoneInfo("UTC"))).hour
@@ -127,6 +131,10 @@ def add_snapshots(engine: Engine, *, workspace_id: int | None = None, seed: int 
             deliveries += len(chunk)
             snapshots += len(rows)
         follower_rows = _followers(connection, channel_since, rng, now, followers_every)
+    # The numbers were written around the collector, so the roll-up is built from them, as `greenroom analytics
+    # rebuild` would.
+    for workspace in workspaces_written:
+        rebuild(engine, workspace)
     return AnalyticsData(deliveries=deliveries, snapshots=snapshots, follower_snapshots=follower_rows,
                          seconds=time.perf_counter() - started)
 
