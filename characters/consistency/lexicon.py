@@ -219,7 +219,11 @@ class TermMatch:
 
 
 class TermMatcher:
-    """Find terms on word boundaries, case-insensitively, in inflected and hyphen/space variants."""
+    """Find terms on word boundaries, case-insensitively, in inflected and hyphen/space variants.
+
+    A term that starts with "^" matches only at the start of the text or after punctuation, and one that ends
+    with "$" only at its end or before punctuation: "^bummer$" is the interjection "Bummer.", not "a bummer".
+    """
 
     def __init__(self, terms: Iterable[str]) -> None:
         """Index the surface forms of each term; `TermMatch.index` is the term's position in `terms`."""
@@ -228,8 +232,16 @@ class TermMatcher:
         # no term continues it (a word the text splits at a hyphen, "e-mail", is let through in _longest_at).
         self._prefixes: set[str] = set()
         self._window = 1
+        # Terms that must stand alone before (after) them: the text starts (ends) there or punctuation does.
+        self._opening: set[int] = set()
+        self._closing: set[int] = set()
         for index, term in enumerate(terms):
             spelled = normalise_apostrophes(term).lower().replace("&", " and ").strip()
+            if spelled.startswith("^"):
+                self._opening.add(index)
+            if spelled.endswith("$"):
+                self._closing.add(index)
+            spelled = spelled.strip("^$ ")
             # A word's leading or trailing apostrophe is never part of a text token ("citizens' council").
             parts = [p.strip("'") for p in _TERM_SEPARATOR.split(spelled) if p.strip("'")]
             if not parts:
@@ -239,8 +251,12 @@ class TermMatcher:
             self._window = max(self._window, len(parts) + 2)
             # A phrase's first word inflects as a verb ("went viral"); its possessive goes on the last word.
             heads, tails = spellings(parts[0]), spellings(parts[-1])
-            first = frozenset().union(*(_verb_forms(head) if separators else inflections(head) for head in heads))
-            last = frozenset().union(*(inflections(tail) for tail in tails)) if separators else frozenset({""})
+            if index in self._opening and index in self._closing:
+                # A word said on its own ("Bummer.", "Not!") is an interjection: it has no inflections.
+                first, last = heads, tails if separators else frozenset({""})
+            else:
+                first = frozenset().union(*(_verb_forms(h) if separators else inflections(h) for h in heads))
+                last = frozenset().union(*(inflections(tail) for tail in tails)) if separators else frozenset({""})
             inner = parts[1:-1]
             entry = (index, separators)
             for surface in {"".join(forms) for forms in itertools.product(first, _middles(inner), last)}:
@@ -270,6 +286,7 @@ class TermMatcher:
     ) -> TermMatch | None:
         """Return the longest term starting at token `i`, growing the window while some term still extends it."""
         first = tokens[i]
+        opens = i == 0 or first.gap == "other"
         key = ""
         spaces = 0
         best: TermMatch | None = None
@@ -281,7 +298,10 @@ class TermMatcher:
                 elif token.gap != "hyphen":
                     break
             key += token.lower
+            closes = j + 1 == len(tokens) or tokens[j + 1].gap == "other"
             for index, separators in self._surfaces.get(key, ()):
+                if index in self._opening and not opens or index in self._closing and not closes:
+                    continue
                 if spaces <= separators and (keep is None or keep(index)):
                     best = TermMatch(index, first.start, token.end, text[first.start : token.end])
                     break
@@ -306,6 +326,13 @@ def _without_overlaps(matches: Sequence[TermMatch]) -> list[TermMatch]:
 # the part a finding points at when the rest is context: "(since|after) {9/11}" matches "since 9/11" but flags
 # "9/11", so that an alternative ("the attacks") replaces just that.
 _GROUP = regex.compile(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]")
+# Named frames for slang whose bare word has an older sense, so that a row names the phrasing only the new sense
+# uses: "<such-a> {downer}" (what a downer, a total downer) or "{bummer} <of-a>" (a bummer of a night).
+FRAMES = {
+    "<such-a>": "(such a|what a|a total|a real|a major|a complete|an absolute|total|major|kind of a|kinda a)",
+    "<of-a>": "of a (day|night|week|weekend|year|month|morning|afternoon|evening|time|game|match|show|trip|ride"
+    "|party|drive|job|shift|film|movie|song|season|summer|winter|class|date|test|flight|meeting)",
+}
 _CORE = regex.compile(r"^(.*)\{(.*)\}(.*)$")
 
 
@@ -320,6 +347,10 @@ class Phrase:
 
 def _phrases(term: str) -> list[Phrase]:
     """Return the phrases a lexicon term stands for, with their context words counted."""
+    for name, frame in FRAMES.items():
+        term = term.replace(name, frame)
+    opening, closing = term.startswith("^"), term.endswith("$")
+    term = term.strip("^$")
     pieces: list[tuple[str, ...]] = []
     position = 0
     for group in _GROUP.finditer(term):
@@ -336,6 +367,7 @@ def _phrases(term: str) -> list[Phrase]:
         before, after = (core.group(1), core.group(3)) if core else ("", "")
         text = " ".join(spelled.replace("{", " ").replace("}", " ").split())
         if text:
+            text = "^" * opening + text + "$" * closing
             phrases.setdefault(text, Phrase(text, _word_count(before), _word_count(after)))
     return list(phrases.values())
 

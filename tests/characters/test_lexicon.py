@@ -323,3 +323,64 @@ def test_a_row_in_one_spelling_matches_the_other(tmp_path: Path) -> None:
     lexicon = AnachronismLexicon.from_csv(path)
     text = "The cat's pyjamas! The color commentators said we flew in an airplane."
     assert [m.surface for _, m in lexicon.find(text, 1900)] == ["cat's pyjamas", "color commentators", "airplane"]
+
+
+def test_frames_and_stand_alone_markers(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.csv"
+    path.write_text(
+        "term,first_year,category,alternatives,note\n"
+        "^{bummer}$,1966,slang,a pity,interjection\n"
+        "{bummer} <of-a>,1966,slang,a wretched,frame\n"
+        "<such-a> {downer},1970,slang,a gloomy business,frame\n"
+        "(had|having) a {blast}$,1950,slang,a grand time,only at the end\n"
+        "^{not}$,1989,slang,not at all,interjection\n",
+        encoding="utf-8",
+    )
+    lexicon = AnachronismLexicon.from_csv(path)
+    assert "bummer of a night" in expand_pattern("{bummer} <of-a>")
+    assert "what a downer" in expand_pattern("<such-a> {downer}")
+    found = ["Bummer.", "Oh, bummer!", "Bummer of a night.", "What a downer", "We had a blast!", "having a blast"]
+    assert [[m.surface for _, m in lexicon.find(text, 1900)] for text in found] == [
+        ["Bummer"],
+        ["bummer"],
+        ["Bummer"],
+        ["downer"],
+        ["blast"],
+        ["blast"],
+    ]
+    # The older senses: a bummer is a loafer, a blast of wind, and a lone word does not inflect ("Noted.").
+    for text in ["He was a bummer.", "A bummer came by", "We had a blast of wind.", "Noted.", "Not I, said he."]:
+        assert lexicon.find(text, 1900) == [], text
+
+
+@pytest.mark.parametrize(
+    ("text", "end_year", "surface"),
+    [
+        ("The cat's pyjamas, darling.", 1910, "cat's pyjamas"),
+        ("Bummer of a night.", 1950, "Bummer"),
+        ("Catch me on Threads.", 2020, "Threads"),
+        ("Posted it on X.", 2020, "X"),
+        ("Off to the Klondike with Pa.", 1890, "Klondike"),
+        ("Sherlock Holmes could not have solved it.", 1880, "Sherlock Holmes"),
+        ("I bought Sandow's exercises by post.", 1880, "Sandow's exercises"),
+        ("We binged Breaking Bad.", 2005, "Breaking Bad"),
+        ("Totally rad!", 1975, "rad"),
+    ],
+)
+def test_everyday_knowledge_matches(lexicon: AnachronismLexicon, text: str, end_year: int, surface: str) -> None:
+    assert surface in [match.surface for _, match in lexicon.find(text, end_year)]
+
+
+def test_new_rows_leave_older_everyday_words_alone(lexicon: AnachronismLexicon) -> None:
+    texts = [
+        "My friends watched the cheers go up in Dallas; the shark's jaws closed. We were lost in the office.",
+        "The sopranos sang; the crown jewels; the bear at the fair; a season of lost hopes.",
+        "We had a blast of cold air. The rope hung on threads.",
+        "The sugar bowl and the rose bowl were on the table; the cutting season began; my foot is swole.",
+        "The armistice was signed; the war in the Transvaal; the hindenburg of the hills.",
+        "What a square! The town square was busy. What a bust of Caesar. Such a babe in arms.",
+        "The storm was so awesome. The wine needs to chill. Noted.",
+        "The scarlet pimpernel in the meadow; a catch of 22 trout; the terminator of the moon.",
+        "We rewatched the rehearsal; the X factor is unknown; posted a letter on the door.",
+    ]
+    assert [[(e.term, m.surface) for e, m in lexicon.find(text, 1890)] for text in texts] == [[]] * len(texts)
