@@ -329,9 +329,10 @@ def test_two_phrases_of_one_stance_fail_in_any_register(checker: Checker, text: 
         assert text[failed[0].start :].startswith(failed[0].message.split('"')[1])
 
 
-def test_a_phrase_may_end_in_an_apostrophe() -> None:
+def test_phrases_may_hold_and_end_in_apostrophes() -> None:
     assert cue_counts("What's the use of drivin' home to nothin'.")["despair"] == 2
     assert cue_counts("She wept at her desk. Good.")["cruel"] == 1  # gloating over tears, a sentence later
+    assert cue_counts("His pot shattered. Best thing I've seen all week.")["cruel"] == 1  # "I've" is a word
 
 
 def test_phrases_of_different_stances_or_one_overlapping_phrase_do_not_add_up(checker: Checker) -> None:
