@@ -13,6 +13,7 @@ server's CPU time per request and the SQL statements of the last request.
 import argparse
 import json
 import os
+import socket
 import statistics
 import tempfile
 import time
@@ -39,7 +40,6 @@ from characters.core.db import make_engine
 from characters.core.migrations import upgrade_database
 from characters.core.models import Delivery, EngagementSnapshot, RollupZone, Workspace
 
-PORT = 5093
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -52,6 +52,13 @@ def pages(world: World) -> dict[str, str]:
     for period in ("30d", "365d"):
         found[f"a character, {period}"] = f"{w}/characters/{world.character_slug}?period={period}"
     return found
+
+
+def _free_port() -> int:
+    """Return a port nothing listens on now (another bench's server may hold a fixed one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _mark(engine: Engine, workspace_id: int, built: bool) -> None:
@@ -101,7 +108,7 @@ def run(database: str, url: str, world: World, count: int) -> None:
                                           ).scalar_one()
         delivery_id = connection.execute(select(col(Delivery.id)).limit(1)).scalar_one()
     results: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
-    with server(url, PORT) as (base, pid):
+    with server(url, _free_port()) as (base, pid):
         for _ in range(2):
             for mode in ("roll-up", "deliveries"):
                 _mark(engine, workspace_id, mode == "roll-up")

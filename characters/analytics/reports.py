@@ -6,7 +6,8 @@ post), in a fixed number of statements whatever the data: local days and hours c
 buckets reach Python. Only deliveries whose numbers have been read count (a post published a minute ago has none
 yet, and would read as a flop). Replies to audience conversations (listening) are answers, not broadcasts: they are
 left out of every number, ranking and best hour and counted on their own (`Report.answers`), so a quick "thank you!"
-is never a bottom post nor drags an hour's average down.
+is never a bottom post nor drags an hour's average down. A whole workspace's report reads the period's whole local
+days from the roll-up the collector keeps (`rollup`) and only the deliveries at the period's two edges.
 """
 
 import threading
