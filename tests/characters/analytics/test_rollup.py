@@ -33,6 +33,7 @@ from characters.core.models import (
     require_id,
 )
 from characters.posting.rhythm import zones_of
+from scheduler.metrics.collector import MetricsCollector
 from tests.characters.analytics.builders import network_channel, published
 from tests.factories import make_character, make_conversation, make_user, make_workspace
 
@@ -183,6 +184,19 @@ def test_a_workspace_never_built_reads_deliveries_until_the_metrics_job_builds_i
     assert session.exec(select(RollupZone.zone).where(col(RollupZone.workspace_id) == workspace.id,
                                                       col(RollupZone.character_id) == BUILT)).scalar_one() == ""
     _reports(session, workspace, monkeypatch, [("30d", None, None)])
+
+
+def test_the_metrics_job_builds_a_workspace_never_built(engine, session, monkeypatch):
+    world = _world(session)
+    workspace: Workspace = world["workspace"]  # type: ignore[assignment]
+    walt: Character = world["characters"][2]  # type: ignore[index]
+    published(session, walt, world["channels"][2][0], NOW - timedelta(days=9), likes=4, replies=1)  # type: ignore[index]
+    session.commit()
+    collector = MetricsCollector(engine, [], read_secrets=dict, clock=lambda: NOW)
+
+    assert collector.cycle().rebuilt > 0
+    assert unbuilt_workspaces(engine) == []
+    _reports(session, workspace, monkeypatch, [("30d", None, None), ("90d", None, None)])
 
 
 def test_two_collectors_and_a_rebuild_at_once_leave_the_sums_a_rebuild_gives(engine, session):
