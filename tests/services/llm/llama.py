@@ -19,6 +19,11 @@ import pytest
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_ALIAS = "smollm2"
 START_TIMEOUT = 60.0
+# One thread for reading prompts as for generating. The server's default reads with every core (2 here); on this
+# shared 2-core machine a thread of a pair is often descheduled and the other spins waiting for it: a 600-token
+# prompt took 57 s and 17.5 CPU-s with two threads, 14 s and 4.4 CPU-s with one (load average 10.5;
+# docs/drafting.md). Generation already uses one thread by default; two were 10-20x slower under the same load.
+SERVER_THREADS = ("--n_threads", "1", "--n_threads_batch", "1")
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,22 @@ _running: _Running | None = None  # one server per test run, however many test f
 def _start(log_dir: Path) -> _Running:
     port = _free_port()
     log_path = log_dir / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", "2048", "--model_alias", MODEL_ALIAS]
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--model_alias",
+        MODEL_ALIAS,
+        *SERVER_THREADS,
+    ]
     started = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
