@@ -7,8 +7,9 @@ from datetime import timedelta
 from PIL import Image
 from sqlmodel import select
 
-from characters.core.models import Post, utcnow
-from tests.factories import DEFAULT_PASSWORD
+from characters.core.models import Post, PostPart, PostStatus, utcnow
+from characters.posting.posts import page_posts, status_counts
+from tests.factories import DEFAULT_PASSWORD, make_character, make_user, make_workspace
 
 
 def _draft(client, text) -> None:
@@ -69,3 +70,38 @@ def test_the_list_marks_threads_and_images(client, auth, session, people):
         },
     )
     assert client.get("/w/fans/posts/").get_data(as_text=True).count('class="tag marker">image') == 1
+
+
+def test_search_pages_through_matches_once_each_and_counts_cover_every_status(session):
+    owner = make_user(session, "owner@search.example")
+    workspace, other = make_workspace(session, owner, "search"), make_workspace(session, owner, "elsewhere")
+    character = make_character(session, workspace, owner)
+    stranger = make_character(session, other, owner, "Other Walt")
+    wanted = []
+    for number in range(7):
+        post = Post(workspace_id=workspace.id, character_id=character.id, status=PostStatus.DRAFT)
+        session.add(post)
+        session.flush()
+        # Threads: the word in both parts of one post, only in the second part of another, nowhere in some.
+        texts = {0: ["Heron at dawn", "another heron"], 1: ["Dawn", "The HERON again"]}.get(number % 3, ["Nothing"])
+        for position, text in enumerate(texts):
+            session.add(PostPart(post_id=post.id, position=position, text=text))
+        if number % 3 != 2:
+            wanted.append(post.id)
+    foreign = Post(workspace_id=other.id, character_id=stranger.id, status=PostStatus.DRAFT)
+    session.add(foreign)
+    session.flush()
+    session.add(PostPart(post_id=foreign.id, position=0, text="A heron elsewhere"))
+    session.commit()
+    found, cursor = [], None
+    while True:
+        page = page_posts(session, workspace, text="heron", cursor=cursor, limit=2)
+        found += [post.id for post, _ in page.rows]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert found == sorted(wanted, reverse=True)
+    counts = status_counts(session, workspace)
+    assert set(counts) == set(PostStatus)
+    assert counts[PostStatus.DRAFT] == 7
+    assert sum(counts.values()) == 7
