@@ -129,9 +129,9 @@ def test_three_checked_variants_from_a_brief(model: OpenAIChatModel, card: CardD
 
 
 def test_a_hard_rule_failure_is_repaired_with_the_findings(model: OpenAIChatModel, card: CardData):
-    greenroom = card.greenroom.model_copy(deep=True)
-    greenroom.vocabulary.banned = [{"term": word} for word in COMMON_WORDS]  # type: ignore[misc]
-    strict = card.with_greenroom(greenroom.model_validate(greenroom.model_dump(by_alias=True)))
+    greenroom = card.greenroom.model_dump(by_alias=True)
+    greenroom["vocabulary"]["banned"] = [{"term": word} for word in COMMON_WORDS]  # validated as BannedTerm below
+    strict = card.with_greenroom(card.greenroom.model_validate(greenroom))
     answer = collect(run_job(model, generate_job(strict, "a cosy morning", n=1, seed=4, budget=BUDGET), stream=False))
     assert answer["error"] is None
     variant = (answer["variants"] or [None])[0]
