@@ -101,7 +101,7 @@ def index() -> str:
     now = utcnow()
     page = list_conversations(db, member, filters, now)
     characters = list_characters(db, member.workspace)
-    stats = overall(response_metrics(db, member.workspace, now=now))
+    stats = overall(response_metrics(db, member.workspace, now=now, per_week=False))
     args = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template(
         "conversations/index.html", page=page, filters=filters, views=list(View), characters=characters,
