@@ -42,17 +42,18 @@ def test_dev_set_targets(dev: EvalReport) -> None:
     assert_targets(dev, {"cross": 0.55, "generic": 0.9, "tone": 0.9})
 
 
-# Measured on 2026-12-03, third session (docs/consistency.md): per set and canon size N, the ROC-AUC and how many
-# posts of each out-kind fail. A change that loses any of it fails here; one that gains should raise the figures.
-# No in-voice post fails in any of them (the false-alarm target is 3 %, this project's bar 2 %). blind2 was
-# reported once blind, then its four false alarms pointed to four general fixes: these are its figures after them.
+# Measured on 2026-12-03, fifth session (docs/consistency.md), after the lexicon helper's last rows: per set and
+# canon size N, the ROC-AUC and how many posts of each out-kind fail. A change that loses any of it fails here; one
+# that gains should raise the figures. No in-voice post fails in any of them (the false-alarm target is 3 %).
+# blind2 and blind3 were each run once blind and fixed after (docs); fresh and blind3 were held out from this
+# session's tuning, but blind3's tone and generic misses were quoted in its brief: none of these is blind now.
 MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
     ("dev", 5): (
         0.947,
         {"ai_leak": 12, "anachronism": 10, "banned": 12, "cross": 5, "format": 12, "generic": 1, "pov": 12},
     ),
     ("dev", 10): (
-        0.967,
+        0.968,
         {
             "ai_leak": 12,
             "anachronism": 10,
@@ -87,25 +88,34 @@ MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
             "format": 12,
             "generic": 22,
             "pov": 12,
-            "tone": 11,
+            "tone": 12,
         },
     ),
-    ("holdout", 5): (0.933, {"ai_leak": 12, "anachronism": 13, "banned": 12, "cross": 5, "format": 12, "pov": 12}),
+    ("holdout", 5): (0.94, {"ai_leak": 12, "anachronism": 13, "banned": 12, "cross": 5, "format": 12, "pov": 12}),
     ("holdout", 10): (
-        0.963,
-        {"ai_leak": 12, "anachronism": 13, "banned": 12, "cross": 8, "format": 12, "generic": 16, "pov": 12, "tone": 9},
-    ),
-    ("holdout", 20): (
-        0.975,
+        0.965,
         {
             "ai_leak": 12,
             "anachronism": 13,
             "banned": 12,
-            "cross": 12,
+            "cross": 9,
             "format": 12,
             "generic": 18,
             "pov": 12,
-            "tone": 12,
+            "tone": 11,
+        },
+    ),
+    ("holdout", 20): (
+        0.976,
+        {
+            "ai_leak": 12,
+            "anachronism": 13,
+            "banned": 12,
+            "cross": 14,
+            "format": 12,
+            "generic": 20,
+            "pov": 12,
+            "tone": 13,
         },
     ),
     ("holdout", 40): (
@@ -114,25 +124,38 @@ MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
             "ai_leak": 12,
             "anachronism": 13,
             "banned": 12,
-            "cross": 14,
+            "cross": 15,
             "format": 12,
-            "generic": 17,
+            "generic": 19,
             "pov": 12,
-            "tone": 12,
+            "tone": 13,
         },
     ),
-    ("unseen", 5): (0.99, {"ai_leak": 6, "anachronism": 4, "banned": 6, "format": 6, "generic": 1, "pov": 6}),
+    ("unseen", 5): (0.991, {"ai_leak": 6, "anachronism": 4, "banned": 6, "format": 6, "generic": 1, "pov": 6}),
     ("unseen", 10): (
         0.987,
-        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 1, "format": 6, "generic": 9, "pov": 6, "tone": 4},
+        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 1, "format": 6, "generic": 9, "pov": 6, "tone": 5},
     ),
     ("unseen", 20): (
         0.989,
-        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 5, "format": 6, "generic": 10, "pov": 6, "tone": 4},
+        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 5, "format": 6, "generic": 10, "pov": 6, "tone": 5},
     ),
     ("unseen", 40): (
-        0.991,
-        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 6, "format": 6, "generic": 10, "pov": 6, "tone": 4},
+        0.992,
+        {"ai_leak": 6, "anachronism": 4, "banned": 6, "cross": 6, "format": 6, "generic": 10, "pov": 6, "tone": 5},
+    ),
+    ("blind2", 5): (0.941, {"ai_leak": 9, "anachronism": 12, "banned": 9, "format": 9, "pov": 9}),
+    ("blind2", 10): (
+        0.956,
+        {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 4, "format": 9, "generic": 15, "pov": 9, "tone": 10},
+    ),
+    ("blind2", 20): (
+        0.959,
+        {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 7, "format": 9, "generic": 14, "pov": 9, "tone": 11},
+    ),
+    ("blind2", 40): (
+        0.963,
+        {"ai_leak": 9, "anachronism": 12, "banned": 9, "cross": 6, "format": 9, "generic": 14, "pov": 9, "tone": 10},
     ),
     ("fresh", 5): (0.915, {"ai_leak": 9, "anachronism": 13, "banned": 9, "cross": 1, "format": 9, "pov": 9}),
     ("fresh", 10): (
@@ -140,56 +163,54 @@ MEASURED: dict[tuple[str, int], tuple[float, dict[str, int]]] = {
         {"ai_leak": 9, "anachronism": 13, "banned": 9, "cross": 4, "format": 9, "generic": 15, "pov": 9, "tone": 10},
     ),
     ("fresh", 20): (
-        0.972,
-        {"ai_leak": 9, "anachronism": 13, "banned": 9, "cross": 7, "format": 9, "generic": 15, "pov": 9, "tone": 10},
+        0.973,
+        {"ai_leak": 9, "anachronism": 13, "banned": 9, "cross": 8, "format": 9, "generic": 15, "pov": 9, "tone": 10},
     ),
     ("fresh", 40): (
         0.983,
         {"ai_leak": 9, "anachronism": 13, "banned": 9, "cross": 10, "format": 9, "generic": 15, "pov": 9, "tone": 11},
     ),
-    # blind2's anachronisms rose 8 -> 11 with the fourth session's 2010-2025 lexicon rows (Wordle, the pandemic
-    # lockdown, the Cybertruck), written after reading blind2's README, which lists them: not a blind gain.
-    ("blind2", 5): (0.922, {"ai_leak": 9, "anachronism": 11, "banned": 9, "format": 9, "pov": 9}),
-    ("blind2", 10): (
-        0.938,
-        {"ai_leak": 9, "anachronism": 11, "banned": 9, "cross": 4, "format": 9, "generic": 15, "pov": 9, "tone": 9},
-    ),
-    ("blind2", 20): (
-        0.939,
-        {"ai_leak": 9, "anachronism": 11, "banned": 9, "cross": 6, "format": 9, "generic": 13, "pov": 9, "tone": 10},
-    ),
-    ("blind2", 40): (
-        0.945,
-        {"ai_leak": 9, "anachronism": 11, "banned": 9, "cross": 6, "format": 9, "generic": 14, "pov": 9, "tone": 9},
-    ),
-    # blind3: run once blind in the fourth session (0 of 64 in-voice posts failed at every N; AUC 0.937 / 0.926 /
-    # 0.945 / 0.949, pov 10 and ai_leak 11 of 12, docs/consistency.md). These are its figures after the two
-    # general rule fixes that followed (a middle name or handle from the description; an assistant's offer of
-    # "a list ... instead") and the review of the new lexicon rows (the "Barbie movie" row now dates from the 2001
-    # video films, so the 2021 cat's 2023 Barbie matinee passes): no longer blind.
     ("blind3", 5): (
-        0.944,
-        {"ai_leak": 12, "anachronism": 18, "banned": 12, "format": 12, "generic": 2, "pov": 12, "tone": 3},
+        0.955,
+        {"ai_leak": 12, "anachronism": 23, "banned": 12, "format": 12, "generic": 2, "pov": 12, "tone": 3},
     ),
     ("blind3", 10): (
-        0.933,
-        {"ai_leak": 12, "anachronism": 18, "banned": 12, "cross": 2, "format": 12, "generic": 14, "pov": 12, "tone": 7},
-    ),
-    ("blind3", 20): (
-        0.952,
-        {"ai_leak": 12, "anachronism": 18, "banned": 12, "cross": 9, "format": 12, "generic": 14, "pov": 12, "tone": 9},
-    ),
-    ("blind3", 40): (
-        0.96,
+        0.948,
         {
             "ai_leak": 12,
-            "anachronism": 18,
+            "anachronism": 23,
             "banned": 12,
-            "cross": 11,
+            "cross": 5,
             "format": 12,
             "generic": 14,
             "pov": 12,
-            "tone": 9,
+            "tone": 14,
+        },
+    ),
+    ("blind3", 20): (
+        0.972,
+        {
+            "ai_leak": 12,
+            "anachronism": 23,
+            "banned": 12,
+            "cross": 11,
+            "format": 12,
+            "generic": 15,
+            "pov": 12,
+            "tone": 15,
+        },
+    ),
+    ("blind3", 40): (
+        0.978,
+        {
+            "ai_leak": 12,
+            "anachronism": 23,
+            "banned": 12,
+            "cross": 13,
+            "format": 12,
+            "generic": 16,
+            "pov": 12,
+            "tone": 16,
         },
     ),
 }
