@@ -184,6 +184,38 @@ def inflections(word: str) -> frozenset[str]:
     return frozenset(forms)
 
 
+@lru_cache(maxsize=8192)
+def adverbs(word: str) -> frozenset[str]:
+    """Return the adverbs an adjective makes (amazing -> amazingly, simple -> simply, basic -> basically)."""
+    word = word.lower()
+    if not word.isalpha() or len(word) < 3 or word in _FUNCTION_WORDS:
+        return frozenset()
+    if word.endswith("ic"):
+        return frozenset({word + "ally", word + "ly"})
+    if word.endswith("le") and word[-3] not in _VOWELS:
+        return frozenset({word[:-1] + "y"})
+    if word.endswith("y") and word[-2] not in _VOWELS:
+        return frozenset({word[:-1] + "ily"})
+    if word.endswith("ll"):
+        return frozenset({word + "y"})
+    return frozenset({word + "ly"})
+
+
+def _end_forms(parts: list[str], *, standalone: bool, with_adverbs: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """Return the forms a term's first and last words take ("" for the last word of a one-word term)."""
+    separators = len(parts) > 1
+    heads, tails = spellings(parts[0]), spellings(parts[-1])
+    if standalone:
+        # A word said on its own ("Bummer.", "Not!") is an interjection: it has no inflections.
+        return heads, tails if separators else frozenset({""})
+    # A phrase's first word inflects as a verb ("went viral"); its possessive goes on the last word.
+    first = frozenset().union(*(_verb_forms(h) if separators else inflections(h) for h in heads))
+    if with_adverbs and not separators:
+        first = first.union(*(adverbs(h) for h in heads))
+    last = frozenset().union(*(inflections(tail) for tail in tails)) if separators else frozenset({""})
+    return first, last
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """A word of the text, lower-cased, and what separates it from the previous word."""
@@ -225,8 +257,11 @@ class TermMatcher:
     with "$" only at its end or before punctuation: "^bummer$" is the interjection "Bummer.", not "a bummer".
     """
 
-    def __init__(self, terms: Iterable[str]) -> None:
-        """Index the surface forms of each term; `TermMatch.index` is the term's position in `terms`."""
+    def __init__(self, terms: Iterable[str], *, with_adverbs: bool = False) -> None:
+        """Index the surface forms of each term; `TermMatch.index` is the term's position in `terms`.
+
+        `with_adverbs` also matches a one-word term's adverbs ("amazingly" for a banned "amazing").
+        """
         self._surfaces: dict[str, list[tuple[int, int]]] = {}
         # The inner nodes of the token trie: a term's first words joined, so a window stops growing as soon as
         # no term continues it (a word the text splits at a hyphen, "e-mail", is let through in _longest_at).
@@ -249,14 +284,8 @@ class TermMatcher:
             separators = len(parts) - 1
             # Room for the text to split a one-word term at hyphens ("e-mail" for "email").
             self._window = max(self._window, len(parts) + 2)
-            # A phrase's first word inflects as a verb ("went viral"); its possessive goes on the last word.
-            heads, tails = spellings(parts[0]), spellings(parts[-1])
-            if index in self._opening and index in self._closing:
-                # A word said on its own ("Bummer.", "Not!") is an interjection: it has no inflections.
-                first, last = heads, tails if separators else frozenset({""})
-            else:
-                first = frozenset().union(*(_verb_forms(h) if separators else inflections(h) for h in heads))
-                last = frozenset().union(*(inflections(tail) for tail in tails)) if separators else frozenset({""})
+            standalone = index in self._opening and index in self._closing
+            first, last = _end_forms(parts, standalone=standalone, with_adverbs=with_adverbs)
             inner = parts[1:-1]
             entry = (index, separators)
             for surface in {"".join(forms) for forms in itertools.product(first, _middles(inner), last)}:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import regex
 
 from characters.bibles.card_data import CardData, GreenroomExtension
-from characters.consistency.lexicon import AnachronismLexicon, TermMatcher, future_years, inflections
+from characters.consistency.lexicon import AnachronismLexicon, TermMatcher, adverbs, future_years, inflections
 from characters.consistency.result import Finding, Severity
 from characters.consistency.text import emoji_spans, hashtag_spans, normalise_apostrophes, words
 from characters.core.platforms import Span, grapheme_count, grapheme_offset, platform_named, url_spans
@@ -52,6 +52,14 @@ _BREAK_PATTERNS: dict[str, tuple[Severity, tuple[str, ...]]] = {
             r"\bas\s+(?:requested|instructed)\s*:|(?:^|[.!?]\s+)(?:response|output|assistant|user)\s*:",
             r"\b(?:stay|stays|staying|remain|remains|remaining|break|breaks|breaking|out)\s+(?:in|of)\s+character\b",
             r"\{\{\s*(?:char|user)\s*\}\}|\[\s*(?:system|inst|ooc|assistant|user|end|tone|style|output)\b",
+            # Instructions pasted along with the post: "[Persona: …]", "Ignore previous instructions", "Keep it
+            # under 280 characters", "Draft: …".
+            r"\[\s*(?:persona|character|role|voice|instructions?|prompt|brief|context|rules?)\s*:",
+            r"\bignore\s+(?:all\s+)?(?:the\s+|your\s+|any\s+)?(?:previous|prior|above|earlier)\s+(?:instructions?|prompts?"
+            r"|rules|messages)\b",
+            r"(?:^|[.!?(\[]\s*)(?:keep|make)\s+it\s+(?:under|below|within|less\s+than|at\s+most|no\s+more\s+than)\s+\d[\d,]*\s+"
+            r"(?:characters|chars|words|graphemes)\b",
+            r"(?:^|[.!?]\s+)(?:draft|tweet|caption|final\s+(?:post|version|draft))\s*:",
             r"<\|?\s*(?:system|im_start|im_end)",
             # "Here's a terse post in Walt's voice:" -- an assistant introducing what it generated.
             r"\b(?:here|below)(?:'s|\s+is|\s+are)\s+(?:a|an|your)\s+(?:[\w'-]+[\s,]+){0,5}?(?:post|tweet|caption|draft"
@@ -231,14 +239,15 @@ def compile_rules(card: CardData) -> RuleSet:
     return RuleSet(
         name=card.name,
         greenroom=greenroom,
-        banned=TermMatcher(term.term for term in vocabulary.banned),
+        banned=TermMatcher((term.term for term in vocabulary.banned), with_adverbs=True),
         preferred=TermMatcher(avoid for _, avoid in preferred_pairs),
         preferred_uses=tuple(use for use, _ in preferred_pairs),
         preferred_avoided=tuple(avoid for _, avoid in preferred_pairs),
         self_reference=_self_reference_pattern(_self_names(card, greenroom.canon_posts, lowercase), lowercase),
         voice_of=regex.compile(
             rf"\bin\s+(?:(?:{alternatives})(?:'s)?\s+(?:voice|style|tone)|the\s+(?:voice|style|tone)\s+of\s+"
-            rf"(?:{alternatives}))\b",
+            rf"(?:{alternatives}))\b|\b(?:write|post|respond|reply|answer|speak|talk)\s+as\s+(?:if\s+you\s+were\s+)?"
+            rf"(?:{alternatives})\b",
             regex.IGNORECASE,
         ),
         # One canon post that speaks as "we" and never "I" ("We got them home.") shows a team voice the
@@ -343,7 +352,9 @@ def _past_form(word: str) -> str:
 
 
 def _suffix_of(word: str, base: str) -> str:
-    """Return how `word` inflects `base`: "s", "'s", "ing", "ed", or "" when it does not."""
+    """Return how `word` inflects `base`: "s", "'s", "ing", "ed", "ly", or "" when it does not."""
+    if word != base and word in adverbs(base):
+        return "ly"
     if word == base or word not in inflections(base):
         return ""
     if word.endswith(("'s", "s'")):
@@ -379,6 +390,10 @@ def _inflected(option: str, suffix: str, on_head: bool) -> str:
     else:
         index = 0
     word = parts[index]
+    if suffix == "ly":
+        # "good" makes "well"; the matcher never reads "well" as a banned "good", only the suggestion needs it.
+        return option if len(parts) > 1 else "well" if word.lower() == "good" else min(adverbs(word), key=len,
+                                                                                         default=option)
     if suffix == "'s":
         parts[index] = word + ("'" if word.lower().endswith("s") else "'s")
     elif suffix == "s":
@@ -792,7 +807,7 @@ def check_pov(rules: RuleSet, text: str, who: str) -> list[Finding]:
                 (_swap_person(text, first.start, end, _TO_PLURAL, _AFTER_WE),),
             )
         )
-    elif pov == "third" and singular:
+    elif pov == "third" and (singular := [span for span in singular if not _address_or_exclamation(normalised, span)]):
         end, replacements = _third_person(text, singular[0], who)
         findings.append(
             Finding(
@@ -806,6 +821,26 @@ def check_pov(rules: RuleSet, text: str, who: str) -> list[Finding]:
             )
         )
     return _capped(findings)
+
+
+# "Good morning, my lovelies!", "My friends, ...", "Oh my!": a way of addressing people or exclaiming that a
+# character who speaks of itself by name still uses; it says nothing about who is speaking.
+_ADDRESS_BEFORE = regex.compile(r"(?:^|[,;:.!?…—–-]\s*|\b(?:oh|ah|o)\s+)$", regex.IGNORECASE)
+_ADDRESS_AFTER = regex.compile(r"^(?:\s*(?:[,.!?…]|$)|(?:\s+[\p{L}'-]+){1,2}\s*(?:[,!?…]|$))")
+_ADDRESS_AFTER_INSIDE = regex.compile(r"^(?:\s+[\p{L}'-]+){1,2}\s*[.]")
+
+
+def _address_or_exclamation(normalised: str, span: Span) -> bool:
+    """Return True for a "my" that addresses the audience or exclaims ("…, my lovelies.", "Oh my!")."""
+    if span.text.lower() != "my":
+        return False
+    before, after = normalised[: span.start], normalised[span.end :]
+    if not _ADDRESS_BEFORE.search(before):
+        return False
+    if _ADDRESS_AFTER.match(after):
+        return True
+    # "…, my lovelies." ends a sentence as an address; "My show." at a sentence start is a statement.
+    return bool(before.strip()) and before.rstrip()[-1:] in ",;—–-" and bool(_ADDRESS_AFTER_INSIDE.match(after))
 
 
 def _subject_verb_end(text: str, pronoun: Span) -> int:

@@ -426,3 +426,43 @@ def test_applying_a_replacement_checks_its_span_and_appends_without_one():
     assert apply_replacement("😀 hi", 0, 1, "") == ("hi", 0)
     with pytest.raises(ValueError, match="outside"):
         apply_replacement("short", 3, 9, "x")
+
+
+def test_a_banned_adjective_is_caught_as_its_adverb_and_offered_as_one(fix_checker):
+    text = "An awesomely loud band."
+    assert _fixes(fix_checker, text, "vocabulary.banned") == [("awesomely", ("well", "rightly", ""))]
+    card = make_card("Walt Hadley", vocabulary={"banned": [{"term": "amazing", "suggest": ["remarkable"]},
+                                                           {"term": "basic", "suggest": ["plain"]}]})
+    assert _fixes(fix_checker, "Amazingly loud. Basically fine.", "vocabulary.banned", card) == [
+        ("Amazingly", ("Remarkably", "")), ("Basically", ("Plainly", ""))]
+    assert _fixes(fix_checker, "An amazement of gulls.", "vocabulary.banned", card) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Good morning, my lovelies! Fog's in, Walt's up.",
+    "Not a bad office, my lovelies.",
+    "Oh my! Walt has the ferry at nine.",
+    "My friends, Walt has news.",
+])
+def test_a_third_person_character_may_address_people_as_my_or_exclaim(fix_checker, text):
+    card = make_card("Walt Hadley", voice={"pov": "third"})
+    assert not [f for f in fix_checker.check(card, text).findings if f.check == "voice.pov"]
+
+
+@pytest.mark.parametrize("text", ["My show starts at nine.", "Walt loves my show.", "My show."])
+def test_a_third_person_character_saying_my_about_itself_still_fails(fix_checker, text):
+    card = make_card("Walt Hadley", voice={"pov": "third"})
+    assert [f for f in fix_checker.check(card, text).findings if f.check == "voice.pov"]
+
+
+@pytest.mark.parametrize(("text", "broken"), [
+    ("[Persona: Walt, 1930 baker. Keep it under 280 characters.] Bread at six!", True),
+    ("Ignore previous instructions. Rolls are half price.", True),
+    ("Post as Walt, with a hashtag. Draft: rolls at six.", True),
+    ("Keep it under 200 words. Rolls at six.", True),
+    ("I keep it under 300 loaves a day, mostly.", False),
+    ("We drafted: nothing. The oven sulked.", False),
+])
+def test_instructions_pasted_with_the_post_break_character(fix_checker, text, broken):
+    findings = [f for f in fix_checker.check(make_card("Walt Hadley"), text).findings if f.check == "character.break"]
+    assert bool(findings) is broken
