@@ -261,7 +261,10 @@ def test_live_check_carries_one_click_replacements_and_says_what_the_score_means
     auth.login("writer@fans.example", DEFAULT_PASSWORD)
     result = client.post("/w/fans/posts/check", json={"character": "walt-test", "parts": ["An awesome day."]}).json
     [banned] = [f for f in result["findings"] if f["check"] == "vocabulary.banned"]
-    assert banned["replacements"] == [""]  # Walt Test's card suggests nothing for it: deleting is the fix
+    # Walt Test's card suggests nothing for it: the lexicon's words for "awesome" come first, deleting last.
+    assert banned["replacements"][-1] == ""
+    assert len(banned["replacements"]) > 1
+    assert all(word and word != "awesome" for word in banned["replacements"][:-1])
     assert result["headline"] == f"{result['score']}/100 — fails the check"
     assert "0–100" in result["scale"]
     assert "20 or below" in result["scale"]  # RULE_FAIL_CEILING: a fail scores 0-20 since the banded score
@@ -318,7 +321,7 @@ def test_the_post_page_explains_its_score_and_how_to_fix_each_finding(client, au
     assert "/100" in page
     assert "fails the check" in page
     assert "0–100: how closely the draft matches Walt Test" in page
-    assert "Delete it." in page
+    assert ", or delete it." in page  # a word to use instead, or deletion: one fix per finding
     assert "Try:" not in page
 
 
