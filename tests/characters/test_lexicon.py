@@ -384,3 +384,45 @@ def test_new_rows_leave_older_everyday_words_alone(lexicon: AnachronismLexicon) 
         "We rewatched the rehearsal; the X factor is unknown; posted a letter on the door.",
     ]
     assert [[(e.term, m.surface) for e, m in lexicon.find(text, 1890)] for text in texts] == [[]] * len(texts)
+
+
+@pytest.mark.parametrize(
+    ("text", "end_year", "surface"),
+    [
+        ("We watched I Love Lucy after supper.", 1947, "I Love Lucy"),
+        ("Paid with my Diners Club card.", 1947, "Diners Club card"),
+        ("Shipped to Korea with the rest of the boys.", 1944, "Shipped to Korea"),
+        ("Tuned in to Radio 1 this morning!", 1966, "Radio 1"),
+        ("We watched men on the moon, my lovelies!", 1966, "men on the moon"),
+        ("Angel Delight for pudding tonight.", 1966, "Angel Delight"),
+        ("This tune is a banger, my lovelies.", 1966, "banger"),
+        ("Cracked open a Zima after close.", 1991, "Zima"),
+        ("Doing the 12-3-30 workout before the game!", 2019, "12-3-30 workout"),
+        ("We stayed socially distanced, friends!", 2019, "socially distanced"),
+        ("Set the type for the crossword puzzle.", 1912, "crossword puzzle"),
+        ("The Berlin Wall came down last night.", 1988, "The Berlin Wall came down"),
+        ("The Dodgers moved to Los Angeles, can you believe it.", 1956, "The Dodgers moved to Los Angeles"),
+    ],
+)
+def test_famous_dated_things_of_each_decade_match(
+    lexicon: AnachronismLexicon, text: str, end_year: int, surface: str
+) -> None:
+    assert surface in [match.surface for _, match in lexicon.find(text, end_year)]
+
+
+def test_famous_titles_and_names_leave_their_older_senses_alone(lexicon: AnachronismLexicon) -> None:
+    texts = [
+        "I love Lucy, she is my sister. Happy days are here again; we were saved by the bell.",
+        "The twin peaks above the bay; the west wing of the house; the walking dead rose at dusk.",
+        "We watched the prisoner and the boys in the square; the bill passed; the porridge boiled.",
+        "They will put men on the moon one day. The man in the moon smiled down on us.",
+        "Gunsmoke rose over the ridge. A purple haze over the hills. Sweet Caroline, come home.",
+        "The sausage was a banger; the old car is a banger. He wore no cap to church.",
+        "The oaks were throwing shade. A low-key evening. The boomers hopped away.",
+        "We saw jaws of the beast and frozen ponds; she saw black panther tracks near Casablanca.",
+        "The cold snap between the brothers; we went over the top of the hill; a trivial round.",
+        "A day of remembrance for the fallen of Waterloo. The Great War with Napoleon. The cenotaph.",
+        "The red bull in the field; a little chef in the kitchen; we played skittles and ate smarties.",
+        "The famous five of the club; the fat controller of the yard; back to the future we go.",
+    ]
+    assert [[(e.term, m.surface) for e, m in lexicon.find(text, 1890)] for text in texts] == [[]] * len(texts)
