@@ -13,10 +13,8 @@ server's CPU time per request and the SQL statements of the last request.
 import argparse
 import json
 import os
-import socket
 import statistics
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,18 +25,17 @@ from sqlmodel import col
 from bench.analytics_data import add_snapshots
 from bench.scheduler_bench import postgresql_database
 from bench.web_bench import (
-    STATEMENTS_HEADER,
     World,
     build_posts,
-    client_for,
-    cpu_seconds,
     seed_workspace,
+    sequential,
     server,
 )
 from characters.analytics.rollup import BUILT
 from characters.core.db import make_engine
 from characters.core.migrations import upgrade_database
 from characters.core.models import Delivery, EngagementSnapshot, RollupZone, Workspace
+from tests.services.ports import free_port
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -52,13 +49,6 @@ def pages(world: World) -> dict[str, str]:
     for period in ("30d", "365d"):
         found[f"a character, {period}"] = f"{w}/characters/{world.character_slug}?period={period}"
     return found
-
-
-def _free_port() -> int:
-    """Return a port nothing listens on now (another bench's server may hold a fixed one)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _mark(engine: Engine, workspace_id: int, built: bool) -> None:
@@ -79,24 +69,11 @@ def _bump(engine: Engine, delivery_id: int) -> None:
 def measure(engine: Engine, base: str, pid: int, world: World, path: str, count: int, delivery_id: int
             ) -> tuple[float, float, float, int]:
     """Return p50, p95 (ms), server CPU ms per request and the SQL statements of `count` fresh requests."""
-    client = client_for(base, world, path)
-    latencies: list[float] = []
-    cpu = 0.0
-    statements = 0
-    for number in range(count + 2):
-        _bump(engine, delivery_id)
-        if number == 2:
-            cpu = cpu_seconds(pid)
-        started = time.perf_counter()
-        response = client.get(base + path, timeout=300)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            raise SystemExit(f"{path}: {response.status_code}")
-        statements = int(response.headers.get(STATEMENTS_HEADER, "0"))
-        if number >= 2:  # the first two warm the templates and compiled statements
-            latencies.append(elapsed)
-    cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / count
-    latencies.sort()
+    errors: list[str] = []
+    latencies, cpu_ms, statements = sequential(base, pid, world, path, count, errors,
+                                               before_each=lambda: _bump(engine, delivery_id))
+    if errors:
+        raise SystemExit(errors[0])
     return statistics.median(latencies), latencies[int(0.95 * (len(latencies) - 1))], cpu_ms, statements
 
 
@@ -108,7 +85,7 @@ def run(database: str, url: str, world: World, count: int) -> None:
                                           ).scalar_one()
         delivery_id = connection.execute(select(col(Delivery.id)).limit(1)).scalar_one()
     results: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
-    with server(url, _free_port()) as (base, pid):
+    with server(url, free_port()) as (base, pid):
         for _ in range(2):
             for mode in ("roll-up", "deliveries"):
                 _mark(engine, workspace_id, mode == "roll-up")

@@ -635,14 +635,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(base: str, pid: int, world: World, path: str, count: int, errors: list[str]) -> Measure:
-    """Time `count` sequential requests (and the server's CPU time for them), then 8 clients at once; read the
-    statement count of the last one."""
+def sequential(base: str, pid: int, world: World, path: str, count: int, errors: list[str],
+               before_each: Callable[[], None] | None = None) -> tuple[list[float], float, int]:
+    """Time `count` sequential requests after two warm-ups: sorted latencies (ms), server CPU ms per request and the
+    statement count of the last one. `before_each` runs before every request, outside the timing."""
     client = client_for(base, world, path)
     latencies: list[float] = []
     statements = 0
     cpu = 0.0
     for number in range(count + 2):
+        if before_each is not None:
+            before_each()
         if number == 2:
             cpu = cpu_seconds(pid)
         started = time.perf_counter()
@@ -655,7 +658,13 @@ def measure(base: str, pid: int, world: World, path: str, count: int, errors: li
         if number >= 2:  # the first two warm caches (templates, the ORM's compiled statements)
             latencies.append(elapsed)
     cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(1, len(latencies))
-    latencies = sorted(latencies) or [0.0]
+    return sorted(latencies) or [0.0], cpu_ms, statements
+
+
+def measure(base: str, pid: int, world: World, path: str, count: int, errors: list[str]) -> Measure:
+    """Time `count` sequential requests (and the server's CPU time for them), then 8 clients at once; read the
+    statement count of the last one."""
+    latencies, cpu_ms, statements = sequential(base, pid, world, path, count, errors)
     per_client = max(3, count // 4)
     clients = [client_for(base, world, path) for _ in range(CLIENTS)]
 
