@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
@@ -192,7 +192,7 @@ def _set_zone(connection: Connection, workspace_id: int, character_id: int, zone
         connection.execute(update(RollupZone).where(col(RollupZone.workspace_id) == workspace_id,
                                                    col(RollupZone.character_id) == character_id).values(zone=zone))
     else:
-        connection.execute(RollupZone.__table__.insert(),  # type: ignore[attr-defined]
+        connection.execute(insert(RollupZone),
                            [{"workspace_id": workspace_id, "character_id": character_id, "zone": zone}])
 
 
@@ -275,7 +275,7 @@ def rebuild(engine: Engine, workspace_id: int) -> int:
         zones = current_zones(connection, characters)
         sums = _contributions(connection, workspace_id, zones)
         write(connection, sums)
-        connection.execute(RollupZone.__table__.insert(), [  # type: ignore[attr-defined]
+        connection.execute(insert(RollupZone), [
             {"workspace_id": workspace_id, "character_id": character, "zone": zone}
             for character, zone in sorted({**zones, BUILT: ""}.items())])
         rerank(connection, {workspace_id: {key[1] for key in sums.hours}})
@@ -335,7 +335,7 @@ def rerank(connection: Connection, touched: Mapping[int, set[int]]) -> None:
                                      (False, sorted(posts)[:TOP]))
                  for value, delivery_id in chosen]
         if ranks:
-            connection.execute(EngagementRank.__table__.insert(), ranks)  # type: ignore[attr-defined]
+            connection.execute(insert(EngagementRank), ranks)
 
 
 def unbuilt_workspaces(engine: Engine, limit: int = 1) -> list[int]:
